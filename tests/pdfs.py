@@ -1,0 +1,296 @@
+"""Real test documents, built on the fly with pymupdf (and zipfile for EPUB).
+
+Every factory takes a target path (or folder) and returns the Path it wrote, so tests
+never depend on files outside the repository. Page texts are deterministic: page N of
+`multi_page_pdf` carries `page_marker(N)` and the words from `page_text(N)`, so a test
+can assert that a search for a marker lands on page N.
+
+Usage from any test:
+    from tests.pdfs import multi_page_pdf, encrypted_pdf, page_text
+    pdf = multi_page_pdf(tmp_path / "a.pdf", pages=5)
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pymupdf
+
+# Unique, searchable words that appear on exactly one page of multi_page_pdf.
+_MARKER_WORDS = [
+    "aardvark", "bumblebee", "cormorant", "dromedary", "echidna", "flamingo",
+    "gazelle", "hedgehog", "ibis", "jackal", "kingfisher", "lemur", "mongoose",
+    "narwhal", "ocelot", "pangolin", "quokka", "raccoon", "salamander", "tapir",
+    "urchin", "vicuna", "wallaby", "xerus", "yak", "zebu",
+]
+
+DEFAULT_PASSWORD = "s3cret"
+
+# Lorem-style filler so pages have realistic length (about 1,500 chars each).
+_FILLER = (
+    "The committee reviewed the quarterly figures and noted that revenue "
+    "remained stable while operating costs rose modestly. Several members "
+    "asked for a detailed breakdown of travel expenses before the next meeting. "
+)
+
+
+def page_marker(n: int) -> str:
+    """The unique word on page n (1-based) of multi_page_pdf; cycles with a suffix past 26."""
+    word = _MARKER_WORDS[(n - 1) % len(_MARKER_WORDS)]
+    cycle = (n - 1) // len(_MARKER_WORDS)
+    return word if cycle == 0 else f"{word}{cycle}"
+
+
+def page_text(n: int, filler_repeats: int = 6) -> str:
+    """The text written on page n of multi_page_pdf (before pymupdf's layout)."""
+    return f"Page {n} marker {page_marker(n)}.\n" + (_FILLER * filler_repeats)
+
+
+def _write_text_page(page, text: str, fontsize: float = 10) -> None:
+    # insert_textbox wraps lines; keeps words intact so FTS finds them.
+    rect = page.rect + (50, 50, -50, -50)
+    rc = page.insert_textbox(rect, text, fontsize=fontsize, fontname="helv")
+    if rc < 0:  # text did not fit: shrink rather than silently drop words
+        page.clean_contents()
+        page.insert_textbox(rect, text, fontsize=fontsize / 2, fontname="helv")
+
+
+def make_pdf(path, texts: list[str], *, title: str | None = None, author: str = "",
+             encrypt_password: str | None = None) -> Path:
+    """A PDF with one page per entry of `texts`, real text layer, optional metadata."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    for text in texts:
+        _write_text_page(doc.new_page(), text)
+    meta = {"title": title or "", "author": author}
+    doc.set_metadata(meta)
+    kw = {}
+    if encrypt_password is not None:
+        kw = dict(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=encrypt_password,
+                  owner_pw=encrypt_password + "-owner")
+    doc.save(str(path), garbage=3, deflate=True, **kw)
+    doc.close()
+    return path
+
+
+def multi_page_pdf(path, pages: int = 5, *, title: str | None = "Multi Page Report",
+                   filler_repeats: int = 6) -> Path:
+    """`pages` pages; page N holds page_text(N) with its unique page_marker(N)."""
+    return make_pdf(path, [page_text(n, filler_repeats) for n in range(1, pages + 1)], title=title)
+
+
+def untitled_pdf_with_heading(path, heading: str = "Annual Review of Lighthouses") -> Path:
+    """No title in metadata; the first line of page 1 is a heading (title fallback)."""
+    return make_pdf(path, [f"{heading}\n\n" + _FILLER * 3, _FILLER * 3], title=None)
+
+
+def encrypted_pdf(path, password: str = DEFAULT_PASSWORD, pages: int = 2) -> Path:
+    """AES-256 encrypted; opens only with `password`. Page N has page_marker(N)."""
+    return make_pdf(path, [page_text(n, 2) for n in range(1, pages + 1)],
+                    title="Confidential Memo", encrypt_password=password)
+
+
+def image_only_pdf(path, text: str = "SCANNED INVOICE 4711 TOTAL DUE", pages: int = 1) -> Path:
+    """A 'scanned' PDF: each page is a picture of text, with no text layer at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    src = pymupdf.open()
+    p = src.new_page(width=400, height=200)
+    p.insert_text((20, 100), text, fontsize=18)
+    pix = p.get_pixmap(dpi=150)
+    png = pix.tobytes("png")
+    src.close()
+    doc = pymupdf.open()
+    for _ in range(pages):
+        page = doc.new_page()
+        page.insert_image(page.rect + (36, 36, -36, -36), stream=png)
+    doc.save(str(path))
+    doc.close()
+    return path
+
+
+def truncated_pdf(path, keep: float = 0.5) -> Path:
+    """A real multi-page PDF cut short at `keep` of its length (as an interrupted copy)."""
+    path = Path(path)
+    multi_page_pdf(path, pages=4)
+    data = path.read_bytes()
+    path.write_bytes(data[: max(16, int(len(data) * keep))])
+    return path
+
+
+def corrupt_pdf(path) -> Path:
+    """Starts like a PDF, then garbage: no usable objects at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n")
+    return path
+
+
+def not_a_pdf(path) -> Path:
+    """A `.pdf` name on something else entirely (a ZIP archive with a text file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("readme.bin", b"\x00\x01\x02 this is not a portable document")
+    return path
+
+
+def empty_file(path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def zero_page_pdf(path) -> Path:
+    """A syntactically valid PDF whose page tree is empty (pymupdf refuses to save one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [] /Count 0 >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def large_pdf(path, pages: int = 500, *, title: str = "Large Generated Manual") -> Path:
+    """Many text-dense pages (benchmark fallback and memory tests). Built page by page."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    for n in range(1, pages + 1):
+        _write_text_page(doc.new_page(), page_text(n, 12), fontsize=8)
+    doc.set_metadata({"title": title})
+    doc.save(str(path), garbage=3, deflate=True)
+    doc.close()
+    return path
+
+
+# --- other formats pymupdf opens -------------------------------------------------
+
+EPUB_CHAPTERS = [
+    ("Chapter One", "The lighthouse keeper counted ninety-nine gulls on the rocks."),
+    ("Chapter Two", "A storm arrived at dawn and the harbour filled with fishing boats."),
+    ("Chapter Three", "In the end the keeper wrote everything down in his logbook."),
+]
+
+
+def epub_file(path, title: str = "The Keeper's Log", chapters=EPUB_CHAPTERS) -> Path:
+    """A minimal valid EPUB 2 with one XHTML file per chapter."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    manifest = "".join(
+        f'<item id="c{i}" href="c{i}.xhtml" media-type="application/xhtml+xml"/>'
+        for i in range(len(chapters))
+    )
+    spine = "".join(f'<itemref idref="c{i}"/>' for i in range(len(chapters)))
+    opf = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<package xmlns="http://www.idpf.org/2007/opf" version="2.0" unique-identifier="id">'
+        '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<dc:title>{title}</dc:title><dc:identifier id=\"id\">lectern-test</dc:identifier>"
+        "<dc:language>en</dc:language></metadata>"
+        f'<manifest>{manifest}<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/></manifest>'
+        f'<spine toc="ncx">{spine}</spine></package>'
+    )
+    ncx = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" version="2005-1"><head/>'
+        f"<docTitle><text>{title}</text></docTitle><navMap>"
+        + "".join(
+            f'<navPoint id="n{i}" playOrder="{i + 1}"><navLabel><text>{h}</text></navLabel>'
+            f'<content src="c{i}.xhtml"/></navPoint>'
+            for i, (h, _) in enumerate(chapters)
+        )
+        + "</navMap></ncx>"
+    )
+    container = (
+        '<?xml version="1.0"?><container version="1.0" '
+        'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+        '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+        "</rootfiles></container>"
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        z.writestr("META-INF/container.xml", container)
+        z.writestr("OEBPS/content.opf", opf)
+        z.writestr("OEBPS/toc.ncx", ncx)
+        for i, (h, body) in enumerate(chapters):
+            z.writestr(
+                f"OEBPS/c{i}.xhtml",
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>'
+                f"{h}</title></head><body><h1>{h}</h1><p>{body}</p></body></html>",
+            )
+    return path
+
+
+def html_file(path, title: str = "Harbour Regulations",
+              body: str = "Vessels longer than forty metres must request a pilot.") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{body}</p></body></html>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def txt_file(path, text: str = "Minutes of the harbour board.\n\nThe board approved the budget.\n") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def md_file(path, title: str = "Field Notes",
+            sections=(("Arrival", "We reached the island on Tuesday."),
+                      ("Survey", "The survey found seventeen nesting puffins."))) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parts = [f"# {title}\n"]
+    for h, body in sections:
+        parts.append(f"\n## {h}\n\n{body}\n")
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def bad_inputs(folder) -> dict[str, Path]:
+    """Every bad-input case in one folder, keyed by case name."""
+    folder = Path(folder)
+    return {
+        "encrypted": encrypted_pdf(folder / "encrypted.pdf"),
+        "scanned": image_only_pdf(folder / "scanned.pdf"),
+        "truncated": truncated_pdf(folder / "truncated.pdf"),
+        "corrupt": corrupt_pdf(folder / "corrupt.pdf"),
+        "not_a_pdf": not_a_pdf(folder / "not-a-pdf.pdf"),
+        "empty": empty_file(folder / "empty.pdf"),
+        "zero_page": zero_page_pdf(folder / "zero-pages.pdf"),
+    }
+
+
+def mixed_folder(folder) -> dict[str, Path]:
+    """Good documents of every supported format, one nested, one with a Unicode name."""
+    folder = Path(folder)
+    return {
+        "pdf": multi_page_pdf(folder / "report.pdf", pages=3),
+        "unicode": multi_page_pdf(folder / "sub" / "Ünïcødé – 报告.pdf", pages=2, title="Unicode Named"),
+        "epub": epub_file(folder / "book.epub"),
+        "html": html_file(folder / "page.html"),
+        "txt": txt_file(folder / "notes.txt"),
+        "md": md_file(folder / "sub" / "deeper" / "field.md"),
+    }
