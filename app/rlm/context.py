@@ -1,0 +1,148 @@
+"""Per-run state shared by every strategy: the trace, the meter, the store, the cancel
+token, and `call()`, the one place a model is called.
+
+Strategies are generators: they `yield from ctx.call(...)` (which yields NodeAdded /
+NodeUpdated events and returns the Completion) and `return` their result, so events
+stream out of any depth of recursion in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from app.cancel import CancelToken, Cancelled
+from app.llm.base import CompletionRequest, GenerationCancelled, Model
+from app.rlm.budget import Budget, BudgetExceeded, Meter
+from app.rlm.environment import Environment
+from app.rlm.events import AnswerDelta, NodeAdded, NodeUpdated
+from app.rlm.trace import Citation, SliceRef, Trace, TraceNode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Partial:
+    """The best answer so far, kept up to date so a stop at any point has one."""
+
+    answer: str = ""
+    citations: list[Citation] = field(default_factory=list)
+
+
+class RunContext:
+    def __init__(
+        self,
+        *,
+        store,
+        run_id,
+        question: str,
+        env: Environment,
+        root: Model,
+        sub: Model,
+        budget: Budget,
+        cancel: CancelToken,
+    ):
+        self.store = store
+        self.run_id = run_id
+        self.question = question
+        self.env = env
+        self.root = root
+        self.sub = sub
+        self.budget = budget
+        self.cancel = cancel
+        self.meter = Meter(budget)
+        self.trace = Trace()
+        self.partial = Partial()
+        self.notes: list[str] = []
+        self._ids = itertools.count(1)
+
+    # --- nodes ---------------------------------------------------------------------------
+    def new_node(self, kind: str, label: str = "", *, parent: str | None = None, depth: int = 0,
+                 slice: SliceRef | None = None) -> TraceNode:
+        node = TraceNode(id=f"n{next(self._ids)}", parent=parent, depth=depth, kind=kind, label=label, slice=slice)
+        self.meter.depth = max(self.meter.depth, depth)
+        return node
+
+    def save(self, node: TraceNode) -> None:
+        if self.store is not None and self.run_id is not None:
+            try:
+                self.store.save_node(self.run_id, node.to_dict())
+            except Exception as e:  # a storage hiccup must not lose the run in memory
+                log.warning("could not save trace node %s: %s", node.id, e)
+
+    def add(self, node: TraceNode):
+        self.trace.add(node)
+        self.save(node)
+        yield NodeAdded(node)
+
+    def update(self, node: TraceNode):
+        self.save(node)
+        yield NodeUpdated(node)
+
+    def step(self, kind: str, label: str, output, *, parent=None, depth=0, slice=None, data=None):
+        """A node for work done in code (filtering, checks): no model call."""
+        node = self.new_node(kind, label, parent=parent, depth=depth, slice=slice)
+        node.output = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, default=str)
+        node.data = dict(data or {})
+        node.status = "done"
+        yield from self.add(node)
+        return node
+
+    def set_fate(self, node: TraceNode, fate: str, reason: str = ""):
+        node.fate, node.fate_reason = fate, reason
+        yield from self.update(node)
+
+    # --- checks ----------------------------------------------------------------------------
+    def checkpoint(self, calls: int = 0) -> None:
+        """Between units of work: raise Cancelled or BudgetExceeded."""
+        self.cancel.raise_if_cancelled()
+        if calls:
+            self.meter.check(calls=calls)
+        elif self.meter.elapsed >= self.budget.max_seconds:
+            raise BudgetExceeded(f"time budget reached ({self.budget.max_seconds:g} s)")
+
+    # --- the one model call --------------------------------------------------------------
+    def call(self, node: TraceNode, model: Model, messages: list[dict], *, template: str,
+             max_tokens: int, json_schema: dict | None = None, grammar: str | None = None,
+             stream_answer: bool = False):
+        """Run one model call as `node`: check budget/cancel, stream events, record usage.
+        Returns the Completion. Errors propagate after the node is marked."""
+        self.checkpoint(calls=1)
+        remaining = self.budget.max_tokens - self.meter.tokens
+        max_tokens = max(1, min(max_tokens, remaining))
+        node.template = template
+        node.prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+        node.status = "running"
+        yield from self.add(node)
+        deltas: list[str] = []
+        on_token = deltas.append if stream_answer else None
+        req = CompletionRequest(messages=messages, max_tokens=max_tokens, json_schema=json_schema,
+                                grammar=grammar, cancel=self.cancel, on_token=on_token)
+        t0 = time.perf_counter()
+        try:
+            comp = model.complete(req)
+        except (GenerationCancelled, Cancelled):
+            node.status, node.seconds = "cancelled", time.perf_counter() - t0
+            self.meter.record(0, 0, 0, node.seconds)
+            yield from self.update(node)
+            raise Cancelled()
+        except Exception as e:
+            node.status, node.seconds, node.output = "failed", time.perf_counter() - t0, f"error: {e}"
+            self.meter.record(0, 0, 0, node.seconds)
+            yield from self.update(node)
+            raise
+        u = comp.usage
+        node.output = comp.text
+        node.tokens_in, node.tokens_out, node.cached_tokens = u.prompt_tokens, u.completion_tokens, u.cached_tokens
+        node.seconds = u.seconds or (time.perf_counter() - t0)
+        node.status = "done"
+        if comp.finish_reason == "length":
+            node.data["truncated"] = True
+        self.meter.record(node.tokens_in, node.tokens_out, node.cached_tokens, node.seconds)
+        yield from self.update(node)
+        for d in deltas:
+            yield AnswerDelta(d)
+        return comp

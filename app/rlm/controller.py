@@ -1,0 +1,118 @@
+"""The recursive controller: one entry point for every mode.
+
+    Controller(store, root_model, sub_model=None).run(question, doc_ids=None,
+        mode='guided'|'repl'|'direct'|'rag', budget=Budget(...), cancel=None)
+
+is a generator of events (see app.rlm.events); the last one is RunFinished(RunResult).
+`ask(...)` consumes it and returns the RunResult. A run never raises for budget,
+cancel or model errors: it finishes with status 'budget' / 'cancelled' / 'failed',
+the best partial answer and a note. The run and every node are saved in the Store.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.cancel import CancelToken, Cancelled
+from app.llm.base import ContextOverflow, LLMError, Model
+from app.rlm.budget import Budget, BudgetExceeded
+from app.rlm.context import RunContext
+from app.rlm.environment import Environment
+from app.rlm.events import AnswerDelta, RunFinished, RunResult, RunStarted
+
+log = logging.getLogger(__name__)
+
+MODES = ("guided", "repl", "direct", "rag")
+NOT_FOUND = "Not found in the selected documents."
+
+
+def _strategy(mode: str):
+    # Imported lazily so that a mode's helpers load only when used.
+    if mode == "guided":
+        from app.rlm.guided import run_guided
+        return run_guided
+    if mode == "direct":
+        from app.rlm.baselines import run_direct
+        return run_direct
+    if mode == "rag":
+        from app.rlm.baselines import run_rag
+        return run_rag
+    if mode == "repl":
+        from app.rlm.repl import run_repl
+        return run_repl
+    raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+
+
+def _model_info(model: Model) -> dict:
+    try:
+        return dict(model.info())
+    except Exception:
+        return {"name": getattr(model, "name", "model")}
+
+
+class Controller:
+    def __init__(self, store, root_model: Model, sub_model: Model | None = None):
+        self.store = store
+        self.root = root_model
+        self.sub = sub_model or root_model
+
+    def ask(self, question: str, **kw) -> RunResult:
+        result = None
+        for ev in self.run(question, **kw):
+            if isinstance(ev, RunFinished):
+                result = ev.result
+        return result
+
+    def run(self, question: str, doc_ids=None, mode: str = "guided", budget: Budget | None = None,
+            cancel: CancelToken | None = None):
+        question = (question or "").strip()
+        if not question:
+            raise ValueError("the question is empty")
+        strategy = _strategy(mode)  # a bad mode is the caller's error: raise before starting
+        budget = budget or Budget()
+        cancel = cancel or CancelToken()
+        env = Environment(self.store, doc_ids)
+        models = {"root": _model_info(self.root), "sub": _model_info(self.sub)}
+        run_id = self.store.create_run(question, env.doc_ids, mode, models, budget.to_dict())
+        ctx = RunContext(store=self.store, run_id=run_id, question=question, env=env, root=self.root,
+                         sub=self.sub, budget=budget, cancel=cancel)
+        yield RunStarted(run_id, question, mode)
+
+        status, answer, citations = "done", "", []
+        if env.missing:
+            ctx.notes.append(f"documents not available (unknown or not ready): {', '.join(map(str, env.missing))}")
+        try:
+            if not env.docs:
+                answer = "No documents are selected (or none is ready): import documents or change the selection."
+                status = "failed"
+            else:
+                answer, citations = yield from strategy(ctx)
+        except BudgetExceeded as e:
+            status = "budget"
+            ctx.notes.append(f"Stopped early: {e.reason}. This is the best partial answer.")
+        except Cancelled:
+            status = "cancelled"
+            ctx.notes.append("Cancelled. This is the best partial answer so far.")
+        except ContextOverflow as e:
+            status = "failed"
+            ctx.notes.append(f"Model error: {e}")
+        except LLMError as e:
+            status = "failed"
+            ctx.notes.append(f"Model error: {e}")
+        except Exception as e:  # a bug must end the run cleanly, with the trace kept
+            log.exception("run %s failed", run_id)
+            status = "failed"
+            ctx.notes.append(f"Internal error: {type(e).__name__}: {e}")
+
+        if status != "done":
+            answer = ctx.partial.answer or (NOT_FOUND if status != "failed" else "")
+            citations = ctx.partial.citations if ctx.partial.answer else []
+            if answer and status in ("budget", "cancelled"):
+                yield AnswerDelta(answer)
+        note = " ".join(ctx.notes)
+        result = RunResult(run_id, answer, citations, status, note, ctx.meter.totals(), ctx.trace.nodes)
+        try:
+            self.store.finish_run(run_id, answer, status, result.totals, [c.to_dict() for c in citations], note)
+        except Exception as e:
+            log.warning("could not save run %s: %s", run_id, e)
+        yield RunFinished(result)

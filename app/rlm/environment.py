@@ -1,0 +1,162 @@
+"""The documents held outside the model, as a variable.
+
+The root model only ever sees `shape()` (counts, pages, characters, titles and a
+short peek); the controller reads text through slices. Text positions are offsets
+into Store.document_text(doc_id), so a slice maps back to pages and to the PDF.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from app.rlm.trace import SliceRef
+
+
+@dataclass
+class DocView:
+    doc_id: int
+    title: str
+    page_count: int
+    char_count: int
+    _text: str | None = None
+    _page_starts: list[int] | None = None
+    _page_nos: list[int] | None = None
+
+
+class Environment:
+    def __init__(self, store, doc_ids=None):
+        self.store = store
+        docs = [d for d in store.list_documents() if getattr(d, "status", "ready") == "ready"]
+        if doc_ids is not None:
+            wanted = {int(i) for i in doc_ids}
+            missing = wanted - {d.id for d in docs}
+            if missing:
+                # Unknown or not-ready ids are reported, not silently dropped.
+                self.missing = sorted(missing)
+            else:
+                self.missing = []
+            docs = [d for d in docs if d.id in wanted]
+        else:
+            self.missing = []
+        self.docs: dict[int, DocView] = {
+            d.id: DocView(d.id, d.title or f"document {d.id}", d.page_count or 0, d.char_count or 0) for d in docs
+        }
+
+    # --- what the model may see ----------------------------------------------------------
+    @property
+    def doc_ids(self) -> list[int]:
+        return list(self.docs)
+
+    def shape(self, peek_chars: int = 160) -> str:
+        """A few lines describing the selection, never its full text."""
+        total_chars = sum(d.char_count for d in self.docs.values())
+        total_pages = sum(d.page_count for d in self.docs.values())
+        lines = [f"{len(self.docs)} document(s), {total_pages} pages, {total_chars} characters."]
+        for d in list(self.docs.values())[:8]:
+            peek = " ".join(self.text(d.doc_id)[:peek_chars].split())
+            lines.append(f"- {d.title}: {d.page_count} pages, {d.char_count} chars. Starts: \"{peek}\"")
+        if len(self.docs) > 8:
+            lines.append(f"- ... and {len(self.docs) - 8} more")
+        return "\n".join(lines)
+
+    # --- text access -------------------------------------------------------------------
+    def text(self, doc_id: int) -> str:
+        d = self.docs[doc_id]
+        if d._text is None:
+            d._text = self.store.document_text(doc_id) or ""
+        return d._text
+
+    def _pages_index(self, doc_id: int) -> tuple[list[int], list[int]]:
+        d = self.docs[doc_id]
+        if d._page_starts is None:
+            pages = self.store.pages(doc_id)
+            d._page_starts = [p.char_start for p in pages]
+            d._page_nos = [p.page_no for p in pages]
+        return d._page_starts, d._page_nos
+
+    def page_at(self, doc_id: int, char: int) -> int:
+        starts, nos = self._pages_index(doc_id)
+        if not starts:
+            return 1
+        i = max(0, bisect.bisect_right(starts, char) - 1)
+        return nos[i]
+
+    def slice(self, doc_id: int, start: int, end: int) -> SliceRef:
+        n = len(self.text(doc_id))
+        start, end = max(0, start), min(n, end)
+        return SliceRef(
+            doc_id=doc_id,
+            title=self.docs[doc_id].title,
+            page_start=self.page_at(doc_id, start),
+            page_end=self.page_at(doc_id, max(start, end - 1)),
+            char_start=start,
+            char_end=end,
+        )
+
+    def slice_text(self, s: SliceRef) -> str:
+        return self.text(s.doc_id)[s.char_start : s.char_end]
+
+    def total_chars(self) -> int:
+        return sum(len(self.text(i)) for i in self.docs)
+
+    # --- filtering helpers -----------------------------------------------------------------
+    def regex_hits(self, pattern: str, limit: int = 50, flags: int = re.IGNORECASE) -> list[tuple[int, int, int]]:
+        """(doc_id, start, end) of exact matches over the selected documents."""
+        rx = re.compile(pattern, flags)
+        out = []
+        for doc_id in self.docs:
+            for m in rx.finditer(self.text(doc_id)):
+                out.append((doc_id, m.start(), m.end()))
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def window(self, doc_id: int, start: int, end: int, size: int) -> SliceRef:
+        """A slice of about `size` chars around [start, end), snapped to sentence or
+        line boundaries so a small model reads whole sentences."""
+        text = self.text(doc_id)
+        centre = (start + end) // 2
+        half = max(size // 2, (end - start) // 2 + 1)
+        a, b = max(0, centre - half), min(len(text), centre + half)
+        a = _snap_back(text, a, start)
+        b = _snap_forward(text, b, end)
+        return self.slice(doc_id, a, b)
+
+    def split(self, s: SliceRef, parts: int = 2) -> list[SliceRef]:
+        """Split a slice into `parts` pieces at sentence or line boundaries."""
+        text = self.text(s.doc_id)
+        bounds = [s.char_start]
+        step = (s.char_end - s.char_start) / parts
+        for i in range(1, parts):
+            target = int(s.char_start + i * step)
+            cut = _snap_forward(text, target, target)
+            if cut >= s.char_end or cut <= bounds[-1]:
+                cut = target
+            bounds.append(cut)
+        bounds.append(s.char_end)
+        return [self.slice(s.doc_id, a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+_BOUNDARY = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def _snap_back(text: str, pos: int, limit: int) -> int:
+    """Move pos back to just after a sentence/line boundary, staying <= limit and not
+    moving more than 200 chars (a wall of text without punctuation stays cut)."""
+    lo = max(0, pos - 200)
+    best = None
+    for m in _BOUNDARY.finditer(text, lo, min(limit, len(text))):
+        if m.end() <= pos:
+            best = m.end()
+        else:
+            break
+    if best is None and pos - lo < 200 and lo == 0:
+        return 0
+    return best if best is not None else pos
+
+
+def _snap_forward(text: str, pos: int, limit: int) -> int:
+    m = _BOUNDARY.search(text, max(pos, limit), min(len(text), max(pos, limit) + 200))
+    return m.start() + 1 if m else pos

@@ -1,0 +1,211 @@
+"""The trace of a run: every model call (and every non-model step) is a TraceNode.
+
+A run's nodes form a tree through `parent`. Nodes are plain dataclasses so the UI can
+wrap them in an item model and the Store can keep them as dicts (`to_dict`). The final
+answer carries `Citation`s that point at nodes and, through them, at document pages
+and a verbatim quote. `Trace` rebuilds the tree from a stored run and renders it as
+JSON or a readable Markdown report.
+
+Node fields (all JSON-serialisable):
+  id, parent (id or None), depth (0 = root controller, +1 per child controller),
+  kind: plan | filter | map | verify | reduce | code | final,
+  label (a short human title), template (prompt template name + text), prompt (the
+  filled prompt as sent), slice (SliceRef or None), output (raw model output or a
+  step's result), data (parsed output, e.g. {relevant, answer, quote}),
+  tokens_in, tokens_out, cached_tokens, seconds, status (running | done | failed |
+  cancelled | skipped), fate (cited | merged | discarded | '') and fate_reason,
+  started_at (unix seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Iterable
+
+NODE_KINDS = ("plan", "filter", "map", "verify", "reduce", "code", "final")
+FATES = ("cited", "merged", "discarded", "")
+STATUSES = ("running", "done", "failed", "cancelled", "skipped")
+
+
+@dataclass
+class SliceRef:
+    """A span of one document: pages are 1-based and inclusive; chars index
+    Store.document_text(doc_id)."""
+
+    doc_id: int
+    title: str = ""
+    page_start: int = 0
+    page_end: int = 0
+    char_start: int = 0
+    char_end: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "SliceRef | None":
+        if not d:
+            return None
+        return cls(**{k: d[k] for k in (f.name for f in fields(cls)) if k in d})
+
+    def describe(self) -> str:
+        pages = f"p. {self.page_start}" if self.page_start == self.page_end else f"pp. {self.page_start}-{self.page_end}"
+        return f"{self.title or 'document ' + str(self.doc_id)}, {pages}, chars {self.char_start}-{self.char_end}"
+
+
+@dataclass
+class Citation:
+    """[n] in the answer -> the node whose output was cited -> doc, page, verbatim quote.
+    char_start/char_end locate the quote in Store.document_text(doc_id)."""
+
+    n: int
+    node_id: str
+    doc_id: int
+    title: str
+    page: int
+    quote: str
+    char_start: int
+    char_end: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Citation":
+        return cls(**{k: d[k] for k in (f.name for f in fields(cls)) if k in d})
+
+
+@dataclass
+class TraceNode:
+    id: str
+    parent: str | None = None
+    depth: int = 0
+    kind: str = "map"
+    label: str = ""
+    template: str = ""
+    prompt: str = ""
+    slice: SliceRef | None = None
+    output: str = ""
+    data: dict = field(default_factory=dict)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cached_tokens: int = 0
+    seconds: float = 0.0
+    status: str = "running"
+    fate: str = ""
+    fate_reason: str = ""
+    started_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["slice"] = self.slice.to_dict() if self.slice else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TraceNode":
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        kw["slice"] = SliceRef.from_dict(d.get("slice"))
+        kw["data"] = dict(d.get("data") or {})
+        return cls(**kw)
+
+
+class Trace:
+    """The nodes of one run in insertion order, with tree helpers and exports."""
+
+    def __init__(self, nodes: Iterable[TraceNode] = ()):
+        self._nodes: dict[str, TraceNode] = {}
+        for n in nodes:
+            self.add(n)
+
+    def add(self, node: TraceNode) -> TraceNode:
+        self._nodes[node.id] = node
+        return node
+
+    def get(self, node_id: str) -> TraceNode | None:
+        return self._nodes.get(node_id)
+
+    def __iter__(self):
+        return iter(self._nodes.values())
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    @property
+    def nodes(self) -> list[TraceNode]:
+        return list(self._nodes.values())
+
+    def roots(self) -> list[TraceNode]:
+        return [n for n in self._nodes.values() if not n.parent or n.parent not in self._nodes]
+
+    def children(self, node_id: str) -> list[TraceNode]:
+        return [n for n in self._nodes.values() if n.parent == node_id]
+
+    def to_dict(self) -> dict:
+        return {"nodes": [n.to_dict() for n in self._nodes.values()]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Trace":
+        return cls(TraceNode.from_dict(n) for n in d.get("nodes", []))
+
+
+def run_to_dict(run: dict) -> dict:
+    """A stored run (Store.get_run) as a self-contained, JSON-ready export."""
+    out = {k: v for k, v in run.items() if k != "nodes"}
+    out["nodes"] = [TraceNode.from_dict(n).to_dict() for n in run.get("nodes", [])]
+    return out
+
+
+def run_to_json(run: dict) -> str:
+    return json.dumps(run_to_dict(run), indent=2, ensure_ascii=False, default=str)
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def run_to_markdown(run: dict, *, prompts: bool = False) -> str:
+    """A readable report of a stored run: question, answer, citations, totals, then the
+    node tree (prompts in full when prompts=True)."""
+    trace = Trace.from_dict(run)
+    lines = [f"# Lectern run {run.get('id', '')}", ""]
+    lines += [f"**Question:** {run.get('question', '')}", ""]
+    lines += [f"**Mode:** {run.get('mode', '')}  ", f"**Status:** {run.get('status', '')}  "]
+    models = run.get("models")
+    if models:
+        lines.append(f"**Models:** {json.dumps(models, ensure_ascii=False, default=str)}  ")
+    lines += ["", "## Answer", "", str(run.get("answer") or "(no answer)"), ""]
+    if run.get("note"):
+        lines += [f"> {run['note']}", ""]
+    cites = [Citation.from_dict(c) for c in run.get("citations") or []]
+    if cites:
+        lines += ["## Citations", ""]
+        for c in cites:
+            lines.append(f"{c.n}. {c.title or 'document ' + str(c.doc_id)}, page {c.page}: “{_clip(c.quote, 300)}” (node {c.node_id}, chars {c.char_start}-{c.char_end})")
+        lines.append("")
+    totals = run.get("totals") or {}
+    if totals:
+        lines += ["## Totals", ""] + [f"- {k}: {v}" for k, v in totals.items()] + [""]
+    lines += ["## How the answer was built", ""]
+
+    def walk(node: TraceNode, indent: int) -> None:
+        pad = "  " * indent
+        fate = f" → {node.fate}" + (f" ({node.fate_reason})" if node.fate_reason else "") if node.fate else ""
+        where = f" [{node.slice.describe()}]" if node.slice else ""
+        lines.append(
+            f"{pad}- **{node.kind}** {node.label}{where}: {node.status}, "
+            f"{node.tokens_in} in / {node.tokens_out} out ({node.cached_tokens} cached), {node.seconds:.2f}s{fate}"
+        )
+        if node.output:
+            lines.append(f"{pad}  - output: `{_clip(node.output, 240)}`")
+        if prompts and node.prompt:
+            lines.append(f"{pad}  - prompt:\n\n```\n{node.prompt}\n```\n")
+        for child in trace.children(node.id):
+            walk(child, indent + 1)
+
+    for root in trace.roots():
+        walk(root, 0)
+    return "\n".join(lines) + "\n"
