@@ -1,0 +1,416 @@
+"""The library database: documents, their paths, pages, chunks, full-text search, runs.
+
+One Store per thread: each owns its sqlite connection. WAL mode lets readers work
+while one writer commits. Every multi-row change runs in one IMMEDIATE transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from app.store import search as _search
+from app.store.migrations import migrate
+from app.store.models import PAGE_SEPARATOR, Chunk, Document, Hit, Page
+from app.store.runs import RunsMixin
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_store(path=None) -> "Store":
+    """Open (creating and migrating as needed) the library at `path` (default: app.paths.db_path())."""
+    if path is None:
+        from app.paths import db_path
+
+        path = db_path()
+    return Store(path)
+
+
+class Store(RunsMixin):
+    def __init__(self, path):
+        self.path = Path(path) if str(path) != ":memory:" else path
+        if isinstance(self.path, Path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit at the driver level; transactions are explicit (BEGIN IMMEDIATE).
+        self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe with WAL
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.db = Database(self.conn)
+        self._thread = threading.get_ident()
+        migrate(self.db)
+
+    # --- plumbing -----------------------------------------------------------------
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def _write(self):
+        """One IMMEDIATE transaction (nested use joins the outer one)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # --- documents ----------------------------------------------------------------
+    def _paths_for(self, doc_ids: list[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {i: [] for i in doc_ids}
+        if not doc_ids:
+            return out
+        q = ",".join("?" * len(doc_ids))
+        for r in self.conn.execute(
+            f"SELECT doc_id, path FROM document_paths WHERE doc_id IN ({q}) ORDER BY added_at, rowid", doc_ids
+        ):
+            out[r[0]].append(r[1])
+        return out
+
+    def _doc(self, row, paths: list[str], chunk_count: int = 0) -> Document:
+        primary = row["path"]
+        ordered = [primary] + [p for p in paths if p != primary] if primary in paths else (paths or [primary])
+        return Document(
+            id=row["id"], path=primary, paths=ordered, title=row["title"] or Path(primary).stem,
+            sha256=row["sha256"], size=row["size"], mtime=row["mtime"], page_count=row["page_count"],
+            char_count=row["char_count"], status=row["status"], error=row["error"],
+            added_at=row["added_at"], format=row["format"] or "", chunk_count=chunk_count,
+            updated_at=row["updated_at"],
+        )
+
+    def list_documents(self) -> list[Document]:
+        rows = self.conn.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS n_chunks "
+            "FROM documents d ORDER BY d.title COLLATE NOCASE, d.id"
+        ).fetchall()
+        paths = self._paths_for([r["id"] for r in rows])
+        return [self._doc(r, paths[r["id"]], r["n_chunks"]) for r in rows]
+
+    def get_document(self, doc_id: int) -> Document | None:
+        r = self.conn.execute(
+            "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS n_chunks "
+            "FROM documents d WHERE id = ?", [doc_id]
+        ).fetchone()
+        if r is None:
+            return None
+        return self._doc(r, self._paths_for([doc_id])[doc_id], r["n_chunks"])
+
+    def document_for_path(self, path) -> Document | None:
+        r = self.conn.execute("SELECT doc_id FROM document_paths WHERE path = ?", [str(path)]).fetchone()
+        return self.get_document(r[0]) if r else None
+
+    def remove_document(self, doc_id: int) -> bool:
+        """Forget a document (pages, chunks, index entries, paths). Files on disk are never touched."""
+        with self._write():
+            return self._delete_doc(doc_id)
+
+    def _delete_doc(self, doc_id: int) -> bool:
+        self.conn.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
+        self.conn.execute("DELETE FROM pages WHERE doc_id = ?", [doc_id])
+        self.conn.execute("DELETE FROM document_paths WHERE doc_id = ?", [doc_id])
+        return self.conn.execute("DELETE FROM documents WHERE id = ?", [doc_id]).rowcount > 0
+
+    # --- pages and text -----------------------------------------------------------
+    def pages(self, doc_id: int) -> list[Page]:
+        return [
+            Page(doc_id, r[0], r[1], r[2], r[3])
+            for r in self.conn.execute(
+                "SELECT page_no, text, char_start, char_end FROM pages WHERE doc_id = ? ORDER BY page_no", [doc_id]
+            )
+        ]
+
+    def get_page(self, doc_id: int, page_no: int) -> Page | None:
+        r = self.conn.execute(
+            "SELECT page_no, text, char_start, char_end FROM pages WHERE doc_id = ? AND page_no = ?",
+            [doc_id, page_no],
+        ).fetchone()
+        return Page(doc_id, r[0], r[1], r[2], r[3]) if r else None
+
+    def document_text(self, doc_id: int) -> str:
+        """All pages joined by PAGE_SEPARATOR; page and chunk char offsets index into it."""
+        return PAGE_SEPARATOR.join(
+            r[0] for r in self.conn.execute("SELECT text FROM pages WHERE doc_id = ? ORDER BY page_no", [doc_id])
+        )
+
+    def text_slice(self, doc_id: int, char_start: int, char_end: int) -> str:
+        """document_text(doc_id)[char_start:char_end], reading only the pages it spans."""
+        rows = self.conn.execute(
+            "SELECT text, char_start, char_end FROM pages WHERE doc_id = ? AND char_end >= ? AND char_start <= ? "
+            "ORDER BY page_no",
+            [doc_id, char_start, char_end],
+        ).fetchall()
+        if not rows:
+            return ""
+        base = rows[0][1]
+        joined = PAGE_SEPARATOR.join(r[0] for r in rows)
+        return joined[max(0, char_start - base): max(0, char_end - base)]
+
+    def page_at(self, doc_id: int, char_offset: int) -> int | None:
+        """The page number holding a document char offset (a separator counts to the page before)."""
+        r = self.conn.execute(
+            "SELECT page_no FROM pages WHERE doc_id = ? AND char_start <= ? ORDER BY page_no DESC LIMIT 1",
+            [doc_id, char_offset],
+        ).fetchone()
+        return r[0] if r else None
+
+    # --- chunks -------------------------------------------------------------------
+    @staticmethod
+    def _chunk(r) -> Chunk:
+        return Chunk(r["id"], r["doc_id"], r["seq"], r["page_start"], r["page_end"],
+                     r["char_start"], r["char_end"], r["text"])
+
+    def chunks(self, doc_ids=None) -> list[Chunk]:
+        if doc_ids is None:
+            rows = self.conn.execute("SELECT * FROM chunks ORDER BY doc_id, seq")
+        else:
+            ids = [int(i) for i in doc_ids]
+            if not ids:
+                return []
+            q = ",".join("?" * len(ids))
+            rows = self.conn.execute(f"SELECT * FROM chunks WHERE doc_id IN ({q}) ORDER BY doc_id, seq", ids)
+        return [self._chunk(r) for r in rows]
+
+    def get_chunk(self, chunk_id: int) -> Chunk | None:
+        r = self.conn.execute("SELECT * FROM chunks WHERE id = ?", [chunk_id]).fetchone()
+        return self._chunk(r) if r else None
+
+    # --- search -------------------------------------------------------------------
+    def search(self, query: str, doc_ids=None, limit: int = 20) -> list[Hit]:
+        """Full-text search over chunks, best first (BM25). Raises SearchSyntaxError on a bad query."""
+        match = _search.prepare(query)
+        sql = (
+            "SELECT c.id, c.doc_id, c.seq, c.page_start, c.page_end, c.char_start, c.char_end, c.text, "
+            "d.title, d.path, snippet(chunks_fts, 0, '[', ']', '…', 16) AS snip, bm25(chunks_fts) AS score "
+            "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.doc_id "
+            "WHERE chunks_fts MATCH ?"
+        )
+        params: list = [match]
+        if doc_ids is not None:
+            ids = [int(i) for i in doc_ids]
+            if not ids:
+                return []
+            sql += f" AND c.doc_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        sql += " ORDER BY score LIMIT ?"
+        params.append(max(1, int(limit)))
+        try:
+            rows = self.conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as e:
+            raise _search.explain(e, query) from None
+        return [
+            Hit(chunk_id=r["id"], doc_id=r["doc_id"], title=r["title"] or Path(r["path"]).stem,
+                page_start=r["page_start"], page_end=r["page_end"], char_start=r["char_start"],
+                char_end=r["char_end"], snippet=r["snip"], rank=-float(r["score"]), text=r["text"],
+                path=r["path"], seq=r["seq"])
+            for r in rows
+        ]
+
+    def stats(self, doc_ids=None) -> dict:
+        where, params = "", []
+        if doc_ids is not None:
+            ids = [int(i) for i in doc_ids]
+            where = f" WHERE doc_id IN ({','.join('?' * len(ids))})" if ids else " WHERE 0"
+            params = ids
+        dwhere = where.replace("doc_id", "id")
+        d = self.conn.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(page_count), 0), COALESCE(SUM(char_count), 0) FROM documents{dwhere}",
+            params,
+        ).fetchone()
+        c = self.conn.execute(f"SELECT COUNT(*) FROM chunks{where}", params).fetchone()
+        return {"documents": d[0], "pages": d[1], "chars": d[2], "chunks": c[0]}
+
+    # --- used by the importer (the single writer) ----------------------------------
+    def path_state(self, path) -> sqlite3.Row | None:
+        """doc_id, size, mtime, status, sha256 recorded for a path, or None. One indexed lookup."""
+        return self.conn.execute(
+            "SELECT p.doc_id, p.size, p.mtime, d.status, d.sha256 FROM document_paths p "
+            "JOIN documents d ON d.id = p.doc_id WHERE p.path = ?",
+            [str(path)],
+        ).fetchone()
+
+    def find_content(self, sha256: str, statuses=("ready", "no-text")) -> int | None:
+        q = ",".join("?" * len(statuses))
+        r = self.conn.execute(
+            f"SELECT id FROM documents WHERE sha256 = ? AND status IN ({q}) ORDER BY id LIMIT 1",
+            [sha256, *statuses],
+        ).fetchone()
+        return r[0] if r else None
+
+    def touch_path(self, path, size: int, mtime: float) -> None:
+        """Same content, new mtime (copied or touched): remember it so the next check is instant."""
+        with self._write():
+            self.conn.execute("UPDATE document_paths SET size = ?, mtime = ? WHERE path = ?", [size, mtime, str(path)])
+
+    def link_path(self, doc_id: int, path, size: int, mtime: float) -> None:
+        """Point `path` at an existing document (same content found elsewhere)."""
+        with self._write():
+            self._link(doc_id, str(path), size, mtime)
+
+    def _link(self, doc_id: int, path: str, size: int, mtime: float) -> None:
+        old = self.conn.execute("SELECT doc_id FROM document_paths WHERE path = ?", [path]).fetchone()
+        self.conn.execute(
+            "INSERT INTO document_paths (path, doc_id, size, mtime, added_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET doc_id = excluded.doc_id, size = excluded.size, mtime = excluded.mtime",
+            [path, doc_id, size, mtime, _now()],
+        )
+        if old and old[0] != doc_id:
+            self._drop_if_orphan(old[0])
+
+    def _drop_if_orphan(self, doc_id: int) -> None:
+        rest = self.conn.execute(
+            "SELECT path FROM document_paths WHERE doc_id = ? ORDER BY added_at, rowid LIMIT 1", [doc_id]
+        ).fetchone()
+        if rest is None:
+            self._delete_doc(doc_id)
+        else:  # the primary path moved away: promote the next one
+            self.conn.execute(
+                "UPDATE documents SET path = ? WHERE id = ? AND path NOT IN "
+                "(SELECT path FROM document_paths WHERE doc_id = ?)",
+                [rest[0], doc_id, doc_id],
+            )
+
+    def begin_document(self, *, path, size: int, mtime: float, sha256: str | None, title: str = "",
+                       format: str = "", status: str = "ready", error: str | None = None) -> "DocumentWriter":
+        """Start writing one document in one transaction; see DocumentWriter."""
+        return DocumentWriter(self, str(path), size, mtime, sha256, title, format, status, error)
+
+    def record_failure(self, *, path, size: int = 0, mtime: float = 0.0, sha256: str | None = None,
+                       status: str = "error", error: str, format: str = "", title: str = "") -> int:
+        """A document row with no pages (error / needs-password), replacing what the path held."""
+        w = self.begin_document(path=path, size=size, mtime=mtime, sha256=sha256, title=title,
+                                format=format, status=status, error=error)
+        return w.commit()
+
+
+class DocumentWriter:
+    """Pages and chunks of one document, written in a single IMMEDIATE transaction.
+
+    add_page() returns the page's (char_start, char_end) in document_text(); the caller
+    (the importer's chunker) adds chunks with offsets into that same text. commit()
+    links the path, drops the path's previous document and any duplicates it replaces,
+    then commits; rollback() (or an exception, or a killed process) leaves no trace.
+    """
+
+    _BATCH = 256
+
+    def __init__(self, store: Store, path, size, mtime, sha256, title, format, status, error):
+        self.store = store
+        self.conn = store.conn
+        self.path, self.size, self.mtime, self.sha256 = path, size, mtime, sha256
+        self.status, self.error = status, error
+        self.conn.execute("BEGIN IMMEDIATE")
+        now = _now()
+        self.doc_id = self.conn.execute(
+            "INSERT INTO documents (path, title, sha256, size, mtime, status, error, format, added_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, 'importing', ?, ?, ?, ?)",
+            [path, title or "", sha256, size, mtime, error, format, now, now],
+        ).lastrowid
+        self.page_count = 0
+        self.char_count = 0
+        self._offset = 0
+        self._pages: list = []
+        self._chunks: list = []
+        self.chunk_count = 0
+        self.done = False
+
+    def add_page(self, text: str) -> tuple[int, int]:
+        if self.page_count:
+            self._offset += len(PAGE_SEPARATOR)
+        start = self._offset
+        self._offset += len(text)
+        self.page_count += 1
+        self.char_count += len(text)
+        self._pages.append((self.doc_id, self.page_count, text, start, self._offset))
+        if len(self._pages) >= self._BATCH:
+            self._flush_pages()
+        return start, self._offset
+
+    def add_chunk(self, page_start: int, page_end: int, char_start: int, char_end: int, text: str) -> None:
+        self._chunks.append((self.doc_id, self.chunk_count, page_start, page_end, char_start, char_end, text))
+        self.chunk_count += 1
+        if len(self._chunks) >= self._BATCH:
+            self._flush_chunks()
+
+    def _flush_pages(self):
+        if self._pages:
+            self.conn.executemany(
+                "INSERT INTO pages (doc_id, page_no, text, char_start, char_end) VALUES (?, ?, ?, ?, ?)", self._pages
+            )
+            self._pages.clear()
+
+    def _flush_chunks(self):
+        if self._chunks:
+            self.conn.executemany(
+                "INSERT INTO chunks (doc_id, seq, page_start, page_end, char_start, char_end, text) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self._chunks,
+            )
+            self._chunks.clear()
+
+    def commit(self, *, status: str | None = None, error: str | None = None, title: str | None = None) -> int:
+        try:
+            self._flush_pages()
+            self._flush_chunks()
+            status = status or self.status
+            sets = ["status = ?", "error = ?", "page_count = ?", "char_count = ?"]
+            params = [status, error if error is not None else self.error, self.page_count, self.char_count]
+            if title:
+                sets.append("title = ?")
+                params.append(title)
+            self.conn.execute(f"UPDATE documents SET {', '.join(sets)} WHERE id = ?", params + [self.doc_id])
+            self.store._link(self.doc_id, self.path, self.size, self.mtime)
+            if self.sha256 and status in ("ready", "no-text"):
+                # Earlier copies of this content that could not be read (locked, failed)
+                # now resolve to this document: move their paths over.
+                olds = self.conn.execute(
+                    "SELECT id FROM documents WHERE sha256 = ? AND id != ? AND status IN ('needs-password', 'error')",
+                    [self.sha256, self.doc_id],
+                ).fetchall()
+                for (old,) in olds:
+                    self.conn.execute("UPDATE document_paths SET doc_id = ? WHERE doc_id = ?", [self.doc_id, old])
+                    self.store._delete_doc(old)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+        self.done = True
+        return self.doc_id
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self.done = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *rest):
+        if not self.done:
+            self.rollback()
