@@ -44,6 +44,7 @@ class RunContext:
         sub: Model,
         budget: Budget,
         cancel: CancelToken,
+        options: dict | None = None,
     ):
         self.store = store
         self.run_id = run_id
@@ -53,6 +54,7 @@ class RunContext:
         self.sub = sub
         self.budget = budget
         self.cancel = cancel
+        self.options = dict(options or {})
         self.meter = Meter(budget)
         self.trace = Trace()
         self.partial = Partial()

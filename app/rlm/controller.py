@@ -51,8 +51,11 @@ def _model_info(model: Model) -> dict:
 
 
 class Controller:
-    def __init__(self, store, root_model: Model, sub_model: Model | None = None):
+    def __init__(self, store, root_model: Model, sub_model: Model | None = None, options: dict | None = None):
+        """options tune the strategies (see guided.GuidedOptions, baselines.RAG_K ...);
+        unknown keys are ignored."""
         self.store = store
+        self.options = dict(options or {})
         self.root = root_model
         self.sub = sub_model or root_model
 
@@ -73,9 +76,9 @@ class Controller:
         cancel = cancel or CancelToken()
         env = Environment(self.store, doc_ids)
         models = {"root": _model_info(self.root), "sub": _model_info(self.sub)}
-        run_id = self.store.create_run(question, env.doc_ids, mode, models, budget.to_dict())
+        run_id = self.store.create_run(question, env.doc_ids, mode, models, {**budget.to_dict(), **self.options})
         ctx = RunContext(store=self.store, run_id=run_id, question=question, env=env, root=self.root,
-                         sub=self.sub, budget=budget, cancel=cancel)
+                         sub=self.sub, budget=budget, cancel=cancel, options=self.options)
         yield RunStarted(run_id, question, mode)
 
         status, answer, citations = "done", "", []

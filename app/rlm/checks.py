@@ -1,0 +1,119 @@
+"""Checks done in code, never by the model: parse its JSON, find its quote in the slice,
+repair an answer a small model garbled when the verified quote settles it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from app.rlm.terms import norm, words
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?", re.S)
+
+
+def parse_json(text: str) -> dict | None:
+    """The first JSON object in the output, or None. Extra keys are kept but callers only
+    read the fields they asked for, so a document cannot smuggle settings through here."""
+    text = (text or "").strip()
+    try:
+        v = json.loads(text)
+        return v if isinstance(v, dict) else None
+    except ValueError:
+        pass
+    m = re.search(r"\{.*\}", text, re.S)
+    if m:
+        try:
+            v = json.loads(m.group(0))
+            return v if isinstance(v, dict) else None
+        except ValueError:
+            return None
+    return None
+
+
+def _norm_map(text: str) -> tuple[str, list[int]]:
+    """norm()-like lowering with a map from each output char to its input index, so a
+    match in normalised text maps back to a span of the original."""
+    out, idx = [], []
+    prev_space = True
+    for i, ch in enumerate(text):
+        c = ch.lower()
+        c = {"“": '"', "”": '"', "’": "'", "‘": "'", "–": "-", "—": "-"}.get(c, c)
+        if c.isspace():
+            if prev_space:
+                continue
+            c = " "
+            prev_space = True
+        else:
+            prev_space = False
+        out.append(c)
+        idx.append(i)
+    return "".join(out), idx
+
+
+def locate(needle: str, haystack: str) -> tuple[int, int] | None:
+    """Span of `needle` in `haystack` ignoring case, quote style and whitespace; None if absent."""
+    n = norm(needle)
+    if len(n) < 2:
+        return None
+    h, idx = _norm_map(haystack)
+    i = h.find(n)
+    if i < 0:
+        # PDF text often hyphenates at line ends: try again without hyphen-breaks.
+        return None
+    return idx[i], idx[i + len(n) - 1] + 1
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+
+
+def best_sentence(text: str, wanted: list[str], must: str = "") -> tuple[int, int] | None:
+    """The sentence sharing most words with `wanted`, among those containing `must`."""
+    want = set(words(" ".join(wanted)))
+    best, best_score = None, 0
+    for a, b in sentences(text):
+        s = text[a:b]
+        if must and locate(must, s) is None:
+            continue
+        score = len(want & set(words(s))) + (1 if must else 0)
+        if score > best_score:
+            best, best_score = (a, b), score
+    if best is None:
+        return None
+    a, b = best
+    while a < b and text[a].isspace():
+        a += 1
+    return a, b
+
+
+def fuzzy_locate(quote: str, text: str, min_overlap: float = 0.8) -> tuple[int, int] | None:
+    """A sentence of `text` holding at least min_overlap of the quote's words (a small model
+    often drops a word or changes punctuation); None for a quote the text does not hold."""
+    qw = words(quote)
+    if len(qw) < 4:
+        return None
+    qs = set(qw)
+    for a, b in sentences(text):
+        sw = set(words(text[a:b]))
+        if sw and len(qs & sw) / len(qs) >= min_overlap and len(qs & sw) / len(sw) >= 0.5:
+            while a < b and text[a].isspace():
+                a += 1
+            return a, b
+    return None
+
+
+_NUM = re.compile(r"\d[\d,.]*\d|\d")
+
+
+def numbers(text: str) -> list[str]:
+    return [n.strip(".,") for n in _NUM.findall(text or "")]
+
+
+def repair_number(answer: str, quote: str, question: str) -> str | None:
+    """For a question asking for a number: if the quote holds exactly one number that the
+    question does not, and the answer does not already give it, that number is the answer."""
+    asked = set(numbers(question))
+    cands = [n for n in dict.fromkeys(numbers(quote)) if n not in asked]
+    if len(cands) == 1 and cands[0] not in numbers(answer):
+        return cands[0]
+    return None

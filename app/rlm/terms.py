@@ -1,0 +1,109 @@
+"""What code can read from a question without any model: search terms, exact keys,
+numbers, and whether it asks for one fact, a list, or the whole corpus.
+
+This runs next to the model's plan so that a weak model's bad plan cannot derail a run:
+the code's terms are always searched, and only the code's cues can start a full scan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+STOPWORDS = set(
+    """a an the and or but if of to in on at by for with from into onto about as is are was were be been
+    being do does did doing have has had having what which who whom whose when where why how this that
+    these those it its it's there their they them he she his her him we our you your i me my can could
+    should would will shall may might must not no yes than then so such any each some many much more most
+    very just also only own same other another both either neither one ones all every give tell say said
+    says find show list name named mentioned mention provided provide text texts document documents
+    passage passages given according please answer question following above below context whole entire
+    """.split()
+)
+
+_AGGREGATE = re.compile(
+    r"\b(summari[sz]e|summary|overview|main (points|topics|themes|ideas)|what is (this|the) (document|text|book|report) about|"
+    r"how many times|count (the|all|every)|outline|key (points|findings|takeaways)|themes?)\b",
+    re.I,
+)
+_LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of)|numbers\b.*\bfor)\b", re.I)
+_NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure)\b", re.I)
+
+_QUOTED = re.compile(r"[\"“”']([^\"“”']{2,80})[\"“”']")
+_NUMBER = re.compile(r"\b\d[\d,.:/-]*\d\b|\b\d\b")
+_KEYLIKE = re.compile(r"\b[\w]+(?:[-_][\w]+)+\b|\b(?=\w*\d)(?=\w*[a-zA-Z])\w{3,}\b")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+|\d+")
+
+
+@dataclass
+class QuestionTerms:
+    question: str
+    terms: list[str] = field(default_factory=list)  # content words and phrases to search
+    keys: list[str] = field(default_factory=list)  # exact strings worth a regex: quoted, key-like, names, numbers
+    numbers: list[str] = field(default_factory=list)
+    exact: list[str] = field(default_factory=list)  # quoted or key-like: an answer must sit next to one
+    kind: str = "lookup"  # lookup | list | aggregate
+    expects_number: bool = False
+
+    def to_dict(self) -> dict:
+        return {"terms": self.terms, "keys": self.keys, "numbers": self.numbers, "exact": self.exact, "kind": self.kind,
+                "expects_number": self.expects_number}
+
+
+def _dedupe(items) -> list[str]:
+    seen, out = set(), []
+    for it in items:
+        k = it.lower().strip()
+        if k and k not in seen:
+            seen.add(k)
+            out.append(it.strip())
+    return out
+
+
+def analyse(question: str) -> QuestionTerms:
+    q = question.strip()
+    quoted = [m.group(1) for m in _QUOTED.finditer(q)]
+    numbers = _NUMBER.findall(q)
+    keylike = [k for k in _KEYLIKE.findall(q) if not k.isdigit()]
+    # Capitalised words not at the start of the question: likely names.
+    words = _WORD.findall(q)
+    names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS]
+    content = [w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())]
+    kind = "aggregate" if _AGGREGATE.search(q) else "list" if _LIST.search(q) else "lookup"
+    keys = _dedupe(quoted + keylike + names + numbers)
+    terms = _dedupe(quoted + keylike + content)
+    exact = _dedupe(quoted + keylike)
+    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q)))
+
+
+def fts_query(terms: list[str]) -> str:
+    """An FTS5 query matching any term, each quoted so punctuation cannot break syntax."""
+    parts = []
+    for t in terms:
+        t = re.sub(r"[\"*^:()]", " ", t)
+        toks = re.findall(r"\w+", t)
+        if toks:
+            parts.append('"' + " ".join(toks) + '"')
+    return " OR ".join(_dedupe(parts))
+
+
+def key_pattern(key: str) -> str:
+    """A regex for an exact key that tolerates line breaks and hyphenation in the PDF text."""
+    toks = re.findall(r"\w+", key)
+    return r"\b" + r"[\s\-_]*".join(re.escape(t) for t in toks) + r"\b" if toks else re.escape(key)
+
+
+# --- normalisation for checks in code -------------------------------------------------------
+_NORM_PUNCT = re.compile(r"[\s\u00a0]+")
+
+
+def norm(text: str) -> str:
+    """Lower-case, unify quotes and dashes, collapse whitespace (PDF line breaks)."""
+    t = (text or "").lower()
+    t = t.replace("“", '"').replace("”", '"').replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-")
+    t = re.sub(r"-\s*\n\s*", "", t)  # hyphenated line breaks
+    return _NORM_PUNCT.sub(" ", t).strip().strip("\"'.,;: ")
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in re.findall(r"\w+", text or "")]
