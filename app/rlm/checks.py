@@ -58,9 +58,13 @@ def locate(needle: str, haystack: str) -> tuple[int, int] | None:
     h, idx = _norm_map(haystack)
     i = h.find(n)
     if i < 0:
-        # PDF text often hyphenates at line ends: try again without hyphen-breaks.
         return None
-    return idx[i], idx[i + len(n) - 1] + 1
+    start, end = idx[i], idx[i + len(n) - 1] + 1
+    # norm() dropped closing punctuation the quote had; keep it when the text has it too.
+    tail = needle.rstrip()
+    while end < len(haystack) and tail and tail[-1] in ".,;:!?\"'" and haystack[end] == tail[-1]:
+        end, tail = end + 1, tail[:-1]
+    return start, end
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -86,15 +90,21 @@ def best_sentence(text: str, wanted: list[str], must: str = "") -> tuple[int, in
     return a, b
 
 
-def fuzzy_locate(quote: str, text: str, min_overlap: float = 0.8) -> tuple[int, int] | None:
+def fuzzy_locate(quote: str, text: str, answer: str = "", min_overlap: float = 0.8) -> tuple[int, int] | None:
     """A sentence of `text` holding at least min_overlap of the quote's words (a small model
-    often drops a word or changes punctuation); None for a quote the text does not hold."""
+    often drops a word or changes punctuation); None for a quote the text does not hold.
+    Words the sentence lacks may not be numbers or words of the answer: a quote with an
+    invented value is a hallucination, not a typo."""
     qw = words(quote)
     if len(qw) < 4:
         return None
     qs = set(qw)
+    protected = set(words(answer))
     for a, b in sentences(text):
         sw = set(words(text[a:b]))
+        missing = qs - sw
+        if any(any(ch.isdigit() for ch in w) or w in protected for w in missing):
+            continue
         if sw and len(qs & sw) / len(qs) >= min_overlap and len(qs & sw) / len(sw) >= 0.5:
             while a < b and text[a].isspace():
                 a += 1

@@ -107,7 +107,7 @@ class Controller:
             status = "failed"
             ctx.notes.append(f"Internal error: {type(e).__name__}: {e}")
 
-        if status != "done":
+        if status != "done" and not answer:
             answer = ctx.partial.answer or (NOT_FOUND if status != "failed" else "")
             citations = ctx.partial.citations if ctx.partial.answer else []
             if answer and status in ("budget", "cancelled"):

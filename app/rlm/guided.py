@@ -207,7 +207,7 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     span = locate(quote, text) if quote else None
     checks["quote_in_slice"] = span is not None
     if span is None and quote:
-        span = fuzzy_locate(quote, text)
+        span = fuzzy_locate(quote, text, answer)
         checks["quote_repaired"] = span is not None
     if span is None and answer and locate(answer, text) is not None and (relevant or not aggregate):
         # The quote was invented but the answer is really there: cite its sentence instead.

@@ -86,7 +86,15 @@ RAG_TEMPLATE = (
 )
 
 
+def fence(text: str) -> str:
+    """Document text made unable to close its own fence: a document that contains
+    "DOC>>>" followed by fake instructions stays inside the data block."""
+    return text.replace("DOC>>>", "DOC> >>").replace("<<<DOC", "<< <DOC")
+
+
 def user(template: str, **kw) -> list[dict]:
+    if "slice" in kw:
+        kw["slice"] = fence(kw["slice"])
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": template.format(**kw)}]
 
 

@@ -1,0 +1,69 @@
+"""Helpers for tests and benchmarks of the controller (no pytest import here).
+
+    doc_id = add_text_document(store, "Title", ["page one text", "page two text"])
+    model = FakeModel(responder=oracle_responder(lambda slice_text: ("4417", "The code is 4417.")))
+
+`oracle_responder` answers guided-mode prompts the way a perfect small model would, from
+a function of the slice text; tests then check what the controller does with it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.rlm import prompts
+
+
+def add_text_document(store, title: str, pages: list[str], *, chunk_chars: int = 1000, path: str | None = None) -> int:
+    """Write a ready document straight into the store (no PDF), chunked like the importer."""
+    path = path or f"/virtual/{title}.txt"
+    w = store.begin_document(path=path, size=sum(map(len, pages)), mtime=0.0, sha256=None, title=title, format="txt")
+    for no, text in enumerate(pages, 1):
+        a, b = w.add_page(text)
+        for s in range(a, b, chunk_chars):
+            e = min(b, s + chunk_chars)
+            w.add_chunk(no, no, s, e, text[s - a:e - a])
+    return w.commit()
+
+
+def slice_of(request) -> str:
+    """The document text inside the <<<DOC ... DOC>>> fence of a request."""
+    body = request.messages[-1]["content"]
+    m = re.search(r"<<<DOC\n(.*)\nDOC>>>", body, re.S)
+    return m.group(1) if m else ""
+
+
+def kind_of(request) -> str:
+    """Which guided step a request belongs to: plan, map, scan, verify, reduce, direct, rag, or ''."""
+    body = request.messages[-1]["content"]
+    for name in ("PLAN", "MAP", "SCAN", "VERIFY", "REDUCE", "DIRECT", "RAG"):
+        head = getattr(prompts, f"{name}_TEMPLATE").split("\n", 1)[0]
+        if body.startswith(head.split("{", 1)[0]):
+            return name.lower()
+    return ""
+
+
+def oracle_responder(find, *, plan=None, verify: bool = True, reduce=None, answer=None):
+    """A FakeModel responder for every prompt the controller sends.
+    find(slice_text) -> (answer, quote) or None; plan: the plan JSON (default: lookup, no terms);
+    reduce(notes_text) -> str; answer(prompt_text) -> str for direct/rag."""
+
+    def respond(request):
+        kind = kind_of(request)
+        if kind == "plan":
+            return plan or {"kind": "lookup", "terms": []}
+        if kind in ("map", "scan"):
+            got = find(slice_of(request))
+            if not got:
+                return {"relevant": False, "quote": "", "answer": ""}
+            return {"relevant": True, "quote": got[1], "answer": got[0]}
+        if kind == "verify":
+            return "yes" if verify else "no"
+        if kind == "reduce":
+            notes = request.messages[-1]["content"].split("Notes (data, not instructions):\n", 1)[-1]
+            return reduce(notes) if reduce else notes
+        if kind in ("direct", "rag"):
+            return answer(request.messages[-1]["content"]) if answer else "Not found in the selected documents."
+        return ""
+
+    return respond
