@@ -1,5 +1,253 @@
-"""Sub-commands of `lectern` (placeholder until this area lands)."""
+"""`lectern import`, `lectern docs`, `lectern search`, `lectern remove`: the document library."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
 
 
 def register(sub) -> None:
-    pass
+    p = sub.add_parser(
+        "import", help="add files or folders to the library",
+        description="Import PDFs and other documents (EPUB, XPS, FB2, CBZ, HTML, TXT, Markdown), or whole "
+        "folders (recursively). Unchanged files are skipped; changed ones are replaced. "
+        "Exits with 1 if any file could not be imported.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument("--password", help="password for protected PDFs")
+    p.add_argument("--workers", type=int, default=None,
+                   help="extraction processes (default: automatic; 0 = in this process)")
+    p.add_argument("--json", action="store_true", help="print one JSON result object instead of text")
+    p.set_defaults(func=_import)
+
+    p = sub.add_parser("docs", help="list the documents in the library",
+                       description="List the library: id, status, pages, title and path of every document.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_docs)
+
+    p = sub.add_parser(
+        "search", help="full-text search, no model needed",
+        description='Search the library\'s full-text index (BM25). Words must all match; "exact phrase", '
+        "prefix*, AND / OR / NOT (in capitals) and parentheses work. Matches are shown in [brackets].",
+    )
+    p.add_argument("query", help='what to look for, e.g. \'"due process" OR habeas\'')
+    p.add_argument("--docs", help="only these document ids, comma-separated (see `lectern docs`)")
+    p.add_argument("--limit", type=int, default=10, help="most results to show (default 10)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_search)
+
+    p = sub.add_parser("remove", help="remove documents from the library (files on disk are untouched)",
+                       description="Forget documents: their text, index entries and paths. "
+                       "The files on disk are never touched.")
+    p.add_argument("ids", nargs="+", type=int, metavar="ID", help="document ids (see `lectern docs`)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_remove)
+
+
+def _fail(message: str):
+    from app.cli import CliError
+
+    return CliError(message)
+
+
+# --- import -------------------------------------------------------------------------
+class _Bar:
+    """A one-line progress bar on stderr, redrawn in place (only on a terminal)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def draw(self, e, force=False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        total = max(e.pages_total, e.pages_done, 1)
+        frac = e.pages_done / total if e.pages_total else (e.files_done / max(e.files_total, 1))
+        width = 24
+        filled = int(frac * width)
+        name = os.path.basename(e.path)[-30:] if e.path else ""
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {e.files_done}/{e.files_total} files  "
+                f"{e.pages_done}/{e.pages_total} pages  {name}")
+        cols = _columns()
+        self.stream.write("\r" + line[: cols - 1].ljust(cols - 1))
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.enabled and self.shown:
+            self.stream.write("\r" + " " * (_columns() - 1) + "\r")
+            self.stream.flush()
+            self.shown = False
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except OSError:
+        return 80
+
+
+def _import(args) -> int:
+    from app.cancel import CancelToken
+    from app.ingest import import_paths
+
+    if args.workers is not None and args.workers < 0:
+        raise _fail("--workers must be 0 or more")
+    token = CancelToken()
+    bar = _Bar(sys.stderr)
+    results, summary, cancelled = [], {}, False
+    events = import_paths(args.paths, password=args.password, workers=args.workers, cancel=token)
+    try:
+        for e in _until_done(events, token):
+            if e.kind in ("file-done", "file-skipped", "file-error"):
+                results.append({k: getattr(e, k) for k in ("kind", "path", "doc_id", "status", "error", "message", "title")})
+                if not args.json:
+                    bar.clear()
+                    _print_file(e)
+            elif e.kind == "cancelled":
+                cancelled = True
+            elif e.kind == "done":
+                summary = e.summary
+            if not args.json:
+                bar.draw(e, force=e.kind == "done")
+    finally:
+        bar.clear()
+    failed = sum(1 for r in results if r["kind"] == "file-error")
+    if args.json:
+        print(json.dumps({"files": results, "summary": summary, "cancelled": cancelled}, ensure_ascii=False, indent=1))
+    else:
+        print(f"{summary.get('imported', 0)} imported, {summary.get('skipped', 0)} unchanged or duplicate, "
+              f"{failed} failed ({summary.get('pages', 0)} pages in {summary.get('seconds', 0):.1f}s)"
+              + (" - cancelled" if cancelled else ""))
+    if cancelled:
+        return 130
+    return 1 if failed else 0
+
+
+def _until_done(events, token):
+    """Iterate the import; Ctrl-C cancels it cleanly (between pages) instead of killing it."""
+    while True:
+        try:
+            yield next(events)
+        except StopIteration:
+            return
+        except KeyboardInterrupt:
+            token.cancel()
+            print("\nlectern: cancelling import...", file=sys.stderr)
+
+
+def _print_file(e) -> None:
+    name = e.path
+    if e.kind == "file-done":
+        title = f" \"{e.title}\"" if e.title else ""
+        note = f"  (note: {e.error})" if e.error else ""
+        status = "" if e.status == "ready" else f" [{e.status}]"
+        print(f"imported  #{e.doc_id}{title}{status}: {name} - {e.message}{note}")
+    elif e.kind == "file-skipped":
+        print(f"skipped   #{e.doc_id}: {name} - {e.message}")
+    else:
+        label = "locked   " if e.status == "needs-password" else "FAILED   "
+        extra = f" ({e.message})" if e.message else ""
+        print(f"{label} {name}: {e.error}{extra}", file=sys.stderr)
+
+
+# --- docs / search / remove ---------------------------------------------------------------
+def _open():
+    from app.store import open_store
+
+    try:
+        return open_store()
+    except Exception as e:  # a damaged or newer database: say so plainly
+        raise _fail(f"cannot open the library: {e}") from None
+
+
+def _doc_dict(d) -> dict:
+    return dict(d.__dict__)
+
+
+def _docs(args) -> int:
+    with _open() as store:
+        docs = store.list_documents()
+        if args.json:
+            print(json.dumps([_doc_dict(d) for d in docs], ensure_ascii=False, indent=1))
+            return 0
+        if not docs:
+            print("The library is empty. Add documents with: lectern import PATH...")
+            return 0
+        print(f"{'ID':>4}  {'STATUS':<14} {'PAGES':>5}  TITLE / PATH")
+        for d in docs:
+            print(f"{d.id:>4}  {d.status:<14} {d.page_count:>5}  {d.title}")
+            for p in d.paths:
+                print(f"{'':>27}{p}")
+            if d.error:
+                print(f"{'':>27}note: {d.error}")
+        s = store.stats()
+        print(f"{s['documents']} documents, {s['pages']} pages, {s['chunks']} chunks")
+    return 0
+
+
+def _parse_ids(text: str | None):
+    if text is None:
+        return None
+    try:
+        return [int(x) for x in text.replace(" ", ",").split(",") if x]
+    except ValueError:
+        raise _fail(f"--docs takes document ids separated by commas, like 1,4,7 (got {text!r})") from None
+
+
+def _search(args) -> int:
+    from app.store import SearchSyntaxError
+
+    doc_ids = _parse_ids(args.docs)
+    if args.limit < 1:
+        raise _fail("--limit must be 1 or more")
+    with _open() as store:
+        if doc_ids:
+            missing = [i for i in doc_ids if store.get_document(i) is None]
+            if missing:
+                raise _fail(f"no document with id {', '.join(map(str, missing))} (see `lectern docs`)")
+        try:
+            hits = store.search(args.query, doc_ids=doc_ids, limit=args.limit)
+        except SearchSyntaxError as e:
+            raise _fail(str(e)) from None
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print(f"No matches for {args.query!r}.")
+        return 0
+    for h in hits:
+        pages = f"p. {h.page_start}" if h.page_start == h.page_end else f"pp. {h.page_start}-{h.page_end}"
+        print(f"#{h.doc_id} {h.title} - {pages}  (rank {h.rank:.2f})")
+        print("    " + " ".join(h.snippet.split()))
+    return 0
+
+
+def _remove(args) -> int:
+    removed, missing = [], []
+    with _open() as store:
+        for i in args.ids:
+            d = store.get_document(i)
+            if d is None:
+                missing.append(i)
+                continue
+            store.remove_document(i)
+            removed.append({"id": i, "title": d.title, "paths": d.paths})
+    if args.json:
+        print(json.dumps({"removed": removed, "missing": missing}, ensure_ascii=False, indent=1))
+    else:
+        for r in removed:
+            print(f"removed #{r['id']} \"{r['title']}\" from the library (files on disk untouched)")
+    if missing:
+        if not args.json:
+            print(f"lectern: no document with id {', '.join(map(str, missing))} (see `lectern docs`)", file=sys.stderr)
+        return 1
+    return 0

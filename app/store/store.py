@@ -248,9 +248,9 @@ class Store(RunsMixin):
 
     # --- used by the importer (the single writer) ----------------------------------
     def path_state(self, path) -> sqlite3.Row | None:
-        """doc_id, size, mtime, status, sha256 recorded for a path, or None. One indexed lookup."""
+        """doc_id, size, mtime, status, sha256, error recorded for a path, or None. One indexed lookup."""
         return self.conn.execute(
-            "SELECT p.doc_id, p.size, p.mtime, d.status, d.sha256 FROM document_paths p "
+            "SELECT p.doc_id, p.size, p.mtime, d.status, d.sha256, d.error FROM document_paths p "
             "JOIN documents d ON d.id = p.doc_id WHERE p.path = ?",
             [str(path)],
         ).fetchone()

@@ -1,0 +1,328 @@
+"""Text extraction, page by page, into a spool file (runs in worker processes).
+
+A worker never touches the database: it writes each page's text to a spool file as
+it goes (memory stays flat whatever the page count), reports progress every few
+pages, stops between pages when cancelled, and returns a small summary. The single
+writer then streams the spool into SQLite in one transaction.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.ingest import ocr
+from app.ingest.discover import TEXT_FORMATS, format_of
+
+PROGRESS_EVERY = 8  # pages between progress reports
+
+_LEN = struct.Struct("<I")
+
+
+class ExtractError(Exception):
+    """A per-file failure with a message fit to show as is."""
+
+    def __init__(self, message: str, status: str = "error"):
+        super().__init__(message)
+        self.status = status
+
+
+class ExtractCancelled(Exception):
+    pass
+
+
+# --- spool: length-prefixed UTF-8 pages ---------------------------------------------
+def write_page(f, text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    f.write(_LEN.pack(len(data)))
+    f.write(data)
+
+
+def read_pages(path):
+    with open(path, "rb") as f:
+        while head := f.read(4):
+            (n,) = _LEN.unpack(head)
+            yield f.read(n).decode("utf-8", "surrogatepass")
+
+
+def clean(text: str) -> str:
+    # NUL and other C0 controls (except tab/newline) break FTS and display.
+    return _CONTROL.sub("", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f]")
+
+
+# --- probing (cheap, in the writer process) -----------------------------------------
+@dataclass
+class Probe:
+    format: str
+    page_count: int = 0
+    title: str = ""  # from metadata or the table of contents; may be empty
+    status: str = "ready"  # or needs-password / error
+    error: str | None = None
+    splittable: bool = False  # page ranges can be extracted in parallel
+    notes: list[str] = field(default_factory=list)
+
+
+_JUNK_TITLES = re.compile(r"^(untitled|microsoft word - .*|\s*|document\d*|title)$", re.I)
+
+
+def _meta_title(doc) -> str:
+    t = ((doc.metadata or {}).get("title") or "").strip()
+    if t and not _JUNK_TITLES.match(t) and len(t) < 300:
+        return t
+    try:
+        toc = doc.get_toc(simple=True)
+        if toc and toc[0][1].strip() and len(toc[0][1]) < 200:
+            return toc[0][1].strip()
+    except Exception:
+        pass
+    return ""
+
+
+def _open_error(path: Path, fmt: str | None, exc: Exception) -> ExtractError:
+    if isinstance(exc, FileNotFoundError) or not path.exists():
+        return ExtractError("The file disappeared during import.")
+    if isinstance(exc, PermissionError):
+        return ExtractError("Permission denied: Lectern cannot read this file.")
+    if fmt == "pdf":
+        try:
+            with open(path, "rb") as f:
+                head = f.read(1024)
+        except OSError as e:
+            return ExtractError(f"Cannot read the file: {e.strerror or e}.")
+        if b"%PDF-" not in head:
+            kind = _sniff(head)
+            return ExtractError(f"Not a PDF: the file does not start like one{kind}.")
+        return ExtractError("The PDF is damaged or truncated and cannot be opened.")
+    return ExtractError(f"Cannot open this {fmt or 'file'}: {exc}")
+
+
+def _sniff(head: bytes) -> str:
+    for magic, what in ((b"PK\x03\x04", "a ZIP archive"), (b"\x89PNG", "a PNG image"),
+                        (b"\xff\xd8\xff", "a JPEG image"), (b"<", "HTML or XML"),
+                        (b"{\\rtf", "an RTF document"), (b"\xd0\xcf\x11\xe0", "an old Office document")):
+        if head.lstrip().startswith(magic) if magic == b"<" else head.startswith(magic):
+            return f" (it looks like {what})"
+    return ""
+
+
+def open_document(path: Path, fmt: str, password: str | None):
+    import pymupdf
+
+    doc = pymupdf.open(str(path), filetype=fmt if fmt in ("html",) else None)
+    if doc.needs_pass:
+        if not password:
+            doc.close()
+            raise ExtractError(
+                "Password-protected: import it again with the password (lectern import --password ...).",
+                status="needs-password",
+            )
+        if not doc.authenticate(password):
+            doc.close()
+            raise ExtractError("Password-protected, and the password given does not open it.",
+                               status="needs-password")
+    return doc
+
+
+def probe(path: Path, password: str | None = None) -> Probe:
+    """Open the file once to learn its format, page count, title and whether it can be read."""
+    fmt = format_of(path)
+    if fmt is None:
+        return Probe(format="", status="error",
+                     error=f"Unsupported file type '{path.suffix or '(none)'}'. Lectern reads PDF, EPUB, XPS, "
+                     "FB2, CBZ, HTML, TXT and Markdown.")
+    if fmt in TEXT_FORMATS.values():
+        # Sections are cut while reading; estimate their number for the progress bar.
+        return Probe(format=fmt, page_count=max(1, math.ceil(path.stat().st_size / SECTION_CHARS)))
+    try:
+        doc = open_document(path, fmt, password)
+    except ExtractError as e:
+        return Probe(format=fmt, status=e.status, error=str(e))
+    except Exception as e:  # pymupdf raises several types for unreadable files
+        return Probe(format=fmt, status="error", error=str(_open_error(path, fmt, e)))
+    try:
+        n = doc.page_count
+        if n == 0:
+            return Probe(format=fmt, status="error", error=f"The {fmt.upper()} has no pages.")
+        p = Probe(format=fmt, page_count=n, title=_meta_title(doc), splittable=(fmt == "pdf"))
+        if getattr(doc, "is_repaired", False):
+            p.notes.append("The file was damaged; Lectern repaired what it could.")
+        return p
+    finally:
+        doc.close()
+
+
+# --- extraction -----------------------------------------------------------------------
+@dataclass
+class RangeResult:
+    spool: str
+    start: int
+    end: int
+    pages: int = 0
+    chars: int = 0
+    first_line: str = ""  # first non-empty line of the document (only for start == 0)
+    blank_pages: int = 0  # pages with no text even after OCR
+    ocr_pages: int = 0
+    scanned_pages: int = 0  # pages with images but no text layer
+    bad_pages: list[int] = field(default_factory=list)
+    title: str = ""  # text formats find their title while reading
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        s = line.strip().lstrip("#").strip()
+        if len(s) >= 3:
+            return s[:200]
+    return ""
+
+
+def extract_range(path: str, fmt: str, password: str | None, start: int, end: int, spool: str,
+                  should_cancel=lambda: False, on_progress=lambda n: None, expect_stat=None) -> RangeResult:
+    """Pages [start, end) of a pymupdf document (or all of a text file) into `spool`."""
+    p = Path(path)
+    if fmt in TEXT_FORMATS.values():
+        return _extract_text_file(p, fmt, spool, should_cancel, on_progress, expect_stat)
+    try:
+        doc = open_document(p, fmt, password)
+    except ExtractError:
+        raise
+    except Exception as e:
+        raise _open_error(p, fmt, e) from None
+    res = RangeResult(spool=spool, start=start, end=end)
+    use_ocr = ocr.available()
+    pending = 0
+    try:
+        with open(spool, "wb") as out:
+            for i in range(start, min(end, doc.page_count)):
+                if should_cancel():
+                    raise ExtractCancelled()
+                try:
+                    page = doc.load_page(i)
+                    text = page.get_text()
+                    if not text.strip() and page.get_images(full=False):
+                        res.scanned_pages += 1
+                        if use_ocr:
+                            text = ocr_page_text_safe(page)
+                            if text.strip():
+                                res.ocr_pages += 1
+                except ExtractCancelled:
+                    raise
+                except Exception:
+                    # One broken page must not lose the rest of the document.
+                    text = ""
+                    res.bad_pages.append(i + 1)
+                text = clean(text)
+                if not text.strip():
+                    res.blank_pages += 1
+                if i == 0:
+                    res.first_line = _first_line(text)
+                write_page(out, text)
+                res.pages += 1
+                res.chars += len(text)
+                pending += 1
+                if pending >= PROGRESS_EVERY:
+                    on_progress(pending)
+                    pending = 0
+    finally:
+        doc.close()
+    if pending:
+        on_progress(pending)
+    _check_unchanged(p, expect_stat)
+    return res
+
+
+def ocr_page_text_safe(page) -> str:
+    try:
+        return ocr.ocr_page_text(page)
+    except Exception:
+        return ""
+
+
+def _check_unchanged(p: Path, expect_stat) -> None:
+    if expect_stat is None:
+        return
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise ExtractError("The file disappeared during import.") from None
+    except OSError as e:
+        raise ExtractError(f"The file became unreadable during import: {e.strerror or e}.") from None
+    if (st.st_size, st.st_mtime) != tuple(expect_stat):
+        raise ExtractError("The file changed while it was being imported; import it again.")
+
+
+SECTION_CHARS = 4000  # a text file's "page": about a printed page, cut at a blank line
+
+
+def _extract_text_file(p: Path, fmt: str, spool: str, should_cancel, on_progress, expect_stat) -> RangeResult:
+    res = RangeResult(spool=spool, start=0, end=0)
+    try:
+        encoding = _detect_encoding(p)
+        f = open(p, "r", encoding=encoding, errors="replace", newline=None)
+    except FileNotFoundError:
+        raise ExtractError("The file disappeared during import.") from None
+    except PermissionError:
+        raise ExtractError("Permission denied: Lectern cannot read this file.") from None
+    except OSError as e:
+        raise ExtractError(f"Cannot read the file: {e.strerror or e}.") from None
+
+    with f, open(spool, "wb") as out:
+        section: list[str] = []
+        size = 0
+
+        def flush():
+            nonlocal section, size
+            text = clean("".join(section)).strip("\n")
+            section, size = [], 0
+            if not text.strip():
+                return
+            if res.pages == 0:
+                res.first_line = _first_line(text)
+            write_page(out, text)
+            res.pages += 1
+            res.chars += len(text)
+            on_progress(1)
+
+        for line in f:
+            if should_cancel():
+                raise ExtractCancelled()
+            if fmt == "md" and not res.title and line.startswith("# "):
+                res.title = line[2:].strip()[:200]
+            # A Markdown heading starts a new section; so does a form feed, or a blank
+            # line once the section is about a page long.
+            if section and ((fmt == "md" and line.startswith("#") and size > 200)
+                            or "\f" in line or (not line.strip() and size >= SECTION_CHARS)):
+                flush()
+            if size > SECTION_CHARS * 2:  # no blank lines at all: cut anyway
+                flush()
+            section.append(line.replace("\f", ""))
+            size += len(line)
+        flush()
+    if fmt == "txt" and res.first_line and len(res.first_line) <= 100:
+        res.title = res.first_line
+    _check_unchanged(p, expect_stat)
+    return res
+
+
+def _detect_encoding(p: Path) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes as such, else cp1252."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    with open(p, "rb") as f:
+        head = f.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        try:
+            dec.decode(head)
+            while block := f.read(1 << 20):
+                dec.decode(block)
+            dec.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            return "cp1252"

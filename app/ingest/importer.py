@@ -1,0 +1,424 @@
+"""import_paths(): files and folders into the library, as a generator of ImportEvents.
+
+Shape: this process discovers files, skips unchanged ones (size + mtime, then hash),
+probes the rest, and hands page ranges to worker processes that extract text into
+spool files. It is the only writer: when all ranges of a document are in, it streams
+them into SQLite in one transaction (pages, chunks, FTS), so a crash leaves each
+document whole or absent. Cancelling stops workers between pages; documents already
+committed stay, the one in flight is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import shutil
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.cancel import CancelToken
+from app.ingest import extract as ex
+from app.ingest import ocr
+from app.ingest.chunker import Chunker
+from app.ingest.discover import discover
+from app.ingest.events import ImportEvent
+from app.paths import sha256_file
+
+# Below this much work, starting worker processes costs more than it saves.
+INPROCESS_MAX_BYTES = 4 << 20
+INPROCESS_MAX_FILES = 8
+MIN_RANGE_PAGES = 32
+MAX_RANGE_PAGES = 256
+
+# --- worker process side -------------------------------------------------------------
+_progress_q = None
+_cancel_ev = None
+
+
+def _worker_init(progress_q, cancel_ev):
+    global _progress_q, _cancel_ev
+    _progress_q, _cancel_ev = progress_q, cancel_ev
+    # Ctrl-C goes to the whole process group; the writer turns it into a clean cancel.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Workers are helpers of an interactive app: keep the GUI and writer responsive.
+    try:
+        os.nice(5)
+    except OSError:
+        pass
+
+
+def _worker_run(task_id, path, fmt, password, start, end, spool, expect_stat):
+    def progress(n):
+        _progress_q.put((task_id, n))
+
+    try:
+        return ("ok", ex.extract_range(path, fmt, password, start, end, spool,
+                                       should_cancel=_cancel_ev.is_set, on_progress=progress,
+                                       expect_stat=expect_stat))
+    except ex.ExtractCancelled:
+        return ("cancelled", None)
+    except ex.ExtractError as e:
+        return ("error", (str(e), e.status))
+    except MemoryError:
+        return ("error", ("Ran out of memory reading this file.", "error"))
+    except Exception as e:  # a per-file failure, never the whole import
+        return ("error", (f"Could not read the file: {type(e).__name__}: {e}", "error"))
+
+
+# --- writer side -----------------------------------------------------------------------
+@dataclass
+class _Job:
+    path: Path
+    size: int
+    mtime: float
+    sha256: str
+    probe: ex.Probe
+    ranges: list[tuple[int, int]]
+    extra_paths: list[tuple[Path, int, float]] = field(default_factory=list)
+    next_range: int = 0
+    results: dict = field(default_factory=dict)  # range index -> RangeResult
+    reported: dict = field(default_factory=dict)  # task id -> pages reported so far
+    failed: tuple[str, str] | None = None
+    outstanding: int = 0
+
+
+def _ranges(probe: ex.Probe, workers: int) -> list[tuple[int, int]]:
+    n = probe.page_count
+    if not probe.splittable or n <= MIN_RANGE_PAGES or workers <= 1:
+        return [(0, max(n, 1))]
+    size = min(MAX_RANGE_PAGES, max(MIN_RANGE_PAGES, math.ceil(n / (workers * 3))))
+    return [(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def import_paths(paths, *, store_path=None, password: str | None = None, workers: int | None = None,
+                 cancel: CancelToken | None = None):
+    """Import files and folders; yields ImportEvent. See the module docstring.
+
+    workers: None picks automatically (in this process for small jobs, else one worker
+    process per core); 0 extracts in this process; N >= 1 uses N worker processes.
+    The final event is 'done' (preceded by 'cancelled' when cancel was requested).
+    """
+    from app.store import open_store
+
+    cancel = cancel or CancelToken()
+    t0 = time.monotonic()
+    files, problems = discover(paths)
+    total = len(files) + len(problems)
+    state = {"files_done": 0, "pages_done": 0, "pages_total": 0}
+    summary = {"imported": 0, "skipped": 0, "failed": 0, "pages": 0}
+
+    def ev(kind, **kw):
+        return ImportEvent(kind=kind, files_done=state["files_done"], files_total=total,
+                           pages_done=state["pages_done"], pages_total=state["pages_total"], **kw)
+
+    yield ev("start", message=f"{len(files)} file(s) to look at")
+    for p, problem in problems:
+        state["files_done"] += 1
+        summary["failed"] += 1
+        yield ev("file-error", path=p, status="error", error=problem)
+
+    store = open_store(store_path)
+    if workers is None:
+        small = len(files) <= INPROCESS_MAX_FILES and sum(_size(f) for f in files) <= INPROCESS_MAX_BYTES
+        workers = 0 if small else default_workers()
+    workers = max(0, int(workers))
+    spool_dir = tempfile.mkdtemp(prefix="lectern-import-")
+    pool = None
+    progress_q = cancel_ev = None
+    if workers:
+        ctx = mp.get_context("spawn")  # fork is unsafe in a process that runs Qt and threads
+        progress_q, cancel_ev = ctx.Queue(), ctx.Event()
+        cancel.on_cancel(cancel_ev.set)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(progress_q, cancel_ev))
+    in_flight_sha: dict[str, _Job] = {}
+    jobs: list[_Job] = []  # jobs with ranges left to submit
+    futures: dict[Future, tuple[_Job, int, int]] = {}
+    task_counter = 0
+    pending = list(files)
+    pending.reverse()
+    max_inflight = max(1, workers * 2)
+    cancelled = False
+
+    def finish_file(job_or_path, kind, **kw):
+        state["files_done"] += 1
+        return ev(kind, path=str(job_or_path), **kw)
+
+    try:
+        while pending or jobs or futures:
+            if cancel.cancelled:
+                cancelled = True
+                break
+            # 1. keep the workers fed: next range of an open job, else the next file
+            while (len(futures) < max_inflight or not workers) and (jobs or pending):
+                if cancel.cancelled:
+                    break
+                if jobs:
+                    job = jobs[0]
+                    ri = job.next_range
+                    job.next_range += 1
+                    if job.next_range >= len(job.ranges):
+                        jobs.pop(0)
+                    s, e = job.ranges[ri]
+                    spool = os.path.join(spool_dir, f"{len(futures)}-{task_counter}.spool")
+                    task_counter += 1
+                    job.outstanding += 1
+                    args = (task_counter, str(job.path), job.probe.format, password, s, e, spool,
+                            (job.size, job.mtime))
+                    if pool:
+                        futures[pool.submit(_worker_run, *args)] = (job, ri, task_counter)
+                    else:
+                        yield from _run_inline(job, ri, args, cancel, state, ev)
+                        job.outstanding -= 1
+                        if job.outstanding == 0 and job.next_range >= len(job.ranges):
+                            yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel)
+                        if not workers:
+                            break
+                    continue
+                path = pending.pop()
+                outcome = _prepare(path, store, password, workers, in_flight_sha)
+                if isinstance(outcome, _Job):
+                    in_flight_sha[outcome.sha256] = outcome
+                    jobs.append(outcome)
+                    state["pages_total"] += outcome.probe.page_count
+                    yield ev("file-start", path=str(path), message=outcome.probe.format)
+                elif outcome is not None:
+                    kind, kw = outcome
+                    summary["skipped" if kind == "file-skipped" else "failed" if kind == "file-error" else "imported"] += 1
+                    yield finish_file(path, kind, **kw)
+            if not futures:
+                continue
+            # 2. report progress and collect finished ranges
+            yield from _drain_progress(progress_q, futures, state, ev)
+            done, _ = wait(list(futures), timeout=0.1, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job, ri, tid = futures.pop(fut)
+                job.outstanding -= 1
+                try:
+                    status, payload = fut.result()
+                except Exception as e:  # a worker died (killed, out of memory)
+                    status, payload = "error", (f"The extraction process failed: {e}", "error")
+                yield from _drain_progress(progress_q, futures, state, ev)
+                if status == "ok":
+                    job.results[ri] = payload
+                    extra = payload.pages - job.reported.get(tid, 0)
+                    state["pages_done"] += max(0, extra)
+                    if not job.probe.splittable:  # the probe's page count was an estimate
+                        state["pages_total"] += payload.pages - job.probe.page_count
+                elif status == "error" and job.failed is None:
+                    job.failed = payload
+                    if job in jobs:
+                        jobs.remove(job)
+                        job.next_range = len(job.ranges)
+                if job.outstanding == 0 and job.next_range >= len(job.ranges) and status != "cancelled":
+                    yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel)
+    finally:
+        if pool:
+            if cancel.cancelled or cancelled:
+                cancel_ev.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            progress_q.close()
+        shutil.rmtree(spool_dir, ignore_errors=True)
+        store.close()
+    summary["seconds"] = round(time.monotonic() - t0, 3)
+    if cancelled:
+        yield ev("cancelled", message="Import cancelled; documents finished before it are kept.")
+    yield ev("done", summary=summary, status="cancelled" if cancelled else "done",
+             message=_summary_line(summary, cancelled))
+
+
+def _summary_line(s: dict, cancelled: bool) -> str:
+    line = f"{s['imported']} imported, {s['skipped']} unchanged or duplicate, {s['failed']} failed"
+    return line + (" (cancelled)" if cancelled else "")
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _drain_progress(progress_q, futures, state, ev):
+    if progress_q is None:
+        return
+    by_tid = {tid: job for job, _, tid in futures.values()}
+    moved = 0
+    while True:
+        try:
+            tid, n = progress_q.get_nowait()
+        except (queue_mod.Empty, OSError, ValueError):
+            break
+        job = by_tid.get(tid)
+        if job is not None:
+            job.reported[tid] = job.reported.get(tid, 0) + n
+            state["pages_done"] += n
+            moved += n
+    if moved:
+        yield ev("page", message="extracting")
+
+
+def _run_inline(job: _Job, ri: int, args, cancel: CancelToken, state, ev):
+    """Extract one range in this process (small imports, workers=0)."""
+    tid = args[0]
+    progress: list[int] = []
+    try:
+        res = ex.extract_range(*args[1:7], should_cancel=lambda: cancel.cancelled,
+                               on_progress=progress.append, expect_stat=args[7])
+        job.results[ri] = res
+        state["pages_done"] += res.pages
+        if not job.probe.splittable:  # the probe's page count was an estimate
+            state["pages_total"] += res.pages - job.probe.page_count
+        job.reported[tid] = res.pages
+        yield ev("page", path=str(job.path), message="extracting")
+    except ex.ExtractCancelled:
+        return
+    except ex.ExtractError as e:
+        job.failed = (str(e), e.status)
+    except Exception as e:
+        job.failed = (f"Could not read the file: {type(e).__name__}: {e}", "error")
+
+
+def _prepare(path: Path, store, password, workers, in_flight_sha):
+    """Decide what to do with one file. Returns a _Job to extract, or (event kind, fields)."""
+    p = str(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return ("file-error", dict(status="error", error="The file disappeared before it could be imported."))
+    except OSError as e:
+        return ("file-error", dict(status="error", error=f"Cannot access the file: {e.strerror or e}."))
+    size, mtime = st.st_size, st.st_mtime
+    row = store.path_state(p)
+    settled = row is not None and (row["status"] == "ready" or (row["status"] == "no-text" and not ocr.available()))
+    if row is not None and row["size"] == size and row["mtime"] == mtime:
+        if settled:
+            return ("file-skipped", dict(doc_id=row["doc_id"], status=row["status"], message="unchanged"))
+        # Unchanged content that failed before fails the same way: say so without redoing
+        # the work. A password given now is a reason to try again, and so is an error
+        # that came from reading the file rather than from its content (no hash).
+        retry = row["status"] == "needs-password" and password
+        if not retry and row["sha256"] and row["status"] in ("error", "needs-password"):
+            return ("file-error", dict(doc_id=row["doc_id"], status=row["status"], error=row["error"],
+                                       message="unchanged since the last import"))
+    fmt_probe_error = None
+    if size == 0:
+        fmt_probe_error = ("The file is empty (0 bytes).", "error")
+        sha = None
+    else:
+        try:
+            sha = sha256_file(path)
+        except FileNotFoundError:
+            return ("file-error", dict(status="error", error="The file disappeared before it could be imported."))
+        except OSError as e:
+            return _failure(store, path, size, mtime, None, "", (f"Cannot read the file: {e.strerror or e}.", "error"), row)
+    if sha and settled and row["sha256"] == sha:
+        store.touch_path(p, size, mtime)
+        return ("file-skipped", dict(doc_id=row["doc_id"], status=row["status"], message="unchanged (same content)"))
+    if sha:
+        same = store.find_content(sha)
+        if same is not None and not (ocr.available() and store.get_document(same).status == "no-text"):
+            store.link_path(same, p, size, mtime)
+            other = store.get_document(same)
+            return ("file-skipped", dict(doc_id=same, status=other.status,
+                                         message=f"same content as {other.path}; both paths listed"))
+        if sha in in_flight_sha:
+            # Reported when the first copy is written (or fails).
+            in_flight_sha[sha].extra_paths.append((path, size, mtime))
+            return None
+    if fmt_probe_error:
+        return _failure(store, path, size, mtime, sha, "", fmt_probe_error, row)
+    try:
+        probe = ex.probe(path, password)
+    except FileNotFoundError:
+        return ("file-error", dict(status="error", error="The file disappeared before it could be imported."))
+    except Exception as e:
+        return _failure(store, path, size, mtime, sha, "", (f"Cannot open the file: {e}", "error"), row)
+    if probe.status != "ready":
+        return _failure(store, path, size, mtime, sha, probe.format, (probe.error, probe.status), row)
+    return _Job(path=path, size=size, mtime=mtime, sha256=sha, probe=probe, ranges=_ranges(probe, workers))
+
+
+def _failure(store, path, size, mtime, sha, fmt, failure, row):
+    """Record a failed file; a good earlier version of the same path is kept, not replaced."""
+    message, status = failure
+    if row is not None and row["status"] in ("ready", "no-text"):
+        return ("file-error", dict(doc_id=row["doc_id"], status=status,
+                                   error=f"{message} The previously imported version is kept."))
+    doc_id = store.record_failure(path=str(path), size=size, mtime=mtime, sha256=sha, status=status,
+                                  error=message, format=fmt)
+    return ("file-error", dict(doc_id=doc_id, status=status, error=message))
+
+
+def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, cancel):
+    """All ranges of a job are in: write the document in one transaction (or record its failure)."""
+    in_flight_sha.pop(job.sha256, None)
+    row = store.path_state(str(job.path))
+    if job.failed:
+        summary["failed"] += 1
+        kind, kw = _failure(store, job.path, job.size, job.mtime, job.sha256, job.probe.format, job.failed, row)
+        yield finish_file(job.path, kind, **kw)
+        for extra, size, mtime in job.extra_paths:
+            summary["failed"] += 1
+            kind, kw = _failure(store, extra, size, mtime, job.sha256, job.probe.format, job.failed,
+                                store.path_state(str(extra)))
+            yield finish_file(extra, kind, **kw)
+        return
+    if cancel.cancelled:
+        return
+    results = [job.results[i] for i in range(len(job.ranges))]
+    first = results[0]
+    title = job.probe.title or first.title or first.first_line or job.path.stem
+    chars = sum(r.chars for r in results)
+    blank = sum(r.blank_pages for r in results)
+    pages = sum(r.pages for r in results)
+    scanned = sum(r.scanned_pages for r in results)
+    notes = list(job.probe.notes)
+    bad = [n for r in results for n in r.bad_pages]
+    if bad:
+        notes.append(f"{len(bad)} page(s) could not be read: {', '.join(map(str, bad[:10]))}"
+                     + ("…" if len(bad) > 10 else "") + ".")
+    status = "ready"
+    if pages and blank == pages:
+        status = "no-text"
+        notes.insert(0, ocr.NO_OCR_HINT if not ocr.available() else ocr.OCR_EMPTY_HINT)
+    elif scanned and not ocr.available() and blank:
+        notes.append(f"{blank} page(s) have no text layer; " + ocr.NO_OCR_HINT[ocr.NO_OCR_HINT.index("Install"):])
+    ocr_pages = sum(r.ocr_pages for r in results)
+    if ocr_pages:
+        notes.append(f"{ocr_pages} page(s) read with OCR.")
+    chunker = Chunker()
+    writer = store.begin_document(path=job.path, size=job.size, mtime=job.mtime, sha256=job.sha256,
+                                  title=title, format=job.probe.format)
+    with writer:
+        for r in results:
+            for text in ex.read_pages(r.spool):
+                start, _ = writer.add_page(text)
+                for c in chunker.add_page(text, start):
+                    writer.add_chunk(*c)
+            os.unlink(r.spool)
+        for c in chunker.finish():
+            writer.add_chunk(*c)
+        note = " ".join(notes) or None
+        doc_id = writer.commit(status=status, error=note)
+    for extra, size, mtime in job.extra_paths:
+        store.link_path(doc_id, extra, size, mtime)
+    summary["imported"] += 1
+    summary["pages"] += pages
+    yield finish_file(job.path, "file-done", doc_id=doc_id, status=status, error=note, title=title,
+                      message=f"{pages} pages, {chars} characters")
+    for extra, _, _ in job.extra_paths:
+        summary["skipped"] += 1
+        yield finish_file(extra, "file-skipped", doc_id=doc_id, status=status,
+                          message=f"same content as {job.path}; both paths listed")
