@@ -1,5 +1,213 @@
-"""Sub-commands of `lectern` (placeholder until this area lands)."""
+"""`lectern ask` (a question over the library) and `lectern runs` (past runs and traces)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
 
 
 def register(sub) -> None:
-    pass
+    p = sub.add_parser(
+        "ask", help="answer a question over the library with the recursive controller",
+        description="Answer a question over the selected documents (default: the whole library). "
+        "Prints the answer with numbered citations (document, page, verbatim quote). "
+        "Ctrl+C stops the run and prints the best partial answer.",
+    )
+    p.add_argument("question")
+    p.add_argument("--docs", help="only these document ids, comma-separated (see `lectern docs`)")
+    p.add_argument("--mode", choices=["guided", "repl", "direct", "rag"], default="guided",
+                   help="guided (default, for small models), repl (model writes code; for 7B+ models), "
+                   "direct or rag (baselines)")
+    p.add_argument("--root-model", help="model name or GGUF path for the root (default: the chosen root model)")
+    p.add_argument("--sub-model", help="model name or GGUF path for sub-queries (default: the chosen sub model)")
+    p.add_argument("--max-calls", type=int, default=None, help="most model calls (default 48)")
+    p.add_argument("--max-tokens", type=int, default=None, help="most model tokens, prompt and reply (default 200000)")
+    p.add_argument("--max-seconds", type=float, default=None, help="most wall-clock seconds (default 600)")
+    p.add_argument("--max-depth", type=int, default=None, help="most levels of recursion (default 2)")
+    p.add_argument("--json", action="store_true", help="print the whole run (answer, citations, trace) as JSON")
+    p.add_argument("--trace", metavar="FILE", help="also write the trace to FILE (.md for Markdown, else JSON)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=_ask)
+
+    p = sub.add_parser("runs", help="list past runs; show or export one",
+                       description="List past runs (newest first). `lectern runs show ID` prints one run; "
+                       "`lectern runs export ID FILE` writes it as JSON or, for a .md file, Markdown.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--limit", type=int, default=50, help="most runs to list (default 50)")
+    p.set_defaults(func=_runs)
+    rs = p.add_subparsers(dest="runs_command", metavar="ACTION")
+    s = rs.add_parser("show", help="print one run with its trace")
+    s.add_argument("run_id", type=int)
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", dest="show_json", help="the whole run as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="a readable Markdown report with prompts")
+    s.set_defaults(func=_show)
+    e = rs.add_parser("export", help="write one run to a file (.md = Markdown, else JSON)")
+    e.add_argument("run_id", type=int)
+    e.add_argument("file")
+    e.set_defaults(func=_export)
+
+
+def _fail(message: str):
+    from app.cli import CliError
+
+    return CliError(message)
+
+
+def _open():
+    from app.store import open_store
+
+    try:
+        return open_store()
+    except Exception as e:
+        raise _fail(f"cannot open the library: {e}") from None
+
+
+def _ids(text):
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise _fail(f"--docs takes document ids separated by commas, like 1,4,7 (got {text!r})") from None
+
+
+def _load_models(args):
+    from app.llm import manager
+    from app.llm.base import LLMError
+
+    try:
+        root = manager.load_model(args.root_model) if args.root_model else manager.load_role("root")
+        sub = manager.load_model(args.sub_model) if args.sub_model else manager.load_role("sub")
+    except (LLMError, OSError, ValueError, KeyError) as e:
+        raise _fail(f"cannot load the model: {e}") from None
+    return root, sub
+
+
+def _progress(ev) -> None:
+    from app.rlm import NodeUpdated
+
+    if isinstance(ev, NodeUpdated) and ev.node.status != "running":
+        n = ev.node
+        where = f" {n.slice.title} p.{n.slice.page_start}" if n.slice else ""
+        fate = f" -> {n.fate}" + (f" ({n.fate_reason})" if n.fate_reason else "") if n.fate else ""
+        print(f"  [{n.kind}]{where} {n.status}, {n.tokens_in}+{n.tokens_out} tok, {n.seconds:.1f}s{fate}",
+              file=sys.stderr, flush=True)
+
+
+def _ask(args) -> int:
+    from app.cancel import CancelToken
+    from app.rlm import Budget, Controller, RunFinished, RunStarted, run_to_dict
+
+    budget = Budget()
+    for name in ("max_calls", "max_tokens", "max_seconds", "max_depth"):
+        value = getattr(args, name)
+        if value is not None:
+            if value < 0:
+                raise _fail(f"--{name.replace('_', '-')} must not be negative")
+            setattr(budget, name, value)
+    doc_ids = _ids(args.docs)
+    cancel = CancelToken()
+    with _open() as store:
+        if not [d for d in store.list_documents() if d.status == "ready"]:
+            raise _fail("the library has no readable documents: add some with `lectern import PATH`")
+        root, sub = _load_models(args)
+
+        def on_sigint(signum, frame):
+            if cancel.cancelled:
+                raise KeyboardInterrupt
+            print("\nlectern: stopping (Ctrl+C again to quit at once)...", file=sys.stderr, flush=True)
+            cancel.cancel()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        result = None
+        try:
+            for ev in Controller(store, root, sub).run(args.question, doc_ids=doc_ids, mode=args.mode,
+                                                       budget=budget, cancel=cancel):
+                if isinstance(ev, RunStarted) and not args.quiet and not args.json:
+                    print(f"run {ev.run_id}: {args.mode} mode", file=sys.stderr, flush=True)
+                elif isinstance(ev, RunFinished):
+                    result = ev.result
+                elif not args.quiet and not args.json:
+                    _progress(ev)
+        except ValueError as e:
+            raise _fail(str(e)) from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        run = store.get_run(result.run_id) or {}
+        if args.trace:
+            _write(run, args.trace)
+        if args.json:
+            print(json.dumps(run_to_dict(run), ensure_ascii=False, indent=1, default=str))
+        else:
+            _print_answer(result)
+    return 0 if result.status in ("done", "budget", "cancelled") else 1
+
+
+def _print_answer(result) -> None:
+    print(result.answer)
+    if result.citations:
+        print()
+        for c in result.citations:
+            quote = " ".join(c.quote.split())
+            print(f"[{c.n}] {c.title}, page {c.page}: “{quote[:300]}”")
+    if result.note:
+        print(f"\nNote: {result.note}")
+    t = result.totals
+    print(f"\n({result.status}; {t.get('calls', 0)} model calls, {t.get('tokens_in', 0) + t.get('tokens_out', 0)} tokens, "
+          f"{t.get('seconds', 0):.1f} s; run {result.run_id}: `lectern runs show {result.run_id}`)")
+
+
+def _write(run: dict, file: str) -> None:
+    from pathlib import Path
+
+    from app.rlm import run_to_json, run_to_markdown
+
+    text = run_to_markdown(run, prompts=True) if file.lower().endswith((".md", ".markdown")) else run_to_json(run)
+    try:
+        Path(file).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise _fail(f"cannot write {file}: {e.strerror or e}") from None
+
+
+def _get(store, run_id: int) -> dict:
+    run = store.get_run(run_id)
+    if run is None:
+        raise _fail(f"no run {run_id}: see `lectern runs`")
+    return run
+
+
+def _runs(args) -> int:
+    with _open() as store:
+        runs = store.list_runs(limit=args.limit)
+    if args.json:
+        print(json.dumps(runs, ensure_ascii=False, indent=1, default=str))
+        return 0
+    if not runs:
+        print('No runs yet. Ask something with: lectern ask "your question"')
+        return 0
+    print(f"{'ID':>4}  {'STATUS':<9} {'MODE':<7} {'NODES':>5}  QUESTION")
+    for r in runs:
+        print(f"{r['id']:>4}  {r.get('status') or '':<9} {r.get('mode') or '':<7} {r.get('node_count', 0):>5}  {r['question'][:80]}")
+    return 0
+
+
+def _show(args) -> int:
+    from app.rlm import run_to_json, run_to_markdown
+
+    with _open() as store:
+        run = _get(store, args.run_id)
+    if args.show_json:
+        print(run_to_json(run))
+    else:
+        print(run_to_markdown(run, prompts=args.markdown))
+    return 0
+
+
+def _export(args) -> int:
+    with _open() as store:
+        run = _get(store, args.run_id)
+    _write(run, args.file)
+    print(f"run {args.run_id} written to {args.file}")
+    return 0
