@@ -280,3 +280,18 @@ def test_unknown_documents_and_empty_selection(store, doc):
         list(Controller(store, model).run("   "))
     with pytest.raises(ValueError):
         list(Controller(store, model).run("q", mode="nonsense"))
+
+
+def test_code_reads_the_key_sentence_when_the_small_model_misses_it(store):
+    pages = [FILLER, FILLER + "One of the special magic numbers for tiny-cat is: 1234567. " + FILLER,
+             FILLER + "One of the special magic numbers for big-dog is: 5555555. " + FILLER]
+    doc = add_text_document(store, "Haystack", pages)
+    # The model says nothing useful on every slice; the exact key still leads to the answer.
+    model = FakeModel(responder=oracle_responder(lambda t: None))
+    _, result = run(Controller(store, model), "What is the special magic number for tiny-cat mentioned in the provided text?",
+                    doc_ids=[doc])
+    assert result.status == "done" and result.answer == "1234567 [1]"
+    assert result.citations[0].page == 2
+    assert result.citations[0].quote == "One of the special magic numbers for tiny-cat is: 1234567."
+    cited = [n for n in result.nodes if n.fate == "cited"][0]
+    assert cited.data["checks"]["quote_from_key"] is True

@@ -213,19 +213,27 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         # The quote was invented but the answer is really there: cite its sentence instead.
         span = best_sentence(text, plan.terms + [answer], must=answer)
         checks["quote_from_answer"] = span is not None
-    if not answer and not quote:
-        yield from ctx.set_fate(node, "discarded", "no answer in this slice")
-        return None
-    if not relevant and (span is None or not answer or aggregate):
-        yield from ctx.set_fate(node, "discarded", "the model found nothing relevant here")
-        return None
+    from_key = False
+    if span is None and plan.exact and not aggregate:
+        # A small model missed it, but the slice holds the question's exact key: the code
+        # reads the key's sentence itself; the answer must then come from that sentence.
+        for k in plan.exact:
+            span = best_sentence(text, plan.terms, must=k)
+            if span:
+                from_key = checks["quote_from_key"] = True
+                break
     if span is None:
-        yield from ctx.set_fate(node, "discarded", "quote does not occur in the slice (hallucinated)")
+        reason = ("quote does not occur in the slice (hallucinated)" if quote else
+                  "no answer in this slice" if not answer else "answer without a quote from the slice")
+        yield from ctx.set_fate(node, "discarded", reason)
+        return None
+    if not relevant and not from_key and (not answer or aggregate):
+        yield from ctx.set_fate(node, "discarded", "the model found nothing relevant here")
         return None
     quote = text[span[0]:span[1]].strip()
     if plan.exact and not aggregate:
-        around = norm(text[max(0, span[0] - 150):span[1] + 150])
-        if not any(norm(k) in around for k in plan.exact):
+        around = text[max(0, span[0] - 150):span[1] + 150]
+        if not any(re.search(key_pattern(k), around, re.I) for k in plan.exact):
             yield from ctx.set_fate(node, "discarded", f"quote is not about {', '.join(plan.exact)}")
             return None
     if plan.expects_number and not aggregate:
@@ -233,6 +241,9 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         if fixed and not re.search(re.escape(fixed), answer):
             checks["answer_repaired"] = {"model": answer, "from_quote": fixed}
             answer = fixed
+    if from_key and (not answer or locate(answer, quote) is None):
+        yield from ctx.set_fate(node, "discarded", "the key's sentence does not hold the model's answer")
+        return None
     if not answer:
         answer = quote
     checks["answer_in_slice"] = locate(answer, text) is not None
