@@ -216,6 +216,8 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     state["pages_done"] += max(0, extra)
                     if not job.probe.splittable:  # the probe's page count was an estimate
                         state["pages_total"] += payload.pages - job.probe.page_count
+                    if extra > 0:
+                        yield ev("page", path=str(job.path), message="extracting")
                 elif status == "error" and job.failed is None:
                     job.failed = payload
                     if job in jobs:
