@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import prompts
-from app.rlm.checks import best_sentence, fuzzy_locate, locate, parse_json, repair_number
+from app.rlm.checks import best_sentence, fuzzy_locate, locate, numbers, parse_json, repair_number
 from app.rlm.context import RunContext
 from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm, words
 from app.rlm.trace import Citation, SliceRef, TraceNode
@@ -29,7 +29,8 @@ class GuidedOptions:
     max_candidates: int = 6  # map calls on filtered slices before giving up (lookup)
     max_list_candidates: int = 12
     map_tokens: int = 120
-    plan_tokens: int = 60
+    plan_tokens: int = 40
+    plan_call: bool = True  # False: terms from code only (saves one root call on slow machines)
     reduce_tokens: int = 220
     verify_call: bool = True  # the second, yes/no check of a candidate answer
     scan_fallback_calls: int = 24  # scan after a failed filter only if it fits in this many calls
@@ -77,12 +78,16 @@ def _scan_affordable(ctx: RunContext, candidates, opt: GuidedOptions) -> bool:
 # --- understand ------------------------------------------------------------------------------
 def understand(ctx: RunContext, opt: GuidedOptions):
     plan = analyse(ctx.question)
+    if not opt.plan_call:
+        yield from ctx.step("plan", "terms read from the question (no model call)", plan.to_dict())
+        return plan
     node = ctx.new_node("plan", "understand the question")
     messages = prompts.user(prompts.PLAN_TEMPLATE, question=ctx.question, shape=ctx.env.shape())
     comp = yield from ctx.call(node, ctx.root, messages, template=prompts.PLAN_TEMPLATE,
                                max_tokens=opt.plan_tokens, json_schema=prompts.PLAN_SCHEMA)
     data = parse_json(comp.text) or {}
-    model_terms = [t for t in data.get("terms", []) if isinstance(t, str) and 0 < len(t) <= 40][:5]
+    # A small model tends to copy the peek into its terms: keep short ones only.
+    model_terms = [t for t in data.get("terms", []) if isinstance(t, str) and 0 < len(t) <= 30 and len(t.split()) <= 2][:3]
     # The model may add search terms and turn a lookup into a list; only the code's own cues
     # start a whole-corpus scan, so a bad plan cannot make a lookup read 1M tokens.
     plan.terms = list(dict.fromkeys(plan.terms + [t for t in model_terms if norm(t) not in map(norm, plan.terms)]))[:14]
@@ -170,7 +175,7 @@ def read(ctx: RunContext, s: SliceRef, plan: QuestionTerms, opt: GuidedOptions, 
     if finding is None:
         return []
     if opt.verify_call and template is prompts.MAP_TEMPLATE:
-        ok = yield from verify(ctx, finding, text, depth)
+        ok = yield from verify(ctx, finding, messages, comp.text, depth)
         if not ok:
             return []
     return [finding]
@@ -246,6 +251,7 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         return None
     if not answer:
         answer = quote
+    answer = _short(answer, plan)
     checks["answer_in_slice"] = locate(answer, text) is not None
     doc_span = (s.char_start + span[0], s.char_start + span[1])
     node.data = {**node.data, "parsed": {"relevant": relevant, "answer": answer, "quote": quote}, "checks": checks}
@@ -253,11 +259,25 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     return Finding(node, s, answer, quote, doc_span, ctx.env.page_at(s.doc_id, doc_span[0]), checks)
 
 
-def verify(ctx: RunContext, f: Finding, text: str, depth: int):
-    """A second small call: does the slice support the candidate answer? A 'no' discards
-    it unless the code already found the answer verbatim next to the verified quote."""
+def _short(answer: str, plan: QuestionTerms) -> str:
+    """An answer is at most one sentence; for a value question, the one value it gives."""
+    first = re.split(r"(?<=[.!?])\s+", answer.strip(), maxsplit=1)[0]
+    if plan.expects_number and plan.kind != "aggregate" and len(first) > 30:
+        vals = [n for n in dict.fromkeys(numbers(first)) if n not in plan.numbers]
+        if len(vals) == 1:
+            return vals[0]
+    return first
+
+
+def verify(ctx: RunContext, f: Finding, map_messages: list[dict], map_output: str, depth: int):
+    """A second small call: does the slice support the candidate answer? It continues the
+    map call's conversation, so the slice is already in the KV cache and only the question
+    is new. A 'no' discards it unless the code found the answer verbatim in the quote."""
     node = ctx.new_node("verify", f"check “{f.answer[:60]}”", parent=f.node.id, depth=depth, slice=f.slice)
-    messages = prompts.user(prompts.VERIFY_TEMPLATE, question=ctx.question, answer=f.answer, slice=text)
+    messages = list(map_messages) + [
+        {"role": "assistant", "content": map_output},
+        {"role": "user", "content": prompts.VERIFY_TEMPLATE.format(answer=f.answer)},
+    ]
     comp = yield from ctx.call(node, ctx.sub, messages, template=prompts.VERIFY_TEMPLATE, max_tokens=3,
                                grammar=prompts.VERIFY_GRAMMAR)
     yes = comp.text.strip().lower().startswith("y")

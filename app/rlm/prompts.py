@@ -26,7 +26,7 @@ PLAN_SCHEMA = {
     "type": "object",
     "properties": {
         "kind": {"type": "string", "enum": ["lookup", "list", "aggregate"]},
-        "terms": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 5},
+        "terms": {"type": "array", "items": {"type": "string", "maxLength": 30}, "maxItems": 3},
     },
     "required": ["kind", "terms"],
 }
@@ -57,9 +57,7 @@ SCAN_TEMPLATE = (
 )
 
 VERIFY_TEMPLATE = (
-    "Question: {question}\nProposed answer: {answer}\n"
-    "Does the document text below support the proposed answer? Reply yes or no.\n\n"
-    "<<<DOC\n{slice}\nDOC>>>"
+    "Check: does the document text above really say that the answer is \"{answer}\"? Reply yes or no."
 )
 VERIFY_GRAMMAR = 'root ::= "yes" | "no"'
 

@@ -27,7 +27,7 @@ _AGGREGATE = re.compile(
     re.I,
 )
 _LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of)|numbers\b.*\bfor)\b", re.I)
-_NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure)\b", re.I)
+_NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
 
 _QUOTED = re.compile(r"[\"“”']([^\"“”']{2,80})[\"“”']")
 _NUMBER = re.compile(r"\b\d[\d,.:/-]*\d\b|\b\d\b")

@@ -36,9 +36,9 @@ def slice_of(request) -> str:
 def kind_of(request) -> str:
     """Which guided step a request belongs to: plan, map, scan, verify, reduce, direct, rag, or ''."""
     body = request.messages[-1]["content"]
-    for name in ("PLAN", "MAP", "SCAN", "VERIFY", "REDUCE", "DIRECT", "RAG"):
+    for name in ("VERIFY", "PLAN", "MAP", "SCAN", "REDUCE", "DIRECT", "RAG"):
         head = getattr(prompts, f"{name}_TEMPLATE").split("\n", 1)[0]
-        if body.startswith(head.split("{", 1)[0]):
+        if body.startswith(head.split("{", 1)[0][:40]):
             return name.lower()
     return ""
 
