@@ -47,12 +47,13 @@ def rss_bytes() -> int | None:
 def default_threads() -> tuple[int, int]:
     """(generation threads, prompt-processing threads).
 
-    Token generation is memory-bound and degrades with hyper-threads, so it uses about
-    one thread per physical core (half the logical CPUs above 4); prompt processing is
-    compute-bound and uses every CPU."""
+    llama.cpp's worker threads spin on barriers: one more thread than there are free
+    cores makes every decode wait for a descheduled thread (measured: 20x slower on a
+    busy 2-core machine). So leave a core for the GUI and import workers, and above 4
+    CPUs count hyper-threaded pairs once."""
     n = cpu_count()
-    gen = n if n <= 4 else max(4, n // 2)
-    return gen, n
+    threads = max(1, n - 1) if n <= 4 else n // 2
+    return threads, threads
 
 
 def default_n_ctx(n_ctx_train: int | None, kv_bytes_per_token: int | None, ram: int | None = None) -> int:
