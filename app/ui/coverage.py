@@ -1,0 +1,77 @@
+"""Per-document coverage strips: which pages the run read."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+ROW_H = 16
+LABEL_W = 120
+
+
+class CoverageStrip(QWidget):
+    """One row per document: a bar with a cell per page, filled where the run read.
+    Clicking a cell asks the reader to open that page."""
+
+    pageClicked = Signal(object, int)  # doc_id, page
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[tuple] = []  # (doc_id, title, page_count, set(pages))
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setToolTip("Pages the run read, per document")
+
+    def set_coverage(self, rows) -> None:
+        self.rows = [(d, t, max(int(n or 0), max(p, default=0)), set(p)) for d, t, n, p in rows]
+        self.updateGeometry()
+        self.setVisible(bool(self.rows))
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, max(1, len(self.rows)) * (ROW_H + 3) + 2)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def _bar_rect(self, i: int) -> QRectF:
+        y = 1 + i * (ROW_H + 3)
+        label_w = min(LABEL_W, self.width() // 3)
+        right = self.fontMetrics().horizontalAdvance("100% of 99,999 p.") + 8
+        return QRectF(label_w + 4, y + 2, max(10, self.width() - label_w - 4 - right), ROW_H - 4)
+
+    def paintEvent(self, _e):
+        p = QPainter(self)
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.WindowText)
+        base = pal.color(QPalette.ColorRole.Base)
+        read = QColor("#2f7ed8")
+        fm = p.fontMetrics()
+        label_w = min(LABEL_W, self.width() // 3)
+        for i, (_doc, title, n, pages) in enumerate(self.rows):
+            y = 1 + i * (ROW_H + 3)
+            p.setPen(text)
+            p.drawText(QRectF(0, y, label_w, ROW_H), Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(title, Qt.TextElideMode.ElideMiddle, label_w))
+            bar = self._bar_rect(i)
+            p.fillRect(bar, base.darker(110))
+            if n:
+                w = bar.width() / n
+                for pg in pages:
+                    if 1 <= pg <= n:
+                        p.fillRect(QRectF(bar.left() + (pg - 1) * w, bar.top(), max(1.0, w), bar.height()), read)
+            p.setPen(text)
+            pct = 100 * len([x for x in pages if 1 <= x <= n]) / n if n else 0
+            p.drawText(QRectF(bar.right() + 6, y, self.width() - bar.right() - 6, ROW_H), Qt.AlignmentFlag.AlignVCenter,
+                       f"{pct:.0f}% of {n:,} p.")
+        p.end()
+
+    def mousePressEvent(self, e):
+        pos = e.position()
+        for i, (doc, _t, n, _p) in enumerate(self.rows):
+            bar = self._bar_rect(i)
+            if n and bar.adjusted(0, -2, 0, 2).contains(pos):
+                page = int((pos.x() - bar.left()) / bar.width() * n) + 1
+                self.pageClicked.emit(doc, max(1, min(n, page)))
+                return
+        super().mousePressEvent(e)

@@ -1,0 +1,204 @@
+"""The window's only door into the engine.
+
+Every method here runs on a worker thread (never the GUI thread) and opens its own
+Store, because a sqlite connection belongs to the thread that made it. Panels never
+import app.store, app.llm or app.rlm themselves: they ask the Engine through the
+TaskManager and get plain Python values or engine events back as signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from pathlib import Path
+from typing import Callable, Iterator
+
+from app.cancel import CancelToken
+
+# provider(settings: dict) -> (root_model, sub_model_or_None)
+ModelProvider = Callable[[dict], tuple]
+
+
+def default_model_provider(settings: dict) -> tuple:
+    """Loads the configured GGUF files through the llm manager (cached per process, so
+    the same file with the same settings loads once)."""
+    from app.llm.manager import load_model
+
+    gpu = settings.get("n_gpu_layers")
+    kw = {
+        "n_ctx": settings.get("n_ctx") or None,
+        "n_threads": settings.get("n_threads") or None,
+        "n_gpu_layers": None if gpu is None or int(gpu) < 0 else int(gpu),
+    }
+    root = load_model(settings.get("root_model") or None, **kw)
+    sub_path = settings.get("sub_model") or None
+    sub = load_model(sub_path, **kw) if sub_path and sub_path != settings.get("root_model") else None
+    return root, sub
+
+
+@dataclasses.dataclass
+class ModelsLoading:
+    """Emitted by Engine.run before the model is loaded (the first load takes seconds)."""
+
+    message: str
+
+
+@dataclasses.dataclass
+class ModelsReady:
+    info: dict
+
+
+class Engine:
+    def __init__(self, store_path: str | Path | None = None, model_provider: ModelProvider | None = None):
+        self.store_path = Path(store_path) if store_path else None
+        self.model_provider = model_provider or default_model_provider
+
+    # --- store ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def store(self):
+        from app.store import open_store
+
+        s = open_store(self.store_path)
+        try:
+            yield s
+        finally:
+            close = getattr(s, "close", None)
+            if close:
+                close()
+
+    def list_documents(self, _cancel=None) -> list:
+        with self.store() as s:
+            return list(s.list_documents())
+
+    def remove_documents(self, doc_ids, _cancel=None) -> int:
+        with self.store() as s:
+            for d in doc_ids:
+                s.remove_document(d)
+        return len(doc_ids)
+
+    def stats(self, doc_ids=None, _cancel=None) -> dict:
+        with self.store() as s:
+            return dict(s.stats(doc_ids))
+
+    def document(self, doc_id, _cancel=None):
+        with self.store() as s:
+            return s.get_document(doc_id)
+
+    def slice_text(self, doc_id, char_start, char_end, page_start=None, page_end=None, _cancel=None) -> str:
+        """The text of a slice, read page by page so a 2,000-page document is not joined."""
+        with self.store() as s:
+            if page_start:
+                parts = []
+                first = None
+                for p in range(int(page_start), int(page_end or page_start) + 1):
+                    page = s.get_page(doc_id, p)
+                    if page is None:
+                        continue
+                    if first is None:
+                        first = page.char_start
+                    parts.append((page.char_start, page.text))
+                if parts and char_start is not None and char_end is not None:
+                    text = _join_pages(parts)
+                    base = parts[0][0]
+                    lo = max(0, int(char_start) - base)
+                    hi = max(lo, int(char_end) - base)
+                    if lo < len(text):
+                        return text[lo:hi]
+                if parts:
+                    return _join_pages(parts)
+            if char_start is not None and char_end is not None:
+                return s.document_text(doc_id)[int(char_start):int(char_end)]
+            return ""
+
+    def page_texts(self, doc_id, pages, _cancel=None) -> dict:
+        with self.store() as s:
+            out = {}
+            for p in pages:
+                page = s.get_page(doc_id, p)
+                if page is not None:
+                    out[p] = page
+            return out
+
+    # --- import ---------------------------------------------------------------------
+    def import_paths(self, paths, password: str | None = None, cancel: CancelToken | None = None) -> Iterator:
+        from app.ingest import import_paths
+
+        yield from import_paths([str(p) for p in paths], store_path=self.store_path, password=password, cancel=cancel)
+
+    # --- runs -----------------------------------------------------------------------
+    def run(self, question: str, doc_ids, mode: str, budget: dict, model_settings: dict,
+            cancel: CancelToken | None = None) -> Iterator:
+        from app.rlm import Budget, Controller
+
+        yield ModelsLoading("Loading the model…")
+        root, sub = self.model_provider(model_settings)
+        info = {"root": _info(root)}
+        if sub is not None:
+            info["sub"] = _info(sub)
+        yield ModelsReady(info)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        with self.store() as s:
+            controller = Controller(s, root, sub)
+            kw = {k: v for k, v in budget.items() if v}
+            for ev in controller.run(question, doc_ids=doc_ids, mode=mode, budget=Budget(**kw), cancel=cancel):
+                node = getattr(ev, "node", None)
+                if node is not None:
+                    # Live nodes keep changing on this thread: hand the GUI a snapshot.
+                    ev = type(ev)(as_dict(node))
+                yield ev
+
+    # --- models -----------------------------------------------------------------------
+    def add_model(self, path, _cancel=None):
+        """Put a GGUF file in the model library (linked where possible: models are big)."""
+        from app.llm.manager import add_model
+
+        try:
+            return add_model(path, link=True)
+        except OSError:
+            return add_model(path, link=False)
+
+    def list_runs(self, limit: int = 200, _cancel=None) -> list:
+        with self.store() as s:
+            return list(s.list_runs(limit=limit))
+
+    def get_run(self, run_id, _cancel=None) -> dict:
+        with self.store() as s:
+            return s.get_run(run_id)
+
+    def delete_run(self, run_id, _cancel=None) -> None:
+        with self.store() as s:
+            s.delete_run(run_id)
+
+
+def _info(model) -> dict:
+    try:
+        return dict(model.info())
+    except Exception:
+        return {"name": getattr(model, "name", "model")}
+
+
+def _join_pages(parts) -> str:
+    # Pages in the store are contiguous: page k+1 starts where page k's gap ends.
+    out = []
+    pos = parts[0][0]
+    for start, text in parts:
+        if start > pos:
+            out.append("\n" * (start - pos))
+        out.append(text)
+        pos = start + len(text)
+    return "".join(out)
+
+
+def as_dict(obj) -> dict:
+    """Trace nodes, citations and results arrive as dataclasses (live) or dicts (history)."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return dict(obj)
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return dict(to_dict())
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.asdict(obj)
+    return dict(vars(obj))

@@ -1,0 +1,147 @@
+"""History: past runs from the store, reopened with their trace, exported as Markdown or JSON."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.theme import STATUS_COLORS
+
+RUN_ID = Qt.ItemDataRole.UserRole + 1
+RUN_STATUS_COLORS = {"done": STATUS_COLORS["ready"], "budget": "#b7791f", "cancelled": "#8a8f98",
+                     "failed": STATUS_COLORS["error"], "running": STATUS_COLORS["importing"]}
+
+
+class HistoryPanel(QWidget):
+    runOpened = Signal(dict)  # the full run (Store.get_run), nodes included
+
+    def __init__(self, engine, tasks, parent=None):
+        super().__init__(parent)
+        self.engine = engine
+        self.tasks = tasks
+        self.runs: list[dict] = []
+
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Question", "Status", "When"])
+        self.list.setRootIsDecorated(False)
+        self.list.setAlternatingRowColors(True)
+        self.list.setUniformRowHeights(True)
+        hdr = self.list.header()
+        hdr.setStretchLastSection(False)
+        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.list.itemActivated.connect(lambda item, _c: self.open_run(item.data(0, RUN_ID)))
+
+        self.open_btn = _tool("Open", "Show this run's answer and trace", lambda: self.open_run(self.selected_id()))
+        self.export_btn = _tool("Export", "Save the selected run as Markdown (a readable report) or JSON (the whole trace)", None)
+        menu = QMenu(self.export_btn)
+        menu.addAction("Markdown report…", lambda: self.export(self.selected_id(), "md"))
+        menu.addAction("JSON with the whole trace…", lambda: self.export(self.selected_id(), "json"))
+        self.export_btn.setMenu(menu)
+        self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.del_btn = _tool("Delete", "Delete this run from the history", lambda: self.delete(self.selected_id()))
+        self.refresh_btn = _tool("Refresh", "Reload the history", self.refresh)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        row = QHBoxLayout()
+        for b in (self.open_btn, self.export_btn, self.del_btn):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.refresh_btn)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(row)
+        lay.addWidget(self.list, 1)
+        lay.addWidget(self.message)
+
+    def refresh(self) -> None:
+        self.tasks.run_function(lambda _c: self.engine.list_runs(), on_result=self._fill, on_failed=self._say)
+
+    def _fill(self, runs) -> None:
+        self.runs = list(runs)
+        self.list.clear()
+        for r in self.runs:
+            item = QTreeWidgetItem([" ".join(str(r.get("question", "")).split()), str(r.get("status", "")),
+                                    str(r.get("started_at", "") or "")[:16].replace("T", " ")])
+            item.setData(0, RUN_ID, r.get("id"))
+            item.setToolTip(0, str(r.get("question", "")))
+            color = RUN_STATUS_COLORS.get(str(r.get("status", "")))
+            if color:
+                from PySide6.QtGui import QBrush, QColor
+
+                item.setForeground(1, QBrush(QColor(color)))
+            self.list.addTopLevelItem(item)
+
+    def selected_id(self):
+        item = self.list.currentItem()
+        return item.data(0, RUN_ID) if item is not None else None
+
+    def open_run(self, run_id) -> None:
+        if run_id is None:
+            self._say("Select a run first.")
+            return
+
+        def got(run):
+            if run is None:
+                self._say("That run is no longer in the history.")
+                return
+            self.message.hide()
+            self.runOpened.emit(run)
+
+        self.tasks.run_function(lambda _c: self.engine.get_run(run_id), on_result=got, on_failed=self._say)
+
+    def export(self, run_id, fmt: str, path: str | None = None) -> None:
+        if run_id is None:
+            self._say("Select a run first.")
+            return
+        if path is None:
+            filt = "Markdown (*.md)" if fmt == "md" else "JSON (*.json)"
+            path, _ = QFileDialog.getSaveFileName(self, "Export run", f"lectern-run-{run_id}.{fmt}", filt)
+            if not path:
+                return
+
+        def job(_c):
+            from app.rlm.trace import run_to_json, run_to_markdown
+
+            run = self.engine.get_run(run_id)
+            if run is None:
+                raise ValueError("that run is no longer in the history")
+            text = run_to_markdown(run, prompts=True) if fmt == "md" else run_to_json(run)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            return path
+
+        self.tasks.run_function(job, on_result=lambda p: self._say(f"Saved {p}"), on_failed=self._say)
+
+    def delete(self, run_id) -> None:
+        if run_id is None:
+            return
+        self.tasks.run_function(lambda _c: self.engine.delete_run(run_id), on_result=lambda _r: self.refresh(),
+                                on_failed=self._say)
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+
+def _tool(text, tip, slot) -> QToolButton:
+    b = QToolButton()
+    b.setText(text)
+    b.setToolTip(tip)
+    if slot is not None:
+        b.clicked.connect(slot)
+    return b

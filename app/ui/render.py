@@ -1,0 +1,125 @@
+"""Page rendering for the reader, run on worker threads (pymupdf releases the GIL while
+it rasterises). Returns QImages, which are safe to build off the GUI thread, and the
+rectangles to highlight in PDF points."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from PySide6.QtGui import QImage
+
+# pymupdf documents are not thread-safe: one lock per open file, a few files kept open.
+_open_lock = threading.Lock()
+_docs: "OrderedDict[str, tuple]" = OrderedDict()
+_MAX_OPEN = 4
+
+
+class ReaderError(Exception):
+    """A page that cannot be shown; the message is for the user."""
+
+
+@dataclass
+class PageRender:
+    path: str
+    page_no: int
+    page_count: int
+    width: float  # points
+    height: float
+    image: QImage | None = None  # None when only highlights were asked for
+    scale: float = 1.0
+    zoom: float = 1.0  # the reader's zoom this was rendered for
+    highlights: list = field(default_factory=list)  # [(x0, y0, x1, y1)] in points
+    found: list = field(default_factory=list)
+
+
+def _open(path: str, password: str | None = None):
+    import pymupdf
+
+    with _open_lock:
+        entry = _docs.get(path)
+        if entry is not None:
+            _docs.move_to_end(path)
+            return entry
+        try:
+            doc = pymupdf.open(path)
+        except Exception as e:
+            raise ReaderError(f"cannot open {path}: {e}") from None
+        if doc.needs_pass and not (password and doc.authenticate(password)):
+            doc.close()
+            raise ReaderError("this PDF is password protected; the reader cannot show it without the password")
+        entry = (doc, threading.Lock())
+        _docs[path] = entry
+        while len(_docs) > _MAX_OPEN:
+            _, (old, lock) = _docs.popitem(last=False)
+            with lock:
+                old.close()
+        return entry
+
+
+def close_all() -> None:
+    with _open_lock:
+        while _docs:
+            _, (doc, lock) = _docs.popitem()
+            with lock:
+                doc.close()
+
+
+def _quote_rects(page, quote: str) -> list:
+    """Where a quote sits on the page: the whole quote, else its longest lines."""
+    import pymupdf
+
+    quote = " ".join((quote or "").split())
+    if not quote:
+        return []
+    hits = page.search_for(quote[:200], quads=True)
+    if not hits:
+        words = quote.split()
+        # Line breaks and hyphenation differ between the text layer and the quote:
+        # fall back to runs of a few words at the start and end.
+        pieces = [" ".join(words[i:i + 6]) for i in range(0, min(len(words), 60), 6)]
+        for piece in pieces:
+            if len(piece) >= 12:
+                hits += page.search_for(piece, quads=True)
+    rects = []
+    for q in hits:
+        r = q.rect if isinstance(q, pymupdf.Quad) else pymupdf.Rect(q)
+        rects.append((r.x0, r.y0, r.x1, r.y1))
+    return rects
+
+
+def render_page(path: str, page_no: int, scale: float, *, quote: str = "", find: str = "",
+                with_image: bool = True, password: str | None = None) -> PageRender:
+    import pymupdf
+
+    doc, lock = _open(str(path), password)
+    with lock:
+        n = doc.page_count
+        if n == 0:
+            raise ReaderError("this document has no pages")
+        page_no = max(1, min(int(page_no), n))
+        page = doc.load_page(page_no - 1)
+        out = PageRender(str(path), page_no, n, page.rect.width, page.rect.height, scale=scale)
+        if with_image:
+            pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+            img = QImage(pix.samples, pix.width, pix.height, pix.stride, QImage.Format.Format_RGB888)
+            out.image = img.copy()  # detach from pix's buffer before it is freed
+        out.highlights = _quote_rects(page, quote)
+        if find:
+            out.found = [(r.x0, r.y0, r.x1, r.y1) for r in page.search_for(find)]
+        return out
+
+
+def find_next_page(path: str, term: str, start: int, forward: bool = True, password: str | None = None) -> int | None:
+    """The next page (1-based, wrapping) after `start` whose text contains term."""
+    doc, lock = _open(str(path), password)
+    term_l = term.lower()
+    with lock:
+        n = doc.page_count
+        order = [((start - 1 + k) % n) + 1 for k in range(1, n + 1)] if forward else \
+            [((start - 1 - k) % n) + 1 for k in range(1, n + 1)]
+        for p in order:
+            if term_l in doc.load_page(p - 1).get_text().lower():
+                return p
+    return None
