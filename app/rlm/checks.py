@@ -67,6 +67,20 @@ def locate(needle: str, haystack: str) -> tuple[int, int] | None:
     return start, end
 
 
+def locate_prefix(quote: str, text: str, min_chars: int = 30) -> tuple[int, int] | None:
+    """The longest run of the quote's leading sentences that occurs verbatim in text: a
+    small model often copies a passage faithfully and then drifts off at the end."""
+    parts = [quote[a:b] for a, b in sentences(quote)]
+    for n in range(len(parts) - 1, 0, -1):
+        head = "".join(parts[:n]).strip()
+        if len(head) < min_chars:
+            break
+        span = locate(head, text)
+        if span:
+            return span
+    return None
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
 

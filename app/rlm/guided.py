@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import prompts
-from app.rlm.checks import best_sentence, fuzzy_locate, locate, numbers, parse_json, repair_number
+from app.rlm.checks import best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json, repair_number
 from app.rlm.context import RunContext
 from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm, words
 from app.rlm.trace import Citation, SliceRef, TraceNode
@@ -87,7 +87,9 @@ def understand(ctx: RunContext, opt: GuidedOptions):
                                max_tokens=opt.plan_tokens, json_schema=prompts.PLAN_SCHEMA)
     data = parse_json(comp.text) or {}
     # A small model tends to copy the peek into its terms: keep short ones only.
-    model_terms = [t for t in data.get("terms", []) if isinstance(t, str) and 0 < len(t) <= 30 and len(t.split()) <= 2][:3]
+    echo = norm(prompts.PLAN_TEMPLATE + " " + ctx.env.shape())
+    model_terms = [t for t in data.get("terms", []) if isinstance(t, str) and 0 < len(t) <= 30
+                   and len(t.split()) <= 2 and norm(t) not in echo][:3]
     # The model may add search terms and turn a lookup into a list; only the code's own cues
     # start a whole-corpus scan, so a bad plan cannot make a lookup read 1M tokens.
     plan.terms = list(dict.fromkeys(plan.terms + [t for t in model_terms if norm(t) not in map(norm, plan.terms)]))[:14]
@@ -205,14 +207,15 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     if data is None:
         yield from ctx.set_fate(node, "discarded", "output is not valid JSON")
         return None
-    answer = str(data.get("answer") or "").strip()
-    quote = str(data.get("quote") or "").strip()
+    # A cut-off reply ends in "..."; what came before it may still be verbatim.
+    answer = re.sub(r"(\.\.\.|…)+$", "", str(data.get("answer") or "").strip()).strip()
+    quote = re.sub(r"(\.\.\.|…)+$", "", str(data.get("quote") or "").strip()).strip()
     relevant = data.get("relevant") in (True, "true", "yes")
     checks = {"relevant": relevant}
     span = locate(quote, text) if quote else None
     checks["quote_in_slice"] = span is not None
     if span is None and quote:
-        span = fuzzy_locate(quote, text, answer)
+        span = locate_prefix(quote, text) or fuzzy_locate(quote, text, answer)
         checks["quote_repaired"] = span is not None
     if span is None and answer and locate(answer, text) is not None and (relevant or not aggregate):
         # The quote was invented but the answer is really there: cite its sentence instead.

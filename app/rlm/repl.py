@@ -89,7 +89,8 @@ def repl_loop(ctx: RunContext, box: Sandbox, question: str, shape: str, *, depth
                 {"role": "user", "content": FIRST_TURN.format(question=question, shape=shape)}]
     for i in range(ctx.budget.max_iterations):
         node = ctx.new_node("code", f"turn {i + 1}" + (f" (depth {depth})" if depth else ""), parent=parent, depth=depth)
-        comp = yield from ctx.call(node, ctx.root, _fit(ctx, messages), template=system, max_tokens=ROOT_TOKENS)
+        comp = yield from ctx.call(node, ctx.root, _fit(ctx, messages), template=system,
+                                   max_tokens=int(ctx.options.get("repl_root_tokens", ROOT_TOKENS)))
         blocks = _CODE.findall(comp.text)
         final, outputs = None, []
         for code in blocks:
