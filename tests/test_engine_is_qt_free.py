@@ -31,3 +31,11 @@ def test_importing_every_engine_module_loads_no_qt():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(app.__file__).parent.parent)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"engine imported Qt: {out.stdout.strip()}"
+
+
+def test_import_linter_contract_holds():
+    """The static check (pyproject [tool.importlinter]) catches lazy imports the runtime test misses."""
+    root = Path(app.__file__).parent.parent
+    linter = Path(sys.executable).parent / "lint-imports"
+    out = subprocess.run([str(linter)], capture_output=True, text=True, cwd=root)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
