@@ -30,6 +30,27 @@ def parse_json(text: str) -> dict | None:
     return None
 
 
+_FIELD = re.compile(r'"(\w+)"\s*:\s*(?:"((?:[^"\\]|\\.)*)"?|(true|false))', re.S)
+
+
+def salvage_fields(text: str) -> dict:
+    """Fields of a JSON object cut off by the token limit: every complete or trailing
+    string field and booleans ({"answer": "The code is 44` -> {"answer": "The code is 44"})."""
+    out = {}
+    for m in _FIELD.finditer(text or ""):
+        key, sval, bval = m.group(1), m.group(2), m.group(3)
+        if key in out:
+            continue
+        if bval is not None:
+            out[key] = bval == "true"
+        elif sval is not None:
+            try:
+                out[key] = json.loads('"' + sval + '"')
+            except ValueError:
+                out[key] = sval
+    return out
+
+
 def _norm_map(text: str) -> tuple[str, list[int]]:
     """norm()-like lowering with a map from each output char to its input index, so a
     match in normalised text maps back to a span of the original."""

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import prompts
-from app.rlm.checks import best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json, repair_number
+from app.rlm.checks import best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json, repair_number, salvage_fields
 from app.rlm.context import RunContext
 from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm, words
 from app.rlm.trace import Citation, SliceRef, TraceNode
@@ -204,14 +204,15 @@ def _recurse(ctx, s, plan, opt, depth, parent, stop_at_first, template):
 def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str, plan: QuestionTerms, *, aggregate: bool):
     """Code checks on one map output; returns a Finding or None (node discarded, with why)."""
     data = parse_json(output)
+    checks = {}
     if data is None:
-        yield from ctx.set_fate(node, "discarded", "output is not valid JSON")
-        return None
+        data = salvage_fields(output)  # usually a reply cut off by the token limit
+        checks["salvaged_fields"] = sorted(data)
     # A cut-off reply ends in "..."; what came before it may still be verbatim.
     answer = re.sub(r"(\.\.\.|…)+$", "", str(data.get("answer") or "").strip()).strip()
     quote = re.sub(r"(\.\.\.|…)+$", "", str(data.get("quote") or "").strip()).strip()
     relevant = data.get("relevant") in (True, "true", "yes")
-    checks = {"relevant": relevant}
+    checks["relevant"] = relevant
     span = locate(quote, text) if quote else None
     checks["quote_in_slice"] = span is not None
     if span is None and quote:
@@ -231,7 +232,8 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
                 from_key = checks["quote_from_key"] = True
                 break
     if span is None:
-        reason = ("quote does not occur in the slice (hallucinated)" if quote else
+        reason = ("output is not valid JSON" if not data else
+                  "quote does not occur in the slice (hallucinated)" if quote else
                   "no answer in this slice" if not answer else "answer without a quote from the slice")
         yield from ctx.set_fate(node, "discarded", reason)
         return None
