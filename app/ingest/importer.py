@@ -32,8 +32,7 @@ from app.paths import sha256_file
 # Below this much work, starting worker processes costs more than it saves.
 INPROCESS_MAX_BYTES = 4 << 20
 INPROCESS_MAX_FILES = 8
-MIN_RANGE_PAGES = 32
-MAX_RANGE_PAGES = 256
+MIN_RANGE_PAGES = 64
 
 # --- worker process side -------------------------------------------------------------
 _progress_q = None
@@ -90,10 +89,16 @@ class _Job:
 
 
 def _ranges(probe: ex.Probe, workers: int) -> list[tuple[int, int]]:
+    """Split a long PDF into one contiguous range per worker.
+
+    Each range costs its worker a fresh open of the file, which for a large PDF
+    (tens of thousands of objects) takes about as long as extracting 50-100 pages,
+    so ranges are few and large.
+    """
     n = probe.page_count
-    if not probe.splittable or n <= MIN_RANGE_PAGES or workers <= 1:
+    if not probe.splittable or workers <= 1 or n < 2 * MIN_RANGE_PAGES:
         return [(0, max(n, 1))]
-    size = min(MAX_RANGE_PAGES, max(MIN_RANGE_PAGES, math.ceil(n / (workers * 3))))
+    size = math.ceil(n / workers)
     return [(s, min(s + size, n)) for s in range(0, n, size)]
 
 
