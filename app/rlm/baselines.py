@@ -56,8 +56,12 @@ def _cite_answer(ctx: RunContext, answer: str, node_id: str, spans: list[tuple[i
     return []
 
 
+def _answer_tokens(ctx: RunContext) -> int:
+    return int(ctx.options.get("answer_tokens", ANSWER_TOKENS))
+
+
 def run_direct(ctx: RunContext):
-    spare = _budget_chars(ctx, prompts.DIRECT_TEMPLATE, ANSWER_TOKENS)
+    spare = _budget_chars(ctx, prompts.DIRECT_TEMPLATE, _answer_tokens(ctx))
     parts, spans, total = [], [], 0
     for doc_id in ctx.env.doc_ids:
         text = ctx.env.text(doc_id)
@@ -83,7 +87,7 @@ def run_direct(ctx: RunContext):
     s = ctx.env.slice(spans[0][0], 0, spans[0][2]) if len(spans) == 1 else None
     node = ctx.new_node("final", "answer from the stuffed context", parent=step.id, slice=s)
     comp = yield from ctx.call(node, ctx.root, prompts.user(prompts.DIRECT_TEMPLATE, question=ctx.question, slice=seen),
-                               template=prompts.DIRECT_TEMPLATE, max_tokens=ANSWER_TOKENS, stream_answer=True)
+                               template=prompts.DIRECT_TEMPLATE, max_tokens=_answer_tokens(ctx), stream_answer=True)
     answer = comp.text.strip()
     cites = _cite_answer(ctx, answer, node.id, spans)
     if cites:
@@ -101,7 +105,7 @@ def run_rag(ctx: RunContext):
         hits = ctx.store.search(query, doc_ids=ctx.env.doc_ids, limit=k) if query else []
     except ValueError:
         hits = []
-    spare = _budget_chars(ctx, prompts.RAG_TEMPLATE, ANSWER_TOKENS)
+    spare = _budget_chars(ctx, prompts.RAG_TEMPLATE, _answer_tokens(ctx))
     per = max(1, spare // max(1, len(hits))) if hits else 0
     excerpts, used = [], []
     for i, h in enumerate(hits, 1):
@@ -117,7 +121,7 @@ def run_rag(ctx: RunContext):
         return NOT_FOUND, []
     node = ctx.new_node("final", f"answer from {len(hits)} excerpts", parent=step.id)
     comp = yield from ctx.call(node, ctx.root, prompts.user(prompts.RAG_TEMPLATE, question=ctx.question, slice="\n\n".join(excerpts)),
-                               template=prompts.RAG_TEMPLATE, max_tokens=ANSWER_TOKENS, stream_answer=True)
+                               template=prompts.RAG_TEMPLATE, max_tokens=_answer_tokens(ctx), stream_answer=True)
     answer = comp.text.strip()
     spans = [(h.doc_id, h.char_start, h.char_start + n) for h, n in used]
     refs = [int(n) for n in re.findall(r"\[(\d+)\]", answer) if 0 < int(n) <= len(used)]

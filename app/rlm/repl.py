@@ -113,7 +113,8 @@ def repl_loop(ctx: RunContext, box: Sandbox, question: str, shape: str, *, depth
                      {"role": "user", "content": NEXT_TURN.format(output=shown[:MAX_OUTPUT])}]
     node = ctx.new_node("final", "forced answer at the iteration cap", parent=parent, depth=depth)
     messages.append({"role": "user", "content": FORCE_TURN.format(question=question)})
-    comp = yield from ctx.call(node, ctx.root, _fit(ctx, messages), template=FORCE_TURN, max_tokens=160)
+    comp = yield from ctx.call(node, ctx.root, _fit(ctx, messages), template=FORCE_TURN,
+                               max_tokens=int(ctx.options.get("answer_tokens", 160)))
     answer = _CODE.sub("", comp.text).strip() or "(no answer)"
     m = _FINAL.search(answer)
     answer = m.group(1).strip().strip("\"'") if m else answer
