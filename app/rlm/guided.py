@@ -222,12 +222,15 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         # The quote was invented but the answer is really there: cite its sentence instead.
         span = best_sentence(text, plan.terms + [answer], must=answer)
         checks["quote_from_answer"] = span is not None
+    if span is not None and plan.exact and not aggregate and not _near_key(text, span, plan):
+        checks["quote_not_about_key"] = True  # e.g. a neighbouring needle: look at the key's own sentence
+        span = None
     from_key = False
     if span is None and plan.exact and not aggregate:
         # A small model missed it, but the slice holds the question's exact key: the code
         # reads the key's sentence itself; the answer must then come from that sentence.
         for k in plan.exact:
-            span = best_sentence(text, plan.terms, must=k)
+            span = _key_sentence(text, k, plan)
             if span:
                 from_key = checks["quote_from_key"] = True
                 break
@@ -241,11 +244,6 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         yield from ctx.set_fate(node, "discarded", "the model found nothing relevant here")
         return None
     quote = text[span[0]:span[1]].strip()
-    if plan.exact and not aggregate:
-        around = text[max(0, span[0] - 150):span[1] + 150]
-        if not any(re.search(key_pattern(k), around, re.I) for k in plan.exact):
-            yield from ctx.set_fate(node, "discarded", f"quote is not about {', '.join(plan.exact)}")
-            return None
     if plan.expects_number and not aggregate:
         fixed = repair_number(answer, quote, ctx.question)
         if fixed and not re.search(re.escape(fixed), answer):
@@ -262,6 +260,29 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     node.data = {**node.data, "parsed": {"relevant": relevant, "answer": answer, "quote": quote}, "checks": checks}
     yield from ctx.update(node)
     return Finding(node, s, answer, quote, doc_span, ctx.env.page_at(s.doc_id, doc_span[0]), checks)
+
+
+def _near_key(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:
+    around = text[max(0, span[0] - 150):span[1] + 150]
+    return any(re.search(key_pattern(k), around, re.I) for k in plan.exact)
+
+
+def _key_sentence(text: str, key: str, plan: QuestionTerms) -> tuple[int, int] | None:
+    """The sentence holding `key` (at most ~300 chars around it when the text has no
+    sentence punctuation)."""
+    m = re.search(key_pattern(key), text, re.I)
+    if not m:
+        return None
+    span = best_sentence(text, plan.terms, must=m.group(0))
+    if span and span[1] - span[0] <= 400:
+        return span
+    a, b = max(0, m.start() - 150), min(len(text), m.end() + 150)
+    while a > 0 and not text[a - 1].isspace():
+        a += 1
+    end_sentence = re.search(r"[.!?](\s|$)", text[m.end():b + 100])
+    if end_sentence:
+        b = m.end() + end_sentence.start() + 1
+    return a, b
 
 
 def _short(answer: str, plan: QuestionTerms) -> str:
