@@ -83,3 +83,21 @@ def test_trace_round_trip_and_exports(store):
     assert "**final**" in md and "```" in md
     exported = json.loads(run_to_json(run))
     assert exported["answer"] == result.answer and exported["nodes"][-1]["kind"] == "final"
+
+
+def test_final_answer_streams_as_it_is_generated(store):
+    from app.rlm import AnswerDelta, RunFinished
+
+    doc = add_text_document(store, "Heron", [FACT])
+    model = FakeModel(responder=lambda r: "The code is four four one seven")
+    events, statuses = [], []
+    for e in Controller(store, model).run("What is the vault code?", doc_ids=[doc], mode="direct"):
+        events.append(e)
+        node = getattr(e, "node", None)
+        statuses.append((node.kind, node.status) if node is not None else None)
+    deltas = [e.text for e in events if isinstance(e, AnswerDelta)]
+    assert len(deltas) > 3 and "".join(deltas).strip() == "The code is four four one seven"
+    # pieces arrive before the run finishes and before the call's node is updated as done
+    first = next(i for i, e in enumerate(events) if isinstance(e, AnswerDelta))
+    done_at = statuses.index(("final", "done"))
+    assert first < done_at < len(events) - 1 and isinstance(events[-1], RunFinished)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -119,13 +121,14 @@ class RunContext:
         node.prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
         node.status = "running"
         yield from self.add(node)
-        deltas: list[str] = []
-        on_token = deltas.append if stream_answer else None
         req = CompletionRequest(messages=messages, max_tokens=max_tokens, json_schema=json_schema,
-                                grammar=grammar, cancel=self.cancel, on_token=on_token)
+                                grammar=grammar, cancel=self.cancel)
         t0 = time.perf_counter()
         try:
-            comp = model.complete(req)
+            if stream_answer:
+                comp = yield from self._streamed(model, req)
+            else:
+                comp = model.complete(req)
         except (GenerationCancelled, Cancelled):
             node.status, node.seconds = "cancelled", time.perf_counter() - t0
             self.meter.record(0, 0, 0, node.seconds)
@@ -145,6 +148,31 @@ class RunContext:
             node.data["truncated"] = True
         self.meter.record(node.tokens_in, node.tokens_out, node.cached_tokens, node.seconds)
         yield from self.update(node)
-        for d in deltas:
-            yield AnswerDelta(d)
         return comp
+
+    def _streamed(self, model: Model, req: CompletionRequest):
+        """Run the call on a helper thread and yield AnswerDelta for each piece as it
+        arrives, so the answer appears live; the call's result or error comes back here."""
+        pieces: queue.Queue = queue.Queue()
+        box: dict = {}
+        req.on_token = pieces.put
+
+        def work():
+            try:
+                box["comp"] = model.complete(req)
+            except BaseException as e:  # handed back to the generator's thread
+                box["error"] = e
+            finally:
+                pieces.put(None)
+
+        worker = threading.Thread(target=work, name="lectern-answer", daemon=True)
+        worker.start()
+        while True:
+            piece = pieces.get()
+            if piece is None:
+                break
+            yield AnswerDelta(piece)
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        return box["comp"]
