@@ -70,37 +70,44 @@ def _reset(home: Path) -> None:
         (home / f"library.sqlite3{suffix}").unlink(missing_ok=True)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("workers", [0, 2])
-def test_sigkill_at_random_points_leaves_whole_documents(tmp_path, lectern_home, workers):
+def _corpus(tmp_path):
     corpus = tmp_path / "corpus"
-    files = [pdfs.multi_page_pdf(corpus / f"doc{i:02d}.pdf", pages=20 + 7 * i, title=f"Doc {i}",
+    return [pdfs.multi_page_pdf(corpus / f"doc{i:02d}.pdf", pages=20 + 7 * i, title=f"Doc {i}",
                                  filler_repeats=8) for i in range(6)]
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_leaves_whole_documents(tmp_path, lectern_home):
+    # Extraction in the writer process: the kill can land anywhere in it, transactions included.
+    workers = 0
+    corpus = tmp_path / "corpus"
+    files = _corpus(tmp_path)
     expected = {str(f): pymupdf.open(f).page_count for f in files}
     env = dict(os.environ, LECTERN_HOME=str(lectern_home), PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-c", SCRIPT, str(workers), str(corpus)]
 
-    # How long a whole import takes here, so kills land all along it.
+    # When each document lands in an uninterrupted import here, so kills land all along it.
     t0 = time.monotonic()
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True,
-                   timeout=300)
-    full = time.monotonic() - t0
-    assert _check_library(expected) == len(files)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    landed = [time.monotonic() - t0 for line in proc.stdout if line.startswith("done")]
+    assert proc.wait(timeout=300) == 0
+    assert _check_library(expected) == len(files) == len(landed)
     _reset(lectern_home)
 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    per_doc = full / len(files)
     interrupted = 0
     for attempt in range(4):
         _reset(lectern_home)
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 start_new_session=True, text=True)
-        # Kill after a random number of documents are in, at a random moment of the next one.
-        for _ in range(rng.randrange(len(files) - 2)):
+        # Kill after a random number of documents are in, at a random moment before the next.
+        k = rng.randrange(len(files) - 1)
+        for _ in range(k):
             if not proc.stdout.readline():
                 break
-        time.sleep(rng.uniform(0.0, per_doc))
+        gap = landed[k] - (landed[k - 1] if k else 0.0)
+        time.sleep(rng.uniform(0.0, gap * 0.9))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         try:
@@ -111,6 +118,26 @@ def test_sigkill_at_random_points_leaves_whole_documents(tmp_path, lectern_home,
     assert interrupted >= 2, f"the kills came too late to interrupt the import (seed {seed})"
 
     # A last, uninterrupted run completes the library from wherever the kills left it.
+    subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    assert _check_library(expected) == len(files)
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_writer_with_worker_processes(tmp_path, lectern_home):
+    files = _corpus(tmp_path)
+    expected = {str(f): pymupdf.open(f).page_count for f in files}
+    env = dict(os.environ, LECTERN_HOME=str(lectern_home), PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-c", SCRIPT, "2", str(tmp_path / "corpus")]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            start_new_session=True, text=True)
+    assert proc.stdout.readline().startswith("done")  # workers are busy with the others now
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    assert 1 <= _check_library(expected) < len(files)
     subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
     assert _check_library(expected) == len(files)
 
