@@ -134,7 +134,7 @@ def build_tar(bundle: Path, dist: Path, arch: str) -> Path:
     top = f"{APP_ID}-{VERSION}"
     target = dist / f"{APP_ID}-{VERSION}-linux-{arch}.tar.gz"
     extras = linux.portable_extras(dist / "portable-extras")
-    with tarfile.open(target, "w:gz", compresslevel=6) as tar:
+    with tarfile.open(target, "w:gz", compresslevel=3) as tar:
         tar.add(bundle, arcname=top)
         for f in sorted(extras.iterdir()):
             tar.add(f, arcname=f"{top}/{f.name}")
