@@ -267,3 +267,24 @@ def test_summary_and_goals_compute_from_records():
     assert got["QA accuracy above rag and direct at 128K"] is False  # guided 100 vs direct 100
     assert got["model tokens read per question < 5% of the corpus, guided"] is True
     assert got["controller overhead < 5% of wall time, guided"] is True
+
+
+# -- through the real library path -----------------------------------------------------------
+
+def test_a_typeset_haystack_imports_and_its_needle_is_searchable(tmp_path, lectern_home):
+    import bench_ruler
+    from app.store import open_store
+
+    s = _gen().sample("niah_single", 8000, 0, seed=11)
+    pdf, pages = bench_ruler.pdf_for(s, tmp_path / "pdf")
+    assert pdf.is_file() and pages > 3
+    assert bench_ruler.pdf_for(s, tmp_path / "pdf") == (pdf, pages)  # cached, not typeset again
+    store_path = lectern_home / "library.sqlite3"
+    doc_id = bench_ruler.import_pdf(pdf, store_path)
+    store = open_store(store_path)
+    doc = store.get_document(doc_id)
+    assert doc.status == "ready" and doc.page_count == pages
+    key = re.search(r"for (\S+) is", s.needles[0]).group(1)
+    hits = store.search(f'"{key.replace("-", " ")}"', doc_ids=[doc_id])
+    assert hits and any(s.answers[0] in h.text for h in hits)
+    assert s.answers[0] in " ".join(store.document_text(doc_id).split())
