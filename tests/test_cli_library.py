@@ -123,3 +123,21 @@ def test_progress_bar_on_a_terminal(tmp_path, capsys, monkeypatch):
     code, out, err = cli(capsys, "import", str(pdf), "--workers", "0")
     assert code == 0
     assert "\r[" in err and "files" in err and "3/3 pages" in err
+
+
+def test_ctrl_c_cancels_cleanly_and_keeps_finished_documents(tmp_path, lectern_home):
+    import signal
+
+    for i in range(6):
+        pdfs.multi_page_pdf(tmp_path / "in" / f"d{i}.pdf", pages=30, title=f"D{i}")
+    env = dict(os.environ, LECTERN_HOME=str(lectern_home), PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "app", "import", str(tmp_path / "in"), "--workers", "0"],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("imported")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "cancelled" in out and "Traceback" not in err
+    store = open_store()
+    docs = store.list_documents()
+    assert 1 <= len(docs) < 6 and all(d.page_count == 30 and d.status == "ready" for d in docs)

@@ -47,7 +47,9 @@ def test_discover_files_folders_unicode_and_symlink_loops(tmp_path):
 # --- formats and text ---------------------------------------------------------------------
 @pytest.mark.parametrize("workers", [0, 2])
 def test_pdf_text_lands_on_the_right_pages(tmp_path, workers, monkeypatch):
-    monkeypatch.setattr("app.ingest.importer.MIN_RANGE_PAGES", 3)  # several ranges even for a small file
+    # Several ranges in several processes even for a small file.
+    monkeypatch.setattr("app.ingest.importer.MIN_RANGE_PAGES", 3)
+    monkeypatch.setattr("app.ingest.importer.SPLIT_MIN_BYTES", 0)
     pdf = pdfs.multi_page_pdf(tmp_path / "report.pdf", pages=12)
     events = run([pdf], workers=workers)
     (done,) = by_kind(events, "file-done")

@@ -133,15 +133,26 @@ def _import(args) -> int:
 
 
 def _until_done(events, token):
-    """Iterate the import; Ctrl-C cancels it cleanly (between pages) instead of killing it."""
-    while True:
-        try:
-            yield next(events)
-        except StopIteration:
-            return
-        except KeyboardInterrupt:
-            token.cancel()
-            print("\nlectern: cancelling import...", file=sys.stderr)
+    """Iterate the import; the first Ctrl-C cancels it cleanly (between pages, finished
+    documents kept), a second one interrupts at once."""
+    import signal
+    import threading
+
+    previous = None
+
+    def on_sigint(signum, frame):
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nlectern: cancelling the import (Ctrl-C again to stop at once)...", file=sys.stderr)
+
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield from events
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _print_file(e) -> None:

@@ -172,7 +172,9 @@ class RangeResult:
     ocr_pages: int = 0
     scanned_pages: int = 0  # pages with images but no text layer
     bad_pages: list[int] = field(default_factory=list)
-    title: str = ""  # text formats find their title while reading
+    title: str = ""  # from metadata (whole-document extraction) or a text file's heading
+    page_count: int = 0  # set when the whole document was probed here
+    notes: list[str] = field(default_factory=list)
 
 
 def _first_line(text: str) -> str:
@@ -183,9 +185,14 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def extract_range(path: str, fmt: str, password: str | None, start: int, end: int, spool: str,
-                  should_cancel=lambda: False, on_progress=lambda n: None, expect_stat=None) -> RangeResult:
-    """Pages [start, end) of a pymupdf document (or all of a text file) into `spool`."""
+def extract_range(path: str, fmt: str, password: str | None, start: int, end: int | None, spool: str,
+                  should_cancel=lambda: False, on_progress=lambda n: None, expect_stat=None,
+                  on_total=lambda n: None) -> RangeResult:
+    """Pages [start, end) of a pymupdf document (or all of a text file) into `spool`.
+
+    end=None means the whole document, probed here (page count, title, zero pages) so
+    the file is opened once only; on_total(page_count) reports its size early.
+    """
     p = Path(path)
     if fmt in TEXT_FORMATS.values():
         return _extract_text_file(p, fmt, spool, should_cancel, on_progress, expect_stat)
@@ -195,7 +202,21 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
         raise
     except Exception as e:
         raise _open_error(p, fmt, e) from None
-    res = RangeResult(spool=spool, start=start, end=end)
+    res = RangeResult(spool=spool, start=start, end=end or 0)
+    if end is None:
+        try:
+            n = doc.page_count
+            if n == 0:
+                raise ExtractError(f"The {fmt.upper()} has no pages.")
+            res.end = end = n
+            res.page_count = n
+            res.title = _meta_title(doc)
+            if getattr(doc, "is_repaired", False):
+                res.notes.append("The file was damaged; Lectern repaired what it could.")
+        except BaseException:
+            doc.close()
+            raise
+        on_total(n)
     use_ocr = ocr.available()
     pending = 0
     try:

@@ -25,7 +25,7 @@ from app.cancel import CancelToken
 from app.ingest import extract as ex
 from app.ingest import ocr
 from app.ingest.chunker import Chunker
-from app.ingest.discover import discover
+from app.ingest.discover import discover, format_of
 from app.ingest.events import ImportEvent
 from app.paths import sha256_file
 
@@ -33,6 +33,8 @@ from app.paths import sha256_file
 INPROCESS_MAX_BYTES = 4 << 20
 INPROCESS_MAX_FILES = 8
 MIN_RANGE_PAGES = 64
+# Smaller PDFs are read whole by one worker; larger ones are opened here first to split them.
+SPLIT_MIN_BYTES = 1 << 20
 
 # --- worker process side -------------------------------------------------------------
 _progress_q = None
@@ -57,10 +59,13 @@ def _worker_run(task_id, path, fmt, password, start, end, spool, expect_stat):
     def progress(n):
         _progress_q.put((task_id, n))
 
+    def total(n):
+        _progress_q.put((task_id, -n))  # negative: the page count of a document probed here
+
     try:
         return ("ok", ex.extract_range(path, fmt, password, start, end, spool,
                                        should_cancel=_cancel_ev.is_set, on_progress=progress,
-                                       expect_stat=expect_stat))
+                                       expect_stat=expect_stat, on_total=total))
     except ex.ExtractCancelled:
         return ("cancelled", None)
     except ex.ExtractError as e:
@@ -219,8 +224,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     job.results[ri] = payload
                     extra = payload.pages - job.reported.get(tid, 0)
                     state["pages_done"] += max(0, extra)
-                    if not job.probe.splittable:  # the probe's page count was an estimate
-                        state["pages_total"] += payload.pages - job.probe.page_count
+                    _set_total(job, payload.pages, state)
                     if extra > 0:
                         yield ev("page", path=str(job.path), message="extracting")
                 elif status == "error" and job.failed is None:
@@ -232,8 +236,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel)
     finally:
         if pool:
-            if cancel.cancelled or cancelled:
-                cancel_ev.set()
+            cancel_ev.set()  # also when the caller stopped iterating early
             pool.shutdown(wait=True, cancel_futures=True)
             progress_q.close()
         shutil.rmtree(spool_dir, ignore_errors=True)
@@ -268,12 +271,23 @@ def _drain_progress(progress_q, futures, state, ev):
         except (queue_mod.Empty, OSError, ValueError):
             break
         job = by_tid.get(tid)
-        if job is not None:
+        if job is None:
+            continue
+        if n < 0:
+            _set_total(job, -n, state)
+        else:
             job.reported[tid] = job.reported.get(tid, 0) + n
             state["pages_done"] += n
             moved += n
     if moved:
         yield ev("page", message="extracting")
+
+
+def _set_total(job: _Job, pages: int, state) -> None:
+    """A single-range job learns its real page count (the probe's was an estimate or 0)."""
+    if len(job.ranges) == 1 and pages != job.probe.page_count:
+        state["pages_total"] += pages - job.probe.page_count
+        job.probe.page_count = pages
 
 
 def _run_inline(job: _Job, ri: int, args, cancel: CancelToken, state, ev):
@@ -285,8 +299,7 @@ def _run_inline(job: _Job, ri: int, args, cancel: CancelToken, state, ev):
                                on_progress=progress.append, expect_stat=args[7])
         job.results[ri] = res
         state["pages_done"] += res.pages
-        if not job.probe.splittable:  # the probe's page count was an estimate
-            state["pages_total"] += res.pages - job.probe.page_count
+        _set_total(job, res.pages, state)
         job.reported[tid] = res.pages
         yield ev("page", path=str(job.path), message="extracting")
     except ex.ExtractCancelled:
@@ -346,6 +359,12 @@ def _prepare(path: Path, store, password, workers, in_flight_sha):
             return None
     if fmt_probe_error:
         return _failure(store, path, size, mtime, sha, "", fmt_probe_error, row)
+    fmt = format_of(path)
+    if fmt is not None and not (fmt == "pdf" and workers >= 2 and size >= SPLIT_MIN_BYTES):
+        # One task reads the whole file, probing it there: the file is opened once.
+        est = ex.probe(path).page_count if fmt in ("txt", "md") else 0
+        probe = ex.Probe(format=fmt, page_count=est)
+        return _Job(path=path, size=size, mtime=mtime, sha256=sha, probe=probe, ranges=[(0, None)])
     try:
         probe = ex.probe(path, password)
     except FileNotFoundError:
@@ -387,6 +406,7 @@ def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, 
     results = [job.results[i] for i in range(len(job.ranges))]
     first = results[0]
     title = job.probe.title or first.title or first.first_line or job.path.stem
+    job.probe.notes.extend(first.notes)
     chars = sum(r.chars for r in results)
     blank = sum(r.blank_pages for r in results)
     pages = sum(r.pages for r in results)
