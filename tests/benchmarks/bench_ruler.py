@@ -84,6 +84,8 @@ def parse_args(argv=None):
     ap.add_argument("--out", type=Path, default=DATA_DIR / "ruler_results.md")
     ap.add_argument("--runs", type=Path, default=DATA_DIR / "ruler_runs.jsonl")
     ap.add_argument("--quiet", action="store_true", help="no line per question")
+    ap.add_argument("--report-from", type=Path, nargs="+", metavar="JSONL",
+                    help="run nothing: build the table from the --runs files of earlier runs (e.g. one run per mode)")
     args = ap.parse_args(argv)
     args.lengths = [parse_length(x) for x in args.lengths.split(",") if x.strip()]
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -94,8 +96,30 @@ def parse_args(argv=None):
     return args
 
 
+def report_from(files: list[Path], out: Path) -> int:
+    records = []
+    for f in files:
+        for line in f.read_text().splitlines():
+            if line.strip():
+                records.append(Record(**json.loads(line)))
+    n = sorted({sum(1 for r in records if (r.task, r.length, r.mode) == k)
+                for k in {(r.task, r.length, r.mode) for r in records}})
+    text = "\n".join([
+        f"RULER, {len(records)} questions from {', '.join(f.name for f in files)}; "
+        f"questions per cell: {', '.join(map(str, n))}.",
+        "", table(summarize(records)), "", goals_markdown(records),
+    ])
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    print(f"\nwritten to {out}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.report_from:
+        return report_from(args.report_from, args.out)
     t_start = time.perf_counter()
     # A private library for the run: the user's own library is never touched.
     home = Path(tempfile.mkdtemp(prefix="lectern-ruler-"))
@@ -149,6 +173,9 @@ def main(argv=None) -> int:
         args.out.write_text(text + "\n")
         return text
 
+    # Every haystack is prepared first, then each mode runs over all of them in turn: a run cut
+    # short still has guided mode everywhere, and a mode's questions run back to back.
+    cells = []
     for length in args.lengths:
         for task in args.tasks:
             tp = time.perf_counter()
@@ -165,34 +192,38 @@ def main(argv=None) -> int:
             prep_seconds += prep
             print(f"== {task} {label(length)}: {len(samples)} PDF(s), {docs[0][2]} pages, "
                   f"{docs[0][0].tokens} tokens each; generated and imported in {prep:.1f} s", flush=True)
+            cells.append((task, length, docs))
+
+    for mode in args.modes:
+        print(f"== mode {mode}", flush=True)
+        for task, length, docs in cells:
             controller = controllers[TASKS[task]["kind"]]
-            for mode in args.modes:
-                for s, doc_id, pages in docs:
-                    tq = time.perf_counter()
-                    try:
-                        result = controller.ask(s.question, doc_ids=[doc_id], mode=mode, budget=budget)
-                        answer, status, note = result.answer or "", result.status, result.note
-                        totals, run_id = result.totals or {}, result.run_id
-                    except Exception as e:  # recorded as a failed question, with the reason
-                        answer, status, note, totals, run_id = "", "error", f"{type(e).__name__}: {e}", {}, None
-                    wall = time.perf_counter() - tq
-                    rec = Record(
-                        task=task, length=length, mode=mode, index=s.index, corpus_tokens=s.tokens, pages=pages,
-                        question=s.question, expected=s.answers, answer=answer,
-                        score=score(s.metric, answer, s.answers), status=status, note=note,
-                        calls=int(totals.get("calls", 0)), tokens_in=int(totals.get("tokens_in", 0)),
-                        tokens_out=int(totals.get("tokens_out", 0)),
-                        model_seconds=float(totals.get("model_seconds", 0.0)), wall=wall, run_id=run_id,
-                    )
-                    records.append(rec)
-                    runs_f.write(json.dumps(rec.to_dict()) + "\n")
-                    runs_f.flush()
-                    if not args.quiet:
-                        shown = " ".join(rec.answer.split())[:90]
-                        print(f"   {mode:6s} #{s.index} score {rec.score:3.0f} {rec.status:6s} calls {rec.calls:2d} "
-                              f"tok {rec.tokens_in + rec.tokens_out:6d} {wall:5.1f}s  expected {s.answers} got: {shown!r}",
-                              flush=True)
-            write_table(final=False)
+            for s, doc_id, pages in docs:
+                tq = time.perf_counter()
+                try:
+                    result = controller.ask(s.question, doc_ids=[doc_id], mode=mode, budget=budget)
+                    answer, status, note = result.answer or "", result.status, result.note
+                    totals, run_id = result.totals or {}, result.run_id
+                except Exception as e:  # recorded as a failed question, with the reason
+                    answer, status, note, totals, run_id = "", "error", f"{type(e).__name__}: {e}", {}, None
+                wall = time.perf_counter() - tq
+                rec = Record(
+                    task=task, length=length, mode=mode, index=s.index, corpus_tokens=s.tokens, pages=pages,
+                    question=s.question, expected=s.answers, answer=answer,
+                    score=score(s.metric, answer, s.answers), status=status, note=note,
+                    calls=int(totals.get("calls", 0)), tokens_in=int(totals.get("tokens_in", 0)),
+                    tokens_out=int(totals.get("tokens_out", 0)),
+                    model_seconds=float(totals.get("model_seconds", 0.0)), wall=wall, run_id=run_id,
+                )
+                records.append(rec)
+                runs_f.write(json.dumps(rec.to_dict()) + "\n")
+                runs_f.flush()
+                if not args.quiet:
+                    shown = " ".join(rec.answer.split())[:90]
+                    print(f"   {task} {label(length)} {mode:6s} #{s.index} score {rec.score:3.0f} {rec.status:6s} "
+                          f"calls {rec.calls:2d} tok {rec.tokens_in + rec.tokens_out:6d} {wall:5.1f}s  "
+                          f"expected {s.answers} got: {shown!r}", flush=True)
+                write_table(final=False)
     runs_f.close()
 
     text = write_table(final=True)
