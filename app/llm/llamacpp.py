@@ -170,7 +170,7 @@ class LlamaCppModel(Model):
             self.gguf, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads_batch,
             n_gpu_layers=n_gpu_layers, n_batch=n_batch, n_ubatch=n_ubatch, flash_attn=flash_attn,
         )
-        self.name = name or self.gguf.name
+        self.name = name or self.path.stem
         self._queue = RequestQueue()
         self._grammars: dict = {}
         self._closed = False
