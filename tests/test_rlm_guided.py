@@ -88,18 +88,38 @@ def test_unparseable_outputs_are_discarded_not_fatal(store, doc):
     _, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
     assert result.status == "done" and result.answer == NOT_FOUND and result.citations == []
     maps = [n for n in result.nodes if n.kind == "map"]
-    assert maps and all(n.fate == "discarded" and "JSON" in n.fate_reason for n in maps)
+    assert maps and all(n.fate == "discarded" for n in maps)
+    # nothing parsed from the output; a sentence the code proposed was not confirmed
+    assert all(n.data["checks"]["salvaged_fields"] == [] for n in maps if n.data.get("checks"))
+    assert all("JSON" in n.fate_reason or "not confirmed" in n.fate_reason for n in maps)
 
 
 def test_hallucinated_quote_is_rejected(store, doc):
     # The model claims a sentence that is not in the slice, with an answer not in it either.
     fake = lambda text: ("9999", "The vault code for project heron is 9999.") if "heron" in text else None
+    model = FakeModel(responder=oracle_responder(fake, verify=False))
+    _, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    assert result.answer == NOT_FOUND and result.status == "done" and not result.citations
+    maps = [n for n in result.nodes if n.kind == "map"]
+    assert maps and all(n.fate == "discarded" for n in maps)
+    assert all(n.data["checks"]["quote_in_slice"] is False for n in maps if n.data.get("checks"))
+    # when the code cannot propose a sentence either, the reason says the quote was invented
+    fake = lambda text: ("ZX-81", "The zeppelin is registered as ZX-81.")
+    model = FakeModel(responder=oracle_responder(fake))
+    _, result = run(Controller(store, model), "Under which registration does the zeppelin fly?", doc_ids=[doc])
+    assert result.answer == NOT_FOUND
+    assert any("hallucinated" in n.fate_reason for n in result.nodes if n.kind == "map")
+
+
+def test_code_proposes_the_sentence_when_the_model_quote_is_invented(store, doc):
+    # Same invented quote, but the slice does hold a sentence answering the question: the
+    # code proposes it, the verification call confirms it, the invented value never appears.
+    fake = lambda text: ("9999", "The vault code for project heron is 9999.") if "heron" in text else None
     model = FakeModel(responder=oracle_responder(fake))
     _, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
-    assert result.answer == NOT_FOUND and result.status == "done"
-    maps = [n for n in result.nodes if n.kind == "map" and n.fate == "discarded"]
-    assert any("hallucinated" in n.fate_reason for n in maps)
-    assert "9999" not in result.answer
+    assert result.answer == "4417 [1]" and result.citations[0].quote == FACT
+    cited = [n for n in result.nodes if n.fate == "cited"][0]
+    assert cited.data["checks"]["quote_in_slice"] is False and cited.data["checks"]["quote_from_code"] is True
 
 
 def test_number_is_repaired_from_the_verified_quote(store, doc):

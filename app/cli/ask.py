@@ -85,15 +85,21 @@ def _load_models(args):
     return root, sub
 
 
-def _progress(ev) -> None:
-    from app.rlm import NodeUpdated
+def _progress(ev, shown: dict) -> None:
+    """One line per finished node on stderr, and one more when its fate is decided."""
+    from app.rlm import NodeAdded, NodeUpdated
 
-    if isinstance(ev, NodeUpdated) and ev.node.status != "running":
-        n = ev.node
+    if not isinstance(ev, (NodeAdded, NodeUpdated)) or ev.node.status == "running":
+        return
+    n = ev.node
+    state = shown.get(n.id)
+    if state is None:
         where = f" {n.slice.title} p.{n.slice.page_start}" if n.slice else ""
-        fate = f" -> {n.fate}" + (f" ({n.fate_reason})" if n.fate_reason else "") if n.fate else ""
-        print(f"  [{n.kind}]{where} {n.status}, {n.tokens_in}+{n.tokens_out} tok, {n.seconds:.1f}s{fate}",
-              file=sys.stderr, flush=True)
+        cost = f", {n.tokens_in}+{n.tokens_out} tok, {n.seconds:.1f}s" if n.tokens_in or n.tokens_out else ""
+        print(f"  {n.id} [{n.kind}]{where}: {n.status}{cost}", file=sys.stderr, flush=True)
+    if n.fate and state != n.fate:
+        print(f"  {n.id} -> {n.fate}" + (f" ({n.fate_reason})" if n.fate_reason else ""), file=sys.stderr, flush=True)
+    shown[n.id] = n.fate or ""
 
 
 def _ask(args) -> int:
@@ -121,7 +127,7 @@ def _ask(args) -> int:
             cancel.cancel()
 
         previous = signal.signal(signal.SIGINT, on_sigint)
-        result = None
+        result, shown = None, {}
         try:
             for ev in Controller(store, root, sub).run(args.question, doc_ids=doc_ids, mode=args.mode,
                                                        budget=budget, cancel=cancel):
@@ -130,7 +136,7 @@ def _ask(args) -> int:
                 elif isinstance(ev, RunFinished):
                     result = ev.result
                 elif not args.quiet and not args.json:
-                    _progress(ev)
+                    _progress(ev, shown)
         except ValueError as e:
             raise _fail(str(e)) from None
         finally:

@@ -8,7 +8,8 @@ import re
 
 from app.rlm.terms import norm, words
 
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?", re.S)
+# A sentence may run over single line breaks (PDF lines); a blank line ends it.
+_SENTENCE = re.compile(r"(?:[^.!?\n]|\n(?!\s*\n))+[.!?]*")
 
 
 def parse_json(text: str) -> dict | None:

@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import prompts
-from app.rlm.checks import best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json, repair_number, salvage_fields
+from app.rlm.checks import best_sentence, sentences, fuzzy_locate, locate, locate_prefix, numbers, parse_json, repair_number, salvage_fields
 from app.rlm.context import RunContext
-from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm, words
+from app.rlm.terms import NUMBER_WORDS, QuestionTerms, analyse, fts_query, has_number, key_pattern, norm, words
 from app.rlm.trace import Citation, SliceRef, TraceNode
 
 
@@ -33,7 +33,8 @@ class GuidedOptions:
     plan_call: bool = True  # False: terms from code only (saves one root call on slow machines)
     reduce_tokens: int = 220
     verify_call: bool = True  # the second, yes/no check of a candidate answer
-    scan_fallback_calls: int = 24  # scan after a failed filter only if it fits in this many calls
+    scan_fallback_calls: int = 4  # after candidates failed, scan only a selection this small (in slices)
+    scan_chars: int = 3000  # a scan slice: small, because a small model's quality rots with length
 
 
 @dataclass
@@ -71,7 +72,7 @@ def run_guided(ctx: RunContext):
 def _scan_affordable(ctx: RunContext, candidates, opt: GuidedOptions) -> bool:
     if not candidates:
         return True  # nothing else to go on: read everything the budget allows
-    slices = ctx.env.total_chars() / max(1, _capacity_chars(ctx, opt))
+    slices = ctx.env.total_chars() / max(1, _slice_limit(ctx, opt))
     return slices <= opt.scan_fallback_calls
 
 
@@ -85,7 +86,7 @@ def understand(ctx: RunContext, opt: GuidedOptions):
     messages = prompts.user(prompts.PLAN_TEMPLATE, question=ctx.question, shape=ctx.env.shape())
     comp = yield from ctx.call(node, ctx.root, messages, template=prompts.PLAN_TEMPLATE,
                                max_tokens=opt.plan_tokens, json_schema=prompts.PLAN_SCHEMA)
-    data = parse_json(comp.text) or {}
+    data = parse_json(comp.text) or salvage_fields(comp.text)
     # A small model tends to copy the peek into its terms: keep short ones only.
     echo = norm(prompts.PLAN_TEMPLATE + " " + ctx.env.shape())
     model_terms = [t for t in data.get("terms", []) if isinstance(t, str) and 0 < len(t) <= 30
@@ -113,8 +114,8 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
         for (d, c), (_, s, _) in scored.items():
             if d == doc_id and s.char_start <= (a + b) // 2 < s.char_end:
                 return  # this hit is already inside a chosen window
-        text = norm(env.slice_text(w))
-        score = bonus + sum(3 for k in plan.exact if norm(k) in text) + sum(1 for t in plan.terms if norm(t) in text)
+        text = env.slice_text(w)
+        score = bonus + sum(3 for k in plan.exact if _has(text, k)) + sum(1 for t in plan.terms if _has(text, t))
         scored[(doc_id, w.char_start)] = (score, w, source)
         sources[source] += 1
 
@@ -141,12 +142,15 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
     return ranked, node
 
 
+def _has(text: str, term: str) -> bool:
+    return re.search(key_pattern(term), text, re.I) is not None
+
+
 def _densest(text: str, terms: list[str], size: int) -> int:
     """Offset in text of the term occurrence with the most distinct terms within size/2."""
     hits = []
-    low = text.lower()
     for t in terms:
-        for m in re.finditer(re.escape(t.lower()), low):
+        for m in re.finditer(key_pattern(t), text, re.I):
             hits.append((m.start(), t.lower()))
     if not hits:
         return 0
@@ -160,6 +164,10 @@ def _capacity_chars(ctx: RunContext, opt: GuidedOptions) -> int:
     return max(200, int(spare * 3))  # ~3 chars per token for safety
 
 
+def _slice_limit(ctx: RunContext, opt: GuidedOptions) -> int:
+    return min(_capacity_chars(ctx, opt), opt.scan_chars)
+
+
 def read(ctx: RunContext, s: SliceRef, plan: QuestionTerms, opt: GuidedOptions, *, depth: int,
          parent: str | None, stop_at_first: bool, template: str = prompts.MAP_TEMPLATE):
     """Map one slice; a slice the sub-model cannot hold is split and read by a child
@@ -167,7 +175,8 @@ def read(ctx: RunContext, s: SliceRef, plan: QuestionTerms, opt: GuidedOptions, 
     ctx.checkpoint()
     text = ctx.env.slice_text(s)
     messages = prompts.user(template, question=ctx.question, slice=text)
-    fits = len(text) <= 8 * ctx.sub.n_ctx and ctx.sub.count_messages(messages) + opt.map_tokens <= ctx.sub.n_ctx
+    fits = len(text) <= max(opt.scan_chars, opt.window_chars) and \
+        ctx.sub.count_messages(messages) + opt.map_tokens <= ctx.sub.n_ctx
     if not fits:
         return (yield from _recurse(ctx, s, plan, opt, depth, parent, stop_at_first, template))
     node = ctx.new_node("map", f"read {s.describe()}", parent=parent, depth=depth, slice=s)
@@ -187,9 +196,9 @@ def _recurse(ctx, s, plan, opt, depth, parent, stop_at_first, template):
     child_depth = depth + 1
     if child_depth > ctx.budget.max_depth:
         child_depth = depth  # no deeper level allowed: split flat into pieces that fit
-    n = 2 if child_depth < ctx.budget.max_depth else max(2, math.ceil((s.char_end - s.char_start) / _capacity_chars(ctx, opt)))
+    n = 2 if child_depth < ctx.budget.max_depth else max(2, math.ceil((s.char_end - s.char_start) / _slice_limit(ctx, opt)))
     parts = ctx.env.split(s, n)
-    node = yield from ctx.step("filter", f"split into {len(parts)} slices (too large for the sub-model's {ctx.sub.n_ctx}-token context)",
+    node = yield from ctx.step("filter", f"split into {len(parts)} slices (larger than a sub-call reads well: {opt.scan_chars} chars, {ctx.sub.n_ctx}-token context)",
                                {"parts": [p.describe() for p in parts]}, parent=parent, depth=child_depth, slice=s)
     found = []
     for p in parts:
@@ -226,6 +235,17 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         checks["quote_not_about_key"] = True  # e.g. a neighbouring needle: look at the key's own sentence
         span = None
     from_key = False
+    if span is not None and not aggregate and not _usable_quote(text, span, plan):
+        checks["model_quote_rejected"] = text[span[0]:span[1]][:80]
+        span = None
+    from_code = False
+    if span is None and not plan.exact and not aggregate:
+        # The model quoted nothing usable: the code proposes the sentence sharing most of the
+        # question's words (with a number when one is asked for); the verify call confirms it.
+        span = _code_sentence(text, plan)
+        if span:
+            from_code = checks["quote_from_code"] = True
+            answer = _number_phrase(text[span[0]:span[1]], plan) if plan.expects_number else ""
     if span is None and plan.exact and not aggregate:
         # A small model missed it, but the slice holds the question's exact key: the code
         # reads the key's sentence itself; the answer must then come from that sentence.
@@ -249,6 +269,8 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         if fixed and not re.search(re.escape(fixed), answer):
             checks["answer_repaired"] = {"model": answer, "from_quote": fixed}
             answer = fixed
+    if from_code and not answer:
+        answer = quote
     if from_key and (not answer or locate(answer, quote) is None):
         yield from ctx.set_fate(node, "discarded", "the key's sentence does not hold the model's answer")
         return None
@@ -260,6 +282,58 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     node.data = {**node.data, "parsed": {"relevant": relevant, "answer": answer, "quote": quote}, "checks": checks}
     yield from ctx.update(node)
     return Finding(node, s, answer, quote, doc_span, ctx.env.page_at(s.doc_id, doc_span[0]), checks)
+
+
+def _usable_quote(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:
+    """A model's located quote is usable: substantial, about the question, with a number
+    when one is asked for."""
+    quote = text[span[0]:span[1]]
+    return _substantial(quote, plan) and (not plan.expects_number or has_number(quote))
+
+
+def _code_sentence(text: str, plan: QuestionTerms) -> tuple[int, int] | None:
+    want = {w for t in plan.terms for w in words(t)}
+    need = max(2, (len(want) + 1) // 2)
+    best, best_score = None, 0
+    for a, b in sentences(text):
+        sent = text[a:b]
+        if plan.expects_number and not has_number(sent):
+            continue
+        score = len(want & set(words(sent)))
+        if score >= need and score > best_score:
+            best, best_score = (a, b), score
+    if best is None:
+        return None
+    a, b = best
+    while a < b and text[a].isspace():
+        a += 1
+    return a, b
+
+
+_NUM_RUN = re.compile(r"(?:\b(?:\d[\d,.]*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) +
+                      r")\b[\s-]*)+(?:\w+)?", re.I)
+
+
+def _number_phrase(sentence: str, plan: QuestionTerms) -> str:
+    """The number phrase ("thirty five Years") nearest a question word outside the phrase."""
+    runs = [m for m in _NUM_RUN.finditer(sentence) if has_number(m.group(0))]
+    if not runs:
+        return ""
+    anchors = [m.start() for t in plan.terms for m in re.finditer(key_pattern(t), sentence, re.I)]
+
+    def distance(r):
+        outside = [p for p in anchors if not r.start() <= p < r.end()]
+        return min((abs(p - r.start()) for p in outside), default=10**6)
+
+    return min(runs, key=distance).group(0).strip()
+
+
+def _substantial(quote: str, plan: QuestionTerms) -> bool:
+    """A quote worth citing: a real sentence (4+ words) that shares a word with the question;
+    a small model likes to quote a heading such as "Section 7"."""
+    qw = set(words(quote))
+    want = set(words(" ".join(plan.terms)))
+    return len(words(quote)) >= 4 and bool(qw & want)
 
 
 def _near_key(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:
@@ -307,13 +381,17 @@ def verify(ctx: RunContext, f: Finding, map_messages: list[dict], map_output: st
     comp = yield from ctx.call(node, ctx.sub, messages, template=prompts.VERIFY_TEMPLATE, max_tokens=3,
                                grammar=prompts.VERIFY_GRAMMAR)
     yes = comp.text.strip().lower().startswith("y")
-    in_quote = locate(f.answer, f.quote) is not None
+    # A sentence the code proposed must be confirmed by the model; for the model's own
+    # answer (or an exact key's sentence), finding it verbatim in the quote also counts.
+    in_quote = locate(f.answer, f.quote) is not None and not f.checks.get("quote_from_code")
     f.checks["model_says_supported"] = yes
     ok = yes or in_quote
     reason = "model confirmed" if yes else "model said no, but the answer is verbatim in the verified quote" if ok else "model said the slice does not support it"
     yield from ctx.set_fate(node, "merged" if ok else "discarded", reason)
     if not ok:
-        yield from ctx.set_fate(f.node, "discarded", "failed the verification call")
+        why = "the code's proposed sentence was not confirmed by the verification call" if f.checks.get("quote_from_code") \
+            else "failed the verification call"
+        yield from ctx.set_fate(f.node, "discarded", why)
     return ok
 
 

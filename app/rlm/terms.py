@@ -29,6 +29,20 @@ _AGGREGATE = re.compile(
 _LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of)|numbers\b.*\bfor)\b", re.I)
 _NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
 
+# What a question word asks for, as words a document would use: a small model cannot
+# make this leap, a table can ("How old..." is answered by "...the Age of thirty five Years").
+_EXPANSIONS = [
+    (re.compile(r"\bhow old\b", re.I), ["age", "years"]),
+    (re.compile(r"\bhow long\b", re.I), ["years", "length", "term"]),
+    (re.compile(r"\bhow (much|expensive)\b", re.I), ["cost", "price", "amount"]),
+    (re.compile(r"\bhow many\b", re.I), ["number"]),
+    (re.compile(r"\bwhen\b", re.I), ["date", "year"]),
+    (re.compile(r"\bwho\b", re.I), ["name"]),
+]
+NUMBER_WORDS = set("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
+    thousand million billion half quarter first second third fourth fifth dozen""".split())
+
 _QUOTED = re.compile(r"[\"“”']([^\"“”']{2,80})[\"“”']")
 _NUMBER = re.compile(r"\b\d[\d,.:/-]*\d\b|\b\d\b")
 _KEYLIKE = re.compile(r"\b[\w]+(?:[-_][\w]+)+\b|\b(?=\w*\d)(?=\w*[a-zA-Z])\w{3,}\b")
@@ -72,6 +86,9 @@ def analyse(question: str) -> QuestionTerms:
     kind = "aggregate" if _AGGREGATE.search(q) else "list" if _LIST.search(q) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
+    for rx, extra in _EXPANSIONS:
+        if rx.search(q):
+            terms = _dedupe(terms + extra)
     exact = _dedupe(quoted + keylike)
     return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q)))
 
@@ -103,6 +120,11 @@ def norm(text: str) -> str:
     t = t.replace("“", '"').replace("”", '"').replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-")
     t = re.sub(r"-\s*\n\s*", "", t)  # hyphenated line breaks
     return _NORM_PUNCT.sub(" ", t).strip().strip("\"'.,;: ")
+
+
+def has_number(text: str) -> bool:
+    """Digits or a number word ("thirty five Years")."""
+    return bool(re.search(r"\d", text or "")) or any(w in NUMBER_WORDS for w in words(text))
 
 
 def words(text: str) -> list[str]:
