@@ -127,3 +127,30 @@ def test_default_model_listed_and_verified(default_model_path):
     assert meta["architecture"] == "llama" and meta["quantisation"] == "Q4_1"
     assert 100e6 < meta["parameters"] < 200e6
     assert "<|im_start|>" in meta["chat_template"]
+
+
+def test_endpoints_none_by_default_and_configurable(lectern_home):
+    assert manager.get_endpoints() == [] and manager.endpoint_pool() is None
+    with pytest.raises(LLMError, match="no endpoints configured"):
+        manager.set_choice(sub="endpoints")
+    manager.add_endpoint("http://127.0.0.1:8081")
+    manager.set_choice(sub="endpoints")
+    pool = manager.load_role("sub")  # builds the pool; contacts nothing until a call
+    assert [e.url for e in pool.endpoints] == ["http://127.0.0.1:8081"]
+    with pytest.raises(LLMError):
+        manager.add_endpoint("not a url at all://")
+    manager.remove_endpoint("http://127.0.0.1:8081")
+    assert manager.get_choice()["sub"] == "default"
+
+
+def test_default_runs_offline_without_opening_a_socket(monkeypatch):
+    import socket
+
+    def refuse(*a, **k):
+        raise AssertionError("a socket was opened")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    model = manager.load_role("sub", n_ctx=512)
+    assert model.chat([{"role": "user", "content": "Hi"}], max_tokens=2).text

@@ -62,3 +62,16 @@ def test_bad_input_is_a_message_not_a_traceback(capsys, tmp_path):
     assert code == 1 and "no model named 'nope'" in err
     code, _, err = run(capsys, "models", "remove", "default")
     assert code == 1 and "cannot be removed" in err
+
+
+def test_endpoints_cli(capsys):
+    code, out, _ = run(capsys, "models", "endpoints", "--json")
+    assert code == 0 and json.loads(out) == {"endpoints": []}
+    code, out, _ = run(capsys, "models", "endpoints", "add", "http://127.0.0.1:8099", "--json")
+    assert code == 0 and json.loads(out) == {"endpoints": ["http://127.0.0.1:8099"]}
+    code, out, _ = run(capsys, "models", "use", "--root", "endpoints")
+    assert code == 0 and "root model: endpoints" in out
+    code, _, err = run(capsys, "models", "endpoints", "add")
+    assert code == 1 and "needs a URL" in err
+    code, out, _ = run(capsys, "models", "endpoints", "remove", "http://127.0.0.1:8099")
+    assert code == 0 and "no endpoints" in out

@@ -34,9 +34,15 @@ def register(sub) -> None:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_show)
 
+    q = msub.add_parser("endpoints", help="OpenAI-compatible servers to use instead of this machine (none by default)")
+    q.add_argument("action", nargs="?", choices=("list", "add", "remove"), default="list")
+    q.add_argument("url", nargs="?")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_endpoints)
+
     q = msub.add_parser("use", help="choose the root model and/or the sub-model")
-    q.add_argument("--root", help="model that plans and writes the answer")
-    q.add_argument("--sub", help="model that reads the slices (may be cheaper)")
+    q.add_argument("--root", help="model that plans and writes the answer ('endpoints' for the server pool)")
+    q.add_argument("--sub", help="model that reads the slices, may be cheaper ('endpoints' for the server pool)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_use)
 
@@ -142,4 +148,28 @@ def _use(args) -> int:
         print(json.dumps(choice))
     else:
         print(f"root model: {choice['root']}\nsub-model:  {choice['sub']}")
+    return 0
+
+
+def _endpoints(args) -> int:
+    from app.llm import manager
+    from app.llm.base import LLMError
+
+    try:
+        if args.action == "list":
+            urls = manager.get_endpoints()
+        elif not args.url:
+            raise LLMError(f"`lectern models endpoints {args.action}` needs a URL, e.g. http://127.0.0.1:8080")
+        elif args.action == "add":
+            urls = manager.add_endpoint(args.url)
+        else:
+            urls = manager.remove_endpoint(args.url)
+    except LLMError as e:
+        raise _fail(e) from None
+    if args.json:
+        print(json.dumps({"endpoints": urls}))
+    elif urls:
+        print("\n".join(urls))
+    else:
+        print("no endpoints: every model runs on this machine")
     return 0

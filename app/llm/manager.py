@@ -21,6 +21,7 @@ from app.llm import gguf
 from app.llm.base import LLMError, Model, ModelLoadError
 
 DEFAULT_NAME = "default"
+ENDPOINTS_NAME = "endpoints"  # a role set to this uses the configured server pool
 ROLES = ("root", "sub")
 SETTINGS_FILE = "models.json"
 _SHA_CACHE_FILE = "model-hashes.json"
@@ -167,31 +168,83 @@ def _settings_path() -> Path:
     return paths.data_home() / SETTINGS_FILE
 
 
-def get_choice() -> dict:
-    """{'root': name, 'sub': name}; the default model for roles never chosen."""
+def _read_settings() -> dict:
     try:
         data = json.loads(_settings_path().read_text())
+        return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
-        data = {}
+        return {}
+
+
+def _write_settings(data: dict) -> None:
+    tmp = _settings_path().with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, _settings_path())
+
+
+def get_choice() -> dict:
+    """{'root': name, 'sub': name}; the default model for roles never chosen."""
+    data = _read_settings()
     return {role: str(data.get(role) or DEFAULT_NAME) for role in ROLES}
 
 
 def set_choice(root: str | None = None, sub: str | None = None) -> dict:
-    """Persist the root/sub model choice; names are checked against the library."""
-    try:
-        data = json.loads(_settings_path().read_text())
-    except (OSError, ValueError):
-        data = {}
+    """Persist the root/sub model choice; names are checked against the library
+    ('endpoints' picks the configured server pool)."""
+    data = _read_settings()
     for role, value in (("root", root), ("sub", sub)):
         if value is None:
             continue
-        if value != DEFAULT_NAME:
+        if value == ENDPOINTS_NAME:
+            if not data.get("endpoints"):
+                raise LLMError("no endpoints configured: add one with `lectern models endpoints add URL`")
+        elif value != DEFAULT_NAME:
             resolve(value)  # raises for unknown names
         data[role] = value
-    tmp = _settings_path().with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, _settings_path())
+    _write_settings(data)
     return get_choice()
+
+
+# --- inference servers (none unless the user adds them) -------------------------------
+def get_endpoints() -> list[str]:
+    return [str(u) for u in _read_settings().get("endpoints") or []]
+
+
+def add_endpoint(url: str) -> list[str]:
+    from app.llm.endpoint import Endpoint
+
+    Endpoint(url)  # validates the URL; nothing is contacted
+    data = _read_settings()
+    urls = [str(u) for u in data.get("endpoints") or []]
+    if url not in urls:
+        urls.append(url)
+    data["endpoints"] = urls
+    _write_settings(data)
+    return urls
+
+
+def remove_endpoint(url: str) -> list[str]:
+    data = _read_settings()
+    urls = [str(u) for u in data.get("endpoints") or []]
+    if url not in urls:
+        raise LLMError(f"no endpoint {url!r} is configured")
+    urls.remove(url)
+    data["endpoints"] = urls
+    for role in ROLES:
+        if not urls and data.get(role) == ENDPOINTS_NAME:
+            data[role] = DEFAULT_NAME
+    _write_settings(data)
+    return urls
+
+
+def endpoint_pool(**kw):
+    """The pool over the configured servers, or None when there are none (the default)."""
+    urls = get_endpoints()
+    if not urls:
+        return None
+    from app.llm.endpoint import EndpointPool
+
+    return EndpointPool(urls, **kw)
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -236,7 +289,13 @@ def load_role(role: str, **kw) -> Model:
     """The model chosen for 'root' or 'sub' (see set_choice)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
-    return load_model(get_choice()[role], **kw)
+    choice = get_choice()[role]
+    if choice == ENDPOINTS_NAME:
+        pool = endpoint_pool()
+        if pool is None:
+            raise LLMError(f"the {role} model is set to 'endpoints' but none are configured")
+        return pool
+    return load_model(choice, **kw)
 
 
 def loaded_models() -> list[Model]:
