@@ -198,3 +198,13 @@ def test_broken_gguf_is_a_clear_error(tmp_path, default_model_path):
     junk.write_bytes(b"\x00" * 1024)
     with pytest.raises(ModelLoadError, match="not a GGUF model file"):
         manager.load_model(junk)
+
+
+def test_gpu_layers_come_from_what_llama_cpp_logged():
+    from app.llm.llamacpp import _offload_from_log
+
+    lines = [f"load_tensors: layer {i:3d} assigned to device {'CUDA0' if i >= 2 else 'CPU'}, is_swa = 0\n"
+             for i in range(5)]
+    assert _offload_from_log(lines) == (3, 5)
+    assert _offload_from_log(["load_tensors: offloaded 7/31 layers to GPU\n"]) == (7, 31)
+    assert _offload_from_log(["nothing here\n"]) is None

@@ -52,6 +52,7 @@ CHATML_TEMPLATE = (
 # Patching llama.cpp's default model params (to pass a progress callback) is process-wide.
 _LOAD_LOCK = threading.Lock()
 _OFFLOAD_RE = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")
+_ASSIGNED_RE = re.compile(r"layer\s+(\d+) assigned to device (\S+?),")
 
 
 class LoadCancelled(GenerationCancelled):
@@ -147,6 +148,22 @@ class _AbortFlag:
         return self.buf.raw[0] != 0
 
 
+def _offload_from_log(lines: list[str]) -> tuple[int, int] | None:
+    """(layers on a GPU, layers in all) as llama.cpp reported them while loading."""
+    devices: dict[int, str] = {}
+    summary = None
+    for line in lines:
+        m = _ASSIGNED_RE.search(line)
+        if m:
+            devices[int(m.group(1))] = m.group(2)
+        m = _OFFLOAD_RE.search(line)
+        if m:
+            summary = (int(m.group(1)), int(m.group(2)))
+    if devices:
+        return sum(1 for d in devices.values() if not d.upper().startswith("CPU")), len(devices)
+    return summary
+
+
 class LlamaCppModel(Model):
     def __init__(
         self,
@@ -236,11 +253,7 @@ class LlamaCppModel(Model):
                 progress(1.0)
             except Exception:
                 pass
-        self._log_offload = None
-        for line in log_lines:
-            m = _OFFLOAD_RE.search(line)
-            if m:
-                self._log_offload = (int(m.group(1)), int(m.group(2)))
+        self._log_offload = _offload_from_log(log_lines)
 
         llm = self._llm
         self._vocab = llm._model.vocab

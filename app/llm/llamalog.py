@@ -76,7 +76,8 @@ def capture(quiet: bool = False):
     finally:
         _local.quiet = was_quiet
         with _lock:
-            _captures.remove(buf)
+            # By identity: two captures holding the same lines compare equal.
+            _captures[:] = [b for b in _captures if b is not buf]
 
 
 @contextmanager
