@@ -82,6 +82,9 @@ def run_pyinstaller(stage: Path, dist: Path, work: Path) -> Path:
     notices_dir = bundle / "Contents" / "Resources" if sys.platform == "darwin" else bundle
     shutil.copy2(NOTICES, notices_dir / "THIRD-PARTY-NOTICES.txt")
     write_source_archive(notices_dir / "source")
+    if sys.platform == "darwin":
+        # Files added after PyInstaller's ad-hoc signature break the bundle's seal: sign again.
+        subprocess.run(["codesign", "--force", "--deep", "--sign", "-", str(bundle)], check=True)
     return bundle
 
 

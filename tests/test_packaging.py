@@ -199,6 +199,12 @@ def test_deb_layout_and_metadata(installed, built):
     assert "MimeType=application/pdf;" in desktop and re.search(r"^Exec=lectern gui %F$", desktop, re.M)
     assert (root / "usr/share/icons/hicolor/256x256/apps/lectern.png").stat().st_size > 1000
     assert (root / "usr/share/icons/hicolor/scalable/apps/lectern.svg").is_file()
+    scripts = root.parent / f"{root.name}-control"
+    subprocess.run(["dpkg-deb", "-e", str(built["deb"]), str(scripts)], check=True)
+    for name in ("postinst", "postrm"):
+        assert os.access(scripts / name, os.X_OK)
+        assert subprocess.run(["sh", "-n", str(scripts / name)]).returncode == 0, f"{name} has a syntax error"
+    assert "update-desktop-database" in (scripts / "postinst").read_text()
     internal = root / "opt/lectern/_internal"
     model = internal / "resources/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     assert model.stat().st_size > 50 * 2**20
