@@ -324,6 +324,7 @@ def test_ask_with_the_real_default_model(qtbot, pdf):
             drop(w.library.view.viewport(), [pdf])
         word = page_marker(2)
         w.ask.question.setPlainText(f"Which page has the marker word {word}?")
+        w.ask.mode.setCurrentIndex(w.ask.mode.findData("guided"))
         w.ask.budget.setValue(3)
         with qtbot.waitSignal(w.runFinished, timeout=300_000) as blocker:
             assert w.start_run()

@@ -173,6 +173,7 @@ class AskPanel(QWidget):
         self._citation_list = list(citations or [])
         self._citations = {int(c.get("n")): c for c in self._citation_list if c.get("n") is not None}
         self._render()
+        self.answer.verticalScrollBar().setValue(0)  # the finished answer reads from its start
 
     def answer_text(self) -> str:
         return self._answer_text

@@ -25,6 +25,7 @@ class Script(QObject):
         self.result: dict | None = None
         self._timer = QTimer(self, singleShot=True, timeout=self._timeout)
         self._timer.start(int(timeout_s * 1000))
+        self._guard = QTimer(self, singleShot=True, timeout=self._finish)
 
     def start(self) -> None:
         self.w.library.ask_passwords = False
@@ -70,17 +71,30 @@ class Script(QObject):
             print(f"lectern: run {result.get('status')}: {result.get('note', '')}", file=sys.stderr)
             self.exit_code = 1
         cites = result.get("citations") or []
-        if cites:
-            # Show what the answer rests on: select the cited node and its page.
+        node = self._node_to_show(result)
+        if cites or node:
+            # Show what the answer rests on: the cited node and its page (or, with no
+            # citation, the first sub-query that read a slice).
             self.w.reader.pageShown.connect(self._page_shown)
-            self.w.ask.click_citation(int(cites[0].get("n")))
-            QTimer.singleShot(20000, self._finish)  # a page that cannot render must not hang the script
+            if cites:
+                self.w.ask.click_citation(int(cites[0].get("n")))
+            else:
+                self.w.trace.select_node(node["id"])
+            self._guard.start(20000)  # a page that cannot render must not hang the script
         else:
             self._finish()
 
+    def _node_to_show(self, result):
+        nodes = self.w.trace.model.nodes()
+        for fate in ("cited", "merged", ""):
+            for n in nodes:
+                if (n.get("fate") or "") == fate and n.get("slice"):
+                    return n
+        return None
+
     def _page_shown(self, _page) -> None:
         self.w.reader.pageShown.disconnect(self._page_shown)
-        QTimer.singleShot(50, self._finish)
+        self._guard.start(100)  # let the trace details and highlight paint
 
     def _timeout(self) -> None:
         self._fail("timed out waiting for the window")
@@ -95,6 +109,7 @@ class Script(QObject):
             return
         self._finished = True
         self._timer.stop()
+        self._guard.stop()
         if self.screenshot:
             save_screenshot(self.w, self.screenshot)
         if self.quit_after:

@@ -110,6 +110,15 @@ class Engine:
                 return s.document_text(doc_id)[int(char_start):int(char_end)]
             return ""
 
+    def quote_occurrence(self, doc_id, page_no, quote: str, char_start, _cancel=None) -> int:
+        """Which occurrence (0-based) of quote on its page the citation's char offset is."""
+        with self.store() as s:
+            page = s.get_page(doc_id, int(page_no))
+            if page is None or not quote or char_start is None:
+                return 0
+            before = page.text[: max(0, int(char_start) - page.char_start)]
+            return " ".join(before.split()).count(" ".join(quote.split()))
+
     def page_texts(self, doc_id, pages, _cancel=None) -> dict:
         with self.store() as s:
             out = {}

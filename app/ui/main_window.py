@@ -243,11 +243,12 @@ class MainWindow(QMainWindow):
         max_calls = self.ask.budget.value()
         n_ctx = self.settings.get("llm/n_ctx") or 8192
         tps = self.settings.get("perf/prompt_tps")
+        call_s = self.settings.get("perf/call_seconds")
 
         def show(stats):
             chars = int(stats.get("chars", 0) or 0)
             tokens = chars // 4
-            secs = estimate_seconds(tokens, mode, max_calls, n_ctx, tps)
+            secs = estimate_seconds(tokens, mode, max_calls, n_ctx, tps, call_s)
             basis = "measured on this machine" if tps > 0 else "first guess until a question has run"
             self.ask.meter.setText(
                 f"Context: about {tokens:,} tokens in scope ({chars:,} characters, {int(stats.get('pages', 0) or 0):,} pages)"
@@ -315,10 +316,7 @@ class MainWindow(QMainWindow):
         text, kind = STATUS_TEXT.get(status, (status, "info"))
         note = result.get("note") or ""
         self.ask.set_status(f"{text} {note}".strip(), kind)
-        totals = result.get("totals") or {}
-        secs = float(totals.get("model_seconds") or totals.get("seconds") or 0)
-        if status == "done":
-            self.settings.record_speed(int(totals.get("tokens_in") or 0), int(totals.get("tokens_out") or 0), secs)
+        self.settings.record_speed(result.get("totals") or {})
         self.history.refresh()
         self.runFinished.emit(result)
 
@@ -338,13 +336,13 @@ class MainWindow(QMainWindow):
             return None
         return str(getattr(d, "path", "") or (d.get("path") if isinstance(d, dict) else "") or "") or None
 
-    def _open_page(self, doc_id, page: int, quote: str = "") -> bool:
+    def _open_page(self, doc_id, page: int, quote: str = "", occurrence: int = 0) -> bool:
         path = self._doc_path(doc_id)
         if not path:
             self.reader._show_message("That document is no longer in the library.")
             return False
         self.reader.open_document(path, doc_id=doc_id, title=self.library.model.title(doc_id), page=page,
-                                  quote=quote, page_count=self.library.model.page_count(doc_id))
+                                  quote=quote, page_count=self.library.model.page_count(doc_id), occurrence=occurrence)
         return True
 
     def show_node(self, node: dict) -> None:
@@ -377,7 +375,12 @@ class MainWindow(QMainWindow):
         self.trace.blockSignals(False)
         if found:
             self.trace._show_details(self.trace.current_node())
-        self._open_page(c.get("doc_id"), int(c.get("page") or 1), str(c.get("quote") or ""))
+        doc_id, page, quote = c.get("doc_id"), int(c.get("page") or 1), str(c.get("quote") or "")
+        # A quote can repeat on its page: the citation's offset says which one it is.
+        self.tasks.run_function(
+            lambda _c: self.engine.quote_occurrence(doc_id, page, quote, c.get("char_start")),
+            on_result=lambda k: self._open_page(doc_id, page, quote, k),
+            on_failed=lambda _m: self._open_page(doc_id, page, quote))
 
     def _library_double_clicked(self, index) -> None:
         from app.ui.library_model import DOC_ID

@@ -87,6 +87,7 @@ class ReaderPanel(QWidget):
         self.fit_width = True
         self.quote = ""
         self.quote_page: int | None = None
+        self.occurrence = 0
         self.find_term = ""
         self._req = 0
         self._cache: OrderedDict = OrderedDict()
@@ -152,7 +153,7 @@ class ReaderPanel(QWidget):
 
     # --- opening ------------------------------------------------------------------------
     def open_document(self, path: str, *, doc_id=None, title: str = "", page: int = 1, quote: str = "",
-                      page_count: int = 0) -> None:
+                      page_count: int = 0, occurrence: int = 0) -> None:
         if path != self.path:
             self.path = str(path)
             self.fit_width = True
@@ -161,6 +162,7 @@ class ReaderPanel(QWidget):
         self.page_count = page_count or self.page_count
         self.quote = quote or ""
         self.quote_page = int(page) if quote else None
+        self.occurrence = occurrence
         self.title_label.setText(self.title)
         self.title_label.setToolTip(str(path))
         self.show_page(page)
@@ -250,6 +252,7 @@ class ReaderPanel(QWidget):
         path, page = self.path, self.page
         quote = self.quote if self.quote_page == page else ""
         find = self.find_term
+        occurrence = self.occurrence
         size = self._cache_size(path, page)
         avail = self.scroll.viewport().width() - 24
         fit = self.fit_width
@@ -266,7 +269,8 @@ class ReaderPanel(QWidget):
                 # First view of this document: learn the page width, then fit it.
                 z = self._fit_zoom(render.render_page(path, page, 1.0, with_image=False).width, avail)
                 need_image = True
-            r = render.render_page(path, page, z * dpr * POINTS_TO_PX, quote=quote, find=find, with_image=need_image)
+            r = render.render_page(path, page, z * dpr * POINTS_TO_PX, quote=quote, find=find, with_image=need_image,
+                                   occurrence=occurrence)
             r.zoom = z
             return r
 

@@ -66,14 +66,17 @@ def close_all() -> None:
                 doc.close()
 
 
-def _quote_rects(page, quote: str) -> list:
-    """Where a quote sits on the page: the whole quote, else its longest lines."""
+def _quote_rects(page, quote: str, occurrence: int = 0) -> list:
+    """Where a quote sits on the page: the whole quote, else runs of its words. When the
+    quote occurs several times, `occurrence` (0-based, reading order) picks one."""
     import pymupdf
 
     quote = " ".join((quote or "").split())
     if not quote:
         return []
     hits = page.search_for(quote[:200], quads=True)
+    if len(hits) > 1:
+        hits = _one_occurrence(page, quote, hits, occurrence)
     if not hits:
         words = quote.split()
         # Line breaks and hyphenation differ between the text layer and the quote:
@@ -89,8 +92,22 @@ def _quote_rects(page, quote: str) -> list:
     return rects
 
 
+def _one_occurrence(page, quote: str, hits: list, occurrence: int) -> list:
+    # A multi-line hit is several quads; a new occurrence starts where the quote's first
+    # words are found.
+    head = " ".join(quote.split()[:4])
+    starts = [s.rect for s in page.search_for(head, quads=True)]
+    groups: list[list] = []
+    for h in hits:
+        r = h.rect
+        if not groups or any(abs(s.y0 - r.y0) < 2 and abs(s.x0 - r.x0) < 2 for s in starts):
+            groups.append([])
+        groups[-1].append(h)
+    return groups[max(0, min(int(occurrence or 0), len(groups) - 1))]
+
+
 def render_page(path: str, page_no: int, scale: float, *, quote: str = "", find: str = "",
-                with_image: bool = True, password: str | None = None) -> PageRender:
+                with_image: bool = True, password: str | None = None, occurrence: int = 0) -> PageRender:
     import pymupdf
 
     doc, lock = _open(str(path), password)
@@ -105,7 +122,7 @@ def render_page(path: str, page_no: int, scale: float, *, quote: str = "", find:
             pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
             img = QImage(pix.samples, pix.width, pix.height, pix.stride, QImage.Format.Format_RGB888)
             out.image = img.copy()  # detach from pix's buffer before it is freed
-        out.highlights = _quote_rects(page, quote)
+        out.highlights = _quote_rects(page, quote, occurrence)
         if find:
             out.found = [(r.x0, r.y0, r.x1, r.y1) for r in page.search_for(find)]
         return out

@@ -8,19 +8,22 @@ from PySide6.QtCore import QObject, Signal
 from app.ui.engine import ModelsLoading, ModelsReady, as_dict
 
 
-def estimate_seconds(tokens: int, mode: str, max_calls: int, n_ctx: int, tps: float) -> float:
-    """Rough wall time before starting: how many prompt tokens the mode will read,
-    divided by this machine's measured speed, plus a little generation per call."""
-    tps = tps if tps > 0 else 400.0  # a first guess for the embedded model on a laptop CPU
-    per_call_ctx = max(512, (n_ctx or 8192) // 2)
+def estimate_seconds(tokens: int, mode: str, max_calls: int, n_ctx: int, tps: float, call_seconds: float = 0.0) -> float:
+    """Rough wall time before starting: the calls the mode will make over this scope
+    times this machine's measured seconds per call (or tokens read divided by its measured
+    speed), with a first guess until a question has run here."""
+    per_call_ctx = 1200  # guided mode reads small slices: a few sentences for a small model
     if mode == "direct":
-        read, calls = min(tokens, per_call_ctx * 2), 1
+        calls, read = 1, min(tokens, n_ctx or 8192)
     elif mode == "rag":
-        read, calls = min(tokens, 3000), 1
+        calls, read = 1, min(tokens, 3000)
     else:  # guided and REPL read the scope slice by slice, within the budget
-        calls = min(max_calls, max(1, -(-tokens // per_call_ctx)) + 1)
+        calls = min(max_calls, max(2, -(-tokens // per_call_ctx) + 1))
         read = min(tokens, calls * per_call_ctx)
-    return read / tps + calls * 64 / max(10.0, tps / 20)
+    if call_seconds > 0 and mode not in ("direct", "rag"):
+        return calls * call_seconds
+    tps = tps if tps > 0 else 150.0  # a first guess for the embedded model on a laptop CPU
+    return (read + calls * 300) / tps
 
 
 def human_seconds(s: float) -> str:

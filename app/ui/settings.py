@@ -6,6 +6,9 @@ means the embedded default model.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from PySide6.QtCore import QSettings
 
 from app.meta import APP_ID, ORG_NAME
@@ -21,16 +24,26 @@ DEFAULTS = {
     "budget/max_seconds": 0,
     "budget/max_depth": 2,
     "ask/mode": "guided",
-    "perf/prompt_tps": 0.0,  # prompt tokens per second measured on this machine
-    "perf/gen_tps": 0.0,
+    "perf/prompt_tps": 0.0,  # tokens (prompt + reply, cache hits excluded) per model second, measured here
+    "perf/call_seconds": 0.0,  # model seconds per call, measured here
 }
 
 MODES = [("guided", "Guided"), ("repl", "REPL"), ("direct", "Direct"), ("rag", "RAG")]
 
 
+def _qsettings() -> QSettings:
+    """Native settings, except on Linux where the file is located from $XDG_CONFIG_HOME on
+    every call: the same file Qt would pick, but Qt caches that folder once per process,
+    which would leak settings between tests that each point XDG_CONFIG_HOME elsewhere."""
+    if sys.platform.startswith("linux"):
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        return QSettings(os.path.join(base, ORG_NAME, f"{APP_ID}.conf"), QSettings.Format.IniFormat)
+    return QSettings(ORG_NAME, APP_ID)
+
+
 class Settings:
     def __init__(self, qsettings: QSettings | None = None):
-        self.q = qsettings or QSettings(ORG_NAME, APP_ID)
+        self.q = qsettings or _qsettings()
 
     def get(self, key: str):
         default = DEFAULTS.get(key)
@@ -77,10 +90,13 @@ class Settings:
             "max_depth": self.get("budget/max_depth"),
         }
 
-    def record_speed(self, prompt_tokens: int, gen_tokens: int, seconds: float) -> None:
+    def record_speed(self, totals: dict) -> None:
         """Keep a running estimate of this machine's speed for the context meter."""
-        if seconds <= 0 or prompt_tokens + gen_tokens <= 0:
+        seconds = float(totals.get("model_seconds") or totals.get("seconds") or 0)
+        tokens = int(totals.get("tokens_in") or 0) + int(totals.get("tokens_out") or 0) - int(totals.get("cached_tokens") or 0)
+        calls = int(totals.get("calls") or 0)
+        if seconds <= 0 or tokens <= 0 or calls <= 0:
             return
-        tps = (prompt_tokens + gen_tokens) / seconds
-        old = self.get("perf/prompt_tps")
-        self.set("perf/prompt_tps", tps if old <= 0 else 0.5 * old + 0.5 * tps)
+        for key, value in (("perf/prompt_tps", tokens / seconds), ("perf/call_seconds", seconds / calls)):
+            old = self.get(key)
+            self.set(key, value if old <= 0 else 0.5 * old + 0.5 * value)
