@@ -83,9 +83,16 @@ def test_repl_with_the_real_model_ends_cleanly(library, model):
     assert any(n.kind == "code" for n in result.nodes)
 
 
-def test_cli_ask_with_the_real_model(library, capsys):
-    store, doc = library
-    assert main(["ask", QUESTION, "--json", "--mode", "rag", "--max-calls", "2"]) == 0
+def test_cli_demo_question_on_the_sample_constitution(capsys):
+    # `make demo` asks this; the code finds the sentence, the model reads it, the code checks it.
+    from app.paths import sample_pdf
+
+    events = list(import_paths([sample_pdf()], workers=0))
+    assert events[-1].kind == "done"
+    assert main(["ask", "How old must the President be?", "--json", "--max-calls", "6"]) == 0
     run = json.loads(capsys.readouterr().out)
-    assert run["status"] in ("done", "budget") and run["nodes"]
+    assert run["status"] == "done" and run["nodes"]
     assert run["models"]["root"].get("n_ctx")
+    assert "thirty five" in run["answer"].lower(), run["answer"]
+    [c] = run["citations"]
+    assert c["page"] == 7 and "Age of thirty five Years" in " ".join(c["quote"].split())

@@ -115,7 +115,10 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
             if d == doc_id and s.char_start <= (a + b) // 2 < s.char_end:
                 return  # this hit is already inside a chosen window
         text = env.slice_text(w)
-        score = bonus + sum(3 for k in plan.exact if _has(text, k)) + sum(1 for t in plan.terms if _has(text, t))
+        # Terms close together (one sentence) say more than terms spread over a page.
+        near = _cluster(text, plan.terms, 300)
+        score = (bonus + 2 * near + sum(3 for k in plan.exact if _has(text, k))
+                 + sum(1 for t in plan.terms if _has(text, t)))
         scored[(doc_id, w.char_start)] = (score, w, source)
         sources[source] += 1
 
@@ -128,10 +131,11 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
             hits = ctx.store.search(query, doc_ids=env.doc_ids, limit=20)
         except ValueError:
             hits = []  # a query that FTS cannot parse: regex and scan still work
-    for rank, h in enumerate(hits):
+    top = max((h.rank for h in hits), default=1.0) or 1.0
+    for h in hits:
         chunk = env.text(h.doc_id)[h.char_start:h.char_end]
-        anchor = _densest(chunk, plan.terms, opt.window_chars)
-        consider(h.doc_id, h.char_start + anchor, h.char_start + anchor + 1, 1.0 / (1 + rank), "fts")
+        anchor = _densest(chunk, plan.terms, 300)
+        consider(h.doc_id, h.char_start + anchor, h.char_start + anchor + 1, max(0.0, h.rank / top), "fts")
     ranked = [s for _, s, _ in sorted(scored.values(), key=lambda t: -t[0])]
     ctx.checkpoint()
     node = yield from ctx.step(
@@ -144,6 +148,12 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
 
 def _has(text: str, term: str) -> bool:
     return re.search(key_pattern(term), text, re.I) is not None
+
+
+def _cluster(text: str, terms: list[str], size: int) -> int:
+    """Most distinct terms found within `size` chars of one another."""
+    hits = [(m.start(), t.lower()) for t in terms for m in re.finditer(key_pattern(t), text, re.I)]
+    return max((len({t for p, t in hits if 0 <= p - h[0] <= size}) for h in hits), default=0)
 
 
 def _densest(text: str, terms: list[str], size: int) -> int:
@@ -263,6 +273,7 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     if not relevant and not from_key and (not answer or aggregate):
         yield from ctx.set_fate(node, "discarded", "the model found nothing relevant here")
         return None
+    span = _to_sentence_end(text, span)
     quote = text[span[0]:span[1]].strip()
     if plan.expects_number and not aggregate:
         fixed = repair_number(answer, quote, ctx.question)
@@ -282,6 +293,15 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     node.data = {**node.data, "parsed": {"relevant": relevant, "answer": answer, "quote": quote}, "checks": checks}
     yield from ctx.update(node)
     return Finding(node, s, answer, quote, doc_span, ctx.env.page_at(s.doc_id, doc_span[0]), checks)
+
+
+def _to_sentence_end(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """A quote cut off by the token limit ("...and been fourte") runs on to its sentence end."""
+    a, b = span
+    if b >= len(text) or text[b - 1] in ".!?":
+        return span
+    m = re.search(r"[.!?](?=\s|$)|\n\s*\n", text[b:b + 300])
+    return (a, b + m.end()) if m and text[b + m.start()] in ".!?" else (a, b + m.start()) if m else span
 
 
 def _usable_quote(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:
