@@ -210,6 +210,7 @@ def build_deb(bundle: Path, dist: Path, work: Path, icon_png: Path, arch: str) -
     # which take several times longer.
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "-z3", "--build", str(root), str(target)],
                    check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(root)  # a second full copy of the bundle
     return target
 
 

@@ -80,7 +80,8 @@ def _prebuilt() -> dict[str, Path] | None:
 def built(tmp_path_factory, default_model_path):
     prebuilt = _prebuilt()
     if prebuilt:
-        return prebuilt
+        yield prebuilt
+        return
     out = tmp_path_factory.mktemp("packaging")
     t0 = time.monotonic()
     res = subprocess.run(
@@ -90,7 +91,8 @@ def built(tmp_path_factory, default_model_path):
     FIGURES["build_seconds"] = round(time.monotonic() - t0, 1)
     assert res.returncode == 0, f"build failed:\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}"
     found = dict(line.split(": ", 1) for line in res.stdout.splitlines() if re.match(r"^(bundle|deb|tar): ", line))
-    return {k: Path(v) for k, v in found.items()}
+    yield {k: Path(v) for k, v in found.items()}
+    shutil.rmtree(out, ignore_errors=True)  # about 1.5 GB of build output
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,8 @@ def installed(built, tmp_path_factory):
     FIGURES["installed_mib"] = round(_tree_size(root / "opt" / "lectern") / 2**20, 1)
     FIGURES["deb_mib"] = round(built["deb"].stat().st_size / 2**20, 1)
     FIGURES["tar_mib"] = round(built["tar"].stat().st_size / 2**20, 1)
-    return root, control
+    yield root, control
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _tree_size(path: Path) -> int:
