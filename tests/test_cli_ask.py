@@ -89,3 +89,32 @@ def test_bad_input_is_a_clear_error(library, fake_models, capsys, argv, message)
 def test_ask_with_an_empty_library_says_what_to_do(fake_models, capsys):
     assert main(["ask", "anything"]) == 1
     assert "lectern import" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_cleanly_with_the_real_model(library):
+    """SIGINT during a real run: the run stops, prints its partial answer and note, exit 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "app", "ask", "Summarize the document", "--max-calls", "40"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "run " not in seen and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen += line
+    assert "run " in seen, seen
+    time.sleep(1.0)  # inside the first model call
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "(cancelled;" in out and "Note: Cancelled" in out
+    assert "Traceback" not in err
+    with open_store() as store:
+        assert store.list_runs()[0]["status"] == "cancelled"
