@@ -9,7 +9,6 @@ lines; model code's own prints are captured and truncated.
 This file must not import anything from `app`: the child has no access to the app.
 """
 
-import builtins
 import contextlib
 import io
 import json
@@ -19,12 +18,18 @@ import resource
 import sys
 import traceback
 
-_PROTO_IN = os.fdopen(os.dup(0), "r", encoding="utf-8")
-_PROTO_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
-# Model code that writes to fd 0/1/2 directly reaches /dev/null, not the protocol.
-_null = os.open(os.devnull, os.O_RDWR)
-for _fd in (0, 1, 2):
-    os.dup2(_null, _fd)
+_PROTO_IN = _PROTO_OUT = None
+
+
+def _take_over_stdio():
+    """Keep private copies of stdin/stdout for the protocol; model code that writes to fd
+    0/1/2 directly reaches /dev/null. Done in main(), never at import."""
+    global _PROTO_IN, _PROTO_OUT
+    _PROTO_IN = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    _PROTO_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
 
 
 def _send(msg):
@@ -121,6 +126,7 @@ def _call(fn, **args):
 
 
 def main():
+    _take_over_stdio()
     init = _recv()
     limits = init.get("limits", {})
     max_out = int(limits.get("max_output", 2000))
@@ -187,5 +193,4 @@ def main():
 
 
 if __name__ == "__main__":
-    builtins.print  # keep a reference; model code may shadow print in its namespace only
     main()
