@@ -124,6 +124,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     cancel = cancel or CancelToken()
     t0 = time.monotonic()
     files, problems = discover(paths)
+    sizes = {f: _size(f) for f in files}
     total = len(files) + len(problems)
     state = {"files_done": 0, "pages_done": 0, "pages_total": 0}
     summary = {"imported": 0, "skipped": 0, "failed": 0, "pages": 0}
@@ -140,7 +141,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
 
     store = open_store(store_path)
     if workers is None:
-        small = len(files) <= INPROCESS_MAX_FILES and sum(_size(f) for f in files) <= INPROCESS_MAX_BYTES
+        small = len(files) <= INPROCESS_MAX_FILES and sum(sizes.values()) <= INPROCESS_MAX_BYTES
         workers = 0 if small else default_workers()
     workers = max(0, int(workers))
     spool_dir = tempfile.mkdtemp(prefix="lectern-import-")
@@ -157,6 +158,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     futures: dict[Future, tuple[_Job, int, int]] = {}
     task_counter = 0
     pending = list(files)
+    pending_bytes = sum(sizes.values())
     pending.reverse()
     max_inflight = max(1, workers * 2)
     cancelled = False
@@ -197,7 +199,11 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                             break
                     continue
                 path = pending.pop()
-                outcome = _prepare(path, store, password, workers, in_flight_sha)
+                pending_bytes -= sizes.get(path, 0)
+                # Splitting a big PDF across workers costs each an extra open of it: worth
+                # it only when the other workers would otherwise run out of work.
+                other_work = pending_bytes + sum(j.size for j in in_flight_sha.values())
+                outcome = _prepare(path, store, password, workers, in_flight_sha, other_work=other_work)
                 if isinstance(outcome, _Job):
                     in_flight_sha[outcome.sha256] = outcome
                     jobs.append(outcome)
@@ -310,7 +316,7 @@ def _run_inline(job: _Job, ri: int, args, cancel: CancelToken, state, ev):
         job.failed = (f"Could not read the file: {type(e).__name__}: {e}", "error")
 
 
-def _prepare(path: Path, store, password, workers, in_flight_sha):
+def _prepare(path: Path, store, password, workers, in_flight_sha, other_work: int = 0):
     """Decide what to do with one file. Returns a _Job to extract, or (event kind, fields)."""
     p = str(path)
     try:
@@ -360,7 +366,8 @@ def _prepare(path: Path, store, password, workers, in_flight_sha):
     if fmt_probe_error:
         return _failure(store, path, size, mtime, sha, "", fmt_probe_error, row)
     fmt = format_of(path)
-    if fmt is not None and not (fmt == "pdf" and workers >= 2 and size >= SPLIT_MIN_BYTES):
+    split = fmt == "pdf" and workers >= 2 and size >= SPLIT_MIN_BYTES and other_work < size // 2
+    if fmt is not None and not split:
         # One task reads the whole file, probing it there: the file is opened once.
         est = ex.probe(path).page_count if fmt in ("txt", "md") else 0
         probe = ex.Probe(format=fmt, page_count=est)
