@@ -212,7 +212,7 @@ def test_cancel_inside_a_call(store, doc):
     finally:
         timer.cancel()
     assert result.status == "cancelled"
-    assert slow.requests[0].cancel is cancel  # the token reaches the model call itself
+    assert slow.requests[0].cancel.cancelled  # the cancel reached the model call itself
     assert any(n.status == "cancelled" for n in result.nodes)
 
 
@@ -315,3 +315,11 @@ def test_code_reads_the_key_sentence_when_the_small_model_misses_it(store):
     assert result.citations[0].quote == "One of the special magic numbers for tiny-cat is: 1234567."
     cited = [n for n in result.nodes if n.fate == "cited"][0]
     assert cited.data["checks"]["quote_from_key"] is True
+
+
+def test_wall_budget_stops_a_call_in_flight(store, doc):
+    slow = FakeModel(responder=lambda r: "word " * 400, token_delay=0.01)
+    _, result = run(Controller(store, slow), "What is the vault code for project heron?", doc_ids=[doc],
+                    budget=Budget(max_seconds=0.3))
+    assert result.status == "budget" and "time budget" in result.note
+    assert result.nodes[0].status == "cancelled"

@@ -117,12 +117,21 @@ class RunContext:
         self.checkpoint(calls=1)
         remaining = self.budget.max_tokens - self.meter.tokens
         max_tokens = max(1, min(max_tokens, remaining))
+        if self.meter.tokens + model.count_messages(messages) + 1 > self.budget.max_tokens:
+            raise BudgetExceeded(f"token budget reached (the next call would pass {self.budget.max_tokens} tokens)")
         node.template = template
         node.prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
         node.status = "running"
         yield from self.add(node)
+        # The call gets its own token: the run's cancel reaches it, and so does the end of
+        # the wall-time budget, so one slow call cannot overrun max_seconds.
+        token = CancelToken()
+        self.cancel.on_cancel(token.cancel)
+        timer = threading.Timer(max(0.0, self.meter.remaining_seconds()), token.cancel)
+        timer.daemon = True
+        timer.start()
         req = CompletionRequest(messages=messages, max_tokens=max_tokens, json_schema=json_schema,
-                                grammar=grammar, cancel=self.cancel)
+                                grammar=grammar, cancel=token)
         t0 = time.perf_counter()
         try:
             if stream_answer:
@@ -133,12 +142,16 @@ class RunContext:
             node.status, node.seconds = "cancelled", time.perf_counter() - t0
             self.meter.record(0, 0, 0, node.seconds)
             yield from self.update(node)
+            if not self.cancel.cancelled:
+                raise BudgetExceeded(f"time budget reached ({self.budget.max_seconds:g} s) during a model call")
             raise Cancelled()
         except Exception as e:
             node.status, node.seconds, node.output = "failed", time.perf_counter() - t0, f"error: {e}"
             self.meter.record(0, 0, 0, node.seconds)
             yield from self.update(node)
             raise
+        finally:
+            timer.cancel()
         u = comp.usage
         node.output = comp.text
         node.tokens_in, node.tokens_out, node.cached_tokens = u.prompt_tokens, u.completion_tokens, u.cached_tokens
