@@ -122,11 +122,13 @@ class _AbortFlag:
     time and stall behind any busy Python thread (the GUI). Falls back to a Python
     callback where libc cannot be found."""
 
-    def __init__(self, llama_cpp):
+    def __init__(self, llama_cpp, native: bool = True):
         self.buf = ctypes.create_string_buffer(2)
-        self.native = True
+        self.native = native
         fn = None
         try:
+            if not native:
+                raise OSError("python callback requested")
             libc = ctypes.cdll.msvcrt if sys.platform == "win32" else ctypes.CDLL(None)
             fn = llama_cpp.ggml_abort_callback(ctypes.cast(libc.strlen, ctypes.c_void_p).value)
         except (OSError, AttributeError, TypeError):

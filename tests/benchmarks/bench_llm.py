@@ -147,11 +147,34 @@ def bench_cancel(ours: LlamaCppModel, reps: int) -> None:
               f"(goal < 200 ms: {'OK' if worst < 200 else 'above goal'})")
 
 
+def bench_abort_callback(ours: LlamaCppModel, reps: int) -> None:
+    print("\n== 4. cost of the abort callback: native (libc strlen on a flag) vs a Python callback")
+    import llama_cpp
+
+    from app.llm.llamacpp import _AbortFlag
+
+    native = ours._abort
+    python = _AbortFlag(llama_cpp, native=False)
+    msgs = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+    rates = {"native": [], "python": []}
+    for r in range(reps):
+        for label, flag in (("native", native), ("python", python)):
+            ours._abort = flag
+            llama_cpp.llama_set_abort_callback(ours._llm.ctx, flag.callback, flag.data)
+            c = ours.chat(msgs, max_tokens=48)
+            t = ours.last_timings
+            rates[label].append((t["generated_tokens"] - 1) / t["generation_seconds"])
+    ours._abort = native
+    llama_cpp.llama_set_abort_callback(ours._llm.ctx, native.callback, native.data)
+    n, p = statistics.median(rates["native"]), statistics.median(rates["python"])
+    print(f"generation native {n:.1f} tok/s, python callback {p:.1f} tok/s ({p / n:.3f}x)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--parts", default="1,2,3", help="which measurements to run, e.g. 2,3")
+    ap.add_argument("--parts", default="1,2,3,4", help="which measurements to run, e.g. 2,3")
     args = ap.parse_args()
     path = default_model_path()
     if path is None:
@@ -175,6 +198,8 @@ def main() -> int:
         bench_prefix_reuse(ours)
     if "3" in parts:
         bench_cancel(ours, max(3, args.reps))
+    if "4" in parts:
+        bench_abort_callback(ours, args.reps)
     return 0
 
 
