@@ -308,8 +308,7 @@ class MainWindow(QMainWindow):
         self.ask.set_status(f"Reading… {t['calls']} calls, {t['tokens_in'] + t['tokens_out']:,} tokens so far")
 
     def _run_finished(self, result: dict) -> None:
-        for n in result.get("nodes") or []:
-            self.trace.model.upsert(n)
+        self.trace.merge_nodes(result.get("nodes") or [])
         self.trace.set_run_totals(result.get("totals"))
         self.ask.set_answer(result.get("answer", ""), result.get("citations") or [])
         status = result.get("status", "done")

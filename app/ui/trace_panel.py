@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -63,7 +63,8 @@ class TracePanel(QWidget):
         self.tree.setMinimumWidth(200)
         self.tree.selectionModel().currentRowChanged.connect(self._current_changed)
         self.model.rowsInserted.connect(self._rows_inserted)
-        self.model.dataChanged.connect(lambda *_: self._update_totals())
+        self._totals_timer = QTimer(self, singleShot=True, interval=0, timeout=self._update_totals)
+        self.model.dataChanged.connect(lambda *_: self._totals_timer.start())
 
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
@@ -98,6 +99,15 @@ class TracePanel(QWidget):
         if cur is not None and cur.get("id") == n.get("id"):
             self._show_details(cur)
 
+    def merge_nodes(self, nodes) -> None:
+        """Apply the final state of every node; only changed ones touch the view."""
+        known = {n.get("id"): n for n in self.model.nodes()}
+        for n in nodes:
+            n = as_dict(n)
+            old = known.get(n.get("id"))
+            if old is None or any(old.get(k) != v for k, v in n.items()):
+                self.model.upsert(n)
+
     def set_nodes(self, nodes) -> None:
         self.model.set_nodes(nodes)
         self.tree.expandAll()
@@ -112,7 +122,7 @@ class TracePanel(QWidget):
         idx = self.model.index(last, 0, parent)
         if idx.isValid():
             self.tree.expand(idx)
-        self._update_totals()
+        self._totals_timer.start()
 
     def _update_totals(self) -> None:
         t = dict(self.model.totals())
