@@ -22,6 +22,10 @@ def make_app(argv=None):
 
         apply_style(app)
         app.setWindowIcon(app_icon())
+        # Light and dark follow the system, also when it switches while we run.
+        hints = app.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(lambda *_: apply_style(app))
     return app
 
 

@@ -125,7 +125,7 @@ class AskPanel(QWidget):
         self.answer.setOpenLinks(False)
         self.answer.setOpenExternalLinks(False)
         self.answer.anchorClicked.connect(self._anchor)
-        self.answer.setPlaceholderText("The answer appears here as the model writes it, with numbered links to its sources.")
+        self.answer.setPlaceholderText("The answer appears here, with links to its sources.")
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Mode"))

@@ -26,6 +26,31 @@ POINTS_TO_PX = 96 / 72  # pymupdf works in points; 100 % zoom shows a page at 96
 CACHE_PAGES = 24
 
 
+class ElidedLabel(QLabel):
+    """A label that shortens its text with … instead of cutting it."""
+
+    def __init__(self, text="", parent=None):
+        super().__init__(parent)
+        self._full = ""
+        self.setMinimumWidth(60)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text):  # noqa: N802
+        self._full = str(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, e):  # noqa: N802
+        super().resizeEvent(e)
+        self._elide()
+
+    def _elide(self):
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(20, self.width())))
+
+
 class PageCanvas(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -93,10 +118,8 @@ class ReaderPanel(QWidget):
         self._cache: OrderedDict = OrderedDict()
         self.highlights: list = []
 
-        self.title_label = QLabel("Reader: click a citation or a sub-query to see its page")
+        self.title_label = ElidedLabel("Reader")
         self.title_label.setObjectName("readerTitle")
-        self.title_label.setMinimumWidth(60)
-        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.prev_btn = _tool("‹", "Previous page (PgUp)", self.prev_page)
         self.next_btn = _tool("›", "Next page (PgDown)", self.next_page)
         self.page_spin = QSpinBox()
@@ -129,6 +152,11 @@ class ReaderPanel(QWidget):
         self.scroll.setWidget(self.canvas)
         self.scroll.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.scroll.setWidgetResizable(False)
+        self.placeholder = QLabel("Click a citation [n] in the answer or a sub-query in the trace to see its page here, "
+                                  "with the text it used highlighted.\nDouble-click a document in the library to read it.")
+        self.placeholder.setObjectName("emptyHint")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message = QLabel("")
         self.message.setObjectName("readerMessage")
         self.message.setWordWrap(True)
@@ -145,6 +173,8 @@ class ReaderPanel(QWidget):
         lay.addWidget(self.find_bar)
         lay.addWidget(self.message)
         lay.addWidget(self.scroll, 1)
+        lay.addWidget(self.placeholder, 1)
+        self.scroll.hide()
 
         QShortcut(QKeySequence(QKeySequence.StandardKey.MoveToNextPage), self, activated=self.next_page)
         QShortcut(QKeySequence(QKeySequence.StandardKey.MoveToPreviousPage), self, activated=self.prev_page)
@@ -157,6 +187,8 @@ class ReaderPanel(QWidget):
         if path != self.path:
             self.path = str(path)
             self.fit_width = True
+        self.placeholder.hide()
+        self.scroll.show()
         self.doc_id = doc_id
         self.title = title or Path(path).name
         self.page_count = page_count or self.page_count

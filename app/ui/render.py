@@ -74,7 +74,7 @@ def _quote_rects(page, quote: str, occurrence: int = 0) -> list:
     quote = " ".join((quote or "").split())
     if not quote:
         return []
-    hits = page.search_for(quote[:200], quads=True)
+    hits = page.search_for(quote[:1000], quads=True)
     if len(hits) > 1:
         hits = _one_occurrence(page, quote, hits, occurrence)
     if not hits:

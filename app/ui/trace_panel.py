@@ -57,7 +57,7 @@ class TracePanel(QWidget):
         hdr.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hdr.setStretchLastSection(False)
         hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in enumerate((104, 0, 136, 64, 56, 40)):
+        for col, width in enumerate((118, 0, 128, 62, 54, 40)):
             if width:
                 self.tree.setColumnWidth(col, width)
         self.tree.setMinimumWidth(200)
@@ -184,9 +184,9 @@ class TracePanel(QWidget):
                      + (f": {esc(node.get('fate_reason'))}" if node.get("fate_reason") else "") + "</p>")
         meta = (f"<p>{esc(slice_label(node.get('slice')))} · {int(node.get('tokens_in') or 0):,} in / "
                 f"{int(node.get('tokens_out') or 0):,} out · {float(node.get('seconds') or 0):.1f} s</p>")
-        body = (f"<h4>Prompt</h4><pre style='white-space:pre-wrap'>{esc(node.get('prompt'))}</pre>"
-                f"<h4>Output</h4><pre style='white-space:pre-wrap'>{esc(node.get('output'))}</pre>")
+        body = f"<h4>Output</h4><pre style='white-space:pre-wrap'>{esc(node.get('output'))}</pre>"
         if node.get("slice"):
             text = "(loading…)" if slice_text is None else slice_text
             body += f"<h4>Slice text</h4><pre style='white-space:pre-wrap'>{esc(text[:20000])}</pre>"
+        body += f"<h4>Prompt</h4><pre style='white-space:pre-wrap'>{esc(node.get('prompt'))}</pre>"
         self.details.setHtml(head + meta + body)
