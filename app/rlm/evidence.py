@@ -43,7 +43,9 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     answer = re.sub(r"(\.\.\.|…)+$", "", str(data.get("answer") or "").strip()).strip()
     quote = re.sub(r"(\.\.\.|…)+$", "", str(data.get("quote") or "").strip()).strip()
     relevant = data.get("relevant") in (True, "true", "yes")
-    checks["relevant"] = relevant
+    # A reply cut off before its "relevant" field says nothing either way.
+    said_irrelevant = "relevant" in data and not relevant
+    checks["relevant"] = relevant if "relevant" in data else None
     span = locate(quote, text) if quote else None
     checks["quote_in_slice"] = span is not None
     if span is None and quote:
@@ -82,7 +84,9 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
                   "no answer in this slice" if not answer else "answer without a quote from the slice")
         yield from ctx.set_fate(node, "discarded", reason)
         return None
-    if not relevant and not from_key and (not answer or aggregate):
+    # For a whole-corpus question every slice with a verified quote and a note goes to the
+    # reduce step: a small model's relevance flag is noise there, the reduce call weighs it.
+    if not relevant and not from_key and (not answer or (said_irrelevant and not aggregate and span is None)):
         yield from ctx.set_fate(node, "discarded", "the model found nothing relevant here")
         return None
     span = _to_sentence_end(text, span)
