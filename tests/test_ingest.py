@@ -315,3 +315,37 @@ def test_cancel_stops_between_pages(tmp_path):
     with pytest.raises(ex.ExtractCancelled):
         ex.extract_range(str(pdf), "pdf", None, 0, 40, str(tmp_path / "spool"), should_cancel=should_cancel)
     assert len(list(ex.read_pages(tmp_path / "spool"))) == 5
+
+
+def _worker_pids() -> list[int]:
+    pids = []
+    for child in Path("/proc").glob(f"{os.getpid()}/task/*/children"):
+        for pid in child.read_text().split():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmd and b"resource_tracker" not in cmd:
+                pids.append(int(pid))
+    return pids
+
+
+def test_a_worker_process_dying_mid_import_is_survived(tmp_path):
+    import signal
+
+    files = [pdfs.multi_page_pdf(tmp_path / f"d{i}.pdf", pages=40, title=f"D{i}") for i in range(5)]
+    killed = []
+    events = []
+    for e in import_paths([str(f) for f in files], workers=2):
+        events.append(e)
+        if e.kind == "page" and not killed:
+            pids = _worker_pids()
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)  # as the OOM killer or a MuPDF crash would
+                killed.append(pids[0])
+    assert killed
+    assert events[-1].kind == "done" and not by_kind(events, "file-error")
+    assert sorted(e.title for e in by_kind(events, "file-done")) == [f"D{i}" for i in range(5)]
+    store = open_store()
+    assert [d.page_count for d in store.list_documents()] == [40] * 5
+    assert events[-1].pages_done == events[-1].pages_total == 200

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,8 +152,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
         ctx = mp.get_context("spawn")  # fork is unsafe in a process that runs Qt and threads
         progress_q, cancel_ev = ctx.Queue(), ctx.Event()
         cancel.on_cancel(cancel_ev.set)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                   initargs=(progress_q, cancel_ev))
+    ctx = mp.get_context("spawn") if workers else None
     in_flight_sha: dict[str, _Job] = {}
     jobs: list[_Job] = []  # jobs with ranges left to submit
     futures: dict[Future, tuple[_Job, int, int]] = {}
@@ -163,19 +163,45 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     max_inflight = max(1, workers * 2)
     cancelled = False
 
+    retry: list[tuple[_Job, int]] = []  # ranges whose worker process died under them
+    solo: set[int] = set()  # task ids retried alone (a crash then names the culprit)
+    careful = False
+
+    def new_pool():
+        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(progress_q, cancel_ev))
+
     def finish_file(job_or_path, kind, **kw):
         state["files_done"] += 1
         return ev(kind, path=str(job_or_path), **kw)
 
+    if workers:
+        pool = new_pool()
     try:
-        while pending or jobs or futures:
+        while pending or jobs or futures or retry:
             if cancel.cancelled:
                 cancelled = True
                 break
             # 1. keep the workers fed: next range of an open job, else the next file
-            while (len(futures) < max_inflight or not workers) and (jobs or pending):
+            while (len(futures) < max_inflight or not workers) and (jobs or pending or retry):
                 if cancel.cancelled:
                     break
+                if careful and futures:
+                    break  # after a crash, one range at a time until the culprit is found
+                if not retry and careful:
+                    careful = False
+                if retry:
+                    careful = True
+                    job, ri = retry.pop(0)
+                    s, e = job.ranges[ri]
+                    task_counter += 1
+                    job.outstanding += 1
+                    spool = os.path.join(spool_dir, f"retry-{task_counter}.spool")
+                    args = (task_counter, str(job.path), job.probe.format, password, s, e, spool,
+                            (job.size, job.mtime))
+                    futures[pool.submit(_worker_run, *args)] = (job, ri, task_counter)
+                    solo.add(task_counter)
+                    continue
                 if jobs:
                     job = jobs[0]
                     ri = job.next_range
@@ -218,12 +244,24 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
             # 2. report progress and collect finished ranges
             yield from _drain_progress(progress_q, futures, state, ev)
             done, _ = wait(list(futures), timeout=0.1, return_when=FIRST_COMPLETED)
+            broken = False
             for fut in done:
                 job, ri, tid = futures.pop(fut)
                 job.outstanding -= 1
                 try:
                     status, payload = fut.result()
-                except Exception as e:  # a worker died (killed, out of memory)
+                except BrokenProcessPool:
+                    # A worker died (a file that crashes MuPDF, the OOM killer): every range
+                    # in flight is lost. They are retried one at a time in a fresh pool, so
+                    # the range that kills a worker again is the culprit and fails alone.
+                    broken = True
+                    state["pages_done"] -= job.reported.pop(tid, 0)
+                    if tid not in solo and not cancel.cancelled:
+                        retry.append((job, ri))
+                        continue
+                    status, payload = "error", (
+                        "Reading this file crashed the extraction process; it is probably malformed.", "error")
+                except Exception as e:
                     status, payload = "error", (f"The extraction process failed: {e}", "error")
                 yield from _drain_progress(progress_q, futures, state, ev)
                 if status == "ok":
@@ -238,8 +276,12 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     if job in jobs:
                         jobs.remove(job)
                         job.next_range = len(job.ranges)
-                if job.outstanding == 0 and job.next_range >= len(job.ranges) and status != "cancelled":
+                if (job.outstanding == 0 and job.next_range >= len(job.ranges) and status != "cancelled"
+                        and not any(j is job for j, _ in retry)):
                     yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel)
+            if broken:
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = new_pool()
     finally:
         if pool:
             cancel_ev.set()  # also when the caller stopped iterating early
