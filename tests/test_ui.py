@@ -131,6 +131,8 @@ def test_a_bad_file_in_the_drop_shows_its_error_in_the_library(make_window, qtbo
         assert status == "error", (path, status, error)
         assert error and "Traceback" not in error
     assert w.library.status_of(str(pdf))[0] == "ready"
+    rows = [it.data(Qt.ItemDataRole.UserRole + 2) for it in w.library.model.doc_items()]
+    assert sorted(rows) == sorted(str(p) for p in (pdf, bad, broken))  # one row per file
     # the error is visible in the row's status column, not only in a tooltip
     item = w.library.model.item_for_path(str(bad))
     status_text = item.parent().child(item.row(), 2).text()
@@ -144,6 +146,27 @@ def test_dropping_on_the_question_box_makes_the_files_the_scope(make_window, qtb
     ids = import_by_drop(qtbot, w, w.ask.question.viewport(), [pdf])
     assert w.library.scope()[0] == ids
     assert "Multi Page Report" in w.ask.scope_label.text() and "Other Paper" not in w.ask.scope_label.text()
+
+
+def test_a_protected_pdf_asks_for_its_password(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from tests.pdfs import DEFAULT_PASSWORD, encrypted_pdf
+
+    locked = encrypted_pdf(tmp_path / "locked.pdf")
+    asked = []
+
+    def answer(*args, **kw):
+        asked.append(args[2] if len(args) > 2 else "")
+        return DEFAULT_PASSWORD, True
+
+    monkeypatch.setattr(QInputDialog, "getText", answer)
+    w = make_window()
+    # the first import finds it locked and prompts; the prompt's password re-imports it
+    with qtbot.waitSignal(w.importFinished, timeout=WAIT * 2):
+        drop(w.library.view.viewport(), [locked])
+    assert asked and "locked.pdf" in asked[0]
+    qtbot.waitUntil(lambda: w.library.status_of(str(locked))[0] == "ready" and not w.tasks.busy, timeout=WAIT)
 
 
 def test_removing_a_document_leaves_the_file_on_disk(make_window, qtbot, pdf):
@@ -334,6 +357,15 @@ def test_ask_with_the_real_default_model(qtbot, pdf):
         assert result["totals"]["calls"] >= 1 and result["totals"]["tokens_in"] > 0
         assert "SmolLM2" in w.model_label.text()
         assert w.ask.answer_text().strip()
+        # Stop in the middle of a real run: the cancel token reaches llama.cpp
+        qtbot.waitUntil(lambda: not w.session.running, timeout=WAIT)
+        w.ask.budget.setValue(8)
+        with qtbot.waitSignal(w.runFinished, timeout=300_000) as blocker:
+            assert w.start_run()
+            qtbot.waitUntil(lambda: any(n.get("status") == "running" for n in w.trace.model.nodes()), timeout=120_000)
+            w.stop_run()
+        assert blocker.args[0]["status"] == "cancelled"
+        qtbot.waitUntil(lambda: w.ask.ask_btn.isEnabled(), timeout=WAIT)
     finally:
         w.close()
     assert w.tasks.pool.activeThreadCount() == 0

@@ -40,8 +40,8 @@ class LibraryModel(QStandardItemModel):
         self.documents = {_attr(d, "id"): d for d in docs}
         known = {os.path.abspath(str(_attr(d, "path", ""))) for d in docs}
         for p in list(self.transient):
-            if os.path.abspath(p) in known and self.transient[p].get("status") == "importing":
-                del self.transient[p]
+            if os.path.abspath(p) in known:
+                del self.transient[p]  # the store's status is the truth now
         self._rebuild(checked)
 
     def set_transient(self, path: str, status: str, error: str = "", progress: str = "") -> None:
@@ -58,13 +58,13 @@ class LibraryModel(QStandardItemModel):
         self.removeRows(0, self.rowCount())
         folders: dict[str, QStandardItem] = {}
         entries = []
+        by_path = {os.path.abspath(p): t for p, t in self.transient.items()}
         for doc_id, d in self.documents.items():
             path = str(_attr(d, "path", "") or "")
-            entries.append((path, doc_id, d, None))
-        known = {os.path.abspath(e[0]) for e in entries}
-        for path, t in self.transient.items():
-            if os.path.abspath(path) not in known or t["status"] != "importing":
-                entries.append((path, None, None, t))
+            # a known file being imported again shows its progress on its own row
+            entries.append((path, doc_id, d, by_path.pop(os.path.abspath(path), None)))
+        for path, t in by_path.items():
+            entries.append((path, None, None, t))
         entries.sort(key=lambda e: (str(Path(e[0]).parent).lower(), Path(e[0]).name.lower()))
         for path, doc_id, d, t in entries:
             folder = str(Path(path).parent) if path else ""
@@ -205,8 +205,13 @@ class TitleFilter(QSortFilterProxyModel):
         self.text = ""
 
     def set_text(self, text: str) -> None:
-        self.text = text.strip()
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            self.text = text.strip()
+            self.endFilterChange()
+        else:
+            self.text = text.strip()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row, parent) -> bool:
         text = self.text

@@ -338,7 +338,12 @@ class LibraryPanel(QWidget):
             else:
                 self.model.transient.pop(path, None)
         elif kind == "file-error":
-            self.model.set_transient(path, "error", getattr(ev, "error", "") or getattr(ev, "message", "") or "could not be read")
+            status = getattr(ev, "status", "") or "error"
+            if status == "needs-password":
+                self._batch_password_paths.append(path)
+                self.model.transient.pop(path, None)  # the store keeps it as needs-password
+            else:
+                self.model.set_transient(path, "error", getattr(ev, "error", "") or getattr(ev, "message", "") or "could not be read")
         elif kind == "cancelled":
             self.show_message(getattr(ev, "message", "") or "Import cancelled. Files already imported stay in the library.")
         elif kind == "done" and getattr(ev, "message", ""):
