@@ -323,3 +323,17 @@ def test_wall_budget_stops_a_call_in_flight(store, doc):
                     budget=Budget(max_seconds=0.3))
     assert result.status == "budget" and "time budget" in result.note
     assert result.nodes[0].status == "cancelled"
+
+
+def test_long_model_answer_is_cut_to_the_value_the_key_sentence_holds(store):
+    # As seen on RULER multi-key: the answer starts right, runs on, and the quote is elsewhere.
+    pages = [FILLER, FILLER + "One of the special magic numbers for crooked-necklace is: 3608237. " + FILLER,
+             FILLER + "One of the special magic numbers for tiny-cat is: 1111111. " + FILLER]
+    doc = add_text_document(store, "Haystack", pages)
+    reply = lambda t: ("The special magic number for crooked-necklace is 3608237. The second reason is that startups differ",
+                       "The third reason is that once you have enough people interested they set the norms.")
+    model = FakeModel(responder=oracle_responder(reply))
+    _, result = run(Controller(store, model),
+                    "What is the special magic number for crooked-necklace mentioned in the provided text?", doc_ids=[doc])
+    assert result.answer == "3608237 [1]"
+    assert result.citations[0].quote == "One of the special magic numbers for crooked-necklace is: 3608237."

@@ -98,12 +98,12 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
             answer = fixed
     if from_code and not answer:
         answer = quote
+    answer = _short(answer, plan) if answer else answer
     if from_key and (not answer or locate(answer, quote) is None):
         yield from ctx.set_fate(node, "discarded", "the key's sentence does not hold the model's answer")
         return None
     if not answer:
         answer = quote
-    answer = _short(answer, plan)
     checks["answer_in_slice"] = locate(answer, text) is not None
     doc_span = (s.char_start + span[0], s.char_start + span[1])
     node.data = {**node.data, "parsed": {"relevant": relevant, "answer": answer, "quote": quote}, "checks": checks}

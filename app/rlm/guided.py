@@ -128,6 +128,11 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
         anchor = _densest(chunk, plan.terms, 300)
         consider(h.doc_id, h.char_start + anchor, h.char_start + anchor + 1, max(0.0, h.rank / top), "fts")
     ranked = [s for _, s, _ in sorted(scored.values(), key=lambda t: -t[0])]
+    if plan.exact:
+        # The question names an exact key: slices without it cannot answer (they hold the
+        # distractors), so when some slices have it, only those are read.
+        keyed = [s for s in ranked if any(_has(env.slice_text(s), k) for k in plan.exact)]
+        ranked = keyed or ranked
     ctx.checkpoint()
     node = yield from ctx.step(
         "filter", f"search: {query or '(no terms)'}",
