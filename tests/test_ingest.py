@@ -180,10 +180,9 @@ def test_same_content_at_two_paths_is_stored_once(tmp_path):
 # --- bad input --------------------------------------------------------------------------------
 def test_every_bad_input_gets_a_clear_message_and_the_rest_goes_on(tmp_path, no_ocr):
     bad = pdfs.bad_inputs(tmp_path / "in")
-    good = pdfs.multi_page_pdf(tmp_path / "in" / "zz-good.pdf", pages=2)
+    pdfs.multi_page_pdf(tmp_path / "in" / "zz-good.pdf", pages=2)
     events = run([tmp_path / "in", tmp_path / "missing.pdf"])
     errors = {Path(e.path).name: e for e in by_kind(events, "file-error")}
-    assert "too short" not in str(errors)
     assert "missing.pdf" in errors and "No such file" in errors["missing.pdf"].error
     assert errors["encrypted.pdf"].status == "needs-password" and "--password" in errors["encrypted.pdf"].error
     assert "damaged or truncated" in errors["truncated.pdf"].error

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import math
-import os
 import re
 import struct
 from dataclasses import dataclass, field

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Pages are joined with this separator in Store.document_text(); page char offsets
 # account for it, so text[p.char_start:p.char_end] == p.text for every page.
@@ -68,8 +68,3 @@ class Hit:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-@dataclass
-class SearchResult:  # reserved for paging; search() returns list[Hit]
-    hits: list[Hit] = field(default_factory=list)

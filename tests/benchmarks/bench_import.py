@@ -14,7 +14,6 @@ Goals: >= 0.8x the raw rate with 1 worker, >= 1.4x with 2.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
