@@ -337,3 +337,16 @@ def test_long_model_answer_is_cut_to_the_value_the_key_sentence_holds(store):
                     "What is the special magic number for crooked-necklace mentioned in the provided text?", doc_ids=[doc])
     assert result.answer == "3608237 [1]"
     assert result.citations[0].quote == "One of the special magic numbers for crooked-necklace is: 3608237."
+
+
+def test_key_sentence_value_wins_over_a_run_on_list_of_numbers(store):
+    pages = [FILLER + "One of the special magic numbers for clumsy-hedge is: 9050765. " + FILLER,
+             FILLER + "One of the special magic numbers for clumsy-hedge is: 1234567. " + FILLER]
+    doc = add_text_document(store, "Haystack", pages)
+    reply = lambda t: ("The special magic numbers for clumsy-hedge are: 9050765, 9050766, 9050767", "The numbers are:")
+    model = FakeModel(responder=oracle_responder(reply))
+    _, result = run(Controller(store, model),
+                    "What are all the special magic numbers for clumsy-hedge mentioned in the provided text?", doc_ids=[doc])
+    assert result.answer.splitlines() == ["- 9050765 [1]", "- 1234567 [2]"]
+    assert [c.page for c in result.citations] == [1, 2]
+    assert "9050766" not in result.answer

@@ -91,6 +91,13 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         return None
     span = _to_sentence_end(text, span)
     quote = text[span[0]:span[1]].strip()
+    if from_key and plan.expects_number:
+        # The code read the key's own sentence; the value it states is the candidate,
+        # whatever the model said (kept in the trace); the verify call still checks it.
+        value = repair_number("", quote, ctx.question)
+        if value and value != answer:
+            checks["answer_from_key_sentence"] = {"model": answer, "from_quote": value}
+            answer = value
     if plan.expects_number and not aggregate:
         fixed = repair_number(answer, quote, ctx.question)
         if fixed and not re.search(re.escape(fixed), answer):
