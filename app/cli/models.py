@@ -2,48 +2,50 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 
 def register(sub) -> None:
     p = sub.add_parser("models", help="list, add, remove and choose GGUF models",
                        description="The model library: the embedded default model plus GGUF files you add.")
+    # Sub-actions take --json too; SUPPRESS keeps `models --json list` from being reset.
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_list)
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
 
     q = msub.add_parser("list", help="models in the library and the current root/sub choice")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     q.set_defaults(func=_list)
 
     q = msub.add_parser("add", help="add a GGUF file to the library (copied, or linked with --link)")
     q.add_argument("path")
     q.add_argument("--link", action="store_true", help="link to the file instead of copying it")
     q.add_argument("--name", help="library name (default: the file name without .gguf)")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     q.set_defaults(func=_add)
 
     q = msub.add_parser("remove", help="remove a model from the library")
     q.add_argument("name")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     q.set_defaults(func=_remove)
 
     q = msub.add_parser("show", help="a model's metadata read from its GGUF header")
     q.add_argument("name", nargs="?", default="default")
     q.add_argument("--load", action="store_true", help="also load it and report what really runs (GPU layers, memory)")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     q.set_defaults(func=_show)
 
     q = msub.add_parser("endpoints", help="OpenAI-compatible servers to use instead of this machine (none by default)")
     q.add_argument("action", nargs="?", choices=("list", "add", "remove"), default="list")
     q.add_argument("url", nargs="?")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     q.set_defaults(func=_endpoints)
 
     q = msub.add_parser("use", help="choose the root model and/or the sub-model")
     q.add_argument("--root", help="model that plans and writes the answer ('endpoints' for the server pool)")
     q.add_argument("--sub", help="model that reads the slices, may be cheaper ('endpoints' for the server pool)")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     q.set_defaults(func=_use)
 
 
