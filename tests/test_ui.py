@@ -169,6 +169,37 @@ def test_a_protected_pdf_asks_for_its_password(make_window, qtbot, tmp_path, mon
     qtbot.waitUntil(lambda: w.library.status_of(str(locked))[0] == "ready" and not w.tasks.busy, timeout=WAIT)
 
 
+def test_rescanning_a_folder_picks_up_new_files(make_window, qtbot, tmp_path):
+    folder = tmp_path / "papers"
+    multi_page_pdf(folder / "one.pdf", pages=2, title="First Paper")
+    w = make_window()
+    import_by_drop(qtbot, w, w.library.view.viewport(), [folder])
+    multi_page_pdf(folder / "two.pdf", pages=3, title="Second Paper")
+    w.library.view.setCurrentIndex(w.library.proxy.index(0, 0))  # the folder row
+    with qtbot.waitSignal(w.importFinished, timeout=WAIT * 2):
+        w.library.rescan_selected()
+    qtbot.waitUntil(lambda: not w.tasks.busy, timeout=WAIT)
+    titles = sorted(it.text() for it in w.library.model.doc_items())
+    assert titles == ["First Paper", "Second Paper"]
+
+
+def test_reader_find_goes_to_the_page_with_the_word(make_window, qtbot, pdf):
+    w = make_window()
+    [doc_id] = import_by_drop(qtbot, w, w.library.view.viewport(), [pdf])
+    with qtbot.waitSignal(w.reader.pageShown, timeout=WAIT):
+        w._open_page(doc_id, 1)
+    qtbot.keyClick(w, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)  # Ctrl+F opens the find bar
+    assert w.reader.find_bar.isVisible()
+    w.reader.find_edit.setText(page_marker(5))
+    with qtbot.waitSignal(w.reader.pageShown, timeout=WAIT, check_params_cb=lambda p: p == 5):
+        qtbot.keyClick(w.reader.find_edit, Qt.Key.Key_Return)
+    assert w.reader.canvas.found, "the match is marked on the page"
+    zoom = w.reader.zoom
+    with qtbot.waitSignal(w.reader.pageShown, timeout=WAIT):
+        w.reader.zoom_in_btn.click()
+    assert w.reader.zoom > zoom
+
+
 def test_removing_a_document_leaves_the_file_on_disk(make_window, qtbot, pdf):
     w = make_window()
     [doc_id] = import_by_drop(qtbot, w, w.library.view.viewport(), [pdf])
