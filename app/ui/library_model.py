@@ -46,7 +46,23 @@ class LibraryModel(QStandardItemModel):
 
     def set_transient(self, path: str, status: str, error: str = "", progress: str = "") -> None:
         self.transient[str(path)] = {"status": status, "error": error, "progress": progress}
-        self._rebuild(set(self.checked_ids()))
+        item = self.item_for_path(path)
+        if item is not None:
+            self._update_row(item, status, error, progress)  # cheap: no model reset mid-import
+        else:
+            self._rebuild(set(self.checked_ids()))
+
+    def _update_row(self, item, status: str, error: str, progress: str) -> None:
+        item.setIcon(status_icon(status))
+        item.setData(status, STATUS)
+        item.setData(error, ERROR)
+        item.setToolTip(str(item.data(PATH)) + (f"\n{error}" if error else ""))
+        label = STATUS_LABELS.get(status, status) + (f" {progress}" if progress else "") + (f": {error}" if error else "")
+        parent = item.parent() or self.invisibleRootItem()
+        status_item = parent.child(item.row(), 2)
+        status_item.setText(label)
+        status_item.setToolTip(error or label)
+        status_item.setForeground(QBrush(QColor(STATUS_COLORS.get(status, "#8a8f98"))))
 
     def clear_transient(self, status: str | None = None) -> None:
         for p in [p for p, t in self.transient.items() if status is None or t["status"] == status]:
