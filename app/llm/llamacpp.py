@@ -40,6 +40,7 @@ from app.llm.base import (
     ModelLoadError,
     Usage,
 )
+from app.llm.jsonfix import close_json
 from app.llm.serial import RequestQueue
 
 # Used when a GGUF file carries no chat template (old conversions): ChatML is what
@@ -358,7 +359,8 @@ class LlamaCppModel(Model):
         elif request.json_schema is not None:
             from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-            schema = json.dumps(request.json_schema, sort_keys=True)
+            # Key order matters: the grammar makes the model write properties in this order.
+            schema = json.dumps(request.json_schema)
             key = ("schema", schema)
             if key not in self._grammars:
                 try:
@@ -482,6 +484,8 @@ class LlamaCppModel(Model):
         if self._abort.is_set:
             raise GenerationCancelled("cancelled")
         text += decoder.decode(b"", final=True)
+        if finish == "length" and request.json_schema is not None and not request.grammar:
+            text = close_json(text) or text
         if request.on_token is not None and len(text) > emitted:
             request.on_token(text[emitted:])
         t_end = time.perf_counter()
