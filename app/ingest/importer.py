@@ -25,7 +25,6 @@ from pathlib import Path
 from app.cancel import CancelToken
 from app.ingest import extract as ex
 from app.ingest import ocr
-from app.ingest.chunker import Chunker
 from app.ingest.discover import discover, format_of
 from app.ingest.events import ImportEvent
 from app.paths import sha256_file
@@ -438,6 +437,8 @@ def _failure(store, path, size, mtime, sha, fmt, failure, row):
 
 def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, cancel):
     """All ranges of a job are in: write the document in one transaction (or record its failure)."""
+    from app.ingest.chunker import Chunker  # here: worker processes never need the store
+
     in_flight_sha.pop(job.sha256, None)
     row = store.path_state(str(job.path))
     if job.failed:
