@@ -350,3 +350,16 @@ def test_key_sentence_value_wins_over_a_run_on_list_of_numbers(store):
     assert result.answer.splitlines() == ["- 9050765 [1]", "- 1234567 [2]"]
     assert [c.page for c in result.citations] == [1, 2]
     assert "9050766" not in result.answer
+
+
+def test_code_proposes_a_sentence_for_a_question_about_a_name(store):
+    pages = [FILLER, FILLER + "The Normans gave their name to Normandy, a region in France. " + FILLER]
+    doc = add_text_document(store, "Normans", pages)
+    model = FakeModel(responder=oracle_responder(lambda t: None))  # the model finds nothing itself
+    _, result = run(Controller(store, model), "In what country is Normandy located?", doc_ids=[doc])
+    assert "France" in result.answer and result.citations[0].page == 2
+    assert result.citations[0].quote == "The Normans gave their name to Normandy, a region in France."
+    # ... and the model's verification still decides
+    model = FakeModel(responder=oracle_responder(lambda t: None, verify=False))
+    _, result = run(Controller(store, model), "In what country is Normandy located?", doc_ids=[doc])
+    assert result.answer == NOT_FOUND

@@ -69,7 +69,8 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         span = _code_sentence(text, plan)
         if span:
             from_code = checks["quote_from_code"] = True
-            answer = _number_phrase(text[span[0]:span[1]], plan) if plan.expects_number else ""
+            sentence = text[span[0]:span[1]].strip()
+            answer = (_number_phrase(sentence, plan) if plan.expects_number else "") or sentence
     if span is None and plan.exact and not aggregate:
         # A small model missed it, but the slice holds the question's exact key: the code
         # reads the key's sentence itself; the answer must then come from that sentence.
@@ -86,7 +87,7 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         return None
     # For a whole-corpus question every slice with a verified quote and a note goes to the
     # reduce step: a small model's relevance flag is noise there, the reduce call weighs it.
-    if not relevant and not from_key and (not answer or (said_irrelevant and not aggregate and span is None)):
+    if not relevant and not from_key and not from_code and (not answer or (said_irrelevant and not aggregate and span is None)):
         yield from ctx.set_fate(node, "discarded", "the model found nothing relevant here")
         return None
     span = _to_sentence_end(text, span)
@@ -136,14 +137,17 @@ def _usable_quote(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool
 
 def _code_sentence(text: str, plan: QuestionTerms) -> tuple[int, int] | None:
     want = {w for t in plan.terms for w in words(t)}
-    need = max(2, (len(want) + 1) // 2)
+    names = {w for k in plan.keys for w in words(k)}
+    # A third of the question's words, or a single one when it is a name ("Normandy").
+    need = max(1, -(-len(want) // 3))
     best, best_score = None, 0
     for a, b in sentences(text):
         sent = text[a:b]
         if plan.expects_number and not has_number(sent):
             continue
-        score = len(want & set(words(sent)))
-        if score >= need and score > best_score:
+        shared = want & set(words(sent))
+        score = len(shared) + 0.5 * len(shared & names)
+        if len(shared) >= need and (need > 1 or shared & names) and score > best_score:
             best, best_score = (a, b), score
     if best is None:
         return None
