@@ -348,3 +348,18 @@ def test_a_worker_process_dying_mid_import_is_survived(tmp_path):
     store = open_store()
     assert [d.page_count for d in store.list_documents()] == [40] * 5
     assert events[-1].pages_done == events[-1].pages_total == 200
+
+
+def test_a_file_name_that_is_not_utf8_gets_a_clear_error_and_the_rest_goes_on(tmp_path, capsys):
+    from app.cli import main
+
+    src = pdfs.multi_page_pdf(tmp_path / "in" / "latin.pdf", pages=1)
+    os.rename(os.fsencode(src), os.fsencode(tmp_path / "in") + b"/caf\xe9.pdf")
+    pdfs.multi_page_pdf(tmp_path / "in" / "good.pdf", pages=1, title="Good")
+    events = run([tmp_path / "in"], workers=0)
+    (err,) = by_kind(events, "file-error")
+    assert "not valid UTF-8" in err.error and err.path.endswith("caf\\xe9.pdf")
+    assert [e.title for e in by_kind(events, "file-done")] == ["Good"]
+    assert main(["import", str(tmp_path / "in")]) == 1
+    out, errout = capsys.readouterr()
+    assert "not valid UTF-8" in errout and "unchanged" in out

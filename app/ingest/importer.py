@@ -137,7 +137,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     for p, problem in problems:
         state["files_done"] += 1
         summary["failed"] += 1
-        yield ev("file-error", path=p, status="error", error=problem)
+        yield ev("file-error", path=display_path(p), status="error", error=problem)
 
     store = open_store(store_path)
     if workers is None:
@@ -172,7 +172,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
 
     def finish_file(job_or_path, kind, **kw):
         state["files_done"] += 1
-        return ev(kind, path=str(job_or_path), **kw)
+        return ev(kind, path=display_path(job_or_path), **kw)
 
     if workers:
         pool = new_pool()
@@ -228,12 +228,15 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                 # Splitting a big PDF across workers costs each an extra open of it: worth
                 # it only when the other workers would otherwise run out of work.
                 other_work = pending_bytes + sum(j.size for j in in_flight_sha.values())
-                outcome = _prepare(path, store, password, workers, in_flight_sha, other_work=other_work)
+                try:
+                    outcome = _prepare(path, store, password, workers, in_flight_sha, other_work=other_work)
+                except Exception as e:  # one odd file must not end the whole import
+                    outcome = ("file-error", dict(status="error", error=f"Could not import it: {type(e).__name__}: {e}"))
                 if isinstance(outcome, _Job):
                     in_flight_sha[outcome.sha256] = outcome
                     jobs.append(outcome)
                     state["pages_total"] += outcome.probe.page_count
-                    yield ev("file-start", path=str(path), message=outcome.probe.format)
+                    yield ev("file-start", path=display_path(path), message=outcome.probe.format)
                 elif outcome is not None:
                     kind, kw = outcome
                     summary["skipped" if kind == "file-skipped" else "failed" if kind == "file-error" else "imported"] += 1
@@ -357,9 +360,20 @@ def _run_inline(job: _Job, ri: int, args, cancel: CancelToken, state, ev):
         job.failed = (f"Could not read the file: {type(e).__name__}: {e}", "error")
 
 
+def display_path(path) -> str:
+    """The path as text that can always be printed and stored (undecodable bytes escaped)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _prepare(path: Path, store, password, workers, in_flight_sha, other_work: int = 0):
     """Decide what to do with one file. Returns a _Job to extract, or (event kind, fields)."""
     p = str(path)
+    try:
+        p.encode("utf-8")
+    except UnicodeEncodeError:
+        return ("file-error", dict(status="error", error=(
+            "The file name is not valid UTF-8 (a name from another system's encoding), so the library "
+            "cannot record it. Rename the file and import it again.")))
     try:
         st = path.stat()
     except FileNotFoundError:
