@@ -288,3 +288,14 @@ def test_a_typeset_haystack_imports_and_its_needle_is_searchable(tmp_path, lecte
     hits = store.search(f'"{key.replace("-", " ")}"', doc_ids=[doc_id])
     assert hits and any(s.answers[0] in h.text for h in hits)
     assert s.answers[0] in " ".join(store.document_text(doc_id).split())
+
+
+def test_generated_samples_are_cached_as_json(tmp_path):
+    import bench_ruler
+
+    g = _gen()
+    first = bench_ruler.samples_for(g, "niah_multivalue", 3000, 2, 9, tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    g.sample = None  # a second call must not generate again
+    again = bench_ruler.samples_for(g, "niah_multivalue", 3000, 2, 9, tmp_path)
+    assert [(s.text, s.answers, s.question) for s in again] == [(s.text, s.answers, s.question) for s in first]

@@ -54,6 +54,26 @@ def pdf_for(sample, cache: Path) -> tuple[Path, int]:
     return path, pages
 
 
+def samples_for(gen, task: str, length: int, n: int, seed: int, cache: Path) -> list:
+    """Generated samples, kept as JSON so later runs skip loading HotpotQA and re-counting 1M tokens."""
+    from dataclasses import asdict
+
+    from ruler.tasks import Sample
+
+    counter = getattr(gen.counter, "name", "?").replace("/", "_").replace(" ", "_")
+    out = []
+    for i in range(n):
+        path = cache / f"{task}-{label(length)}-s{seed}-{i}-v{GENERATOR_VERSION}-{counter}.json"
+        if path.is_file():
+            out.append(Sample(**json.loads(path.read_text())))
+            continue
+        s = gen.sample(task, length, i, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(s)))
+        out.append(s)
+    return out
+
+
 def import_pdf(path: Path, store_path: Path) -> int:
     from app.ingest import import_paths
 
@@ -180,7 +200,7 @@ def main(argv=None) -> int:
         for task in args.tasks:
             tp = time.perf_counter()
             try:
-                samples = gen.samples(task, length, args.samples, args.seed)
+                samples = samples_for(gen, task, length, args.samples, args.seed, DATA_DIR / "samples")
                 docs = []
                 for s in samples:
                     pdf, pages = pdf_for(s, cache)
