@@ -5,6 +5,13 @@ Public API:
     for event in Controller(store, root_model, sub_model).run(question, doc_ids, mode, budget, cancel): ...
 Events: RunStarted, NodeAdded, NodeUpdated, AnswerDelta, RunFinished (app.rlm.events).
 Trace types: TraceNode, SliceRef, Citation, Trace and exports (app.rlm.trace).
+
+Modes: guided (guided.py, evidence.py, scan.py), repl (repl.py with sandbox.py and
+sandbox_child.py: model code runs in a separate, limited process), direct and rag
+(baselines.py). Controller(..., options={...}) tunes them: GuidedOptions fields
+(window_chars, max_candidates, map_tokens, plan_call, verify_call, scan_chars, ...),
+rag_k, answer_tokens (direct/rag/forced REPL answer), repl_root_tokens.
+Test helpers (a store document without PDF, an oracle FakeModel responder): app.rlm.testing.
 """
 
 from app.rlm.budget import Budget, BudgetExceeded
