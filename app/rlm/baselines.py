@@ -62,10 +62,13 @@ def _answer_tokens(ctx: RunContext) -> int:
 
 def run_direct(ctx: RunContext):
     spare = _budget_chars(ctx, prompts.DIRECT_TEMPLATE, _answer_tokens(ctx))
-    parts, spans, total = [], [], 0
+    parts, spans, total = [], [], ctx.env.total_chars()
+    loaded = 0
     for doc_id in ctx.env.doc_ids:
+        if loaded > spare * 8:
+            break  # already more than the context can take: the rest is not even loaded
         text = ctx.env.text(doc_id)
-        total += len(text)
+        loaded += len(text)
         parts.append((doc_id, f"# {ctx.env.docs[doc_id].title}\n", text))
     joined, offset_map = "", []
     for doc_id, head, text in parts:

@@ -99,7 +99,8 @@ class Environment:
         return self.text(s.doc_id)[s.char_start : s.char_end]
 
     def total_chars(self) -> int:
-        return sum(len(self.text(i)) for i in self.docs)
+        # From the catalogue, so a large selection is not loaded just to be measured.
+        return sum(d.char_count for d in self.docs.values())
 
     # --- filtering helpers -----------------------------------------------------------------
     def regex_hits(self, pattern: str, limit: int = 50, flags: int = re.IGNORECASE) -> list[tuple[int, int, int]]:
