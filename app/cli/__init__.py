@@ -55,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lectern: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `lectern docs | head`: the reader left; stop quietly like other Unix tools.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # python -m app.cli
