@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import textwrap
 
 
 def register(sub) -> None:
@@ -156,8 +157,8 @@ def _print_answer(result) -> None:
     if result.citations:
         print()
         for c in result.citations:
-            quote = " ".join(c.quote.split())
-            print(f"[{c.n}] {c.title}, page {c.page}: “{quote[:300]}”")
+            quote = textwrap.shorten(c.quote, 300, placeholder=" …")  # whole words only
+            print(f"[{c.n}] {c.title}, page {c.page}: “{quote}”")
     if result.note:
         print(f"\nNote: {result.note}")
     t = result.totals

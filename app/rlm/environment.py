@@ -155,9 +155,19 @@ def _snap_back(text: str, pos: int, limit: int) -> int:
             break
     if best is None and pos - lo < 200 and lo == 0:
         return 0
-    return best if best is not None else pos
+    if best is None:
+        # No sentence end nearby: at least never start inside a word.
+        space = text.rfind(" ", lo, pos)
+        return space + 1 if space >= 0 else pos
+    return best
 
 
 def _snap_forward(text: str, pos: int, limit: int) -> int:
-    m = _BOUNDARY.search(text, max(pos, limit), min(len(text), max(pos, limit) + 200))
-    return m.start() + 1 if m else pos
+    start = max(pos, limit)
+    m = _BOUNDARY.search(text, start, min(len(text), start + 200))
+    if m:
+        return m.start() + 1
+    # A sentence longer than the search reach: end at a word boundary rather than
+    # mid-word, so quotes and citations never show a clipped "fourte".
+    space = text.find(" ", start, min(len(text), start + 40))
+    return space if space >= 0 else pos
