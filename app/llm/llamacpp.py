@@ -16,6 +16,7 @@ What it adds over calling llama_cpp.Llama directly:
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import ctypes
 import json
@@ -23,6 +24,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -167,6 +169,20 @@ def _offload_from_log(lines: list[str]) -> tuple[int, int] | None:
     return summary
 
 
+# Models still alive at interpreter exit are closed while ctypes is intact; left to
+# llama-cpp-python's __del__ during teardown they print "'NoneType' object is not callable".
+_LIVE: "weakref.WeakSet[LlamaCppModel]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_models() -> None:
+    for model in list(_LIVE):
+        try:
+            model.close()
+        except Exception:
+            pass
+
+
 class LlamaCppModel(Model):
     def __init__(
         self,
@@ -194,6 +210,7 @@ class LlamaCppModel(Model):
         self._queue = RequestQueue()
         self._grammars: dict = {}
         self._closed = False
+        _LIVE.add(self)
         self._load(progress, cancel)
 
     # --- loading -----------------------------------------------------------------------
