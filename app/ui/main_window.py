@@ -153,7 +153,12 @@ class MainWindow(QMainWindow):
         if isinstance(geo, QByteArray) and not geo.isEmpty():
             self.restoreGeometry(geo)
         else:
-            self.resize(1440, 900)
+            # First start: a roomy window, but never larger than the screen it opens on.
+            screen = self.screen().availableGeometry() if self.screen() else None
+            w, h = 1440, 900
+            if screen is not None and screen.width() > 0:
+                w, h = min(w, int(screen.width() * 0.92)), min(h, int(screen.height() * 0.92))
+            self.resize(w, h)
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         split = s.q.value("window/centre")
