@@ -363,3 +363,35 @@ def test_code_proposes_a_sentence_for_a_question_about_a_name(store):
     model = FakeModel(responder=oracle_responder(lambda t: None, verify=False))
     _, result = run(Controller(store, model), "In what country is Normandy located?", doc_ids=[doc])
     assert result.answer == NOT_FOUND
+
+
+def test_rare_term_paragraph_is_read_first_even_when_common_words_crowd_it_out(store):
+    # Distractor pages repeat the question's common words close together; only one page
+    # names the rare term. Term counting alone ranks it last; BM25 ranks it first, and
+    # guided mode must read it among its first slices (a rag baseline would).
+    crowd = ("The country where the river is located has a long coast. Each country is located "
+             "near another country, and the capital is located inland. ") * 12
+    answer = ("Normandy is a region in France, on the northern coast, known for its orchards. "
+              "The old duchy gave its name to the region.")
+    pages = [crowd] * 12 + [answer] + [crowd] * 12
+    doc = add_text_document(store, "Atlas", pages)
+
+    def find(text):
+        return ("France", "Normandy is a region in France") if "Normandy" in text else None
+
+    model = FakeModel(responder=oracle_responder(find))
+    events, result = run(Controller(store, model), "In what country is Normandy located?", doc_ids=[doc])
+    assert result.status == "done" and "France" in result.answer
+    maps = [n for n in result.nodes if n.kind == "map"]
+    assert "Normandy" in store.document_text(doc)[maps[0].slice.char_start:maps[0].slice.char_end] \
+        or "Normandy" in store.document_text(doc)[maps[1].slice.char_start:maps[1].slice.char_end]
+    assert [c.page for c in result.citations] == [13]
+
+
+def test_plan_terms_that_echo_the_instructions_are_dropped(store, doc):
+    # "multiple facts" is built from the plan prompt's own wording, not from the question.
+    model = FakeModel(responder=oracle_responder(find_heron, plan={"kind": "lookup", "terms": ["multiple facts", "vault"]}))
+    events, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    plan = next(n for n in result.nodes if n.kind == "plan")
+    used = " ".join(plan.data["used"]["terms"]).lower()
+    assert "fact" not in used and "vault" in used

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from app.rlm import prompts
 from app.rlm.checks import parse_json, salvage_fields
@@ -81,7 +82,8 @@ def understand(ctx: RunContext, opt: GuidedOptions):
     # A small model tends to copy the peek into its terms: keep short ones only.
     echo = norm(prompts.PLAN_TEMPLATE + " " + ctx.env.shape())
     model_terms = [t for t in data.get("terms", []) if isinstance(t, str) and 0 < len(t) <= 30
-                   and len(t.split()) <= 2 and norm(t) not in echo][:3]
+                   and len(t.split()) <= 2 and norm(t) not in echo
+                   and not _echoes_instructions(t, ctx.question)][:3]
     # The model may add search terms and turn a lookup into a list; only the code's own cues
     # start a whole-corpus scan, so a bad plan cannot make a lookup read 1M tokens.
     plan.terms = list(dict.fromkeys(plan.terms + [t for t in model_terms if norm(t) not in map(norm, plan.terms)]))[:14]
@@ -93,6 +95,17 @@ def understand(ctx: RunContext, opt: GuidedOptions):
     return plan
 
 
+_INSTRUCTION_WORDS = {w.rstrip("s") for w in re.findall(r"[a-z]+", prompts.PLAN_TEMPLATE.lower())}
+
+
+def _echoes_instructions(term: str, question: str) -> bool:
+    """A term built from the plan prompt's own words ("multiple facts", "summary") and not
+    from the question is the model echoing its instructions, not a search term."""
+    asked = {w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower())}
+    return any(w.rstrip("s") in _INSTRUCTION_WORDS and w.rstrip("s") not in asked
+               for w in re.findall(r"[a-z]+", term.lower()))
+
+
 # --- filter ----------------------------------------------------------------------------------
 def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
     env = ctx.env
@@ -102,9 +115,9 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
 
     def consider(doc_id: int, a: int, b: int, bonus: float, source: str):
         w = env.window(doc_id, a, b, opt.window_chars)
-        for (d, c), (_, s, _) in scored.items():
-            if d == doc_id and s.char_start <= (a + b) // 2 < s.char_end:
-                return  # this hit is already inside a chosen window
+        for key, (_, s, _) in scored.items():
+            if key[0] == doc_id and s.char_start <= (a + b) // 2 < s.char_end:
+                return key  # this hit is already inside a chosen window
         text = env.slice_text(w)
         # Terms close together (one sentence) say more than terms spread over a page.
         near = _cluster(text, plan.terms, 300)
@@ -112,6 +125,7 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
                  + sum(1 for t in plan.terms if _has(text, t)))
         scored[(doc_id, w.char_start)] = (score, w, source)
         sources[source] += 1
+        return (doc_id, w.char_start)
 
     for key in plan.exact + [k for k in plan.keys if k not in plan.exact][:4]:
         for doc_id, a, b in env.regex_hits(key_pattern(key), limit=20):
@@ -123,11 +137,18 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
         except ValueError:
             hits = []  # a query that FTS cannot parse: regex and scan still work
     top = max((h.rank for h in hits), default=1.0) or 1.0
+    bm25_order = []
     for h in hits:
         chunk = env.text(h.doc_id)[h.char_start:h.char_end]
         anchor = _densest(chunk, plan.terms, 300)
-        consider(h.doc_id, h.char_start + anchor, h.char_start + anchor + 1, max(0.0, h.rank / top), "fts")
-    ranked = [s for _, s, _ in sorted(scored.values(), key=lambda t: -t[0])]
+        key = consider(h.doc_id, h.char_start + anchor, h.char_start + anchor + 1, max(0.0, h.rank / top), "fts")
+        if key not in bm25_order:
+            bm25_order.append(key)
+    by_terms = sorted(scored, key=lambda k: -scored[k][0])
+    # Term counts favour common words; BM25 weighs rare ones. Alternate the two orders so
+    # the best BM25 slices (what a rag baseline would read) are always among the first read.
+    order = list(dict.fromkeys(k for pair in zip_longest(by_terms, bm25_order[:opt.max_list_candidates]) for k in pair if k))
+    ranked = [scored[k][1] for k in order]
     if plan.exact:
         # The question names an exact key: slices without it cannot answer (they hold the
         # distractors), so when some slices have it, only those are read.
