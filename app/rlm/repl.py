@@ -9,7 +9,6 @@ Model-written code never runs in this process.
 
 from __future__ import annotations
 
-import json
 import re
 
 from app.llm.base import ContextOverflow
