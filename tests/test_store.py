@@ -260,3 +260,24 @@ def test_two_connections_wal_reader_sees_committed_only(tmp_path):
     assert reader.list_documents() == []  # not committed yet, and the reader is not blocked
     w.commit()
     assert [d.path for d in reader.list_documents()] == ["/w.pdf"]
+
+
+def test_a_run_whose_process_died_is_listed_as_interrupted(tmp_path):
+    import subprocess
+    import sys
+
+    from app.store import open_store
+
+    store = open_store(tmp_path / "lib.sqlite3")
+    alive = store.create_run("still going?", [1], "guided", {}, {})
+    dead = store.create_run("killed mid-run?", [1], "guided", {}, {})
+    store.save_node(dead, {"id": "n1", "kind": "plan", "status": "done"})
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a pid that no longer runs
+    with store._write():
+        store.conn.execute("UPDATE runs SET owner_pid = ? WHERE id = ?", [child.pid, dead])
+    runs = {r["id"]: r for r in store.list_runs()}
+    assert runs[alive]["status"] == "running"
+    assert runs[dead]["status"] == "interrupted" and "stopped before it finished" in runs[dead]["note"]
+    assert [n["id"] for n in store.get_run(dead)["nodes"]] == ["n1"]  # the partial trace is kept
+    store.close()

@@ -140,6 +140,12 @@ def _fts_merge_settings(db: Database) -> None:
     db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('automerge', 8)")
 
 
+def _runs_owner(db: Database) -> None:
+    # The process running a run, so a run whose process died (kill, crash, power cut)
+    # can be shown as interrupted instead of "running" forever.
+    db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
+
+
 # (name, function). Append only.
 MIGRATIONS: list[tuple[str, callable]] = [
     ("001_documents", _documents),
@@ -148,6 +154,7 @@ MIGRATIONS: list[tuple[str, callable]] = [
     ("004_runs", _runs),
     ("005_documents_status_index", _documents_status_index),
     ("006_fts_merge_settings", _fts_merge_settings),
+    ("007_runs_owner", _runs_owner),
 ]
 
 

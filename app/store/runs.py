@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
+
+INTERRUPTED_NOTE = "interrupted: the process running this question stopped before it finished"
+
+
+def _alive(pid) -> bool:
+    if not pid:
+        return False  # runs from before owner_pid was recorded
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def _now() -> str:
@@ -35,10 +52,10 @@ class RunsMixin:
     def create_run(self, question: str, scope=None, mode: str = "", models=None, settings=None) -> int:
         with self._write():
             cur = self.conn.execute(
-                "INSERT INTO runs (question, scope, mode, models, settings, status, started_at) "
-                "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                "INSERT INTO runs (question, scope, mode, models, settings, status, started_at, owner_pid) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?)",
                 [question, _dumps(list(scope or [])), mode or "", _dumps(models or {}),
-                 _dumps(settings or {}), _now()],
+                 _dumps(settings or {}), _now(), os.getpid()],
             )
             return cur.lastrowid
 
@@ -94,8 +111,23 @@ class RunsMixin:
                 pass
         return d
 
+    def mark_interrupted_runs(self) -> int:
+        """Runs left 'running' by a process that no longer exists become 'interrupted'
+        (their partial trace is kept). Returns how many were marked."""
+        stale = [r[0] for r in self.conn.execute(
+            "SELECT id, owner_pid FROM runs WHERE status = 'running'").fetchall() if not _alive(r[1])]
+        if stale:
+            with self._write():
+                self.conn.executemany(
+                    "UPDATE runs SET status = 'interrupted', note = ?, finished_at = ? "
+                    "WHERE id = ? AND status = 'running'",
+                    [(INTERRUPTED_NOTE, _now(), rid) for rid in stale],
+                )
+        return len(stale)
+
     def list_runs(self, limit: int = 100) -> list[dict]:
         """Newest first, without nodes; each has 'node_count'."""
+        self.mark_interrupted_runs()
         rows = self.conn.execute(
             "SELECT runs.*, (SELECT COUNT(*) FROM run_nodes n WHERE n.run_id = runs.id) AS node_count "
             "FROM runs ORDER BY id DESC LIMIT ?",

@@ -20,7 +20,8 @@ from app.ui.theme import STATUS_COLORS
 
 RUN_ID = Qt.ItemDataRole.UserRole + 1
 RUN_STATUS_COLORS = {"done": STATUS_COLORS["ready"], "budget": "#b7791f", "cancelled": "#8a8f98",
-                     "failed": STATUS_COLORS["error"], "running": STATUS_COLORS["importing"]}
+                     "failed": STATUS_COLORS["error"], "running": STATUS_COLORS["importing"],
+                     "interrupted": "#b7791f"}
 
 
 class HistoryPanel(QWidget):

@@ -76,7 +76,7 @@ class SettingsDialog(QDialog):
         self.tasks = tasks
         self.setWindowTitle("Models and settings")
         self.settings = settings
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(640)  # room for model names and the "Root model" label
 
         models = QGroupBox("Models")
         mf = QFormLayout(models)
