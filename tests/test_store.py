@@ -281,3 +281,39 @@ def test_a_run_whose_process_died_is_listed_as_interrupted(tmp_path):
     assert runs[dead]["status"] == "interrupted" and "stopped before it finished" in runs[dead]["note"]
     assert [n["id"] for n in store.get_run(dead)["nodes"]] == ["n1"]  # the partial trace is kept
     store.close()
+
+
+def test_opening_a_library_while_another_connection_creates_it(tmp_path):
+    """A window's reader opening the store while the importer creates the same new file
+    must wait, not fail with "database is locked" (SQLite skips its busy handler when
+    switching a new file to WAL)."""
+    import threading
+
+    from app.ingest import import_paths
+    from app.paths import sample_pdf
+    from app.store import open_store
+
+    errors = []
+    for i in range(8):
+        path = tmp_path / f"lib{i}.sqlite3"
+        done = threading.Event()
+
+        def reader():
+            while not done.is_set():
+                try:
+                    s = open_store(path)
+                    s.list_documents()
+                    s.close()
+                except Exception as e:  # collected: asserting in a thread would be lost
+                    errors.append(repr(e))
+                    return
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            events = list(import_paths([sample_pdf()], store_path=path, workers=0))
+        finally:
+            done.set()
+            t.join()
+        assert events[-1].kind == "done"
+    assert errors == []

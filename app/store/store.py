@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,12 +44,30 @@ class Store(RunsMixin):
         # Autocommit at the driver level; transactions are explicit (BEGIN IMMEDIATE).
         self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal()
         self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe with WAL
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.db = Database(self.conn)
         self._thread = threading.get_ident()
         migrate(self.db)
+
+    def _enable_wal(self) -> None:
+        """WAL is a property of the file, set once. Switching needs an exclusive lock and
+        SQLite answers "database is locked" at once, without its busy handler, while another
+        connection is creating the same new file: so retry, within the usual busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.005
+        while True:
+            try:
+                mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     # --- plumbing -----------------------------------------------------------------
     def close(self) -> None:
