@@ -194,9 +194,9 @@ def _runs(args) -> int:
     if not runs:
         print('No runs yet. Ask something with: lectern ask "your question"')
         return 0
-    print(f"{'ID':>4}  {'STATUS':<9} {'MODE':<7} {'NODES':>5}  QUESTION")
+    print(f"{'ID':>4}  {'STATUS':<11} {'MODE':<7} {'NODES':>5}  QUESTION")
     for r in runs:
-        print(f"{r['id']:>4}  {r.get('status') or '':<9} {r.get('mode') or '':<7} {r.get('node_count', 0):>5}  {r['question'][:80]}")
+        print(f"{r['id']:>4}  {r.get('status') or '':<11} {r.get('mode') or '':<7} {r.get('node_count', 0):>5}  {r['question'][:80]}")
     return 0
 
 
