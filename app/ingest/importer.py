@@ -170,6 +170,22 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
         return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                    initargs=(progress_q, cancel_ev))
 
+    def submit(job, ri, args) -> bool:
+        """Hand one range to the pool; False when the pool broke before it could take it."""
+        nonlocal pool
+        try:
+            fut = pool.submit(_worker_run, *args)
+        except BrokenProcessPool:
+            # A worker died before any result came back to show it. In-flight futures will
+            # report the break and the pool is replaced there; with none, replace it now.
+            if futures:
+                return False
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = new_pool()
+            fut = pool.submit(_worker_run, *args)
+        futures[fut] = (job, ri, args[0])
+        return True
+
     def finish_file(job_or_path, kind, **kw):
         state["files_done"] += 1
         return ev(kind, path=display_path(job_or_path), **kw)
@@ -198,7 +214,10 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     spool = os.path.join(spool_dir, f"retry-{task_counter}.spool")
                     args = (task_counter, str(job.path), job.probe.format, password, s, e, spool,
                             (job.size, job.mtime))
-                    futures[pool.submit(_worker_run, *args)] = (job, ri, task_counter)
+                    if not submit(job, ri, args):
+                        job.outstanding -= 1
+                        retry.insert(0, (job, ri))
+                        break
                     solo.add(task_counter)
                     continue
                 if jobs:
@@ -214,7 +233,10 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     args = (task_counter, str(job.path), job.probe.format, password, s, e, spool,
                             (job.size, job.mtime))
                     if pool:
-                        futures[pool.submit(_worker_run, *args)] = (job, ri, task_counter)
+                        if not submit(job, ri, args):
+                            job.outstanding -= 1
+                            retry.insert(0, (job, ri))  # it never ran: run it after the break is handled
+                            break
                     else:
                         yield from _run_inline(job, ri, args, cancel, state, ev)
                         job.outstanding -= 1
