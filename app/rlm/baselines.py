@@ -56,6 +56,18 @@ def _cite_answer(ctx: RunContext, answer: str, node_id: str, spans: list[tuple[i
     return []
 
 
+def _strip_echo(answer: str, question: str) -> str:
+    """A small model often starts by repeating the prompt ("Question: ...", "Answer:"):
+    the user sees only what follows it."""
+    q = norm(question)
+    lines = answer.strip().splitlines()
+    while lines and (not lines[0].strip() or norm(re.sub(r"^(question|answer)\s*:\s*", "", lines[0].strip(), flags=re.I)) in ("", q)):
+        lines.pop(0)
+    out = "\n".join(lines).strip()
+    out = re.sub(r"^(DOC>>>|<<<DOC)\s*", "", out)
+    return re.sub(r"^answer\s*:\s*", "", out, flags=re.I) or answer.strip()
+
+
 def _answer_tokens(ctx: RunContext) -> int:
     return int(ctx.options.get("answer_tokens", ANSWER_TOKENS))
 
@@ -91,7 +103,7 @@ def run_direct(ctx: RunContext):
     node = ctx.new_node("final", "answer from the stuffed context", parent=step.id, slice=s)
     comp = yield from ctx.call(node, ctx.root, prompts.user(prompts.DIRECT_TEMPLATE, question=ctx.question, slice=seen),
                                template=prompts.DIRECT_TEMPLATE, max_tokens=_answer_tokens(ctx), stream_answer=True)
-    answer = comp.text.strip()
+    answer = _strip_echo(comp.text, ctx.question)
     cites = _cite_answer(ctx, answer, node.id, spans)
     if cites:
         answer = f"{answer} [1]"
@@ -125,7 +137,7 @@ def run_rag(ctx: RunContext):
     node = ctx.new_node("final", f"answer from {len(hits)} excerpts", parent=step.id)
     comp = yield from ctx.call(node, ctx.root, prompts.user(prompts.RAG_TEMPLATE, question=ctx.question, slice="\n\n".join(excerpts)),
                                template=prompts.RAG_TEMPLATE, max_tokens=_answer_tokens(ctx), stream_answer=True)
-    answer = comp.text.strip()
+    answer = _strip_echo(comp.text, ctx.question)
     spans = [(h.doc_id, h.char_start, h.char_start + n) for h, n in used]
     refs = [int(n) for n in re.findall(r"\[(\d+)\]", answer) if 0 < int(n) <= len(used)]
     cites = []
