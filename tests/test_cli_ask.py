@@ -42,7 +42,7 @@ def test_ask_prints_answer_with_citations_and_runs_lists_it(library, fake_models
     trace = tmp_path / "trace.md"
     assert main(["ask", "What is the vault code for project heron?", "--trace", str(trace)]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("4417 [1]")
+    assert out.startswith("4417") and "[1]" in out.splitlines()[0]
     assert "[1] Heron Report, page 2: “The vault code for project heron is 4417.”" in out
     assert "[map]" in err and "cited" in err
     assert fake_models == ["root", "sub"]

@@ -218,3 +218,18 @@ def test_json_cut_by_max_tokens_still_parses(model):
     doc = json.loads(c.text)
     assert isinstance(doc, dict)
     assert c.finish_reason in ("stop", "length")
+
+
+def test_choice_probabilities_come_with_the_constrained_answer(model):
+    # Greedy decoding under a yes/no grammar picks the likelier choice, so the reported
+    # probabilities must agree with the text and add up to one.
+    import math
+
+    for question in ("Is Paris the capital of France? Answer yes or no.", "Is the sea made of bread? Answer yes or no."):
+        c = model.chat([{"role": "user", "content": question}], max_tokens=1, grammar='root ::= "yes" | "no"',
+                       choices=("yes", "no"))
+        p = {k: math.exp(v) for k, v in c.choice_logprobs.items()}
+        assert set(p) == {"yes", "no"} and abs(sum(p.values()) - 1) < 1e-6
+        assert c.text.strip() == max(p, key=p.get)
+    plain = model.chat([{"role": "user", "content": "Say hi."}], max_tokens=2)
+    assert plain.choice_logprobs is None

@@ -28,6 +28,12 @@ def find_heron(text):
     return (m.group(1), m.group(0).strip()) if m else None
 
 
+def reading(store, model):
+    """A controller that answers open lookups by map calls over slices, as it does for
+    list questions, exact keys and when ranking sentences finds nothing."""
+    return Controller(store, model, options={"sentence_rank": False})
+
+
 def run(ctrl, question, **kw):
     events = list(ctrl.run(question, **kw))
     return events, events[-1].result
@@ -35,7 +41,7 @@ def run(ctrl, question, **kw):
 
 def test_lookup_is_found_verified_and_cited_on_the_right_page(store, doc):
     model = FakeModel(responder=oracle_responder(find_heron))
-    events, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    events, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
     assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
     assert result.status == "done"
     assert "4417" in result.answer and "[1]" in result.answer
@@ -70,14 +76,14 @@ def test_lookup_is_found_verified_and_cited_on_the_right_page(store, doc):
 def test_a_weak_plan_cannot_derail_the_search(store, doc):
     # The model's plan is junk (wrong kind, useless terms); the code's own terms still find it.
     model = FakeModel(responder=oracle_responder(find_heron, plan={"kind": "aggregate", "terms": ["banana"]}))
-    _, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
     assert result.status == "done" and "4417" in result.answer
     assert sum(kind_of(r) == "map" for r in model.requests) == 1
 
 
 def test_unparseable_outputs_are_discarded_not_fatal(store, doc):
     model = FakeModel(default="this is not json at all")
-    _, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
     assert result.status == "done" and result.answer == NOT_FOUND and result.citations == []
     maps = [n for n in result.nodes if n.kind == "map"]
     assert maps and all(n.fate == "discarded" for n in maps)
@@ -90,7 +96,7 @@ def test_hallucinated_quote_is_rejected(store, doc):
     # The model claims a sentence that is not in the slice, with an answer not in it either.
     fake = lambda text: ("9999", "The vault code for project heron is 9999.") if "heron" in text else None
     model = FakeModel(responder=oracle_responder(fake, verify=False))
-    _, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
     assert result.answer == NOT_FOUND and result.status == "done" and not result.citations
     maps = [n for n in result.nodes if n.kind == "map"]
     assert maps and all(n.fate == "discarded" for n in maps)
@@ -98,7 +104,7 @@ def test_hallucinated_quote_is_rejected(store, doc):
     # when the code cannot propose a sentence either, the reason says the quote was invented
     fake = lambda text: ("ZX-81", "The zeppelin is registered as ZX-81.")
     model = FakeModel(responder=oracle_responder(fake))
-    _, result = run(Controller(store, model), "Under which registration does the zeppelin fly?", doc_ids=[doc])
+    _, result = run(reading(store, model), "Under which registration does the zeppelin fly?", doc_ids=[doc])
     assert result.answer == NOT_FOUND
     assert any("hallucinated" in n.fate_reason for n in result.nodes if n.kind == "map")
 
@@ -108,7 +114,7 @@ def test_code_proposes_the_sentence_when_the_model_quote_is_invented(store, doc)
     # code proposes it, the verification call confirms it, the invented value never appears.
     fake = lambda text: ("9999", "The vault code for project heron is 9999.") if "heron" in text else None
     model = FakeModel(responder=oracle_responder(fake))
-    _, result = run(Controller(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
     assert result.answer == "4417 [1]" and result.citations[0].quote == FACT
     cited = [n for n in result.nodes if n.fate == "cited"][0]
     assert cited.data["checks"]["quote_in_slice"] is False and cited.data["checks"]["quote_from_code"] is True
@@ -117,7 +123,7 @@ def test_code_proposes_the_sentence_when_the_model_quote_is_invented(store, doc)
 def test_number_is_repaired_from_the_verified_quote(store, doc):
     # A small model quotes the right sentence but garbles the number it was asked for.
     model = FakeModel(responder=oracle_responder(lambda t: ("four", FACT) if "heron" in t else None))
-    _, result = run(Controller(store, model), "What is the vault code number for project heron?", doc_ids=[doc])
+    _, result = run(reading(store, model), "What is the vault code number for project heron?", doc_ids=[doc])
     assert result.answer.startswith("4417")
     cited = [n for n in result.nodes if n.fate == "cited"][0]
     assert cited.data["checks"]["answer_repaired"] == {"model": "four", "from_quote": "4417"}
@@ -127,7 +133,7 @@ def test_verification_call_saying_no_discards_an_unsupported_answer(store, doc):
     # The quote is real, the answer is a paraphrase not in the text, and the check says no.
     model = FakeModel(responder=oracle_responder(lambda t: ("the code is secret", FACT) if "heron" in t else None,
                                                  verify=False))
-    _, result = run(Controller(store, model), "Who guards project heron?", doc_ids=[doc])
+    _, result = run(reading(store, model), "Who guards project heron?", doc_ids=[doc])
     assert result.answer == NOT_FOUND
     verifies = [n for n in result.nodes if n.kind == "verify"]
     assert verifies and all(n.fate == "discarded" for n in verifies)

@@ -96,3 +96,19 @@ def test_cli_demo_question_on_the_sample_constitution(capsys):
     assert "thirty five" in run["answer"].lower(), run["answer"]
     [c] = run["citations"]
     assert c["page"] == 7 and "Age of thirty five Years" in " ".join(c["quote"].split())
+
+
+def test_open_question_on_the_constitution_cites_the_clause_that_answers_it(capsys):
+    # Once answered with the treason clause ("Power to declare the Punishment of Treason"):
+    # ranked sentences weigh "war" (rare) over "power" (everywhere) and cut the run-on list.
+    from app.paths import sample_pdf
+
+    events = list(import_paths([sample_pdf()], workers=0))
+    assert events[-1].kind == "done"
+    assert main(["ask", "Who has the power to declare war?", "--json", "--max-calls", "8"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["status"] == "done"
+    [c] = run["citations"]
+    assert "declare War" in c["quote"] and "Treason" not in c["quote"] and c["page"] == 5
+    checks = [n for n in run["nodes"] if n["kind"] == "map"]
+    assert checks and all(0.0 <= n["data"]["p_yes"] <= 1.0 for n in checks)

@@ -63,6 +63,9 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"  # "stop" | "length"
     model: str = ""
+    # For a request with `choices`: each choice's log-probability as the first token of the
+    # reply, renormalised over the choices; None where the backend cannot tell.
+    choice_logprobs: dict[str, float] | None = None
 
 
 @dataclass
@@ -76,6 +79,7 @@ class CompletionRequest:
     grammar: str | None = None  # or a raw GBNF grammar
     cancel: CancelToken | None = None
     on_token: Callable[[str], None] | None = None  # streaming; called with each text piece
+    choices: Sequence[str] = ()  # e.g. ("yes", "no"): also report how likely each was (a confidence)
 
 
 class Model(abc.ABC):

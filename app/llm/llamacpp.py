@@ -20,6 +20,7 @@ import atexit
 import codecs
 import ctypes
 import json
+import math
 import re
 import sys
 import threading
@@ -458,6 +459,7 @@ class LlamaCppModel(Model):
         finish = "length"
         self.last_timings = {"prompt_seconds": 0.0, "generation_seconds": 0.0, "prompt_tokens": len(tokens) - cached}
         t_first = None
+        choice_logprobs = None
         llm.set_seed(int(request.seed) if request.seed is not None else 0)
         gen = llm.generate(
             tokens, top_k=40, top_p=0.95, min_p=0.05, temp=float(request.temperature),
@@ -467,6 +469,8 @@ class LlamaCppModel(Model):
             for tok in gen:
                 if t_first is None:
                     t_first = time.perf_counter()
+                    if request.choices:
+                        choice_logprobs = self._choice_logprobs(request.choices)
                 if self._abort.is_set:
                     raise GenerationCancelled("cancelled during generation")
                 if llama_cpp.llama_vocab_is_eog(self._vocab, tok):
@@ -511,4 +515,23 @@ class LlamaCppModel(Model):
                                      generated_tokens=n_out)
         usage = Usage(prompt_tokens=len(tokens), completion_tokens=n_out, cached_tokens=cached,
                       seconds=t_end - t0)
-        return Completion(text=text, usage=usage, finish_reason=finish, model=self.name)
+        return Completion(text=text, usage=usage, finish_reason=finish, model=self.name,
+                          choice_logprobs=choice_logprobs)
+
+    def _choice_logprobs(self, choices) -> dict[str, float]:
+        """Log-probabilities of each choice's first token at the first reply position, read
+        from the raw logits (before any grammar), renormalised over the choices. Valid only
+        while the first sampled token has not been decoded yet."""
+        llama_cpp = _llama()
+        row = llama_cpp.llama_get_logits_ith(self._llm._ctx.ctx, -1)
+        ids = {}
+        for c in choices:
+            toks = self._llm.tokenize(c.encode("utf-8"), add_bos=False, special=False)
+            if toks:
+                ids[c] = toks[0]
+        if not ids:
+            return {}
+        raw = {c: float(row[i]) for c, i in ids.items()}
+        top = max(raw.values())
+        total = math.log(sum(math.exp(v - top) for v in raw.values())) + top
+        return {c: v - total for c, v in raw.items()}

@@ -111,7 +111,7 @@ class RunContext:
     # --- the one model call --------------------------------------------------------------
     def call(self, node: TraceNode, model: Model, messages: list[dict], *, template: str,
              max_tokens: int, json_schema: dict | None = None, grammar: str | None = None,
-             stream_answer: bool = False):
+             stream_answer: bool = False, choices: tuple[str, ...] = ()):
         """Run one model call as `node`: check budget/cancel, stream events, record usage.
         Returns the Completion. Errors propagate after the node is marked."""
         self.checkpoint(calls=1)
@@ -131,7 +131,7 @@ class RunContext:
         timer.daemon = True
         timer.start()
         req = CompletionRequest(messages=messages, max_tokens=max_tokens, json_schema=json_schema,
-                                grammar=grammar, cancel=token)
+                                grammar=grammar, cancel=token, choices=choices)
         t0 = time.perf_counter()
         try:
             if stream_answer:
@@ -159,6 +159,8 @@ class RunContext:
         node.status = "done"
         if comp.finish_reason == "length":
             node.data["truncated"] = True
+        if comp.choice_logprobs:
+            node.data["choice_logprobs"] = {k: round(v, 4) for k, v in comp.choice_logprobs.items()}
         self.meter.record(node.tokens_in, node.tokens_out, node.cached_tokens, node.seconds)
         yield from self.update(node)
         return comp

@@ -37,12 +37,25 @@ class GuidedOptions:
     verify_call: bool = True  # the second, yes/no check of a candidate answer
     scan_fallback_calls: int = 4  # after candidates failed, scan only a selection this small (in slices)
     scan_chars: int = 3000  # a scan slice: small, because a small model's quality rots with length
+    sentence_rank: bool = True  # open lookups: rank sentences in code first (see app.rlm.sentences)
+    sentence_slices: int = 8  # filtered slices whose sentences are ranked
+    sentence_checks: int = 3  # best sentences the model is asked about
+    min_coverage: float = 0.3  # share of the question's (idf-weighted) words a sentence must hold
+    yes_weight: float = 0.5  # how much the model's P(yes) moves a sentence against its code score
 
 # --- the main loop ---------------------------------------------------------------------------
 def run_guided(ctx: RunContext):
     opt = GuidedOptions(**{k: v for k, v in ctx.options.items() if k in GuidedOptions.__dataclass_fields__})
     plan = yield from understand(ctx, opt)
     candidates, filter_node = yield from filter_slices(ctx, plan, opt)
+    # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
+    # quoted title ("Big Stone Gap") only narrows the slices, so sentences are ranked.
+    if opt.sentence_rank and plan.kind == "lookup" and all(" " in k for k in plan.exact) and candidates:
+        from app.rlm.ranked import answer_by_sentences
+
+        result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
+        if result is not None:
+            return result
     findings: list[Finding] = []
     if plan.kind != "aggregate" and candidates:
         limit = opt.max_candidates if plan.kind == "lookup" else opt.max_list_candidates

@@ -56,6 +56,12 @@ SCAN_TEMPLATE = (
     "<<<DOC\n{slice}\nDOC>>>"
 )
 
+SENTENCE_TEMPLATE = (
+    "Does this sentence from a document answer the question? Reply yes or no.\n"
+    "Question: {question}\n\n"
+    "<<<DOC\n{slice}\nDOC>>>"
+)
+
 VERIFY_TEMPLATE = (
     "Check: does the document text above really say that the answer is \"{answer}\"? Reply yes or no."
 )

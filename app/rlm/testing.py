@@ -34,9 +34,9 @@ def slice_of(request) -> str:
 
 
 def kind_of(request) -> str:
-    """Which guided step a request belongs to: plan, map, scan, verify, reduce, direct, rag, or ''."""
+    """Which guided step a request belongs to: plan, map, scan, sentence, verify, reduce, direct, rag, or ''."""
     body = request.messages[-1]["content"]
-    for name in ("VERIFY", "PLAN", "MAP", "SCAN", "REDUCE", "DIRECT", "RAG"):
+    for name in ("VERIFY", "PLAN", "MAP", "SCAN", "SENTENCE", "REDUCE", "DIRECT", "RAG"):
         head = getattr(prompts, f"{name}_TEMPLATE").split("\n", 1)[0]
         if body.startswith(head.split("{", 1)[0][:40]):
             return name.lower()
@@ -57,6 +57,8 @@ def oracle_responder(find, *, plan=None, verify: bool = True, reduce=None, answe
             if not got:
                 return {"relevant": False, "quote": "", "answer": ""}
             return {"relevant": True, "quote": got[1], "answer": got[0]}
+        if kind == "sentence":
+            return "yes" if find(slice_of(request)) else "no"
         if kind == "verify":
             return "yes" if verify else "no"
         if kind == "reduce":

@@ -1,0 +1,135 @@
+"""Guided mode's answer to an open lookup: rank sentences in code, let the model break
+ties, follow one hop when the question asks through another entity.
+
+    filter (slices) -> rank sentences (idf, code) -> check the best few (model, P(yes))
+                    -> [hop: search names from the best sentence, rank, check] -> answer
+
+The answer is the chosen sentence itself (for a number question, led by its number phrase),
+cited to its page: what the analyst reads is verbatim document text, never a paraphrase
+by a 135M model. Returns None when no sentence holds enough of the question, so the
+caller falls back to reading slices with map calls.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from app.rlm import prompts
+from app.rlm import sentences as sn
+from app.rlm.events import AnswerDelta
+from app.rlm.terms import analyse, key_pattern
+from app.rlm.trace import Citation
+
+
+def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
+    # The question's words and what its question word asks for ("how old" -> age, years),
+    # read by code; a small model's plan terms are too noisy to weigh sentences with.
+    wanted = sn.content_words(ctx.question + " " + " ".join(analyse(ctx.question).terms))
+    if not wanted:
+        return None
+    idf = sn.weights(ctx.env, wanted)
+    names = sn.names_in(ctx.question)
+    ranked = [r for r in sn.rank(ctx.env, candidates[:opt.sentence_slices], wanted, idf,
+                                 expects_number=plan.expects_number, names=names) if r.coverage >= opt.min_coverage]
+    ctx.checkpoint()
+    node = yield from ctx.step(
+        "filter", f"rank sentences of {min(len(candidates), opt.sentence_slices)} slices by rare question words",
+        _table(ranked), parent=parent,
+        data={"idf": {w: round(v, 2) for w, v in sorted(idf.items(), key=lambda kv: -kv[1])},
+              "min_coverage": opt.min_coverage})
+    if not ranked:
+        yield from ctx.set_fate(node, "discarded", "no sentence holds enough of the question: reading slices instead")
+        return None
+    best, checks = yield from _choose(ctx, ranked, opt, node.id, depth=0)
+    chain = [(best, checks[id(best)])]
+    if sn.hops(ctx.question):
+        second = yield from _hop(ctx, best, wanted, idf, opt, node.id)
+        if second is not None:
+            chain.append(second)
+    return (yield from _answer(ctx, chain, plan))
+
+
+def _table(ranked) -> str:
+    lines = [f"{r.score:5.2f}  {r.coverage:4.0%}  {r.text[:110]}" for r in ranked[:8]]
+    return "\n".join(lines) or "(no sentence holds enough of the question)"
+
+
+def _choose(ctx, ranked, opt, parent: str, depth: int):
+    """Ask the model about the best few; its P(yes) moves each score a little."""
+    top = ranked[0].score or 1.0
+    checked, nodes = [], {}
+    # The model breaks ties, so every sentence tied (near enough) with the last one checked
+    # is checked too, up to twice the usual number.
+    n = opt.sentence_checks
+    while n < min(len(ranked), 2 * opt.sentence_checks) and ranked[n].score >= 0.9 * ranked[n - 1].score:
+        n += 1
+    for r in ranked[:n]:
+        ctx.checkpoint()
+        s = ctx.env.slice(r.doc_id, r.start, r.end)
+        node = ctx.new_node("map", f"does this answer it? {s.describe()}", parent=parent, depth=depth, slice=s)
+        messages = prompts.user(prompts.SENTENCE_TEMPLATE, question=ctx.question, slice=r.text)
+        comp = yield from ctx.call(node, ctx.sub, messages, template=prompts.SENTENCE_TEMPLATE, max_tokens=1,
+                                   grammar=prompts.VERIFY_GRAMMAR, choices=("yes", "no"))
+        lp = comp.choice_logprobs or {}
+        p_yes = math.exp(lp["yes"]) if "yes" in lp else (1.0 if comp.text.strip().lower().startswith("y") else 0.0)
+        combined = r.score / top + opt.yes_weight * p_yes
+        node.data.update({"score": round(r.score, 3), "coverage": round(r.coverage, 3), "p_yes": round(p_yes, 3),
+                          "combined": round(combined, 3), "matched": sorted(r.matched)})
+        checked.append((combined, r))
+        nodes[id(r)] = node
+    best = max(checked, key=lambda c: c[0])[1]
+    for _, r in checked:
+        if r is not best:
+            yield from ctx.set_fate(nodes[id(r)], "discarded", "another sentence scored higher")
+    return best, nodes
+
+
+def _hop(ctx, first, wanted, idf, opt, parent: str):
+    """Second hop: the question names its answer through an entity the first sentence
+    names ("the woman who portrayed Corliss Archer" -> "Shirley Temple"). Sentences
+    about that entity are ranked by the question words the first sentence lacked."""
+    missing = {w for w in wanted if w not in first.matched}
+    for name in sn.bridges(first.text, ctx.question):
+        hits = ctx.env.regex_hits(key_pattern(name), limit=40)
+        windows, seen = [], set()
+        for doc_id, a, b in hits:
+            w = ctx.env.window(doc_id, a, b, opt.window_chars)
+            if (doc_id, w.char_start) not in seen:
+                seen.add((doc_id, w.char_start))
+                windows.append(w)
+        ranked = [r for r in sn.rank(ctx.env, windows, missing or wanted, idf, must=name, with_next=True)
+                  if r.text != first.text and not (r.doc_id == first.doc_id and r.start < first.end and first.start < r.end)]
+        if not ranked:
+            continue
+        node = yield from ctx.step("filter", f"second hop: sentences about “{name}”", _table(ranked), parent=parent,
+                                   depth=1, data={"bridge": name, "missing": sorted(missing)})
+        best, nodes = yield from _choose(ctx, ranked, opt, node.id, depth=1)
+        return best, nodes[id(best)]
+    return None
+
+
+def _answer(ctx, chain, plan):
+    from app.rlm.evidence import _number_phrase
+
+    cites, parts = [], []
+    for n, (r, node) in enumerate(chain, 1):
+        page = ctx.env.page_at(r.doc_id, r.start)
+        quote = ctx.env.text(r.doc_id)[r.start:r.end].strip()
+        cites.append(Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, page, quote, r.start, r.end))
+        parts.append(f"{r.text} [{n}]")
+        yield from ctx.set_fate(node, "cited", "best-ranked sentence" + (" of the second hop" if n > 1 else ""))
+    last = chain[-1][0].text
+    short = _number_phrase(last, plan) if plan.expects_number else ""
+    if short and re.search(re.escape(short) + r"\s*:", last):
+        short = ""  # a label ("Document 557:", "Section 4:"), not a value
+    # The value first when a number is asked for, then the sentence it was read from: a
+    # phrase picked by code ("first half") can miss what the sentence says ("of the 10th century").
+    answer = "\n".join(parts)
+    if short and len(chain) == 1:
+        answer = f"{short} — {answer}"
+    ctx.partial.answer, ctx.partial.citations = answer, cites
+    yield from ctx.step("final", "answer from the best-ranked sentence" + (" and its second hop" if len(chain) > 1 else ""),
+                        answer, data={"citations": [c.to_dict() for c in cites]})
+    yield AnswerDelta(answer)
+    return answer, cites

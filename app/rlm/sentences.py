@@ -1,0 +1,161 @@
+"""Sentence ranking for open questions (no exact key to anchor on), done in code.
+
+A 135M model cannot pick the one passage that answers "When were the Normans in
+Normandy?" among thirty about the Normans: asked, it says "relevant" to all of them and
+often quotes text that is not there. What it cannot do, classic answer-sentence selection
+can: every sentence of the filtered slices is scored by the question words it holds,
+each weighted by how rare the word is in the selection (inverse document frequency over
+fixed blocks), so "Normandy" in a corpus about the Normans counts for little and
+"identity" for a lot. The model then ranks the best few by how likely it says "yes" to
+"does this sentence answer the question?" (a tie-breaker, never a veto: a small model
+says "no" to almost everything).
+
+Questions that hop ("the woman who portrayed X", "the director of Y") are followed one
+step: names in the best sentence that the question does not contain are searched next,
+with the question words that sentence lacked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from app.rlm.checks import sentences
+from app.rlm.terms import STOPWORDS, has_number
+
+BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
+NAME_BOOST = 1.5
+LONGEST = 300  # characters: a "sentence" longer than this is cut at its semicolons
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*|\d+")
+# A relative clause or an "X of Y" opening: the question names its answer through another
+# entity ("the woman who portrayed...", "The director of the film ... is based where?").
+_HOP = re.compile(r"\b\w+\s+(who|whom|whose|that)\b(?!\s+(is|are|was|were)\s+(the\s+)?(answer|name))|"
+                  r"^(the|a|an)\s+\w+(\s+\w+)?\s+of\b", re.I)
+_NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[A-Za-z]|[A-Z]{2,})(?:\s+(?:of\s+|de\s+|von\s+|van\s+)?(?:[A-Z][\w'’.-]*[A-Za-z]|[A-Z]{2,}))*")
+
+
+def stem(word: str) -> str:
+    """A crude stem, enough to match "originate"/"originated" and "countries"/"country"."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("ies") and len(w) > 5:
+        return w[:-3] + "y"
+    for suffix in ("ing", "ed", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
+            return w[: -len(suffix)]
+    return w
+
+
+def content_words(text: str) -> set[str]:
+    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())}
+
+
+def weights(env, words: set[str]) -> dict[str, float]:
+    """BM25's idf of each word over BLOCK-sized blocks of the selected documents."""
+    n_blocks, seen = 0, {w: 0 for w in words}
+    for doc_id in env.doc_ids:
+        text = env.text(doc_id)
+        n_blocks += len(text) // BLOCK + 1
+        for w in words:
+            seen[w] += len({m.start() // BLOCK for m in re.finditer(r"\b" + re.escape(w), text, re.I)})
+    return {w: math.log((n_blocks - df + 0.5) / (df + 0.5) + 1) for w, df in seen.items()}
+
+
+@dataclass
+class Ranked:
+    score: float  # sum of the idf of the question words the sentence holds
+    coverage: float  # that sum over the idf of all the question's words
+    doc_id: int
+    start: int  # document coordinates
+    end: int
+    text: str
+    matched: frozenset[str]
+
+
+def _holds(sentence_words: set[str], word: str) -> bool:
+    return word in sentence_words or any(x.startswith(word) for x in sentence_words if len(word) >= 4)
+
+
+def names_in(question: str) -> set[str]:
+    """Stems of the capitalised words after the question's first word: names, which
+    pin a sentence down better than common words of the same rarity."""
+    toks = _WORD.findall(question)
+    return {stem(w) for w in toks[1:] if w[0].isupper() and w.lower() not in STOPWORDS}
+
+
+def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number: bool = False,
+         must: str = "", names: set[str] = frozenset(), with_next: bool = False) -> list[Ranked]:
+    """Every distinct sentence of `slices`, best first. A sentence that begins mid-way
+    (after a parenthesis, or a PDF line break) is read with the sentence before it, so a
+    name cut off by "(born 3 April 1959), also known as..." stays in the quote.
+    with_next: read each sentence with the one after it (a second hop's answer is often
+    the next sentence about the entity: "...was an actress. As an adult, she served as...")."""
+    idf = {w: v * (NAME_BOOST if w in names else 1.0) for w, v in idf.items()}
+    total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
+    out, seen = [], set()
+    for s in slices:
+        text = env.slice_text(s)
+        spans = clauses(text)
+        for i, (a, b) in enumerate(spans):
+            while a < b and text[a].isspace():
+                a += 1
+            if i and a < b and (text[a].islower() or text[a] in ";,)") and text[spans[i - 1][1] - 1:spans[i - 1][1]] != ";":
+                a = spans[i - 1][0]
+                while a < b and text[a].isspace():
+                    a += 1
+            if must and not re.search(r"\b" + re.escape(must) + r"\b", " ".join(text[a:b].split()), re.I):
+                continue  # the entity must be in the sentence itself, not only in the one read with it
+            if with_next and i + 1 < len(spans):
+                b = spans[i + 1][1]
+            sent = text[a:b]
+            key = " ".join(sent.split())
+            if len(key) < 20 or key in seen:
+                continue
+            seen.add(key)
+            sw = content_words(sent)
+            matched = frozenset(w for w in wanted if _holds(sw, w))
+            score = sum(idf.get(w, 0.0) for w in matched)
+            if expects_number and has_number(sent):
+                score += 1.0
+            out.append(Ranked(score, score / total, s.doc_id, s.char_start + a, s.char_start + b, key, matched))
+    out.sort(key=lambda r: -r.score)
+    return out
+
+
+def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
+    """Sentences, with a run-on one (a legal list: "...; To declare War, ...; To raise
+    Armies...") cut at its semicolons: a long sentence holds many words by its length
+    alone, and an answer should be the clause that says it."""
+    out = []
+    for a, b in sentences(text):
+        if b - a <= longest or ";" not in text[a:b]:
+            out.append((a, b))
+            continue
+        start = a
+        for m in re.finditer(r";\s*", text[a:b]):
+            out.append((start, a + m.start() + 1))
+            start = a + m.end()
+        if start < b:
+            out.append((start, b))
+    return out
+
+
+def hops(question: str) -> bool:
+    return bool(_HOP.search(question.strip()))
+
+
+def bridges(sentence: str, question: str, limit: int = 2) -> list[str]:
+    """Names in a sentence that the question does not contain: where a second hop goes."""
+    asked = {stem(w) for w in _WORD.findall(question)}
+    found = []
+    for m in _NAME.finditer(sentence):
+        name = re.sub(r"^(The|A|An|In|On|At|It|He|She|They|This|Document)\s+", "", m.group(0)).strip(" .")
+        toks = _WORD.findall(name)
+        if not toks or all(stem(t) in asked or t.lower() in STOPWORDS for t in toks) or name.isdigit():
+            continue
+        if len(toks) == 1 and (len(name) < 4 or m.start() == 0):
+            continue  # a capitalised sentence opener, not a name
+        if name not in found:
+            found.append(name)
+    found.sort(key=lambda n: -len(_WORD.findall(n)))  # full names first
+    return found[:limit]

@@ -1,0 +1,88 @@
+"""Open lookups answered by ranking sentences in code (app.rlm.sentences, app.rlm.ranked)."""
+
+from __future__ import annotations
+
+from app.llm.fake import FakeModel
+from app.rlm import NOT_FOUND, Controller
+from app.rlm import sentences as sn
+from app.rlm.testing import add_text_document, kind_of, oracle_responder
+
+COMMON = ("The Normans held land in Normandy and the Normans built churches there. "
+          "Norman lords in Normandy paid homage to the king. ") * 4
+GOLD = "The separate identity of the Normans emerged in the first half of the 10th century."
+
+
+def run(store, model, question, doc_ids, **options):
+    events = list(Controller(store, model, options=options).run(question, doc_ids=doc_ids))
+    return events[-1].result
+
+
+def test_stems_and_rare_word_weights():
+    assert sn.stem("countries") == "country" and sn.stem("originated") == "originat" and sn.stem("Norse") == "norse"
+    assert "identity" in sn.content_words("What century did the Normans first gain their separate identity?")
+    assert "the" not in sn.content_words("the the the")
+
+
+def test_the_sentence_with_the_rare_question_words_wins_even_when_the_model_says_no(store):
+    doc = add_text_document(store, "Normans", [COMMON, COMMON + GOLD + " " + COMMON, COMMON])
+    model = FakeModel(responder=oracle_responder(lambda text: None))  # says "no" to everything
+    result = run(store, model, "What century did the Normans first gain their separate identity?", [doc])
+    assert result.status == "done" and "10th century" in result.answer
+    [c] = result.citations
+    assert c.page == 2 and c.quote == GOLD and store.document_text(doc)[c.char_start:c.char_end] == GOLD
+    kinds = [kind_of(r) for r in model.requests]
+    assert "sentence" in kinds and "map" not in kinds  # short yes/no calls on sentences, no slice reading
+    ranking = next(n for n in result.nodes if n.kind == "filter" and n.label.startswith("rank sentences"))
+    assert ranking.data["idf"]["identity"] > ranking.data["idf"]["norman"]  # rare words weigh more
+    checked = [n for n in result.nodes if n.kind == "map"]
+    assert checked and all("p_yes" in n.data for n in checked)
+    assert [n.fate for n in checked].count("cited") == 1
+
+
+def test_the_model_breaks_a_tie_between_equally_scored_sentences(store):
+    a = "The harbour master of Veldt keeps the eastern gate."
+    b = "The harbour master of Veldt keeps the western gate."
+    doc = add_text_document(store, "Veldt", [COMMON + a + " " + COMMON + b + " " + COMMON])
+    for wanted in ("western", "eastern"):
+        model = FakeModel(responder=oracle_responder(lambda text, w=wanted: ("gate", text) if w in text else None))
+        result = run(store, model, "Which gate does the harbour master of Veldt keep?", [doc])
+        assert wanted in result.answer and wanted in result.citations[0].quote
+
+
+def test_a_question_that_hops_through_a_name_follows_it_and_cites_both_sentences(store):
+    film = "Quiet Harbour is a 1950 drama film starring Mara Lindqvist as the lighthouse keeper."
+    bio = ("Mara Lindqvist was a Swedish actress born in Uppsala. "
+           "Later in life she served as Minister of Culture for six years.")
+    doc = add_text_document(store, "Films", [COMMON + film + " " + COMMON, COMMON, COMMON + bio + " " + COMMON])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    q = "What government post was held by the actress who starred in Quiet Harbour?"
+    assert sn.hops(q) and not sn.hops("Who starred in Quiet Harbour?")
+    result = run(store, model, q, [doc])
+    assert result.status == "done" and "Minister of Culture" in result.answer
+    assert [c.page for c in result.citations] == [1, 3]
+    assert "Quiet Harbour" in result.citations[0].quote and "Minister of Culture" in result.citations[1].quote
+    hop = next(n for n in result.nodes if n.label.startswith("second hop"))
+    assert hop.data["bridge"] == "Mara Lindqvist"
+
+
+def test_a_run_on_list_is_cut_into_its_clauses():
+    text = ("The Congress shall have Power To lay and collect Taxes; To borrow Money on the credit of the "
+            "United States; To establish an uniform Rule of Naturalization throughout the United States; "
+            "To coin Money, regulate the Value thereof; To declare War, grant Letters of Marque and Reprisal; "
+            "To raise and support Armies, but no Appropriation shall be for a longer Term than two Years.")
+    parts = [text[a:b].strip() for a, b in sn.clauses(text)]
+    assert "To declare War, grant Letters of Marque and Reprisal;" in parts and len(parts) == 6
+
+
+def test_nothing_close_enough_falls_back_to_reading_slices_and_says_not_found(store):
+    doc = add_text_document(store, "Normans", [COMMON])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    result = run(store, model, "What is the capital of Atlantis?", [doc])
+    assert result.answer == NOT_FOUND and not result.citations
+
+
+def test_names_and_bridges():
+    q = "What government position was held by the woman who portrayed Corliss Archer in the film Kiss and Tell?"
+    assert {"corlis", "archer", "kiss"} <= sn.names_in(q) and "film" not in sn.names_in(q)
+    s = "Kiss and Tell is a 1945 American comedy film starring then 17-year-old Shirley Temple as Corliss Archer."
+    assert sn.bridges(s, q)[0] == "Shirley Temple"
