@@ -10,7 +10,7 @@ Modules: base (interface, errors), llamacpp (llama.cpp in process), endpoint
 does not import llama_cpp; loading a model does.
 """
 
-from app.llm.base import (  # noqa: F401
+from app.llm.base import (
     Completion,
     CompletionRequest,
     ContextOverflow,
@@ -20,3 +20,6 @@ from app.llm.base import (  # noqa: F401
     ModelLoadError,
     Usage,
 )
+
+__all__ = ["Completion", "CompletionRequest", "ContextOverflow", "GenerationCancelled", "LLMError", "Model",
+           "ModelLoadError", "Usage"]

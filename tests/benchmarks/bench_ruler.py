@@ -54,7 +54,7 @@ def pdf_for(sample, cache: Path) -> tuple[Path, int]:
     return path, pages
 
 
-def samples_for(gen, task: str, length: int, n: int, seed: int, cache: Path) -> list:
+def samples_for(gen, task: str, length: int, n: int, seed: int, cache: Path, first: int = 0) -> list:
     """Generated samples, kept as JSON so later runs skip loading HotpotQA and re-counting 1M tokens."""
     from dataclasses import asdict
 
@@ -62,7 +62,7 @@ def samples_for(gen, task: str, length: int, n: int, seed: int, cache: Path) -> 
 
     counter = getattr(gen.counter, "name", "?").replace("/", "_").replace(" ", "_")
     out = []
-    for i in range(n):
+    for i in range(first, first + n):
         path = cache / f"{task}-{label(length)}-s{seed}-{i}-v{GENERATOR_VERSION}-{counter}.json"
         if path.is_file():
             out.append(Sample(**json.loads(path.read_text())))
@@ -98,6 +98,9 @@ def parse_args(argv=None):
     ap.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated from {', '.join(TASKS)}")
     ap.add_argument("--modes", default=DEFAULT_MODES, help=f"comma-separated (default {DEFAULT_MODES})")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--first", type=int, default=0,
+                    help="index of the first question (the seed changes haystacks, not questions: questions "
+                         "from --first 5 on were never looked at while tuning guided mode)")
     ap.add_argument("--threads", type=int, default=None, help="model threads (default: the model manager's choice)")
     ap.add_argument("--max-calls", type=int, default=None, help="override the controller's default call budget")
     ap.add_argument("--max-seconds", type=float, default=None, help="override the controller's default time budget per question")
@@ -200,7 +203,7 @@ def main(argv=None) -> int:
         for task in args.tasks:
             tp = time.perf_counter()
             try:
-                samples = samples_for(gen, task, length, args.samples, args.seed, DATA_DIR / "samples")
+                samples = samples_for(gen, task, length, args.samples, args.seed, DATA_DIR / "samples", args.first)
                 docs = []
                 for s in samples:
                     pdf, pages = pdf_for(s, cache)
