@@ -86,3 +86,16 @@ def test_names_and_bridges():
     assert {"corlis", "archer", "kiss"} <= sn.names_in(q) and "film" not in sn.names_in(q)
     s = "Kiss and Tell is a 1945 American comedy film starring then 17-year-old Shirley Temple as Corliss Archer."
     assert sn.bridges(s, q)[0] == "Shirley Temple"
+
+
+def test_a_budget_stop_while_checking_sentences_keeps_the_best_so_far(store):
+    from app.rlm import Budget
+
+    other = "Scholars of the first century debated the separate identity of the Saxons."
+    doc = add_text_document(store, "Normans", [COMMON, COMMON + GOLD + " " + COMMON, COMMON + other + " " + COMMON])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    events = list(Controller(store, model).run("What century did the Normans first gain their separate identity?",
+                                               doc_ids=[doc], budget=Budget(max_calls=2)))
+    result = events[-1].result
+    assert result.status == "budget" and "Stopped early" in result.note
+    assert "10th century" in result.answer and result.citations[0].quote == GOLD

@@ -78,6 +78,9 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
                           "combined": round(combined, 3), "matched": sorted(r.matched)})
         checked.append((combined, r))
         nodes[id(r)] = node
+        if depth == 0 and combined >= max(c for c, _ in checked):
+            # The best so far is the answer if a budget or a stop ends the run here.
+            ctx.partial.answer, ctx.partial.citations = f"{r.text} [1]", [_cite(ctx, 1, r, node)]
     best = max(checked, key=lambda c: c[0])[1]
     for _, r in checked:
         if r is not best:
@@ -109,14 +112,18 @@ def _hop(ctx, first, wanted, idf, opt, parent: str):
     return None
 
 
+def _cite(ctx, n: int, r, node) -> Citation:
+    quote = ctx.env.text(r.doc_id)[r.start:r.end].strip()
+    return Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
+                    quote, r.start, r.end)
+
+
 def _answer(ctx, chain, plan):
     from app.rlm.evidence import _number_phrase
 
     cites, parts = [], []
     for n, (r, node) in enumerate(chain, 1):
-        page = ctx.env.page_at(r.doc_id, r.start)
-        quote = ctx.env.text(r.doc_id)[r.start:r.end].strip()
-        cites.append(Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, page, quote, r.start, r.end))
+        cites.append(_cite(ctx, n, r, node))
         parts.append(f"{r.text} [{n}]")
         yield from ctx.set_fate(node, "cited", "best-ranked sentence" + (" of the second hop" if n > 1 else ""))
     last = chain[-1][0].text
