@@ -393,3 +393,16 @@ def test_plan_terms_that_echo_the_instructions_are_dropped(store, doc):
     plan = next(n for n in result.nodes if n.kind == "plan")
     used = " ".join(plan.data["used"]["terms"]).lower()
     assert "fact" not in used and "vault" in used
+
+
+def test_a_question_with_an_exact_key_needs_no_plan_call(store):
+    doc = add_text_document(store, "Keys", [FILLER + "The special magic number for tiny-cat is 5512. " + FILLER])
+    model = FakeModel(responder=oracle_responder(lambda t: ("5512", "The special magic number for tiny-cat is 5512.")
+                                                 if "tiny-cat" in t else None))
+    _, result = run(Controller(store, model), "What is the special magic number for tiny-cat?", doc_ids=[doc])
+    assert "5512" in result.answer
+    assert "plan" not in [kind_of(r) for r in model.requests]
+    assert result.nodes[0].kind == "plan" and "exact key" in result.nodes[0].label
+    _, result = run(Controller(store, model, options={"keyed_without_plan": False}),
+                    "What is the special magic number for tiny-cat?", doc_ids=[doc])
+    assert [kind_of(r) for r in model.requests].count("plan") == 1

@@ -53,7 +53,8 @@ def test_guided_lookup_on_a_real_pdf(library, model):
     store, doc = library
     result = Controller(store, model).ask(QUESTION, doc_ids=[doc.id], budget=Budget(max_calls=8, max_seconds=240))
     assert result.status in ("done", "budget"), result.note
-    assert result.nodes and result.nodes[0].kind == "plan" and result.nodes[0].tokens_in > 0
+    # "heron-7" is an exact key: the code reads the plan from the question, no model call.
+    assert result.nodes and result.nodes[0].kind == "plan" and result.nodes[0].tokens_in == 0
     _assert_citations_real(store, result)
     run = store.get_run(result.run_id)
     assert run["status"] == result.status and len(run["nodes"]) == len(result.nodes)

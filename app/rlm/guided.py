@@ -33,6 +33,7 @@ class GuidedOptions:
     map_tokens: int = 120
     plan_tokens: int = 40
     plan_call: bool = True  # False: terms from code only (saves one root call on slow machines)
+    keyed_without_plan: bool = True  # no plan call when the question names an exact key
     reduce_tokens: int = 220
     verify_call: bool = True  # the second, yes/no check of a candidate answer
     scan_fallback_calls: int = 4  # after candidates failed, scan only a selection this small (in slices)
@@ -86,6 +87,12 @@ def understand(ctx: RunContext, opt: GuidedOptions):
     plan = analyse(ctx.question)
     if not opt.plan_call:
         yield from ctx.step("plan", "terms read from the question (no model call)", plan.to_dict())
+        return plan
+    if plan.exact and opt.keyed_without_plan:
+        # An exact key ("heron-7", a quoted phrase) decides the search: regex finds it and the
+        # code's cues decide lookup or list. The model's plan would only add terms, for about
+        # as many tokens as reading the key's slice.
+        yield from ctx.step("plan", "the question names an exact key: terms read by code (no model call)", plan.to_dict())
         return plan
     node = ctx.new_node("plan", "understand the question")
     messages = prompts.user(prompts.PLAN_TEMPLATE, question=ctx.question, shape=ctx.env.shape())

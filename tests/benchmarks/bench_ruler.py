@@ -237,6 +237,7 @@ def main(argv=None) -> int:
                     calls=int(totals.get("calls", 0)), tokens_in=int(totals.get("tokens_in", 0)),
                     tokens_out=int(totals.get("tokens_out", 0)),
                     model_seconds=float(totals.get("model_seconds", 0.0)), wall=wall, run_id=run_id,
+                    cached_tokens=int(totals.get("cached_tokens", 0)),
                 )
                 records.append(rec)
                 runs_f.write(json.dumps(rec.to_dict()) + "\n")

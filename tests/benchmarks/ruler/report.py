@@ -27,6 +27,7 @@ class Record:
     model_seconds: float
     wall: float
     run_id: int | None = None
+    cached_tokens: int = 0  # of tokens_in, prompt prefix served from the KV cache (not re-read)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -139,8 +140,12 @@ def goals(records: list[Record]) -> list[tuple[str, str, bool | None]]:
         if not at:
             continue
         pct = [100.0 * r.tokens_in / max(1, r.corpus_tokens) for r in at]
+        fresh = [100.0 * (r.tokens_in - r.cached_tokens) / max(1, r.corpus_tokens) for r in at]
+        # Met only when every question stays under 5% counting cached prefixes as read too.
         out.append((f"model tokens read per question < 5% of the corpus at {label(length)}, guided",
-                    f"mean {sum(pct) / len(pct):.2f}%, worst {max(pct):.2f}%", max(pct) < 5.0))
+                    f"mean {sum(pct) / len(pct):.2f}%, worst {max(pct):.2f}% (without prompt prefixes "
+                    f"reused from the KV cache: mean {sum(fresh) / len(fresh):.2f}%, worst {max(fresh):.2f}%)",
+                    max(pct) < 5.0))
     if rs:
         wall = sum(r.wall for r in rs)
         model = sum(r.model_seconds for r in rs)
