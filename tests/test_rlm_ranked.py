@@ -99,3 +99,15 @@ def test_a_budget_stop_while_checking_sentences_keeps_the_best_so_far(store):
     result = events[-1].result
     assert result.status == "budget" and "Stopped early" in result.note
     assert "10th century" in result.answer and result.citations[0].quote == GOLD
+
+
+def test_a_name_that_looks_like_a_key_falls_back_to_ranked_sentences(store):
+    treaty = "In 911 Rollo signed the treaty of Saint-Clair-sur-Epte with King Charles the Simple."
+    doc = add_text_document(store, "Normans", [COMMON, COMMON + treaty + " " + COMMON])
+    model = FakeModel(responder=oracle_responder(lambda text: None))  # the map calls confirm nothing
+    result = run(store, model, "Who did Rollo sign the treaty of Saint-Clair-sur-Epte with?", [doc])
+    kinds = [kind_of(r) for r in model.requests]
+    assert "map" in kinds and "sentence" in kinds and kinds.index("map") < kinds.index("sentence")
+    assert "King Charles" in result.answer and result.citations[0].quote == treaty
+    assert run(store, model, "Who did Rollo sign the treaty of Saint-Clair-sur-Epte with?", [doc],
+               sentence_rank=False).answer == NOT_FOUND

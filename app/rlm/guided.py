@@ -51,7 +51,8 @@ def run_guided(ctx: RunContext):
     candidates, filter_node = yield from filter_slices(ctx, plan, opt)
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
     # quoted title ("Big Stone Gap") only narrows the slices, so sentences are ranked.
-    if opt.sentence_rank and plan.kind == "lookup" and all(" " in k for k in plan.exact) and candidates:
+    ranked_first = opt.sentence_rank and plan.kind == "lookup" and all(" " in k for k in plan.exact)
+    if ranked_first and candidates:
         from app.rlm.ranked import answer_by_sentences
 
         result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
@@ -66,6 +67,15 @@ def run_guided(ctx: RunContext):
             _update_partial(ctx, findings, plan)
             if plan.kind == "lookup" and findings:
                 break  # early stop: a verified answer to a single-answer question
+    if not findings and plan.kind == "lookup" and candidates and opt.sentence_rank and not ranked_first:
+        # The key's slices were read and the small model confirmed nothing (a name such as
+        # "Saint-Clair-sur-Epte" looks like a key but asks an open question): rank their
+        # sentences before giving up.
+        from app.rlm.ranked import answer_by_sentences
+
+        result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
+        if result is not None:
+            return result
     if plan.kind == "aggregate" or (not findings and _scan_affordable(ctx, candidates, opt)):
         why = "the question needs the whole selection" if plan.kind == "aggregate" else \
             "filtering found no verified answer" if candidates else "filtering matched nothing"

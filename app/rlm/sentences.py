@@ -30,8 +30,8 @@ LONGEST = 300  # characters: a "sentence" longer than this is cut at its semicol
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*|\d+")
 # A relative clause or an "X of Y" opening: the question names its answer through another
 # entity ("the woman who portrayed...", "The director of the film ... is based where?").
-_HOP = re.compile(r"\b\w+\s+(who|whom|whose|that)\b(?!\s+(is|are|was|were)\s+(the\s+)?(answer|name))|"
-                  r"^(the|a|an)\s+\w+(\s+\w+)?\s+of\b", re.I)
+_RELATIVE = re.compile(r"\b([A-Za-z]+)\s+(who|whom|whose|that|where|which)\b", re.I)
+_OF_OPENING = re.compile(r"^(the|a|an)\s+\w+(\s+\w+)?\s+of\b", re.I)
 _NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[A-Za-z]|[A-Z]{2,})(?:\s+(?:of\s+|de\s+|von\s+|van\s+)?(?:[A-Z][\w'’.-]*[A-Za-z]|[A-Z]{2,}))*")
 
 
@@ -141,7 +141,10 @@ def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
 
 
 def hops(question: str) -> bool:
-    return bool(_HOP.search(question.strip()))
+    """A relative clause after a noun ("the woman who…", "the arena where…"; not "From
+    which countries…") or an "X of Y" opening ("The director of…")."""
+    q = question.strip()
+    return bool(_OF_OPENING.search(q)) or any(m.group(1).lower() not in STOPWORDS for m in _RELATIVE.finditer(q))
 
 
 def bridges(sentence: str, question: str, limit: int = 2) -> list[str]:
