@@ -219,7 +219,14 @@ def _short(answer: str, plan: QuestionTerms) -> str:
 def verify(ctx: RunContext, f: Finding, map_messages: list[dict], map_output: str, depth: int):
     """A second small call: does the slice support the candidate answer? It continues the
     map call's conversation, so the slice is already in the KV cache and only the question
-    is new. A 'no' discards it unless the code found the answer verbatim in the quote."""
+    is new. Skipped when the code already found the model's answer verbatim in the quote."""
+    # A model answer found verbatim in a quote the code located in the slice is accepted
+    # whatever a yes/no call would say, so that call would be spent for nothing.
+    if locate(f.answer, f.quote) is not None and not f.checks.get("quote_from_code"):
+        f.checks["verified_in_code"] = True
+        yield from ctx.step("verify", f"check “{f.answer[:60]}”: verbatim in the located quote (no model call)",
+                            "yes", parent=f.node.id, depth=depth, slice=f.slice)
+        return True
     node = ctx.new_node("verify", f"check “{f.answer[:60]}”", parent=f.node.id, depth=depth, slice=f.slice)
     messages = list(map_messages) + [
         {"role": "assistant", "content": map_output},
@@ -227,14 +234,10 @@ def verify(ctx: RunContext, f: Finding, map_messages: list[dict], map_output: st
     ]
     comp = yield from ctx.call(node, ctx.sub, messages, template=prompts.VERIFY_TEMPLATE, max_tokens=3,
                                grammar=prompts.VERIFY_GRAMMAR)
-    yes = comp.text.strip().lower().startswith("y")
-    # A sentence the code proposed must be confirmed by the model; for the model's own
-    # answer (or an exact key's sentence), finding it verbatim in the quote also counts.
-    in_quote = locate(f.answer, f.quote) is not None and not f.checks.get("quote_from_code")
-    f.checks["model_says_supported"] = yes
-    ok = yes or in_quote
-    reason = "model confirmed" if yes else "model said no, but the answer is verbatim in the verified quote" if ok else "model said the slice does not support it"
-    yield from ctx.set_fate(node, "merged" if ok else "discarded", reason)
+    ok = comp.text.strip().lower().startswith("y")
+    f.checks["model_says_supported"] = ok
+    yield from ctx.set_fate(node, "merged" if ok else "discarded",
+                            "model confirmed" if ok else "model said the slice does not support it")
     if not ok:
         why = "the code's proposed sentence was not confirmed by the verification call" if f.checks.get("quote_from_code") \
             else "failed the verification call"
