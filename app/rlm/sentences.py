@@ -42,8 +42,10 @@ def stem(word: str) -> str:
         return w[:-3] + "y"
     for suffix in ("ing", "ed", "es", "s"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 4:
-            return w[: -len(suffix)]
-    return w
+            w = w[: -len(suffix)]
+            break
+    # "originate" and "originated", "centre" and "centres" meet at the same stem
+    return w[:-1] if w.endswith("e") and len(w) > 5 else w
 
 
 def content_words(text: str) -> set[str]:
