@@ -70,7 +70,7 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         if span:
             from_code = checks["quote_from_code"] = True
             sentence = text[span[0]:span[1]].strip()
-            answer = (_number_phrase(sentence, plan) if plan.expects_number else "") or sentence
+            answer = (number_phrase(sentence, plan) if plan.expects_number else "") or sentence
     if span is None and plan.exact and not aggregate:
         # A small model missed it, but the slice holds the question's exact key: the code
         # reads the key's sentence itself; the answer must then come from that sentence.
@@ -161,7 +161,7 @@ _NUM_RUN = re.compile(r"(?:\b(?:\d[\d,.]*|" + "|".join(sorted(NUMBER_WORDS, key=
                       r")\b[\s-]*)+(?:\w+)?", re.I)
 
 
-def _number_phrase(sentence: str, plan: QuestionTerms) -> str:
+def number_phrase(sentence: str, plan: QuestionTerms) -> str:
     """The number phrase ("thirty five Years") nearest a question word outside the phrase."""
     runs = [m for m in _NUM_RUN.finditer(sentence) if has_number(m.group(0))]
     if not runs:

@@ -18,6 +18,7 @@ import re
 from app.rlm import prompts
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
+from app.rlm.evidence import number_phrase
 from app.rlm.terms import analyse, key_pattern
 from app.rlm.trace import Citation
 
@@ -119,15 +120,13 @@ def _cite(ctx, n: int, r, node) -> Citation:
 
 
 def _answer(ctx, chain, plan):
-    from app.rlm.evidence import _number_phrase
-
     cites, parts = [], []
     for n, (r, node) in enumerate(chain, 1):
         cites.append(_cite(ctx, n, r, node))
         parts.append(f"{r.text} [{n}]")
         yield from ctx.set_fate(node, "cited", "best-ranked sentence" + (" of the second hop" if n > 1 else ""))
     last = chain[-1][0].text
-    short = _number_phrase(last, plan) if plan.expects_number else ""
+    short = number_phrase(last, plan) if plan.expects_number else ""
     if short and re.search(re.escape(short) + r"\s*:", last):
         short = ""  # a label ("Document 557:", "Section 4:"), not a value
     # The value first when a number is asked for, then the sentence it was read from: a
