@@ -38,12 +38,20 @@ SPLIT_MIN_BYTES = 1 << 20
 
 # --- worker process side -------------------------------------------------------------
 _progress_q = None
-_cancel_ev = None
+_cancel_flag = None
 
 
-def _worker_init(progress_q, cancel_ev):
-    global _progress_q, _cancel_ev
-    _progress_q, _cancel_ev = progress_q, cancel_ev
+def _raise_flag(flag) -> None:
+    if flag is not None:
+        flag.value = 1
+
+
+def _worker_init(progress_q, cancel_flag):
+    global _progress_q, _cancel_flag
+    _progress_q, _cancel_flag = progress_q, cancel_flag
+    # Progress messages are best effort: a worker must be able to exit even if the queue's
+    # feeder thread is stuck on a lock a killed sibling held.
+    progress_q.cancel_join_thread()
     # Ctrl-C goes to the whole process group; the writer turns it into a clean cancel.
     import signal
 
@@ -64,7 +72,7 @@ def _worker_run(task_id, path, fmt, password, start, end, spool, expect_stat):
 
     try:
         return ("ok", ex.extract_range(path, fmt, password, start, end, spool,
-                                       should_cancel=_cancel_ev.is_set, on_progress=progress,
+                                       should_cancel=lambda: _cancel_flag.value != 0, on_progress=progress,
                                        expect_stat=expect_stat, on_total=total))
     except ex.ExtractCancelled:
         return ("cancelled", None)
@@ -146,12 +154,10 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     workers = max(0, int(workers))
     spool_dir = tempfile.mkdtemp(prefix="lectern-import-")
     pool = None
-    progress_q = cancel_ev = None
+    progress_q = cancel_flag = None
+    ctx = mp.get_context("spawn") if workers else None  # fork is unsafe in a process running Qt and threads
     if workers:
-        ctx = mp.get_context("spawn")  # fork is unsafe in a process that runs Qt and threads
-        progress_q, cancel_ev = ctx.Queue(), ctx.Event()
-        cancel.on_cancel(cancel_ev.set)
-    ctx = mp.get_context("spawn") if workers else None
+        cancel.on_cancel(lambda: _raise_flag(cancel_flag))
     in_flight_sha: dict[str, _Job] = {}
     jobs: list[_Job] = []  # jobs with ranges left to submit
     futures: dict[Future, tuple[_Job, int, int]] = {}
@@ -167,8 +173,17 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     careful = False
 
     def new_pool():
+        # Each pool gets its own progress queue and cancel flag. A worker killed while it
+        # held the queue's lock (the OOM killer does not wait) would leave that lock taken
+        # for good, and the next pool's workers would block on it. The flag is a raw
+        # shared byte: reading it takes no lock, so a killed worker cannot poison it.
+        nonlocal progress_q, cancel_flag
+        if progress_q is not None:
+            progress_q.close()
+        progress_q = ctx.Queue()
+        cancel_flag = ctx.RawValue("b", 1 if cancel.cancelled else 0)
         return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                   initargs=(progress_q, cancel_ev))
+                                   initargs=(progress_q, cancel_flag))
 
     def submit(job, ri, args) -> bool:
         """Hand one range to the pool; False when the pool broke before it could take it."""
@@ -308,7 +323,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                 pool = new_pool()
     finally:
         if pool:
-            cancel_ev.set()  # also when the caller stopped iterating early
+            _raise_flag(cancel_flag)  # also when the caller stopped iterating early
             pool.shutdown(wait=True, cancel_futures=True)
             progress_q.close()
         shutil.rmtree(spool_dir, ignore_errors=True)
