@@ -18,8 +18,8 @@ from app.llm.endpoint import Endpoint, EndpointError, EndpointPool
 class _Server:
     """Streams `reply` word by word; `fail` makes it answer HTTP 500 (or `status`)."""
 
-    def __init__(self, reply="hello from server", delay=0.0, status=200):
-        self.reply, self.delay, self.status = reply, delay, status
+    def __init__(self, reply="hello from server", delay=0.0, status=200, cut=False):
+        self.reply, self.delay, self.status, self.cut = reply, delay, status, cut
         self.bodies = []
         outer = self
 
@@ -44,6 +44,8 @@ class _Server:
                         chunk = {"choices": [{"delta": {"content": w + " "}, "finish_reason": None}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                         self.wfile.flush()
+                    if outer.cut:
+                        return  # the server dies mid-answer: the body ends with no finish
                     end = {"choices": [{"delta": {}, "finish_reason": "stop"}],
                            "usage": {"prompt_tokens": 7, "completion_tokens": 3}}
                     self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
@@ -111,6 +113,15 @@ def test_failed_endpoint_request_moves_to_another(servers):
     assert h[bad.url]["failures"] >= 1 and not h[bad.url]["healthy"]
     assert h[good.url]["served"] == 3
     assert len(bad.bodies) == 1  # rested after its failure, not hammered
+
+
+def test_a_stream_cut_before_its_end_is_a_failure_not_an_answer(servers):
+    cut, good = servers(reply="half an", cut=True), servers(reply="ok")
+    pool = EndpointPool([cut.url, good.url], backoff=5)
+    assert pool.chat(user("q")).text == "ok "
+    assert {x["url"]: x for x in pool.health()}[cut.url]["failures"] == 1
+    with pytest.raises(EndpointError, match="closed before the answer was complete"):
+        EndpointPool([cut.url]).chat(user("q"))
 
 
 def test_unreachable_endpoint_then_all_down_raises(servers):

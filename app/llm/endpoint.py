@@ -113,6 +113,7 @@ def call_endpoint(ep: Endpoint, request: CompletionRequest, on_text=None) -> Com
     text_parts: list[str] = []
     n_chunks = 0
     finish = "stop"
+    ended = False
     usage_doc: dict = {}
     try:
         if cancel is not None and cancel.cancelled:
@@ -134,6 +135,7 @@ def call_endpoint(ep: Endpoint, request: CompletionRequest, on_text=None) -> Com
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
+                ended = True
                 break
             chunk = json.loads(data)
             if chunk.get("usage"):
@@ -146,7 +148,13 @@ def call_endpoint(ep: Endpoint, request: CompletionRequest, on_text=None) -> Com
                     if on_text is not None:
                         on_text(piece)
                 if choice.get("finish_reason"):
+                    ended = True
                     finish = "length" if choice["finish_reason"] == "length" else "stop"
+        if not ended and not (cancel is not None and cancel.cancelled):
+            # The body ended without [DONE] or a finish reason: the server died mid-answer
+            # (its socket closed cleanly). Failing lets the pool retry on another server
+            # instead of passing off a cut answer, or none, as complete.
+            raise EndpointError(f"{ep.url}: the connection closed before the answer was complete")
     except GenerationCancelled:
         raise
     except (OSError, http.client.HTTPException, ValueError) as e:
