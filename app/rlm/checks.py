@@ -118,9 +118,12 @@ def best_sentence(text: str, wanted: list[str], must: str = "") -> tuple[int, in
         score = len(want & set(words(s))) + (1 if must else 0)
         if score > best_score:
             best, best_score = (a, b), score
-    if best is None:
-        return None
-    a, b = best
+    return trim_start(text, best) if best else None
+
+
+def trim_start(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """A sentence span without the whitespace (PDF line breaks) in front of it."""
+    a, b = span
     while a < b and text[a].isspace():
         a += 1
     return a, b

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from app.rlm import prompts
 from app.rlm.checks import (best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json,
-                            repair_number, salvage_fields, sentences)
+                            repair_number, salvage_fields, sentences, trim_start)
 from app.rlm.context import RunContext
 from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, words
 from app.rlm.trace import SliceRef, TraceNode
@@ -149,12 +149,7 @@ def _code_sentence(text: str, plan: QuestionTerms) -> tuple[int, int] | None:
         score = len(shared) + 0.5 * len(shared & names)
         if len(shared) >= need and (need > 1 or shared & names) and score > best_score:
             best, best_score = (a, b), score
-    if best is None:
-        return None
-    a, b = best
-    while a < b and text[a].isspace():
-        a += 1
-    return a, b
+    return trim_start(text, best) if best else None
 
 
 _NUM_RUN = re.compile(r"(?:\b(?:\d[\d,.]*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) +

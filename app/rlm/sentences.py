@@ -21,7 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from app.rlm.checks import sentences
+from app.rlm.checks import sentences, trim_start
 from app.rlm.terms import STOPWORDS, has_number
 
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
@@ -98,13 +98,10 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
     for s in slices:
         text = env.slice_text(s)
         spans = clauses(text)
-        for i, (a, b) in enumerate(spans):
-            while a < b and text[a].isspace():
-                a += 1
+        for i, span in enumerate(spans):
+            a, b = trim_start(text, span)
             if i and a < b and (text[a].islower() or text[a] in ";,)") and text[spans[i - 1][1] - 1:spans[i - 1][1]] != ";":
-                a = spans[i - 1][0]
-                while a < b and text[a].isspace():
-                    a += 1
+                a, b = trim_start(text, (spans[i - 1][0], b))
             if must and not re.search(r"\b" + re.escape(must) + r"\b", " ".join(text[a:b].split()), re.I):
                 continue  # the entity must be in the sentence itself, not only in the one read with it
             if with_next and i + 1 < len(spans):
