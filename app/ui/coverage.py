@@ -10,6 +10,17 @@ ROW_H = 16
 LABEL_W = 120
 
 
+def page_runs(pages, n: int) -> list[tuple[int, int]]:
+    """Consecutive read pages merged: {1, 2, 3, 7} -> [(1, 3), (7, 7)], within 1..n."""
+    runs: list[list[int]] = []
+    for pg in sorted(x for x in pages if 1 <= x <= n):
+        if runs and pg == runs[-1][1] + 1:
+            runs[-1][1] = pg
+        else:
+            runs.append([pg, pg])
+    return [(a, b) for a, b in runs]
+
+
 class CoverageStrip(QWidget):
     """One row per document: a bar with a cell per page, filled where the run read.
     Clicking a cell asks the reader to open that page."""
@@ -56,10 +67,12 @@ class CoverageStrip(QWidget):
             bar = self._bar_rect(i)
             p.fillRect(bar, base.darker(110))
             if n:
+                # One rectangle per run of read pages, not per page: a summary of a
+                # 1,000-page manual repaints often, and every QPainter call costs.
                 w = bar.width() / n
-                for pg in pages:
-                    if 1 <= pg <= n:
-                        p.fillRect(QRectF(bar.left() + (pg - 1) * w, bar.top(), max(1.0, w), bar.height()), read)
+                for first, last in page_runs(pages, n):
+                    p.fillRect(QRectF(bar.left() + (first - 1) * w, bar.top(), max(1.0, (last - first + 1) * w),
+                                      bar.height()), read)
             p.setPen(text)
             pct = 100 * len([x for x in pages if 1 <= x <= n]) / n if n else 0
             p.drawText(QRectF(bar.right() + 6, y, self.width() - bar.right() - 6, ROW_H), Qt.AlignmentFlag.AlignVCenter,
