@@ -112,3 +112,45 @@ def test_a_name_that_looks_like_a_key_falls_back_to_ranked_sentences(store):
     assert "King Charles" in result.answer and result.citations[0].quote == treaty
     assert run(store, model, "Who did Rollo sign the treaty of Saint-Clair-sur-Epte with?", [doc],
                sentence_rank=False).answer == NOT_FOUND
+
+
+def _voter(p_yes_of):
+    """A sub-model whose P(yes) for each sentence is given: like a real model's logits."""
+    import math
+
+    from app.llm.base import Completion
+    from app.rlm.testing import slice_of
+
+    base = oracle_responder(lambda text: None)
+
+    def respond(request):
+        if kind_of(request) != "sentence":
+            return base(request)
+        p = min(max(p_yes_of(slice_of(request)), 1e-6), 1 - 1e-6)
+        return Completion(text="yes" if p >= 0.5 else "no",
+                          choice_logprobs={"yes": math.log(p), "no": math.log(1 - p)})
+
+    return respond
+
+
+def test_a_vote_inside_the_margin_never_overturns_the_codes_order(store):
+    """Two builds of one model differ in P(yes) by hundredths; the answer must not."""
+    a = "The harbour master of Veldt keeps the eastern gate."
+    b = "The harbour master of Veldt keeps the western gate."
+    doc = add_text_document(store, "Veldt", [COMMON + a + " " + COMMON + b + " " + COMMON])
+    q = "Which gate does the harbour master of Veldt keep?"
+    answers = set()
+    for p_east, p_west in ((0.50, 0.52), (0.52, 0.50), (0.40, 0.55), (0.61, 0.60)):
+        model = FakeModel(responder=_voter(lambda t, e=p_east, w=p_west: e if "eastern" in t else w))
+        answers.add(run(store, model, q, [doc]).citations[0].quote)
+    assert answers == {a}  # the code's order (first in the document) stands every time
+    model = FakeModel(responder=_voter(lambda t: 0.1 if "eastern" in t else 0.9))  # a clear vote still counts
+    assert run(store, model, q, [doc]).citations[0].quote == b
+
+
+def test_decide_rule():
+    from app.rlm.ranked import _decide
+
+    assert _decide([(1.0, "a"), (1.1, "b")], 0.15) == "a"
+    assert _decide([(1.0, "a"), (1.2, "b"), (1.3, "c")], 0.15) == "c"
+    assert _decide([(1.0, "a"), (1.3, "b"), (1.3, "c")], 0.15) == "b"

@@ -151,7 +151,8 @@ class FakeModel(Model):
                 cached_tokens=cached,
                 seconds=time.perf_counter() - t0,
             )
-            completion = Completion(text="".join(out), usage=usage, finish_reason=finish, model=self.name)
+            completion = Completion(text="".join(out), usage=usage, finish_reason=finish, model=self.name,
+                                    choice_logprobs=reply.choice_logprobs if isinstance(reply, Completion) else None)
             with self._lock:
                 self.completions.append(completion)
             return completion

@@ -43,6 +43,7 @@ class GuidedOptions:
     sentence_checks: int = 3  # best sentences the model is asked about
     min_coverage: float = 0.3  # share of the question's (idf-weighted) words a sentence must hold
     yes_weight: float = 0.5  # how much the model's P(yes) moves a sentence against its code score
+    vote_margin: float = 0.15  # the model's vote overturns the code's order only beyond this (ranked._decide)
 
 # --- the main loop ---------------------------------------------------------------------------
 def run_guided(ctx: RunContext):

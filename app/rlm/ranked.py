@@ -79,14 +79,24 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
                           "combined": round(combined, 3), "matched": sorted(r.matched)})
         checked.append((combined, r))
         nodes[id(r)] = node
-        if depth == 0 and combined >= max(c for c, _ in checked):
+        if depth == 0 and _decide(checked, opt.vote_margin) is r:
             # The best so far is the answer if a budget or a stop ends the run here.
             ctx.partial.answer, ctx.partial.citations = f"{r.text} [1]", [_cite(ctx, 1, r, node)]
-    best = max(checked, key=lambda c: c[0])[1]
+    best = _decide(checked, opt.vote_margin)
     for _, r in checked:
         if r is not best:
             yield from ctx.set_fate(nodes[id(r)], "discarded", "another sentence scored higher")
     return best, nodes
+
+
+def _decide(checked, margin: float):
+    """The code's best sentence stands unless another beats it by more than `margin` once
+    the model's P(yes) is added: a vote inside the margin is noise (it differs between
+    CPU builds of the same model) and must not pick the answer. Among sentences that do
+    beat it clearly, the highest combined score wins; equal ones keep the code's order."""
+    first = checked[0]
+    challengers = [c for c in checked[1:] if c[0] > first[0] + margin]
+    return max(challengers, key=lambda c: c[0])[1] if challengers else first[1]
 
 
 def _hop(ctx, first, wanted, idf, opt, parent: str):
