@@ -367,3 +367,15 @@ def test_a_file_name_that_is_not_utf8_gets_a_clear_error_and_the_rest_goes_on(tm
     assert main(["import", str(tmp_path / "in")]) == 1
     out, errout = capsys.readouterr()
     assert "not valid UTF-8" in errout and "unchanged" in out
+
+
+def test_one_huge_page_is_chunked_whole_and_in_bounds():
+    """A page of megabytes (a text dump in a PDF): every chunk within bounds, nothing lost
+    or repeated. The chunker cuts at a moving position, so this is linear in the page."""
+    words = ("lorem ipsum dolor sit amet consectetur adipiscing elit. " * 100_000)  # ~5.6 MB
+    ch = Chunker()
+    chunks = ch.add_page(words, 0) + ch.finish()
+    assert len(chunks) >= 4000
+    assert all(len(c[4]) <= CHUNK_MAX for c in chunks)
+    assert "".join(words[a:b] for _, _, a, b, _ in chunks).replace(" ", "") == words.replace(" ", "")
+    assert all(x[3] <= y[2] for x, y in zip(chunks, chunks[1:]))

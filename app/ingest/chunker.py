@@ -59,19 +59,28 @@ class Chunker:
         self._page_nos.append(self._pages_seen)
         self._buf += text
         out = []
-        while len(self._buf) >= self.max_len:
-            cut = _cut_point(self._buf, self.min_len, self.max_len)
-            out.extend(self._emit(cut))
+        # Chunks are cut at a moving position and the buffer is trimmed once per page:
+        # trimming after every chunk copied the rest of a page each time, quadratic on a
+        # page of 50 MB of text (issue 13).
+        pos = 0
+        while len(self._buf) - pos >= self.max_len:
+            cut = _cut_point(self._buf, pos + self.min_len, pos + self.max_len) - pos
+            out.extend(self._emit(pos, cut))
+            pos += cut
+        self._buf = self._buf[pos:]
         self._forget_old_pages()
         return out
 
     def finish(self) -> list[tuple[int, int, int, int, str]]:
-        return self._emit(len(self._buf)) if self._buf else []
+        if not self._buf:
+            return []
+        out = self._emit(0, len(self._buf))
+        self._buf = ""
+        return out
 
-    def _emit(self, cut: int) -> list:
-        piece = self._buf[:cut]
+    def _emit(self, pos: int, cut: int) -> list:
+        piece = self._buf[pos:pos + cut]
         start = self._buf_start
-        self._buf = self._buf[cut:]
         self._buf_start += cut
         stripped = piece.strip()
         if not stripped:
