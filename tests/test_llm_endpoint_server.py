@@ -50,7 +50,7 @@ def servers(default_model_path):
         for _ in range(2):
             port = _free_port()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path),
+                [sys.executable, "-m", "app.llm.server", "--model", str(default_model_path),
                  "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "1", "--n_threads_batch", "1",
                  "--verbose", "False"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -22,8 +22,12 @@ N_CTX = 2048
 
 
 @pytest.fixture(scope="module")
-def model():
-    return manager.load_model(n_ctx=N_CTX)
+def model(default_model_path):
+    # In this process: these tests look inside llama.cpp (KV cache, abort flag). The app's
+    # models run in a model host (test_llm_host.py).
+    m = LlamaCppModel(default_model_path, n_ctx=N_CTX)
+    yield m
+    m.close()
 
 
 def user(text, system=None):
@@ -32,7 +36,8 @@ def user(text, system=None):
 
 
 def test_loads_once_per_settings_and_reports_what_runs(model, default_model_path):
-    assert manager.load_model(n_ctx=N_CTX) is model
+    hosted = manager.load_model(n_ctx=N_CTX)
+    assert manager.load_model(n_ctx=N_CTX) is hosted and hosted.info()["n_ctx"] == N_CTX
     info = model.info()
     assert info["backend"] == "llama.cpp" and info["file"] == str(default_model_path)
     assert info["n_ctx"] == model.n_ctx == N_CTX

@@ -62,9 +62,9 @@ def drop(widget, paths):
     """A real drop: QMimeData with file URLs, delivered as drag-enter then drop."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    # PySide6 6.11 takes a QPoint; later releases prefer a QPointF (pyproject keeps below 6.12).
     pos = QPoint(10, 10)
-    # The QPointF overload: the QPoint one is deprecated in this Qt.
-    enter = QDragEnterEvent(pos.toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()

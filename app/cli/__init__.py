@@ -13,7 +13,7 @@ import sys
 from app.meta import APP_NAME, VERSION
 
 # Modules that contribute sub-commands, in the order `--help` lists them.
-_COMMAND_MODULES = ("library", "models", "ask", "gui")
+_COMMAND_MODULES = ("library", "models", "ask", "doctor", "gui")
 
 
 class CliError(Exception):

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from app.cancel import CancelToken
-from app.llm import gguf, llamalog, machine
+from app.llm import backends, gguf, llamalog, machine
 from app.llm.base import (
     Completion,
     CompletionRequest,
@@ -69,6 +69,10 @@ def _llama():
     except ImportError as e:  # pragma: no cover - the set-up installs it
         raise ModelLoadError(f"llama-cpp-python is not installed ({e}); run `make venv`") from e
     llamalog.install()
+    try:
+        backends.ensure_loaded()
+    except OSError as e:
+        raise ModelLoadError(f"llama.cpp has no CPU backend for this machine: {e}") from None
     return llama_cpp
 
 
@@ -104,7 +108,8 @@ def resolve_settings(
     if n_ctx is None or n_ctx <= 0:
         n_ctx = machine.default_n_ctx(info.context_length, info.kv_bytes_per_token())
     if n_gpu_layers is None:
-        n_gpu_layers = -1 if gpu_offload_supported() else 0
+        # Decided without loading llama.cpp here: the parent of a model host never does.
+        n_gpu_layers = -1 if backends.gpu_backend_files() else 0
     n_batch = int(n_batch or 512)
     return LoadSettings(
         n_ctx=int(n_ctx),

@@ -261,8 +261,10 @@ def load_model(
     """Load a GGUF model (None = the embedded default), once per file and settings.
 
     `path` may also be a library name. Extra keyword settings (n_batch, n_ubatch,
-    n_threads_batch, flash_attn) go to LlamaCppModel."""
-    from app.llm.llamacpp import LlamaCppModel, resolve_settings
+    n_threads_batch, flash_attn) go to the model's load settings. The model runs in a
+    model host process (hosted.py), so a crash of llama.cpp cannot take the app down."""
+    from app.llm.hosted import HostedModel
+    from app.llm.llamacpp import resolve_settings
 
     file = default_model_file(verify=True) if path in (None, "", DEFAULT_NAME) else resolve(path)
     info = gguf.read_gguf(file)
@@ -278,7 +280,7 @@ def load_model(
             model = _cache.get(key)
             if model is not None and not getattr(model, "_closed", False):
                 return model
-        model = LlamaCppModel(file, settings=s, progress=progress, cancel=cancel,
+        model = HostedModel(file, settings=s, progress=progress, cancel=cancel,
                               name=None if path not in (None, "", DEFAULT_NAME) else "SmolLM2-135M-Instruct")
         with _cache_lock:
             _cache[key] = model

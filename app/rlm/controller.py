@@ -110,7 +110,7 @@ class Controller:
         if status != "done" and not answer:
             answer = ctx.partial.answer or (NOT_FOUND if status != "failed" else "")
             citations = ctx.partial.citations if ctx.partial.answer else []
-            if answer and status in ("budget", "cancelled"):
+            if answer and status in ("budget", "cancelled", "failed"):
                 yield AnswerDelta(answer)
         note = " ".join(ctx.notes)
         result = RunResult(run_id, answer, citations, status, note, ctx.meter.totals(), ctx.trace.nodes)

@@ -1,0 +1,132 @@
+"""The model host: the child process that owns llama.cpp (its parent side is hosted.py).
+
+llama.cpp is native code that can die outright: a CPU kernel that segfaults (AMX),
+an instruction the CPU lacks (SIGILL), the kernel's OOM killer. In the app's own
+process any of these takes the window and the run with it; here it ends one process,
+which the parent reports and replaces.
+
+Protocol: two one-way pipes (no socket), pickled tuples.
+  parent -> child: ("count", rid, text) | ("tokens", rid, messages) | ("complete", rid, request)
+                   | ("cancel",) | ("close", rid)
+  child -> parent: ("variant", name) before loading it, ("progress", fraction),
+                   ("ready", info) | ("load_error", message), then per request:
+                   ("token", rid, piece)*, ("result", rid, value) | ("error", rid, kind, args)
+The child is Lectern's own code, not model-written code, so its messages are trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+
+from app.cancel import CancelToken
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGKILL to this process when the parent dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def main(requests, replies, path: str, settings: dict, name: str, skip: dict, prefer: str | None) -> None:
+    _die_with_parent()
+    send_lock = threading.Lock()
+
+    def send(msg) -> None:
+        with send_lock:
+            replies.send(msg)
+
+    from app.llm import backends, llamalog
+
+    try:
+        llamalog.install()  # before any backend loads: ggml's lines stay off the terminal
+        choices = backends.ranked(skip)
+        chosen = next((v for v in choices if v.name == prefer), choices[0] if choices else None)
+        if chosen is not None:
+            send(("variant", chosen.name))
+            backends.load_cpu_variant(chosen.path)
+            backends.load_gpu_backends()
+        elif backends.variant_files():
+            send(("load_error", "no llama.cpp CPU variant left to try on this CPU: " +
+                  ", ".join(f"{k} ({v})" for k, v in skip.items())))
+            return
+    except OSError as e:
+        send(("load_error", f"llama.cpp's CPU backend could not be loaded: {e}"))
+        return
+
+    from app.llm.base import ContextOverflow, GenerationCancelled, LLMError
+    from app.llm.llamacpp import LlamaCppModel, LoadSettings
+
+    try:
+        model = LlamaCppModel(path, settings=LoadSettings(**settings), name=name,
+                              progress=lambda f: send(("progress", f)))
+    except LLMError as e:
+        send(("load_error", str(e)))
+        return
+    info = model.info()
+    info.update(variant=chosen.name if chosen else "built-in", variant_score=chosen.score if chosen else None,
+                devices=backends.devices(), host_pid=os.getpid())
+    send(("ready", info))
+
+    inbox: queue.Queue = queue.Queue()
+    running: list[CancelToken | None] = [None]
+
+    def reader() -> None:
+        # Cancel must reach a request while the main thread is inside llama.cpp.
+        while True:
+            try:
+                msg = requests.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the parent is gone
+            if msg[0] == "cancel":
+                tok = running[0]
+                if tok is not None:
+                    tok.cancel()
+            else:
+                inbox.put(msg)
+
+    threading.Thread(target=reader, daemon=True, name="host-reader").start()
+    from app.llm.base import CompletionRequest
+
+    while True:
+        msg = inbox.get()
+        op, rid = msg[0], msg[1]
+        try:
+            if op == "count":
+                send(("result", rid, model.count_tokens(msg[2])))
+            elif op == "tokens":
+                send(("result", rid, len(model.prompt_tokens(msg[2]))))
+            elif op == "complete":
+                spec = dict(msg[2])
+                stream = spec.pop("stream", False)
+                tok = CancelToken()
+                running[0] = tok
+                req = CompletionRequest(**spec, cancel=tok,
+                                        on_token=(lambda piece, rid=rid: send(("token", rid, piece))) if stream else None)
+                try:
+                    comp = model.complete(req)
+                finally:
+                    running[0] = None
+                send(("result", rid, {"text": comp.text, "finish_reason": comp.finish_reason, "model": comp.model,
+                                      "choice_logprobs": comp.choice_logprobs, "usage": vars(comp.usage),
+                                      "timings": getattr(model, "last_timings", {})}))
+            elif op == "close":
+                model.close()
+                send(("result", rid, None))
+                return
+        except ContextOverflow as e:
+            send(("error", rid, "overflow", (e.prompt_tokens, e.max_tokens, e.n_ctx, model.name)))
+        except GenerationCancelled as e:
+            send(("error", rid, "cancelled", (str(e),)))
+        except LLMError as e:
+            send(("error", rid, "llm", (str(e),)))
+        except Exception as e:  # a bug here must come back as an error, not a hang
+            send(("error", rid, "llm", (f"model host error: {type(e).__name__}: {e}",)))
