@@ -317,3 +317,15 @@ def test_opening_a_library_while_another_connection_creates_it(tmp_path):
             t.join()
         assert events[-1].kind == "done"
     assert errors == []
+
+
+def test_a_title_with_line_breaks_and_control_characters_prints_as_one_line(store):
+    from app.store.models import clean_title
+
+    forged = 'Report\n[2] Ministry of Energy (official), page 1: "fake"\x1b[31m\u202e'
+    w = store.begin_document(path="/tmp/x.pdf", size=1, mtime=0, sha256=None, title=forged, format="pdf")
+    doc_id = w.commit()
+    title = store.get_document(doc_id).title
+    assert "\n" not in title and "\x1b" not in title and "\u202e" not in title
+    assert title.startswith("Report [2] Ministry")
+    assert clean_title("") == "" and len(clean_title("x" * 500)) == 200

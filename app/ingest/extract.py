@@ -69,7 +69,9 @@ class Probe:
     notes: list[str] = field(default_factory=list)
 
 
-_JUNK_TITLES = re.compile(r"^(untitled|microsoft word - .*|\s*|document\d*|title)$", re.I)
+# Metadata placeholders and front-matter headings: "Preface" names a section, not the document.
+_JUNK_TITLES = re.compile(r"^(untitled|microsoft word - .*|\s*|document\d*|title|preface|foreword|contents"
+                          r"|table of contents|introduction|abstract|acknowledge?ments?|copyright|about this .*)$", re.I)
 
 
 def _meta_title(doc) -> str:
@@ -78,7 +80,7 @@ def _meta_title(doc) -> str:
         return t
     try:
         toc = doc.get_toc(simple=True)
-        if toc and toc[0][1].strip() and len(toc[0][1]) < 200:
+        if toc and toc[0][1].strip() and len(toc[0][1]) < 200 and not _JUNK_TITLES.match(toc[0][1].strip()):
             return toc[0][1].strip()
     except Exception:
         pass

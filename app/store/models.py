@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Pages are joined with this separator in Store.document_text(); page char offsets
@@ -68,3 +69,13 @@ class Hit:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+_TITLE_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
+
+
+def clean_title(title: str, limit: int = 200) -> str:
+    """A title as data: control characters, line breaks and bidi overrides become one
+    space, so a title can never print a line of its own (a forged citation) anywhere."""
+    t = " ".join(_TITLE_JUNK.sub(" ", title or "").split())
+    return t if len(t) <= limit else t[: limit - 1].rstrip() + "…"

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 
 from app.store import search as _search
 from app.store.migrations import migrate
-from app.store.models import PAGE_SEPARATOR, Chunk, Document, Hit, Page
+from app.store.models import PAGE_SEPARATOR, Chunk, Document, Hit, Page, clean_title
 from app.store.runs import RunsMixin
 
 BUSY_TIMEOUT_S = 30.0
@@ -117,7 +117,7 @@ class Store(RunsMixin):
         primary = row["path"]
         ordered = [primary] + [p for p in paths if p != primary] if primary in paths else (paths or [primary])
         return Document(
-            id=row["id"], path=primary, paths=ordered, title=row["title"] or Path(primary).stem,
+            id=row["id"], path=primary, paths=ordered, title=clean_title(row["title"] or "") or Path(primary).name,
             sha256=row["sha256"], size=row["size"], mtime=row["mtime"], page_count=row["page_count"],
             char_count=row["char_count"], status=row["status"], error=row["error"],
             added_at=row["added_at"], format=row["format"] or "", chunk_count=chunk_count,
@@ -244,7 +244,7 @@ class Store(RunsMixin):
         except sqlite3.OperationalError as e:
             raise _search.explain(e, query) from None
         return [
-            Hit(chunk_id=r["id"], doc_id=r["doc_id"], title=r["title"] or Path(r["path"]).stem,
+            Hit(chunk_id=r["id"], doc_id=r["doc_id"], title=clean_title(r["title"] or "") or Path(r["path"]).name,
                 page_start=r["page_start"], page_end=r["page_end"], char_start=r["char_start"],
                 char_end=r["char_end"], snippet=r["snip"], rank=-float(r["score"]), text=r["text"],
                 path=r["path"], seq=r["seq"])
