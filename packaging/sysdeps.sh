@@ -9,7 +9,8 @@ want=(build-essential cmake git libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
       libxcb-image0 xvfb xauth
       tesseract-ocr tesseract-ocr-eng  # OCR for scanned PDFs (optional at run time, tested in CI)
-      qemu-user)  # the tests run llama.cpp on emulated older CPUs (Nehalem, Haswell)
+      qemu-user  # the tests run llama.cpp on emulated older CPUs (Nehalem, Haswell)
+      bubblewrap)  # the OS-enforced sandbox for model-written code (REPL mode)
 # Debian's python3.X lacks ensurepip without this package; pyenv or python.org builds have it.
 ${PYTHON:-python3} -c 'import ensurepip' 2>/dev/null || want+=("python${pyver}-venv")
 missing=()
