@@ -19,18 +19,18 @@ from app.rlm import prompts
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.evidence import number_phrase
-from app.rlm.terms import analyse, key_pattern
+from app.rlm.terms import analyse, key_pattern, strip_framing
 from app.rlm.trace import Citation
 
 
 def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     # The question's words and what its question word asks for ("how old" -> age, years),
     # read by code; a small model's plan terms are too noisy to weigh sentences with.
-    wanted = sn.content_words(ctx.question + " " + " ".join(analyse(ctx.question).terms))
+    wanted = sn.content_words(strip_framing(ctx.question) + " " + " ".join(analyse(ctx.question).terms))
     if not wanted:
         return None
     idf = sn.weights(ctx.env, wanted)
-    names = sn.names_in(ctx.question)
+    names = sn.names_in(strip_framing(ctx.question))
     ranked = [r for r in sn.rank(ctx.env, candidates[:opt.sentence_slices], wanted, idf,
                                  expects_number=plan.expects_number, names=names) if r.coverage >= opt.min_coverage]
     ctx.checkpoint()

@@ -16,17 +16,32 @@ STOPWORDS = set(
     these those it its it's there their they them he she his her him we our you your i me my can could
     should would will shall may might must not no yes than then so such any each some many much more most
     very just also only own same other another both either neither one ones all every give tell say said
-    says find show list name named mentioned mention provided provide text texts document documents
-    passage passages given according please answer question following above below context whole entire
+    says find show list name named please
     """.split()
 )
+
+# Phrases that frame a question instead of asking it ("according to the text", "mentioned in
+# the provided documents"). They go as whole phrases, so "text" or "document" in a real
+# question ("How do I read a text file?") stays a search word.
+_CORPUS_NOUN = r"(?:texts?|documents?|passages?|context|excerpts?|files?|sources?|materials?)"
+_FRAMING = re.compile(
+    r"\b(?:(?:that\s+(?:is|are|was|were)\s+)?(?:mentioned|stated|described|given|provided|discussed|found)\s+"
+    r"(?:in|by)\s+(?:the|these|this)\s+(?:provided\s+|given\s+|above\s+|following\s+|selected\s+)?" + _CORPUS_NOUN
+    + r"|according\s+to\s+the\s+(?:provided\s+|given\s+|above\s+|selected\s+)?" + _CORPUS_NOUN
+    + r"|(?:in|from)\s+the\s+(?:provided|given|above|following|selected)\s+" + _CORPUS_NOUN + r")\b",
+    re.I,
+)
+
+
+def strip_framing(question: str) -> str:
+    return " ".join(_FRAMING.sub(" ", question).split())
 
 _AGGREGATE = re.compile(
     r"\b(summari[sz]e|summary|overview|main (points|topics|themes|ideas)|what is (this|the) (document|text|book|report) about|"
     r"how many times|count (the|all|every)|outline|key (points|findings|takeaways)|themes?)\b",
     re.I,
 )
-_LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of)|numbers\b.*\bfor)\b", re.I)
+_LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of))\b", re.I)
 _NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
 
 # What a question word asks for, as words a document would use: a small model cannot
@@ -75,7 +90,7 @@ def _dedupe(items) -> list[str]:
 
 
 def analyse(question: str) -> QuestionTerms:
-    q = question.strip()
+    q = strip_framing(question.strip()) or question.strip()
     quoted = [m.group(1) for m in _QUOTED.finditer(q)]
     numbers = _NUMBER.findall(q)
     keylike = [k for k in _KEYLIKE.findall(q) if not k.isdigit()]
