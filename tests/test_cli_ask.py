@@ -45,7 +45,7 @@ def test_ask_prints_answer_with_citations_and_runs_lists_it(library, fake_models
     assert out.startswith("4417") and "[1]" in out.splitlines()[0]
     assert "[1] Heron Report, page 2: “The vault code for project heron is 4417.”" in out
     assert "[map]" in err and "cited" in err
-    assert fake_models == ["root", "sub"]
+    assert fake_models == [None]  # both roles are the embedded default (RunConfig), loaded once
     assert "## Citations" in trace.read_text()
 
     assert main(["runs"]) == 0

@@ -17,15 +17,20 @@ def register(sub) -> None:
     )
     p.add_argument("question")
     p.add_argument("--docs", help="only these document ids, comma-separated (see `lectern docs`)")
-    p.add_argument("--mode", choices=["guided", "repl", "direct", "rag"], default="guided",
+    # Defaults come from the run configuration the window shares (app/runconfig.py,
+    # `run.json` in the data folder), so `lectern ask` and the window run alike.
+    p.add_argument("--mode", choices=["guided", "repl", "direct", "rag"], default=None,
                    help="guided (default, for small models), repl (model writes code; for 7B+ models), "
                    "direct or rag (baselines)")
     p.add_argument("--root-model", help="model name or GGUF path for the root (default: the chosen root model)")
     p.add_argument("--sub-model", help="model name or GGUF path for sub-queries (default: the chosen sub model)")
-    p.add_argument("--max-calls", type=int, default=None, help="most model calls (default 48)")
-    p.add_argument("--max-tokens", type=int, default=None, help="most model tokens, prompt and reply (default 200000)")
-    p.add_argument("--max-seconds", type=float, default=None, help="most wall-clock seconds (default 600)")
-    p.add_argument("--max-depth", type=int, default=None, help="most levels of recursion (default 2)")
+    p.add_argument("--max-calls", type=_limit(int), default=None,
+                   help="most model calls, or 'none' for no limit (default: the saved setting, 48)")
+    p.add_argument("--max-tokens", type=_limit(int), default=None,
+                   help="most model tokens, prompt and reply, or 'none' (default: the saved setting, 200000)")
+    p.add_argument("--max-seconds", type=_limit(float), default=None,
+                   help="most wall-clock seconds, or 'none' (default: the saved setting, 600)")
+    p.add_argument("--max-depth", type=int, default=None, help="most levels of recursion (default: the saved setting, 2)")
     p.add_argument("--json", action="store_true", help="print the whole run (answer, citations, trace) as JSON")
     p.add_argument("--trace", metavar="FILE", help="also write the trace to FILE (.md for Markdown, else JSON)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -48,6 +53,28 @@ def register(sub) -> None:
     e.add_argument("run_id", type=int)
     e.add_argument("file")
     e.set_defaults(func=_export)
+
+
+def _limit(kind):
+    """argparse type for a budget limit: a number above zero, or 'none' for no limit
+    (the same rule as the window's "No limit"; see app.runconfig.check_limit)."""
+    import argparse
+
+    def parse(text):
+        from app.runconfig import check_limit, parse_limit
+
+        try:
+            value = parse_limit(text, kind)
+            return _NoLimit if value is None else check_limit("the limit", value, kind)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = "limit"
+    return parse
+
+
+class _NoLimit:
+    """--max-… none: distinct from None (option not given)."""
 
 
 def _fail(message: str):
@@ -74,16 +101,34 @@ def _ids(text):
         raise _fail(f"--docs takes document ids separated by commas, like 1,4,7 (got {text!r})") from None
 
 
-def _load_models(args):
-    from app.llm import manager
+def _load_models(args, cfg):
     from app.llm.base import LLMError
+    from app.runconfig import load_models
 
     try:
-        root = manager.load_model(args.root_model) if args.root_model else manager.load_role("root")
-        sub = manager.load_model(args.sub_model) if args.sub_model else manager.load_role("sub")
+        return load_models(cfg, root=args.root_model, sub=args.sub_model)
     except (LLMError, OSError, ValueError, KeyError) as e:
         raise _fail(f"cannot load the model: {e}") from None
-    return root, sub
+
+
+def _config(args):
+    """The saved run configuration with this command's options on top."""
+    from app.runconfig import RunConfig
+
+    cfg = RunConfig.load()
+    changes = {}
+    for name in ("max_calls", "max_tokens", "max_seconds", "max_depth"):
+        value = getattr(args, name)
+        if value is _NoLimit:
+            changes[name] = None
+        elif value is not None:
+            changes[name] = value
+    if args.mode:
+        changes["mode"] = args.mode
+    try:
+        return cfg.replace(**changes)
+    except ValueError as e:
+        raise _fail(str(e).replace("max_", "--max-").replace("_", "-")) from None
 
 
 def _progress(ev, shown: dict) -> None:
@@ -105,21 +150,16 @@ def _progress(ev, shown: dict) -> None:
 
 def _ask(args) -> int:
     from app.cancel import CancelToken
-    from app.rlm import Budget, Controller, RunFinished, RunStarted, run_to_dict
+    from app.rlm import Controller, RunFinished, RunStarted, run_to_dict
 
-    budget = Budget()
-    for name in ("max_calls", "max_tokens", "max_seconds", "max_depth"):
-        value = getattr(args, name)
-        if value is not None:
-            if value < 0:
-                raise _fail(f"--{name.replace('_', '-')} must not be negative")
-            setattr(budget, name, value)
+    cfg = _config(args)
+    budget = cfg.budget()
     doc_ids = _ids(args.docs)
     cancel = CancelToken()
     with _open() as store:
         if not [d for d in store.list_documents() if d.status == "ready"]:
             raise _fail("the library has no readable documents: add some with `lectern import PATH`")
-        root, sub = _load_models(args)
+        root, sub = _load_models(args, cfg)
 
         def on_sigint(signum, frame):
             if cancel.cancelled:
@@ -130,10 +170,10 @@ def _ask(args) -> int:
         previous = signal.signal(signal.SIGINT, on_sigint)
         result, shown = None, {}
         try:
-            for ev in Controller(store, root, sub).run(args.question, doc_ids=doc_ids, mode=args.mode,
+            for ev in Controller(store, root, sub, options=cfg.options).run(args.question, doc_ids=doc_ids, mode=cfg.mode,
                                                        budget=budget, cancel=cancel):
                 if isinstance(ev, RunStarted) and not args.quiet and not args.json:
-                    print(f"run {ev.run_id}: {args.mode} mode", file=sys.stderr, flush=True)
+                    print(f"run {ev.run_id}: {cfg.mode} mode", file=sys.stderr, flush=True)
                 elif isinstance(ev, RunFinished):
                     result = ev.result
                 elif not args.quiet and not args.json:

@@ -7,6 +7,7 @@ status 'budget' (never a traceback).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 
@@ -18,9 +19,12 @@ class Budget:
     max_seconds: float = 600.0  # wall time of the whole run
     max_depth: int = 2  # levels of child controllers below the root (0 = none)
     max_iterations: int = 6  # REPL mode: root turns before an answer is forced
+    # A limit may be math.inf ("no limit", see app.runconfig): every check below is a
+    # plain comparison, which infinity never trips.
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # JSON has no infinity: a limit that is not set is stored as None ("no limit").
+        return {k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in asdict(self).items()}
 
 
 class BudgetExceeded(Exception):

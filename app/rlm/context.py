@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -127,9 +128,12 @@ class RunContext:
         # the wall-time budget, so one slow call cannot overrun max_seconds.
         token = CancelToken()
         self.cancel.on_cancel(token.cancel)
-        timer = threading.Timer(max(0.0, self.meter.remaining_seconds()), token.cancel)
-        timer.daemon = True
-        timer.start()
+        remaining_s = self.meter.remaining_seconds()
+        # No time limit (infinity): no timer, since threading cannot wait forever by number.
+        timer = threading.Timer(max(0.0, remaining_s), token.cancel) if math.isfinite(remaining_s) else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         req = CompletionRequest(messages=messages, max_tokens=max_tokens, json_schema=json_schema,
                                 grammar=grammar, cancel=token, choices=choices)
         t0 = time.perf_counter()
@@ -151,7 +155,8 @@ class RunContext:
             yield from self.update(node)
             raise
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
         u = comp.usage
         node.output = comp.text
         node.tokens_in, node.tokens_out, node.cached_tokens = u.prompt_tokens, u.completion_tokens, u.cached_tokens
