@@ -36,6 +36,47 @@ def db_path() -> Path:
     return data_home() / "library.sqlite3"
 
 
+def spool_root(home: Path | None = None) -> Path:
+    """Where imports spool extracted text: inside the library's folder, next to the
+    database, so the text never lands in a shared /tmp."""
+    d = (home or data_home()) / "spool"
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return d
+
+
+def clean_stale_spools(root: Path) -> int:
+    """Remove spool folders whose import process is gone (killed). Returns how many."""
+    import shutil
+
+    removed = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for e in entries:
+        parts = e.name.split("-")
+        if len(parts) < 3 or parts[0] != "import" or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        # A live owner (this process included) removes its own folder when it ends; a
+        # reused pid only delays the clean-up to a later start.
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        shutil.rmtree(e.path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0
+    return True
+
+
 def models_dir() -> Path:
     d = data_home() / "models"
     d.mkdir(parents=True, exist_ok=True)

@@ -146,13 +146,23 @@ def _until_done(events, token):
         token.cancel()
         print("\nlectern: cancelling the import (Ctrl-C again to stop at once)...", file=sys.stderr)
 
+    def on_sigterm(signum, frame):
+        # Unwinding (rather than dying on the default action) runs the import's clean-up:
+        # workers stopped, the spool of extracted text deleted.
+        token.cancel()
+        raise SystemExit(128 + signum)
+
+    previous_term = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, on_sigint)
+        previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield from events
     finally:
+        events.close()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+            signal.signal(signal.SIGTERM, previous_term)
 
 
 def _print_file(e) -> None:

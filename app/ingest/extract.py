@@ -12,6 +12,8 @@ import codecs
 import math
 import re
 import struct
+import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,19 @@ from app.ingest import ocr
 from app.ingest.discover import TEXT_FORMATS, format_of
 
 PROGRESS_EVERY = 8  # pages between progress reports
+
+# MuPDF keeps about 100 bytes per character while it extracts a page, so a page whose
+# content stream holds 50 MB of text took 5 GB (issue 13). Content beyond this many
+# decompressed bytes is cut off before extraction: a dense real page holds well under
+# 1 MB, and 4 MB of text operators extract in about 400 MB.
+MAX_PAGE_CONTENT_BYTES = 4 << 20
+# A page whose content stream inflates past this is not read at all (a compression bomb).
+MAX_PAGE_INFLATE_BYTES = 256 << 20
+# Text kept per page, whatever produced it (forms drawn many times, OCR).
+MAX_PAGE_CHARS = 4_000_000
+# Extraction of one file (one range of it) stops between pages after this long; the
+# pages read so far are kept and the document says so.
+FILE_TIME_LIMIT_S = 600.0
 
 _LEN = struct.Struct("<I")
 
@@ -186,6 +201,79 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB" if n >= (1 << 20) else f"{n // 1024} KB"
+
+
+def _stream_size(doc, xref: int, stop: int) -> int:
+    """Decompressed size of a stream, counted without holding it (stops past `stop`)."""
+    filt = doc.xref_get_key(xref, "Filter")
+    if filt[1] == "/FlateDecode":
+        d = zlib.decompressobj()
+        data = doc.xref_stream_raw(xref)
+        n = 0
+        while data and n <= stop:
+            n += len(d.decompress(data, 1 << 20))
+            data = d.unconsumed_tail
+        return n
+    return len(doc.xref_stream(xref) or b"")
+
+
+def _stream_prefix(doc, xref: int, n: int) -> bytes:
+    if doc.xref_get_key(xref, "Filter")[1] == "/FlateDecode":
+        return zlib.decompressobj().decompress(doc.xref_stream_raw(xref), n)
+    return (doc.xref_stream(xref) or b"")[:n]
+
+
+def _bound_page(doc, page, i: int, notes: list[str]) -> bool:
+    """Cut a page's content stream to MAX_PAGE_CONTENT_BYTES before extraction.
+
+    Returns False when the page must be skipped (its content inflates past
+    MAX_PAGE_INFLATE_BYTES). The change lives only in this worker's open copy.
+    """
+    try:
+        xrefs = page.get_contents()
+    except Exception:
+        return True
+    sizes = []
+    for x in xrefs:
+        sizes.append(_stream_size(doc, x, MAX_PAGE_INFLATE_BYTES))
+        if sum(sizes) > MAX_PAGE_INFLATE_BYTES:
+            notes.append(f"Page {i + 1} holds more than {_mb(MAX_PAGE_INFLATE_BYTES)} of page content "
+                         "(a compression bomb?): skipped.")
+            return False
+    total = sum(sizes)
+    if total <= MAX_PAGE_CONTENT_BYTES:
+        return True
+    kept = b""
+    for x in xrefs:
+        if len(kept) >= MAX_PAGE_CONTENT_BYTES:
+            break
+        kept += _stream_prefix(doc, x, MAX_PAGE_CONTENT_BYTES - len(kept))
+    # End at the last complete text object so the cut content still parses.
+    end = kept.rfind(b"ET")
+    kept = kept[: end + 2] if end > 0 else kept[: kept.rfind(b"\n") + 1]
+    doc.update_stream(xrefs[0], kept + b"\n")
+    for x in xrefs[1:]:
+        doc.update_stream(x, b" ")
+    notes.append(f"Page {i + 1} holds {_mb(total)} of page content: imported the text of its first "
+                 f"{_mb(len(kept))}.")
+    return True
+
+
+def _cap_text(text: str, i: int, notes: list[str]) -> str:
+    if len(text) <= MAX_PAGE_CHARS:
+        return text
+    notes.append(f"Page {i + 1} holds {len(text):,} characters of text: imported the first {MAX_PAGE_CHARS:,}.")
+    return text[:MAX_PAGE_CHARS]
+
+
+def _time_note(what: str, done: int, total: int | None) -> str:
+    of = f" of {total}" if total else ""
+    return (f"Stopped after {FILE_TIME_LIMIT_S:.0f} s (the time limit for one file): imported the first "
+            f"{done}{of} {what}.")
+
+
 def extract_range(path: str, fmt: str, password: str | None, start: int, end: int | None, spool: str,
                   should_cancel=lambda: False, on_progress=lambda n: None, expect_stat=None,
                   on_total=lambda n: None) -> RangeResult:
@@ -195,8 +283,9 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
     the file is opened once only; on_total(page_count) reports its size early.
     """
     p = Path(path)
+    deadline = time.monotonic() + FILE_TIME_LIMIT_S
     if fmt in TEXT_FORMATS.values():
-        return _extract_text_file(p, fmt, spool, should_cancel, on_progress, expect_stat)
+        return _extract_text_file(p, fmt, spool, should_cancel, on_progress, expect_stat, deadline)
     try:
         doc = open_document(p, fmt, password)
     except ExtractError:
@@ -225,9 +314,12 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
             for i in range(start, min(end, doc.page_count)):
                 if should_cancel():
                     raise ExtractCancelled()
+                if time.monotonic() > deadline and res.pages:
+                    res.notes.append(_time_note("pages", res.pages, min(end, doc.page_count) - start))
+                    break
                 try:
                     page = doc.load_page(i)
-                    text = page.get_text()
+                    text = page.get_text() if _bound_page(doc, page, i, res.notes) else ""
                     if not text.strip() and page.get_images(full=False):
                         res.scanned_pages += 1
                         if use_ocr:
@@ -240,7 +332,7 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
                     # One broken page must not lose the rest of the document.
                     text = ""
                     res.bad_pages.append(i + 1)
-                text = clean(text)
+                text = _cap_text(clean(text), i, res.notes)
                 if not text.strip():
                     res.blank_pages += 1
                 if i == 0:
@@ -283,9 +375,13 @@ def _check_unchanged(p: Path, expect_stat) -> None:
 SECTION_CHARS = 4000  # a text file's "page": about a printed page, cut at a blank line
 
 
-def _extract_text_file(p: Path, fmt: str, spool: str, should_cancel, on_progress, expect_stat) -> RangeResult:
+def _extract_text_file(p: Path, fmt: str, spool: str, should_cancel, on_progress, expect_stat,
+                       deadline: float = math.inf) -> RangeResult:
     res = RangeResult(spool=spool, start=0, end=0)
     try:
+        binary = _binary_kind(p)
+        if binary:
+            raise ExtractError(f"This is not a text file: {binary}. Lectern does not import it as text.")
         encoding = _detect_encoding(p)
         f = open(p, "r", encoding=encoding, errors="replace", newline=None)
     except FileNotFoundError:
@@ -315,6 +411,10 @@ def _extract_text_file(p: Path, fmt: str, spool: str, should_cancel, on_progress
         for line in f:
             if should_cancel():
                 raise ExtractCancelled()
+            if time.monotonic() > deadline and res.pages:
+                res.notes.append(_time_note("sections", res.pages, None))
+                section = []
+                break
             if fmt == "md" and not res.title and line.startswith("# "):
                 res.title = line[2:].strip()[:200]
             # A Markdown heading starts a new section; so does a form feed, or a blank
@@ -331,6 +431,27 @@ def _extract_text_file(p: Path, fmt: str, spool: str, should_cancel, on_progress
         res.title = res.first_line
     _check_unchanged(p, expect_stat)
     return res
+
+
+_TEXT_CONTROLS = set(b"\t\n\r\f\x1b")
+
+
+def _binary_kind(p: Path) -> str:
+    """Why a file named .txt/.md is not text ('' when it is): NUL bytes or many control
+    bytes in its first 64 KB. UTF-16 text has NULs too but carries a byte-order mark."""
+    with open(p, "rb") as f:
+        head = f.read(1 << 16)
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return ""
+    kind = _sniff(head).strip(" ()")
+    if kind and not kind.endswith("HTML or XML"):
+        return kind.replace("it looks like", "it is")
+    if b"\0" in head:
+        return "it holds NUL bytes, like a program or a binary data file"
+    controls = sum(1 for b in head if b < 32 and b not in _TEXT_CONTROLS)
+    if head and controls > len(head) // 20:
+        return f"{controls * 100 // len(head)}% of its first bytes are control characters"
+    return ""
 
 
 def _detect_encoding(p: Path) -> str:

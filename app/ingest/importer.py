@@ -15,6 +15,7 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import shutil
+import stat as stat_mod
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -46,8 +47,28 @@ def _raise_flag(flag) -> None:
         flag.value = 1
 
 
-def _worker_init(progress_q, cancel_flag):
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: the kernel SIGKILLs this worker when the importing process dies, even by
+    SIGKILL, so a killed import leaves no worker writing spools behind it."""
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    # The parent may have died before prctl took effect: then nobody would signal us.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _worker_init(progress_q, cancel_flag, parent_pid=None):
     global _progress_q, _cancel_flag
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     _progress_q, _cancel_flag = progress_q, cancel_flag
     # Progress messages are best effort: a worker must be able to exit even if the queue's
     # feeder thread is stuck on a lock a killed sibling held.
@@ -152,7 +173,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
         small = len(files) <= INPROCESS_MAX_FILES and sum(sizes.values()) <= INPROCESS_MAX_BYTES
         workers = 0 if small else default_workers()
     workers = max(0, int(workers))
-    spool_dir = tempfile.mkdtemp(prefix="lectern-import-")
+    spool_dir = _spool_dir(store)
     pool = None
     progress_q = cancel_flag = None
     ctx = mp.get_context("spawn") if workers else None  # fork is unsafe in a process running Qt and threads
@@ -183,7 +204,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
         progress_q = ctx.Queue()
         cancel_flag = ctx.RawValue("b", 1 if cancel.cancelled else 0)
         return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                   initargs=(progress_q, cancel_flag))
+                                   initargs=(progress_q, cancel_flag, os.getpid()))
 
     def submit(job, ri, args) -> bool:
         """Hand one range to the pool; False when the pool broke before it could take it."""
@@ -335,6 +356,18 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
              message=_summary_line(summary, cancelled))
 
 
+def _spool_dir(store) -> str:
+    """A fresh spool folder inside the library's own folder (never /tmp: spools hold the
+    documents' text). Folders left by a killed import are removed here first."""
+    from app.paths import clean_stale_spools, spool_root
+
+    if not isinstance(store.path, Path):  # an in-memory library (tests): nothing to leave behind
+        return tempfile.mkdtemp(prefix="lectern-import-")
+    root = spool_root(store.path.parent)
+    clean_stale_spools(root)
+    return tempfile.mkdtemp(prefix=f"import-{os.getpid()}-", dir=root)
+
+
 def _summary_line(s: dict, cancelled: bool) -> str:
     line = f"{s['imported']} imported, {s['skipped']} unchanged or duplicate, {s['failed']} failed"
     return line + (" (cancelled)" if cancelled else "")
@@ -417,6 +450,8 @@ def _prepare(path: Path, store, password, workers, in_flight_sha, other_work: in
         return ("file-error", dict(status="error", error="The file disappeared before it could be imported."))
     except OSError as e:
         return ("file-error", dict(status="error", error=f"Cannot access the file: {e.strerror or e}."))
+    if not stat_mod.S_ISREG(st.st_mode):
+        return ("file-error", dict(status="error", error=_not_regular(path, st)))
     size, mtime = st.st_size, st.st_mtime
     row = store.path_state(p)
     settled = row is not None and (row["status"] == "ready" or (row["status"] == "no-text" and not ocr.available()))
@@ -475,6 +510,20 @@ def _prepare(path: Path, store, password, workers, in_flight_sha, other_work: in
     return _Job(path=path, size=size, mtime=mtime, sha256=sha, probe=probe, ranges=_ranges(probe, workers))
 
 
+def _not_regular(path: Path, st) -> str:
+    m = st.st_mode
+    what = ("a named pipe (FIFO)" if stat_mod.S_ISFIFO(m) else "a socket" if stat_mod.S_ISSOCK(m)
+            else "a character device" if stat_mod.S_ISCHR(m) else "a block device" if stat_mod.S_ISBLK(m)
+            else "not a regular file")
+    link = ""
+    if path.is_symlink():
+        try:
+            link = f" (a link to {os.readlink(path)})"
+        except OSError:
+            link = " (a link)"
+    return f"This is {what}{link}, not a document file; Lectern imports regular files only."
+
+
 def _failure(store, path, size, mtime, sha, fmt, failure, row):
     """Record a failed file; a good earlier version of the same path is kept, not replaced."""
     message, status = failure
@@ -507,7 +556,8 @@ def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, 
     results = [job.results[i] for i in range(len(job.ranges))]
     first = results[0]
     title = job.probe.title or first.title or first.first_line or job.path.stem
-    job.probe.notes.extend(first.notes)
+    for r in results:
+        job.probe.notes.extend(r.notes)
     chars = sum(r.chars for r in results)
     blank = sum(r.blank_pages for r in results)
     pages = sum(r.pages for r in results)

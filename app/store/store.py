@@ -6,6 +6,7 @@ while one writer commits. Every multi-row change runs in one IMMEDIATE transacti
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -17,7 +18,8 @@ from sqlite_utils import Database
 
 from app.store import search as _search
 from app.store.migrations import migrate
-from app.store.models import PAGE_SEPARATOR, Chunk, Document, Hit, Page, clean_title
+from app.store.models import (PAGE_SEPARATOR, Chunk, Document, Hit, OutlineEntry, Page, Section, TableData,
+                              clean_cell, clean_label, clean_title)
 from app.store.runs import RunsMixin
 
 BUSY_TIMEOUT_S = 30.0
@@ -33,7 +35,13 @@ def open_store(path=None) -> "Store":
         from app.paths import db_path
 
         path = db_path()
-    return Store(path)
+    store = Store(path)
+    if isinstance(store.path, Path):
+        from app.paths import clean_stale_spools
+
+        # Extracted text left by a killed import is confidential: gone at the next start.
+        clean_stale_spools(store.path.parent / "spool")
+    return store
 
 
 class Store(RunsMixin):
@@ -121,7 +129,7 @@ class Store(RunsMixin):
             sha256=row["sha256"], size=row["size"], mtime=row["mtime"], page_count=row["page_count"],
             char_count=row["char_count"], status=row["status"], error=row["error"],
             added_at=row["added_at"], format=row["format"] or "", chunk_count=chunk_count,
-            updated_at=row["updated_at"],
+            updated_at=row["updated_at"], title_source=row["title_source"] or "",
         )
 
     def list_documents(self) -> list[Document]:
@@ -151,6 +159,8 @@ class Store(RunsMixin):
             return self._delete_doc(doc_id)
 
     def _delete_doc(self, doc_id: int) -> bool:
+        self.conn.execute("DELETE FROM doc_outline WHERE doc_id = ?", [doc_id])
+        self.conn.execute("DELETE FROM doc_tables WHERE doc_id = ?", [doc_id])
         self.conn.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
         self.conn.execute("DELETE FROM pages WHERE doc_id = ?", [doc_id])
         self.conn.execute("DELETE FROM document_paths WHERE doc_id = ?", [doc_id])
@@ -198,6 +208,102 @@ class Store(RunsMixin):
             [doc_id, char_offset],
         ).fetchone()
         return r[0] if r else None
+
+    # --- structure: titles, page labels, outline, sections, tables ---------------------------
+    # For the reader and the controller: all read-only except set_title. Every string here
+    # came from a document and is data (cleaned of control characters, length-capped).
+    def set_title(self, doc_id: int, title: str) -> str:
+        """Give a document the title a user typed (cleaned; 200 characters at most).
+
+        Returns the title as stored. Raises KeyError for an unknown id and ValueError for
+        a title that is empty once cleaned. The title is marked title_source='user'."""
+        t = clean_title(title)
+        if not t:
+            raise ValueError("the title is empty")
+        with self._write():
+            n = self.conn.execute(
+                "UPDATE documents SET title = ?, title_source = 'user', updated_at = ? WHERE id = ?",
+                [t, _now(), doc_id],
+            ).rowcount
+        if not n:
+            raise KeyError(doc_id)
+        return t
+
+    def page_label(self, doc_id: int, page_no: int) -> str:
+        """The printed page number of PDF page `page_no` (1-based), e.g. "990" or "xii";
+        '' when the PDF defines no labels (show page_no then) or the page is unknown."""
+        r = self.conn.execute("SELECT label FROM pages WHERE doc_id = ? AND page_no = ?", [doc_id, page_no]).fetchone()
+        return r[0] if r else ""
+
+    def page_labels(self, doc_id: int) -> dict[int, str]:
+        """{page_no: label} for every page that has a label (empty when the PDF has none)."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT page_no, label FROM pages WHERE doc_id = ? AND label != '' ORDER BY page_no", [doc_id])}
+
+    def page_for_label(self, doc_id: int, label: str) -> int | None:
+        """The first PDF page (1-based) printed with `label` ("990" -> 1006), or None."""
+        r = self.conn.execute(
+            "SELECT page_no FROM pages WHERE doc_id = ? AND label = ? ORDER BY page_no LIMIT 1",
+            [doc_id, clean_label(label)],
+        ).fetchone()
+        return r[0] if r else None
+
+    def outline(self, doc_id: int) -> list[OutlineEntry]:
+        """The document's outline in document order (see OutlineEntry): its bookmarks, or
+        headings found by font for a PDF without bookmarks; [] when it has neither.
+        level 1 is the top; an outline pane indents by level - 1."""
+        return [
+            OutlineEntry(doc_id, r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "")
+            for r in self.conn.execute(
+                "SELECT o.seq, o.level, o.title, o.page_no, o.char_start, o.source, p.label FROM doc_outline o "
+                "LEFT JOIN pages p ON p.doc_id = o.doc_id AND p.page_no = o.page_no "
+                "WHERE o.doc_id = ? ORDER BY o.seq", [doc_id])
+        ]
+
+    def sections(self, doc_id: int) -> list[Section]:
+        """Outline entries as spans of document_text, in document order (see Section).
+        Entries that point nowhere in the document are left out."""
+        entries = sorted((e for e in self.outline(doc_id) if e.char_start is not None),
+                         key=lambda e: (e.char_start, e.seq))
+        if not entries:
+            return []
+        r = self.conn.execute("SELECT MAX(char_end) FROM pages WHERE doc_id = ?", [doc_id]).fetchone()
+        doc_end = r[0] or 0
+        out: list[Section] = []
+        open_: list[Section] = []  # a stack: each entry closes the open ones at its level or deeper
+        for e in entries:
+            start = min(e.char_start, doc_end)
+            while open_ and open_[-1].level >= e.level:
+                open_.pop().char_end = start
+            s = Section(doc_id, e.seq, e.title, e.level, start, doc_end, e.page_no or 0, e.page_label, e.source)
+            out.append(s)
+            open_.append(s)
+        return out
+
+    def tables(self, doc_id: int, page: int | None = None) -> list[TableData]:
+        """Tables found at import, in document order (only those on `page` when given)."""
+        sql = ("SELECT t.id, t.seq, t.page_no, t.header, t.rows, t.bbox, t.truncated, p.label FROM doc_tables t "
+               "LEFT JOIN pages p ON p.doc_id = t.doc_id AND p.page_no = t.page_no WHERE t.doc_id = ?")
+        params: list = [doc_id]
+        if page is not None:
+            sql += " AND t.page_no = ?"
+            params.append(int(page))
+        out = []
+        for r in self.conn.execute(sql + " ORDER BY t.seq", params):
+            out.append(TableData(r[0], doc_id, r[1], r[2], _json_list(r[3]), _json_list(r[4]), _json_list(r[5]),
+                                 bool(r[6]), r[7] or ""))
+        return out
+
+    def structure_counts(self, doc_id: int) -> dict:
+        """How much structure a document has: outline entries (by source), tables, labelled pages."""
+        c = {"outline": 0, "heading": 0}
+        for src, n in self.conn.execute(
+                "SELECT source, COUNT(*) FROM doc_outline WHERE doc_id = ? GROUP BY source", [doc_id]):
+            c[src] = n
+        c["tables"] = self.conn.execute("SELECT COUNT(*) FROM doc_tables WHERE doc_id = ?", [doc_id]).fetchone()[0]
+        c["labelled_pages"] = self.conn.execute(
+            "SELECT COUNT(*) FROM pages WHERE doc_id = ? AND label != ''", [doc_id]).fetchone()[0]
+        return c
 
     # --- chunks -------------------------------------------------------------------
     @staticmethod
@@ -328,6 +434,14 @@ class Store(RunsMixin):
         return w.commit()
 
 
+def _json_list(text) -> list:
+    try:
+        v = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return v if isinstance(v, list) else []
+
+
 class DocumentWriter:
     """Pages and chunks of one document, written in a single IMMEDIATE transaction.
 
@@ -356,17 +470,20 @@ class DocumentWriter:
         self._offset = 0
         self._pages: list = []
         self._chunks: list = []
+        self._outline: list = []
+        self._tables: list = []
         self.chunk_count = 0
         self.done = False
 
-    def add_page(self, text: str) -> tuple[int, int]:
+    def add_page(self, text: str, label: str = "") -> tuple[int, int]:
+        """label: the printed page number ('' when the PDF has none)."""
         if self.page_count:
             self._offset += len(PAGE_SEPARATOR)
         start = self._offset
         self._offset += len(text)
         self.page_count += 1
         self.char_count += len(text)
-        self._pages.append((self.doc_id, self.page_count, text, start, self._offset))
+        self._pages.append((self.doc_id, self.page_count, text, start, self._offset, clean_label(label)))
         if len(self._pages) >= self._BATCH:
             self._flush_pages()
         return start, self._offset
@@ -377,10 +494,40 @@ class DocumentWriter:
         if len(self._chunks) >= self._BATCH:
             self._flush_chunks()
 
+    def add_outline_entry(self, level: int, title: str, page_no: int | None, char_start: int | None,
+                          source: str = "outline") -> None:
+        """One outline entry, in document order (the caller caps how many)."""
+        t = clean_title(title)
+        if not t:
+            return
+        self._outline.append((self.doc_id, len(self._outline), max(1, min(int(level), 9)), t,
+                              page_no, char_start, source))
+
+    def add_table(self, page_no: int, header: list, rows: list, bbox=(), truncated: bool = False) -> None:
+        """One table of page `page_no`: header cell texts and rows of cell texts (cleaned here)."""
+        h = [clean_cell(c) for c in header]
+        rs = [[clean_cell(c) for c in row] for row in rows]
+        self._tables.append((self.doc_id, len(self._tables), page_no, json.dumps(h, ensure_ascii=False),
+                             json.dumps(rs, ensure_ascii=False), len(rs), max([len(h)] + [len(r) for r in rs]),
+                             json.dumps([round(float(x), 2) for x in bbox]), int(bool(truncated))))
+
+    def _flush_structure(self):
+        if self._outline:
+            self.conn.executemany(
+                "INSERT INTO doc_outline (doc_id, seq, level, title, page_no, char_start, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", self._outline)
+            self._outline.clear()
+        if self._tables:
+            self.conn.executemany(
+                "INSERT INTO doc_tables (doc_id, seq, page_no, header, rows, n_rows, n_cols, bbox, truncated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._tables)
+            self._tables.clear()
+
     def _flush_pages(self):
         if self._pages:
             self.conn.executemany(
-                "INSERT INTO pages (doc_id, page_no, text, char_start, char_end) VALUES (?, ?, ?, ?, ?)", self._pages
+                "INSERT INTO pages (doc_id, page_no, text, char_start, char_end, label) VALUES (?, ?, ?, ?, ?, ?)",
+                self._pages,
             )
             self._pages.clear()
 
@@ -393,16 +540,21 @@ class DocumentWriter:
             )
             self._chunks.clear()
 
-    def commit(self, *, status: str | None = None, error: str | None = None, title: str | None = None) -> int:
+    def commit(self, *, status: str | None = None, error: str | None = None, title: str | None = None,
+               title_source: str | None = None) -> int:
         try:
             self._flush_pages()
             self._flush_chunks()
+            self._flush_structure()
             status = status or self.status
             sets = ["status = ?", "error = ?", "page_count = ?", "char_count = ?"]
             params = [status, error if error is not None else self.error, self.page_count, self.char_count]
             if title:
                 sets.append("title = ?")
                 params.append(title)
+            if title_source:
+                sets.append("title_source = ?")
+                params.append(title_source)
             self.conn.execute(f"UPDATE documents SET {', '.join(sets)} WHERE id = ?", params + [self.doc_id])
             self.store._link(self.doc_id, self.path, self.size, self.mtime)
             if self.sha256 and status in ("ready", "no-text"):

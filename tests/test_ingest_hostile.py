@@ -1,0 +1,209 @@
+"""Hostile files and kills at import (issue 13, item 4): a page of 50 MB of text, random
+bytes named .txt, pipes and device links, and an import killed with worker processes.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from app.ingest import extract as ex
+from app.ingest import import_paths
+from app.store import open_store
+from tests import pdfs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def huge_page_pdf(path, mb: int = 50) -> Path:
+    """One page whose (deflated, ~180 KB) content stream draws `mb` MB of text, all of
+    it inside the page, so MuPDF keeps every character."""
+    line = b"(" + b"lorem ipsum dolor sit amet consectetur " * 2 + b") Tj 1 0 0 1 10 400 Tm\n"
+    content = b"BT /F1 1 Tf 10 400 Td\n" + line * ((mb << 20) // len(line)) + b"ET\n"
+    comp = zlib.compress(content, 9)
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+            b"/Contents 4 0 R >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(comp) + comp + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(out))
+    return path
+
+
+PEAK_SCRIPT = """
+import json, resource, sys
+from app.ingest import import_paths
+events = list(import_paths(sys.argv[2:], workers=int(sys.argv[1])))
+files = [dict(path=e.path, kind=e.kind, status=e.status, error=e.error) for e in events
+         if e.kind in ("file-done", "file-error", "file-skipped")]
+print(json.dumps(dict(files=files,
+    self_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    child_kb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)))
+"""
+
+
+@pytest.mark.parametrize("workers", [2, 0])
+def test_a_50_mb_text_page_next_to_a_normal_file_both_finish_in_bounded_memory(tmp_path, lectern_home, workers):
+    big = huge_page_pdf(tmp_path / "big.pdf", 50)
+    assert big.stat().st_size < 300_000
+    normal = pdfs.multi_page_pdf(tmp_path / "normal.pdf", pages=3, title="Normal Report")
+    env = dict(os.environ, LECTERN_HOME=str(lectern_home), PYTHONPATH=str(ROOT))
+    # Before the bound the 50 MB page ran past 300 s and 5 GB: the timeout is the failure.
+    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(workers), str(big), str(normal)], env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    by_name = {Path(f["path"]).name: f for f in r["files"]}
+    assert by_name["normal.pdf"]["kind"] == "file-done" and by_name["normal.pdf"]["status"] == "ready"
+    assert by_name["big.pdf"]["kind"] == "file-done"
+    assert "Page 1 holds 50 MB of page content: imported the text of its first 4 MB" in by_name["big.pdf"]["error"]
+    # ru_maxrss of children is the largest single descendant: the writer plus two workers
+    # at that peak each bound the sum from above.
+    total_mb = (r["self_kb"] + workers * r["child_kb"]) / 1024
+    assert total_mb < 1024, r
+    with open_store() as store:
+        doc = next(d for d in store.list_documents() if d.path == str(big))
+        assert 1_000_000 < doc.char_count <= ex.MAX_PAGE_CHARS
+        assert store.search("lorem", doc_ids=[doc.id], limit=1)
+
+
+def test_random_bytes_named_txt_are_refused_not_imported(tmp_path):
+    f = tmp_path / "noise.txt"
+    f.write_bytes(os.urandom(200_000))
+    md = tmp_path / "noise.md"
+    md.write_bytes(bytes(range(1, 32)) * 2000)  # control bytes, no NUL
+    events = list(import_paths([f, md], workers=0))
+    errors = {Path(e.path).name: e for e in events if e.kind == "file-error"}
+    assert set(errors) == {"noise.txt", "noise.md"}, [(e.kind, e.path, e.status) for e in events]
+    assert "not a text file" in errors["noise.txt"].error
+    assert "control characters" in errors["noise.md"].error
+    with open_store() as store:
+        assert all(d.status == "error" and d.page_count == 0 for d in store.list_documents())
+
+
+def test_real_text_files_still_import(tmp_path):
+    f = pdfs.txt_file(tmp_path / "minutes.txt")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Caf\xe9 cr\xe8me, na\xefve r\xe9sum\xe9.\n\tTabbed line.\r\n".encode("cp1252") * 50)
+    events = list(import_paths([f, latin], workers=0))
+    done = [e for e in events if e.kind == "file-done"]
+    assert len(done) == 2 and all(e.status == "ready" for e in done)
+
+
+def test_fifo_socket_and_device_link_say_what_they_are(tmp_path):
+    import socket
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.pdf"
+    zero.symlink_to("/dev/zero")
+    sock_path = tmp_path / "s.txt"
+    s = socket.socket(socket.AF_UNIX)  # a filesystem object only: nothing listens or connects
+    s.bind(str(sock_path))
+    try:
+        events = list(import_paths([fifo, zero, sock_path], workers=0))
+    finally:
+        s.close()
+    errors = {Path(e.path).name: e.error for e in events if e.kind == "file-error"}
+    assert "named pipe (FIFO)" in errors["pipe.txt"]
+    assert "character device" in errors["zero.pdf"] and "/dev/zero" in errors["zero.pdf"]
+    assert "socket" in errors["s.txt"]
+    assert not any("empty" in e for e in errors.values())
+
+
+def test_the_per_file_time_limit_keeps_what_was_read_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(ex, "FILE_TIME_LIMIT_S", 0.0)
+    f = pdfs.multi_page_pdf(tmp_path / "long.pdf", pages=6)
+    events = list(import_paths([f], workers=0))
+    done = [e for e in events if e.kind == "file-done"]
+    assert done and "the time limit for one file" in done[0].error
+    assert "imported the first 1 of 6 pages" in done[0].error
+    with open_store() as store:
+        assert store.list_documents()[0].page_count == 1
+
+
+# --- kills -------------------------------------------------------------------------------
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.split("/")[2]))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _tmp_spools() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "lectern-import-*")))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_import_leaves_no_worker_and_no_spool_in_tmp(tmp_path, lectern_home, sig):
+    corpus = tmp_path / "corpus"
+    for i in range(6):
+        pdfs.multi_page_pdf(corpus / f"doc{i}.pdf", pages=300, title=f"Doc {i}", filler_repeats=8)
+    before = _tmp_spools()
+    env = dict(os.environ, LECTERN_HOME=str(lectern_home), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())",
+                             "import", "--workers", "2", str(corpus)],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        spools = lectern_home / "spool"
+        # Wait until both workers run and have begun spooling text.
+        for _ in range(600):
+            kids = _children(proc.pid)
+            if len(kids) >= 3 and spools.is_dir() and any(spools.rglob("*.spool")):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the import never started its workers")
+        tree = kids | {k for c in kids for k in _children(c)}
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=60)
+        for _ in range(200):  # the kernel delivers the death signal; give it a moment
+            if not any(_alive(p) for p in tree):
+                break
+            time.sleep(0.05)
+        assert not [p for p in tree if _alive(p)], "worker processes outlived the import"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _tmp_spools() == before  # nothing of the documents' text in /tmp
+    if sig == signal.SIGTERM:
+        assert not list(spools.iterdir()), "SIGTERM: the import removes its own spool"
+    else:
+        assert list(spools.iterdir()), "SIGKILL leaves the spool in the library's folder..."
+        open_store().close()
+        assert not list(spools.iterdir()), "...and the next start removes it"
