@@ -146,6 +146,46 @@ def _runs_owner(db: Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
 
 
+def _document_structure(db: Database) -> None:
+    # What a PDF says about its own structure, kept at import (issue 10 item 3, issue 12 item 5).
+    # The printed page number ("xii", "990") beside the PDF page index; '' where the PDF has no labels.
+    db.execute("ALTER TABLE pages ADD COLUMN label TEXT NOT NULL DEFAULT ''")
+    # Where the title came from: metadata | outline | heading | first-line | file | user, so a
+    # title the user typed is never mistaken for one guessed at import.
+    db.execute("ALTER TABLE documents ADD COLUMN title_source TEXT NOT NULL DEFAULT ''")
+    # Outline entries in document order: the PDF's bookmarks (source 'outline') or, for a PDF
+    # without any, headings found by font size and weight (source 'heading'). char_start is
+    # where the entry's title was found in document_text (NULL when it points nowhere).
+    db.execute(
+        """CREATE TABLE doc_outline (
+            doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            level INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            page_no INTEGER,
+            char_start INTEGER,
+            source TEXT NOT NULL,
+            PRIMARY KEY (doc_id, seq)
+        ) WITHOUT ROWID"""
+    )
+    # Tables found on pages (pymupdf find_tables): header and rows as JSON lists of strings.
+    db.execute(
+        """CREATE TABLE doc_tables (
+            id INTEGER PRIMARY KEY,
+            doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            page_no INTEGER NOT NULL,
+            header TEXT NOT NULL,
+            rows TEXT NOT NULL,
+            n_rows INTEGER NOT NULL,
+            n_cols INTEGER NOT NULL,
+            bbox TEXT NOT NULL DEFAULT '[]',
+            truncated INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("CREATE INDEX doc_tables_page ON doc_tables(doc_id, page_no, seq)")
+
+
 # (name, function). Append only.
 MIGRATIONS: list[tuple[str, callable]] = [
     ("001_documents", _documents),
@@ -155,6 +195,7 @@ MIGRATIONS: list[tuple[str, callable]] = [
     ("005_documents_status_index", _documents_status_index),
     ("006_fts_merge_settings", _fts_merge_settings),
     ("007_runs_owner", _runs_owner),
+    ("008_document_structure", _document_structure),
 ]
 
 
