@@ -1,8 +1,11 @@
-"""REPL mode on the FakeModel: code runs in the sandbox process, never in ours."""
+"""REPL mode on the FakeModel: code runs in the sandbox process, never in ours, and the
+REPL is one a small coder can drive (issue 11 item 2). The probes of the sandbox itself
+are in test_sandbox.py."""
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 
 import pytest
@@ -10,11 +13,14 @@ import pytest
 from app.cancel import CancelToken
 from app.llm.fake import FakeModel
 from app.rlm import Budget, Controller
-from app.rlm.sandbox import Sandbox, SandboxError
+from app.rlm.sandbox import Sandbox, SandboxError, availability
 from app.rlm.testing import add_text_document
+
+pytestmark = pytest.mark.skipif(not availability()[0], reason=f"no OS sandbox here: {availability()[1]}")
 
 FACT = "The vault code for project heron is 4417."
 FILLER = "The committee reviewed the quarterly figures and noted that revenue remained stable. " * 10
+QUESTION = "What is the vault code for project heron?"
 
 
 @pytest.fixture
@@ -26,64 +32,182 @@ def code(src: str) -> str:
     return f"Let me look.\n```repl\n{src}\n```\n"
 
 
+def outputs(result) -> list[str]:
+    """What each of the model's turns got back, in order."""
+    out = []
+    for n in result.nodes:
+        if n.kind == "code" and n.label.startswith("turn"):
+            for r in n.data["results"]:
+                out.append("\n".join([r.get("stdout") or "", r.get("error") or "", *(r.get("notes") or [])]))
+    return out
+
+
 def test_repl_runs_code_in_a_sandbox_with_search_and_sub_calls(store, doc):
     root = FakeModel(replies=[
         code("print(len(context), context[0].title, len(context[0].pages))\nhits = search('heron')\nprint(hits[0]['page'])"),
         code("ans = llm_query('What is the code? ' + hits[0]['text'][-200:])\nprint('pid', __import__('os').getpid())\nFINAL(ans)"),
     ])
     sub = FakeModel(replies=["4417"])
-    result = Controller(store, root, sub).ask("What is the vault code for project heron?", doc_ids=[doc], mode="repl")
+    result = Controller(store, root, sub).ask(QUESTION, doc_ids=[doc], mode="repl")
     assert result.status == "done", result.note
     assert result.answer == "4417 [1]"
     assert result.citations[0].page == 2 and result.citations[0].quote == FACT
-    turns = [n for n in result.nodes if n.kind == "code"]
+    turns = [n for n in result.nodes if n.kind == "code" and n.label.startswith("turn")]
     assert len(turns) == 2
     assert "1 Heron Report 2" in turns[0].data["results"][0]["stdout"]
-    # the code ran in another process
-    pid = int(turns[1].data["results"][0]["stdout"].split("pid")[1].split()[0]) if "pid" in turns[1].data["results"][0]["stdout"] else None
-    assert pid is not None and pid != os.getpid()
-    assert [n.kind for n in result.nodes if n.parent == turns[1].id] == ["map"]
+    # the code ran in another process, PID 2 of its own namespace
+    pid = int(re.search(r"pid (\d+)", turns[1].data["results"][0]["stdout"]).group(1))
+    assert pid != os.getpid()
+    [sub_node] = [n for n in result.nodes if n.parent == turns[1].id]
+    assert sub_node.kind == "map" and sub_node.slice.page_start == 2
+    # the cited sentence is in the slice this sub-call read: it is what fed the answer
+    assert result.citations[0].node_id == sub_node.id and sub_node.fate == "cited"
     assert any(n.kind == "filter" and n.label.startswith("search(") for n in result.nodes)
-    # root saw the (truncated) output of its first block
     assert "Output of your code" in root.requests[1].messages[-1]["content"]
 
 
-def test_malicious_code_is_refused(store, doc, tmp_path):
-    target = tmp_path / "pwned.txt"
-    evil = [
-        f"open({str(target)!r}, 'w').write('x')",
-        "import os; os.system('touch /tmp/lectern-pwned')",
-        "import socket; socket.create_connection(('127.0.0.1', 80))",
-        "import subprocess; subprocess.run(['true'])",
-        "print(open('/etc/passwd').read())",
-        "import ctypes; ctypes.CDLL(None)",
-    ]
-    root = FakeModel(replies=[code(e) for e in evil] + [code("FINAL('done')")])
-    result = Controller(store, root).ask("Try things", doc_ids=[doc], mode="repl", budget=Budget(max_iterations=10))
-    assert result.status == "done" and result.answer == "done"
-    assert not target.exists() and not os.path.exists("/tmp/lectern-pwned")
-    errors = [n.data["results"][0]["error"] for n in result.nodes if n.kind == "code" and n.data["results"][0]["error"]]
-    assert len(errors) == len(evil)
-    assert all("blocked by the sandbox" in e or "socket" in e for e in errors)
+def test_the_first_turn_shows_the_outline_and_a_search_example(store, doc):
+    root = FakeModel(replies=[code("FINAL('4417')")])
+    Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl")
+    first = root.requests[0].messages[-1]["content"]
+    assert "print(outline())" in first and "search(" in first
+    assert "context[0]: 'Heron Report', 2 pages" in first
+    assert "search hit(s)" in first and FACT in first  # the example search already found it
+    # document text reaches the prompt only inside the fence
+    fenced = first.split("<<<DOC", 1)[1].split("DOC>>>", 1)[0]
+    assert FACT in fenced and "Heron Report" in fenced
 
 
-def test_iteration_cap_forces_an_answer(store, doc):
-    root = FakeModel(replies=[code("print('thinking')")] * 2 + ["The answer is 4417."])
-    result = Controller(store, root).ask("What is the vault code?", doc_ids=[doc], mode="repl", budget=Budget(max_iterations=2))
-    assert result.status == "done" and result.answer.startswith("The answer is 4417.")
-    assert "iteration cap" in result.note
-    assert result.nodes[-1].kind == "final"
+def test_a_cells_last_expression_is_shown_and_a_silent_cell_says_so(store, doc):
+    root = FakeModel(replies=[
+        code("len(context[0].pages) + 40"),
+        code("search('vault code')"),
+        code("x = 5"),
+        code("FINAL('done')"),
+    ])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
+    shown = outputs(result)
+    assert "Out: 42" in shown[0]
+    assert "search hit(s)" in shown[1] and "page 2" in shown[1] and "4417" in shown[1]
+    assert "printed nothing" in shown[2]
+
+
+def test_helpers_cannot_be_replaced(store, doc):
+    root = FakeModel(replies=[
+        code("context = {'doc': 'invented'}\nsearch = None\nprint('replaced')"),
+        code("print(type(context).__name__, len(context), context[0].title, len(search('heron')))"),
+        code("context[0].text = 'x'"),
+        code("FINAL('done')"),
+    ])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
+    shown = outputs(result)
+    assert "`context` is provided by the REPL" in shown[0] and "`search` is provided" in shown[0]
+    assert "Documents 1 Heron Report" in shown[1]
+    assert "read-only" in shown[2]
+
+
+def test_final_var_of_a_name_that_is_no_variable_is_refused_with_a_hint(store, doc):
+    # What Qwen2.5-Coder-0.5B did: FINAL_VAR with a sentence, in code and as plain text.
+    root = FakeModel(replies=[
+        code("FINAL_VAR(\"The vault code is 'A Midsummer Night's Dream'\")"),
+        "FINAL_VAR(The answer is A Midsummer Night's Dream)",
+        code("answer = '4417'\nFINAL_VAR('answer')"),
+    ])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
+    assert result.answer == "4417 [1]", (result.answer, result.note)
+    shown = outputs(result)
+    assert "no variable of that name" in shown[0] and "FINAL_VAR('answer')" in shown[0]
+    assert "Error" in shown[1] and "Midsummer" not in result.answer
+    # the refusals reached the model as its next turn's input
+    assert "no variable of that name" in root.requests[1].messages[-1]["content"]
+
+
+def test_errors_are_short_with_the_line_and_a_hint(store, doc):
+    root = FakeModel(replies=[
+        code("x = 1\ny = context[0].content"),
+        code("hits = search('heron')\nprint(hits[0].text)"),
+        code("print(serch('heron'))"),
+        code("for i in range(3)\n    print(i)"),
+        code("FINAL('done')"),
+    ])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
+    shown = outputs(result)
+    assert "Error on line 2: AttributeError" in shown[0] and "context[0].text" in shown[0]
+    assert "Error on line 2: AttributeError" in shown[1] and "hit['text']" in shown[1]
+    assert "NameError" in shown[2] and "did you mean `search`?" in shown[2]
+    assert "Error on line 1: SyntaxError" in shown[3] and "Hint:" in shown[3]
+    assert not any("Traceback" in s or "File \"" in s for s in shown)
+
+
+def test_sub_call_fates_follow_from_what_they_read(store, doc):
+    root = FakeModel(replies=[code(
+        "a = llm_query('Is there a code here? ' + context[0].pages[0].text)\n"
+        "b = llm_query('Is there a code here? ' + context[0].pages[1].text)\n"
+        "FINAL(b)")])
+    sub = FakeModel(replies=["no code here", "4417"])
+    result = Controller(store, root, sub).ask(QUESTION, doc_ids=[doc], mode="repl")
+    assert result.answer == "4417 [1]"
+    calls = [n for n in result.nodes if n.kind == "map"]
+    assert [c.slice.page_start for c in calls] == [1, 2]
+    assert [c.fate for c in calls] == ["discarded", "cited"]
+
+
+def scripted_coder(request):
+    """A small coder's habits, driven by what it sees: the mistakes Qwen2.5-Coder-0.5B
+    made, then code that reads the document. Nothing here knows the answer."""
+    seen = request.messages[-1]["content"]
+    turn = sum(1 for m in request.messages if m["role"] == "assistant")
+    if turn == 0:
+        return code("context = {'report': 'invented'}\nsearch('vault code heron')")
+    if turn == 1:
+        return "FINAL_VAR(the vault code is in the report)"
+    if turn == 2:
+        assert "no variable of that name" in seen
+        return code("hits = search('vault code')\nanswer = llm_query('What is the vault code? ' + hits[0]['text'])\nanswer")
+    return code("FINAL_VAR('answer')")
+
+
+def reader(request):
+    """The sub-model: reads the number after 'vault code ... is' in the text it is given."""
+    m = re.search(r"vault code[^.]*? is (\d+)", request.messages[-1]["content"])
+    return m.group(1) if m else "not in this text"
+
+
+@pytest.mark.parametrize("value", ["4417", "9052"])
+def test_a_scripted_small_coder_finds_the_right_answer(store, value):
+    doc = add_text_document(store, "Heron Report", [FILLER, FILLER + FACT.replace("4417", value), FILLER])
+    result = Controller(store, FakeModel(responder=scripted_coder), FakeModel(responder=reader)).ask(
+        QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
+    assert result.status == "done", result.note
+    assert result.answer == f"{value} [1]", (result.answer, result.note)
+    assert result.citations[0].page == 2 and value in result.citations[0].quote
+
+
+def test_iteration_cap_forces_an_answer_that_must_be_in_the_documents(store, doc):
+    root = FakeModel(replies=[code("print('thinking')")] * 2 + ["4417"])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=2))
+    assert result.status == "done" and result.answer == "4417 [1]"
+    assert "iteration cap" in result.note and result.nodes[-1].kind == "final"
+
+    root = FakeModel(replies=[code("print('thinking')")] * 2 + ["The code is 1234."])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=2))
+    assert result.answer == "Not found in the selected documents."
+    assert "not stated in the documents" in result.note and result.nodes[-1].fate == "discarded"
 
 
 def test_rlm_query_runs_a_child_repl_one_level_deeper(store, doc):
     root = FakeModel(replies=[
         code("r = rlm_query('What is the code?', context[0].pages[1].text)\nFINAL(r)"),
-        code("print(len(context[0].text))\nFINAL('4417')"),  # the child's turn, in its own sandbox
+        code("print(len(context[0].text), len(search('code')))\nFINAL('4417')"),  # the child's turn, in its own sandbox
     ])
     result = Controller(store, root).ask("What is the vault code?", doc_ids=[doc], mode="repl")
     assert result.status == "done" and result.answer.startswith("4417")
     assert result.totals["depth"] == 1
-    assert any(n.kind == "code" and n.depth == 1 for n in result.nodes)
+    child = [n for n in result.nodes if n.kind == "code" and n.depth == 1]
+    assert child and all(n.slice and n.slice.page_start == 2 for n in child)
+    # the child's search looked at its own text only
+    searches = [n for n in result.nodes if n.kind == "filter" and n.depth == 1]
+    assert searches and all("in the sub-context" in n.label for n in searches)
 
 
 def test_runaway_code_and_cancel_kill_the_sandbox(store, doc):
@@ -97,6 +221,18 @@ def test_runaway_code_and_cancel_kill_the_sandbox(store, doc):
         with pytest.raises(SandboxError, match="longer than"):
             list(box.messages(1.0))
         assert not box.alive
+
+
+def test_a_sandbox_that_overran_is_started_again(store, doc, monkeypatch):
+    from app.rlm import repl
+
+    monkeypatch.setattr(repl, "EXEC_TIMEOUT", 1.0)
+    root = FakeModel(replies=[code("x = 1\nwhile True: pass"), code("print(len(context))"), code("FINAL('done')")])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=4))
+    shown = outputs(result)
+    assert "longer than 1 s" in shown[0] and "restarted" in shown[0]
+    assert shown[1].strip() == "1"
+    assert result.answer == "done"
 
 
 def test_budget_stops_a_repl_run_cleanly(store, doc):
