@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.ingest import ocr
+from app.ingest import ocr, structure
 from app.ingest.discover import TEXT_FORMATS, format_of
 
 PROGRESS_EVERY = 8  # pages between progress reports
@@ -94,12 +94,10 @@ def _meta_title(doc) -> str:
     if t and not _JUNK_TITLES.match(t) and len(t) < 300:
         return t
     try:
-        toc = doc.get_toc(simple=True)
-        if toc and toc[0][1].strip() and len(toc[0][1]) < 200 and not _JUNK_TITLES.match(toc[0][1].strip()):
-            return toc[0][1].strip()
+        # Only an outline entry that names the whole document: not its first chapter.
+        return structure.outline_title(doc.get_toc(simple=True))
     except Exception:
-        pass
-    return ""
+        return ""
 
 
 def _open_error(path: Path, fmt: str | None, exc: Exception) -> ExtractError:
@@ -191,6 +189,7 @@ class RangeResult:
     title: str = ""  # from metadata (whole-document extraction) or a text file's heading
     page_count: int = 0  # set when the whole document was probed here
     notes: list[str] = field(default_factory=list)
+    structure: structure.RangeStructure | None = None  # outline, labels, headings, tables (pymupdf formats)
 
 
 def _first_line(text: str) -> str:
@@ -309,6 +308,12 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
         on_total(n)
     use_ocr = ocr.available()
     pending = 0
+    read = _plain_text
+    try:
+        reader = structure.PageReader(doc, start)
+        read = reader.text
+    except Exception:  # structure is a bonus: the text is read the plain way
+        reader = None
     try:
         with open(spool, "wb") as out:
             for i in range(start, min(end, doc.page_count)):
@@ -319,7 +324,7 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
                     break
                 try:
                     page = doc.load_page(i)
-                    text = page.get_text() if _bound_page(doc, page, i, res.notes) else ""
+                    text = read(page) if _bound_page(doc, page, i, res.notes) else ""
                     if not text.strip() and page.get_images(full=False):
                         res.scanned_pages += 1
                         if use_ocr:
@@ -349,7 +354,13 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
     if pending:
         on_progress(pending)
     _check_unchanged(p, expect_stat)
+    if reader is not None:
+        res.structure = reader.out
     return res
+
+
+def _plain_text(page) -> str:
+    return page.get_text()
 
 
 def ocr_page_text_safe(page) -> str:

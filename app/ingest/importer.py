@@ -25,7 +25,7 @@ from pathlib import Path
 
 from app.cancel import CancelToken
 from app.ingest import extract as ex
-from app.ingest import ocr
+from app.ingest import ocr, structure
 from app.ingest.discover import discover, format_of
 from app.ingest.events import ImportEvent
 from app.paths import sha256_file
@@ -555,7 +555,7 @@ def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, 
         return
     results = [job.results[i] for i in range(len(job.ranges))]
     first = results[0]
-    title = job.probe.title or first.title or first.first_line or job.path.stem
+    title, title_source = structure.choose_title(job.probe.title, first, job.path.stem)
     for r in results:
         job.probe.notes.extend(r.notes)
     chars = sum(r.chars for r in results)
@@ -577,19 +577,24 @@ def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, 
     if ocr_pages:
         notes.append(f"{ocr_pages} page(s) read with OCR.")
     chunker = Chunker()
+    asm = structure.Assembler([r.structure for r in results], pages)
+    notes.extend(asm.notes)
     writer = store.begin_document(path=job.path, size=job.size, mtime=job.mtime, sha256=job.sha256,
                                   title=title, format=job.probe.format)
     with writer:
         for r in results:
             for text in ex.read_pages(r.spool):
-                start, _ = writer.add_page(text)
+                n = writer.page_count
+                start, _ = writer.add_page(text, asm.label(n))
+                asm.page(n, text, start)
                 for c in chunker.add_page(text, start):
                     writer.add_chunk(*c)
             os.unlink(r.spool)
         for c in chunker.finish():
             writer.add_chunk(*c)
+        asm.write(writer)
         note = " ".join(notes) or None
-        doc_id = writer.commit(status=status, error=note)
+        doc_id = writer.commit(status=status, error=note, title_source=title_source)
     for extra, size, mtime in job.extra_paths:
         store.link_path(doc_id, extra, size, mtime)
     summary["imported"] += 1

@@ -1,0 +1,506 @@
+"""Document structure found at import: outline, headings, page labels, tables, a title.
+
+Two halves, because extraction runs in worker processes and only the writer sees the
+whole document:
+
+- `PageReader` (worker side) reads each page's text through one MuPDF text page and,
+  from that same text page, notes heading candidates (font size and weight, only for
+  PDFs without an outline, where they are the only map of the document), tables (only
+  on pages whose content draws a ruled grid: pymupdf's find_tables costs 30-100 ms a
+  page, so it is never run blind), and for the first range the outline, the page-label
+  rules and a title. What it finds travels back in `RangeStructure`, a small picklable
+  record.
+- `Assembler` (writer side) merges the ranges: it turns label rules into each page's
+  printed label, decides which heading candidates are headings once the body font size
+  of the whole document is known, locates every outline entry's title on its page (so a
+  section starts at its heading, not at the top of its page), and writes it all through
+  the DocumentWriter.
+
+Everything a document says here is data: titles, labels and cells are cleaned of
+control characters and capped in length and number, and a hostile PDF (a million
+bookmarks, a page of ten thousand ruled cells) costs bounded time.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+# Caps: a real 2,415-page manual has 1,426 outline entries; 5,000 leaves room, and stops a
+# PDF with a million bookmarks from filling the library.
+MAX_OUTLINE = 5000
+MAX_HEADINGS_PER_PAGE = 6
+MAX_HEADINGS = 5000
+MAX_TABLES_PER_PAGE = 8
+MAX_TABLES = 1000  # per range
+MAX_TABLE_ROWS = 500
+MAX_TABLE_COLS = 40
+MAX_CELL_CHARS = 1000
+MAX_LABEL_CHARS = 24
+# Path operators on a page before it is worth asking whether they draw a grid, and the
+# most drawings a page may have for find_tables to run at all (its cost grows with them).
+MIN_GRID_OPS = 4
+MAX_TABLE_DRAWINGS = 3000
+# Seconds one range may spend finding tables; past it, the rest of its pages are not
+# searched for tables (and the document says so).
+TABLE_TIME_BUDGET_S = 30.0
+# Seconds one page's table search may take before the range stops searching (a single
+# pathological page is enough to know the document is not worth it).
+TABLE_PAGE_LIMIT_S = 5.0
+
+# Front matter and placeholders: "Preface" names a section, not the document.
+JUNK_TITLES = re.compile(r"^(untitled|microsoft word - .*|\s*|document\d*|title|preface|foreword|contents"
+                         r"|table of contents|introduction|abstract|acknowledge?ments?|copyright|about this .*"
+                         r"|index|summary|overview|chapter \S+|part \S+|\d+(\.\d+)*)$", re.I)
+# A chapter or section title ("1 Introduction", "2.3 Usage") names a part, not the whole.
+_NUMBERED = re.compile(r"^\s*(\d+(\.\d+)*|[IVXLC]+\.|[A-Z]\.)\s+\S")
+
+
+def _clean(text: str, limit: int = 200) -> str:
+    from app.store.models import clean_title
+
+    return clean_title(text, limit)
+
+
+def plausible_title(text: str) -> bool:
+    """Could this line be a document's title? Not front matter, not a numbered section,
+    not a sentence (a first line ending in a full stop is the start of the text)."""
+    t = (text or "").strip()
+    if not (3 <= len(t) <= 150) or JUNK_TITLES.match(t) or _NUMBERED.match(t):
+        return False
+    if t[-1] in ".,;:!?" and not t.endswith("..."):
+        return False
+    return sum(ch.isalpha() for ch in t) >= 3
+
+
+def outline_title(toc: list) -> str:
+    """The outline's name for the whole document, if it has one: a single top-level entry
+    (the book wrapping its chapters), or a first entry on page 1 that reads like a title.
+    A first chapter ("1 Introduction") is not the document's title."""
+    tops = [e for e in toc if e[0] == 1]
+    if len(tops) == 1 and plausible_title(tops[0][1]) and len(toc) > 1:
+        return _clean(tops[0][1])
+    if toc and toc[0][2] == 1 and plausible_title(toc[0][1]):
+        return _clean(toc[0][1])
+    return ""
+
+
+# --- page labels ------------------------------------------------------------------------
+def _roman(n: int) -> str:
+    out = []
+    for v, s in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
+                 (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while n >= v:
+            out.append(s)
+            n -= v
+    return "".join(out)
+
+
+def _letters(n: int) -> str:
+    # PDF 32000 12.4.2: a..z, then aa..zz, then aaa...: the letter repeated.
+    n = max(1, n)
+    return chr(ord("a") + (n - 1) % 26) * min(((n - 1) // 26) + 1, 8)
+
+
+def format_label(rule: dict, index: int) -> str:
+    """The label of 0-based page `index` under one rule from Document.get_page_labels()."""
+    n = int(rule.get("firstpagenum") or 1) + index - int(rule.get("startpage") or 0)
+    style = rule.get("style") or ""
+    if style == "D":
+        num = str(n)
+    elif style in ("r", "R"):
+        # Roman numbers past a few thousand are a hostile file's way to make a label of
+        # a million m's: print those in digits.
+        num = _roman(n) if 0 < n < 5000 else str(n)
+        num = num.upper() if style == "R" else num
+    elif style in ("a", "A"):
+        num = _letters(n)
+        num = num.upper() if style == "A" else num
+    else:
+        num = ""
+    from app.store.models import clean_label
+
+    return clean_label(str(rule.get("prefix") or "") + num, MAX_LABEL_CHARS)
+
+
+def labels_for(rules: list[dict], page_count: int) -> list[str]:
+    """Every page's printed label ('' for all when the PDF defines none)."""
+    rules = sorted((r for r in rules or [] if isinstance(r, dict)), key=lambda r: int(r.get("startpage") or 0))
+    if not rules:
+        return [""] * page_count
+    out, ri = [], -1
+    for i in range(page_count):
+        while ri + 1 < len(rules) and int(rules[ri + 1].get("startpage") or 0) <= i:
+            ri += 1
+        out.append(format_label(rules[ri], i) if ri >= 0 else "")
+    return out
+
+
+# --- worker side --------------------------------------------------------------------------
+@dataclass
+class RangeStructure:
+    """What one extraction range found (picklable; travels back from the worker)."""
+
+    has_outline: bool = False
+    outline: list[tuple[int, str, int]] = field(default_factory=list)  # (level, title, page 1-based or <= 0)
+    outline_truncated: int = 0  # entries beyond MAX_OUTLINE
+    label_rules: list[dict] = field(default_factory=list)
+    title: str = ""  # the best title this range could see (first range only)
+    title_source: str = ""
+    sizes: dict[float, int] = field(default_factory=dict)  # characters per font size (headings mode)
+    headings: list[tuple[int, float, bool, str]] = field(default_factory=list)  # (page_no, size, bold, text)
+    tables: list[dict] = field(default_factory=list)  # {page, header, rows, bbox, truncated}
+    notes: list[str] = field(default_factory=list)
+
+
+_P = re.compile(r'<p style="([^"]*)">(.*?)</p>', re.S)
+_SPAN = re.compile(r'<span style="[^"]*?font-size:([\d.]+)pt[^"]*">(.*?)</span>', re.S)
+_BOLD = re.compile(r"<b>.*?</b>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_GRID_OPS = (b" l\n", b" l ", b" l\r", b" re\n", b" re ", b" re\r")
+
+
+def page_lines(textpage) -> list[tuple[float, bool, str]]:
+    """(font size, whole line bold, text) of each line of a MuPDF text page, top to bottom.
+
+    Read from TextPage.extractHTML(): MuPDF writes one <p> per line with each span's
+    font size and <b> around bold runs, as a string built in C. That is about a
+    quarter of the cost of extractDICT(), which builds a Python dict per span."""
+    out = []
+    for _, body in _P.findall(textpage.extractHTML()):
+        sizes: Counter = Counter()
+        for size, inner in _SPAN.findall(body):
+            sizes[round(float(size) * 2) / 2] += len(_TAG.sub("", inner))
+        text = " ".join(html.unescape(_TAG.sub("", body)).split())
+        if not text or not sizes:
+            continue
+        bold = not _TAG.sub("", _BOLD.sub("", body)).strip()
+        out.append((sizes.most_common(1)[0][0], bold, text))
+    return out
+
+
+def _heading_text_ok(text: str) -> bool:
+    return 2 <= len(text) <= 150 and sum(ch.isalpha() for ch in text) >= 2
+
+
+class PageReader:
+    """Reads pages of one open document for one range, noting structure as it goes."""
+
+    def __init__(self, doc, start: int, *, tables: bool = True):
+        import pymupdf
+
+        self._flags = pymupdf.TEXTFLAGS_TEXT
+        self.doc = doc
+        self.start = start
+        self.out = RangeStructure()
+        self._tables = tables and getattr(doc, "is_pdf", False)
+        self._table_seconds = 0.0
+        # doc.outline is an object even for a PDF with no bookmarks (wrapping NULL), so ask
+        # for the entries themselves (about 50 ms for a 2,400-page manual's 1,426).
+        try:
+            self._toc = doc.get_toc(simple=True) or []
+        except Exception:
+            self._toc = []
+        self.out.has_outline = bool(self._toc)
+        # Headings are the map of a document without bookmarks; with bookmarks, only the
+        # first page is read for its title.
+        self._headings = not self.out.has_outline
+        if start == 0:
+            self._document_level()
+
+    def _document_level(self) -> None:
+        out = self.out
+        toc = self._toc
+        if len(toc) > MAX_OUTLINE:
+            out.outline_truncated = len(toc) - MAX_OUTLINE
+            out.notes.append(f"The outline has {len(toc):,} entries; the first {MAX_OUTLINE:,} are kept.")
+            toc = toc[:MAX_OUTLINE]
+        for e in toc:
+            try:
+                level, title, page = int(e[0]), _clean(str(e[1])), int(e[2])
+            except (TypeError, ValueError, IndexError):
+                continue
+            if title:
+                out.outline.append((max(1, min(level, 9)), title, page))
+        try:
+            if getattr(self.doc, "is_pdf", False):
+                out.label_rules = [dict(r) for r in (self.doc.get_page_labels() or [])][:1000]
+        except Exception:
+            out.label_rules = []
+        meta = ((self.doc.metadata or {}).get("title") or "").strip()
+        if meta and not JUNK_TITLES.match(meta) and len(meta) < 300:
+            out.title, out.title_source = _clean(meta), "metadata"
+        elif t := outline_title(out.outline):
+            out.title, out.title_source = t, "outline"
+
+    def text(self, page) -> str:
+        """The page's text, exactly as page.get_text() gives it, plus structure notes.
+        A failure while noting structure never costs the page its text."""
+        tp = page.get_textpage(flags=self._flags)
+        text = page.get_text(textpage=tp)
+        number = page.number
+        try:
+            if self._headings or (number == 0 and not self.out.title):
+                self._lines(number, tp)
+        except Exception:
+            pass
+        try:
+            if self._tables:
+                self._find_tables(page)
+        except Exception:
+            pass
+        return text
+
+    def _lines(self, number: int, tp) -> None:
+        lines = page_lines(tp)
+        if not lines:
+            return
+        page_sizes: Counter = Counter()
+        for size, _, text in lines:
+            page_sizes[size] += len(text)
+        body = page_sizes.most_common(1)[0][0]
+        if number == 0 and not self.out.title:
+            self._first_page_title(lines, body)
+        if not self._headings:
+            return
+        for size, n in page_sizes.items():
+            self.out.sizes[size] = self.out.sizes.get(size, 0) + n
+        kept = 0
+        for size, bold, text in lines:
+            if kept >= MAX_HEADINGS_PER_PAGE:
+                break
+            if _heading_text_ok(text) and (size >= body * 1.15 or (bold and len(text) <= 80)):
+                self.out.headings.append((number + 1, size, bold, _clean(text, 150)))
+                kept += 1
+
+    def _first_page_title(self, lines, body: float) -> None:
+        # The largest type on the first page, when it is larger than the body: wrapped
+        # title lines (same size, one after another) are joined.
+        top = max(size for size, _, _ in lines)
+        # On a cover the title may hold most of the characters: compare with the smallest
+        # type on the page as well as with its body.
+        if top < body * 1.15 and top < min(size for size, _, _ in lines) * 1.15:
+            return
+        parts: list[str] = []
+        for size, _, text in lines:
+            if size == top:
+                parts.append(text)
+            elif parts:
+                break
+            if len(parts) >= 3:
+                break
+        title = _clean(" ".join(parts))
+        if plausible_title(title) or (title and not JUNK_TITLES.match(title) and len(title) <= 150
+                                      and title[-1] not in ".,;:"):
+            self.out.title, self.out.title_source = title, "heading"
+
+    def _find_tables(self, page) -> None:
+        out = self.out
+        if len(out.tables) >= MAX_TABLES or self._table_seconds > TABLE_TIME_BUDGET_S:
+            return
+        # Cheap first: a ruled table needs line or rectangle operators in the page's own
+        # content (reading it costs ~0.05 ms; find_tables costs 30-100 ms).
+        raw = page.read_contents()
+        # Some producers wrap a whole page in a form XObject (" Do"): look inside those.
+        if sum(raw.count(op) for op in _GRID_OPS) < MIN_GRID_OPS and b" Do" not in raw:
+            return
+        drawings = page.get_cdrawings()
+        if len(drawings) > MAX_TABLE_DRAWINGS or not _has_grid(drawings):
+            return
+        t0 = time.process_time()
+        try:
+            found = page.find_tables().tables[:MAX_TABLES_PER_PAGE]
+            for t in found:
+                rec = _table_record(page.number + 1, t)
+                if rec:
+                    out.tables.append(rec)
+        finally:
+            spent = time.process_time() - t0
+            self._table_seconds += spent
+            if spent > TABLE_PAGE_LIMIT_S:
+                self._table_seconds = TABLE_TIME_BUDGET_S + 1
+            if self._table_seconds > TABLE_TIME_BUDGET_S:
+                out.notes.append(f"Finding tables took over {TABLE_TIME_BUDGET_S:.0f} s; pages after "
+                                 f"{page.number + 1} were not searched for tables.")
+
+
+def _has_grid(drawings) -> bool:
+    """At least two horizontal and two vertical strokes (or two rectangles): a ruled grid."""
+    h = v = rects = 0
+    for d in drawings:
+        for item in d.get("items") or ():
+            kind = item[0]
+            if kind == "l":
+                (x0, y0), (x1, y1) = item[1], item[2]
+                if abs(y1 - y0) < 1 and abs(x1 - x0) > 5:
+                    h += 1
+                elif abs(x1 - x0) < 1 and abs(y1 - y0) > 5:
+                    v += 1
+            elif kind == "re":
+                r = item[1]
+                w, hh = abs(r[2] - r[0]), abs(r[3] - r[1])
+                if w > 5 and hh > 5:
+                    rects += 1
+                elif w > 5:
+                    h += 1
+                elif hh > 5:
+                    v += 1
+            if (h >= 2 and v >= 2) or rects >= 2:
+                return True
+    return False
+
+
+def _table_record(page_no: int, t) -> dict | None:
+    from app.store.models import clean_cell
+
+    truncated = t.row_count > MAX_TABLE_ROWS or t.col_count > MAX_TABLE_COLS
+    rows = t.extract()[:MAX_TABLE_ROWS + 1]
+    cells = [[clean_cell(c, MAX_CELL_CHARS) for c in (row or [])[:MAX_TABLE_COLS]] for row in rows]
+    try:
+        header = t.header
+        names = [clean_cell(c, MAX_CELL_CHARS) for c in (header.names or [])[:MAX_TABLE_COLS]]
+        external = bool(header.external)
+    except Exception:
+        names, external = [], False
+    if not external and cells and names == cells[0]:
+        cells = cells[1:]  # the header is the table's first row: not a data row too
+    cells = cells[:MAX_TABLE_ROWS]
+    # A plot's axes and a framed figure also make a grid: a table has at least two rows
+    # and two columns, and text in most of its cells.
+    grid = ([names] if any(names) else []) + cells
+    n_cells = sum(len(r) for r in grid)
+    filled = sum(1 for r in grid for c in r if c)
+    if len(grid) < 2 or max(len(r) for r in grid) < 2 or filled * 2 < n_cells:
+        return None
+    # Unnamed columns ("Col1"...) are pymupdf's placeholders, not the document's words.
+    names = ["" if re.fullmatch(r"Col\d+", n) else n for n in names]
+    return {"page": page_no, "header": names, "rows": cells, "bbox": list(t.bbox), "truncated": truncated}
+
+
+# --- writer side ----------------------------------------------------------------------------
+def _title_pattern(title: str, line_start: bool):
+    words = re.findall(r"\w+", title)[:12]
+    if not words:
+        return None
+    # A heading starts its line; a running head ("Chapter 1: Introduction") holds the
+    # same words mid-line, so a match at a line start is tried first.
+    lead = r"(?m)^[^\w\n]{0,4}" if line_start else ""
+    return re.compile(lead + r"\W*".join(re.escape(w) for w in words), re.I)
+
+
+_NUMBER_PREFIX = re.compile(r"^\s*(\d+(\.\d+)*\.?|[IVXLC]+\.|[A-Z]\.|Chapter\s+\S+|Appendix\s+\S+)\s+", re.I)
+
+
+class Assembler:
+    """Merges the ranges' structure of one document and writes it with its pages.
+
+        asm = Assembler([r.structure for r in results], page_count)
+        for each page (in order): start, _ = writer.add_page(text, asm.label(n)); asm.page(n, text, start)
+        asm.write(writer)
+    """
+
+    def __init__(self, ranges: list[RangeStructure | None], page_count: int):
+        ranges = [r for r in ranges if r is not None]
+        first = ranges[0] if ranges else RangeStructure()
+        self.page_count = page_count
+        self.labels = labels_for(first.label_rules, page_count)
+        # A label that merely repeats the page index adds nothing; but keep the whole set
+        # whenever any page differs, so "page 3" always means the same thing.
+        if all(lab == str(i + 1) for i, lab in enumerate(self.labels)):
+            self.labels = [""] * page_count
+        self.title, self.title_source = first.title, first.title_source
+        self.notes = [n for r in ranges for n in r.notes]
+        if first.outline:
+            self.entries = [[lvl, t, p, "outline", None] for lvl, t, p in first.outline]
+        else:
+            self.entries = self._headings(ranges)
+        self.tables = [t for r in ranges for t in r.tables]
+        self._by_page: dict[int, list[list]] = {}
+        for e in self.entries:
+            if 1 <= e[2] <= page_count:
+                self._by_page.setdefault(e[2], []).append(e)
+
+    def _headings(self, ranges) -> list[list]:
+        sizes: Counter = Counter()
+        for r in ranges:
+            sizes.update(r.sizes)
+        cands = [h for r in ranges for h in r.headings]
+        if not sizes or not cands:
+            return []
+        body = sizes.most_common(1)[0][0]
+        # Running heads and repeated labels ("Arguments", the book's name on every page)
+        # are not sections.
+        seen = Counter(text.lower() for _, _, _, text in cands)
+        repeat_cap = max(3, self.page_count // 20)
+        big = sorted({s for _, s, _, _ in cands if s >= body * 1.15}, reverse=True)
+        level_of = {s: min(i + 1, 3) for i, s in enumerate(big)}
+        out = []
+        for page, size, bold, text in cands:
+            if seen[text.lower()] > repeat_cap:
+                continue
+            if size in level_of:
+                level = level_of[size]
+            elif bold and size >= body * 0.95:
+                level = min(len(big), 3) + 1
+            else:
+                continue
+            out.append([level, text, page, "heading", None])
+        if len(out) > MAX_HEADINGS:
+            # Keep the most important levels whole rather than the first pages only.
+            for cut in range(4, 0, -1):
+                kept = [e for e in out if e[0] < cut]
+                if len(kept) <= MAX_HEADINGS:
+                    out = kept
+                    break
+            out = out[:MAX_HEADINGS]
+        return out
+
+    def label(self, index: int) -> str:
+        """The printed label of 0-based page `index`."""
+        return self.labels[index] if 0 <= index < len(self.labels) else ""
+
+    def page(self, index: int, text: str, char_start: int) -> None:
+        """Locate the titles of the entries pointing at this page in its text."""
+        pos = 0
+        for e in self._by_page.get(index + 1, ()):
+            at = None
+            bare = _NUMBER_PREFIX.sub("", e[1])
+            for candidate, line_start in ((e[1], True), (bare, True), (e[1], False), (bare, False)):
+                rx = _title_pattern(candidate, line_start)
+                m = rx.search(text, pos) if rx else None
+                if m:
+                    at = m.start()
+                    break
+            if at is None:
+                at = pos
+            else:
+                # The heading's line, from its start: "1.1 The R environment", not "The R...".
+                at = text.rfind("\n", 0, at) + 1
+                pos = at
+            e[4] = char_start + at
+
+    def write(self, writer) -> None:
+        for level, title, page, source, char_start in self.entries:
+            p = page if 1 <= page <= self.page_count else None
+            writer.add_outline_entry(level, title, p, char_start if p else None, source)
+        for t in self.tables:
+            writer.add_table(t["page"], t["header"], t["rows"], t["bbox"], t["truncated"])
+
+
+def choose_title(probe_title: str, first, stem: str) -> tuple[str, str]:
+    """(title, source) of a document: metadata, then the outline, then the first page's
+    largest heading, then a first line that reads like a title, then the file name.
+    `first` is the RangeResult of the document's first range."""
+    s = getattr(first, "structure", None)
+    if s is not None and s.title:
+        return s.title, s.title_source
+    if probe_title:
+        return _clean(probe_title), "metadata"
+    if first.title:
+        return _clean(first.title), "heading" if first.title != first.first_line else "first-line"
+    if plausible_title(first.first_line):
+        return _clean(first.first_line), "first-line"
+    return _clean(stem) or stem, "file"

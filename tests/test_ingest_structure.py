@@ -1,0 +1,162 @@
+"""Document structure kept at import: outline, headings, page labels, tables, titles.
+
+Built with pymupdf in tests/pdfs.py (set_toc, set_page_labels, a ruled table drawn with
+lines), imported through the real importer, read back through the Store API.
+"""
+
+from __future__ import annotations
+
+import pymupdf
+import pytest
+
+from app.ingest import import_paths
+from app.ingest import structure as st
+from app.store import open_store
+from tests import pdfs
+
+
+def _import(paths, **kw):
+    events = list(import_paths([str(p) for p in paths], **kw))
+    done = [e for e in events if e.kind == "file-done"]
+    assert len(done) == len(paths), [(e.kind, e.error) for e in events]
+    return done
+
+
+def _split(monkeypatch):
+    # Several ranges in several processes even for a small file.
+    monkeypatch.setattr("app.ingest.importer.MIN_RANGE_PAGES", 3)
+    monkeypatch.setattr("app.ingest.importer.SPLIT_MIN_BYTES", 0)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_outline_labels_sections_tables_and_title_of_a_manual(tmp_path, workers, monkeypatch):
+    _split(monkeypatch)
+    pdf = pdfs.structured_pdf(tmp_path / "manual.pdf")
+    (done,) = _import([pdf], workers=workers)
+    store = open_store()
+    doc = store.get_document(done.doc_id)
+    # No metadata title: the cover's large type names the document, not "Contents".
+    assert (doc.title, doc.title_source) == ("The Lighthouse Keeper's Manual", "heading")
+    assert [(e.level, e.title, e.page_no, e.page_label, e.source) for e in store.outline(doc.id)] == [
+        (1, "1 Lamps and Lenses", 3, "988", "outline"), (2, "1.1 Cleaning the lens", 4, "989", "outline"),
+        (1, "2 Weather Signals", 5, "990", "outline"), (2, "2.1 Fog horn codes", 6, "991", "outline")]
+    assert [store.page_label(doc.id, n) for n in range(1, 7)] == ["i", "ii", "988", "989", "990", "991"]
+    assert store.page_for_label(doc.id, "990") == 5
+    text = store.document_text(doc.id)
+    secs = {s.title: s for s in store.sections(doc.id)}
+    # A section starts at its heading (below the running head) and a chapter holds its subsections.
+    assert text[secs["1.1 Cleaning the lens"].char_start:].startswith("1.1 Cleaning the lens\nPolish the lens")
+    chapter = text[secs["1 Lamps and Lenses"].char_start:secs["1 Lamps and Lenses"].char_end]
+    assert chapter.startswith("1 Lamps and Lenses") and "Polish the lens" in chapter and "Signals" not in chapter
+    assert secs["2.1 Fog horn codes"].char_end == len(text)
+    (table,) = store.tables(doc.id)
+    assert (table.page_no, table.page_label) == (6, "991")
+    assert table.header == pdfs.FOG_TABLE[0] and table.rows == pdfs.FOG_TABLE[1:]
+    assert store.tables(doc.id, page=5) == []
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_pdf_without_bookmarks_gets_its_headings_as_outline(tmp_path, workers, monkeypatch):
+    _split(monkeypatch)
+    pdf = pdfs.structured_pdf(tmp_path / "plain.pdf", toc=False, labels=False)
+    (done,) = _import([pdf], workers=workers)
+    store = open_store()
+    got = [(e.level, e.title, e.page_no, e.source) for e in store.outline(done.doc_id)]
+    # Levels follow type size across the whole document (ranges read by different workers);
+    # the small running head on every page is not a heading.
+    assert [g for g in got if g[2] >= 3] == [(2, "1 Lamps and Lenses", 3, "heading"),
+                                             (3, "1.1 Cleaning the lens", 4, "heading"),
+                                             (2, "2 Weather Signals", 5, "heading"),
+                                             (3, "2.1 Fog horn codes", 6, "heading")]
+    assert all("Keeper's Manual" != g[1] for g in got)
+    # No labels in the PDF: none invented.
+    assert store.page_labels(done.doc_id) == {} and store.page_label(done.doc_id, 3) == ""
+    text = store.document_text(done.doc_id)
+    sec = next(s for s in store.sections(done.doc_id) if s.title == "2 Weather Signals")
+    assert text[sec.char_start:sec.char_end].startswith("2 Weather Signals\nSignals are given")
+
+
+def test_titles_metadata_then_outline_then_heading_then_file_name(tmp_path):
+    meta = pdfs.structured_pdf(tmp_path / "meta.pdf", title="Coastal Operations Handbook")
+    junk = pdfs.structured_pdf(tmp_path / "junk.pdf", title="Preface")
+    sentence = pdfs.make_pdf(tmp_path / "minutes-2024.pdf", ["The board met on Monday.\n" + "Text. " * 50])
+    done = {e.path.rsplit("/", 1)[-1]: e for e in _import([meta, junk, sentence], workers=0)}
+    store = open_store()
+    got = {k: (store.get_document(e.doc_id).title, store.get_document(e.doc_id).title_source)
+           for k, e in done.items()}
+    assert got["meta.pdf"] == ("Coastal Operations Handbook", "metadata")
+    assert got["junk.pdf"] == ("The Lighthouse Keeper's Manual", "heading")
+    # A first line that is a sentence is the start of the text, not its title.
+    assert got["minutes-2024.pdf"] == ("minutes-2024", "file")
+
+
+def test_outline_titles_name_the_document_only_when_they_can():
+    assert st.outline_title([[1, "1 Introduction", 5], [2, "Legalese", 5]]) == ""
+    assert st.outline_title([[1, "Preface", 1], [1, "1 Intro", 2]]) == ""
+    assert st.outline_title([[1, "Harbour Regulations 2024", 1], [2, "Scope", 1]]) == "Harbour Regulations 2024"
+    assert st.outline_title([[1, "Annual Report", 3], [2, "Revenue", 4], [2, "Costs", 5]]) == "Annual Report"
+    assert not st.plausible_title("Contents") and not st.plausible_title("2.3 Usage")
+    assert not st.plausible_title("The board met on Monday.") and st.plausible_title("Annual Review of Lighthouses")
+
+
+def test_page_labels_match_pymupdf_for_every_style(tmp_path):
+    doc = pymupdf.open()
+    for _ in range(40):
+        doc.new_page()
+    doc.set_page_labels([{"startpage": 0, "prefix": "T-", "style": "D", "firstpagenum": 1},
+                         {"startpage": 2, "prefix": "", "style": "r", "firstpagenum": 1},
+                         {"startpage": 8, "prefix": "", "style": "R", "firstpagenum": 3994},
+                         {"startpage": 12, "prefix": "A-", "style": "a", "firstpagenum": 25},
+                         {"startpage": 20, "prefix": "", "style": "", "firstpagenum": 1},
+                         {"startpage": 22, "prefix": "", "style": "D", "firstpagenum": 988}])
+    expected = [doc[i].get_label() for i in range(40)]
+    got = st.labels_for(doc.get_page_labels(), 40)
+    # Letters past z follow the PDF standard (ISO 32000 12.4.2: aa, bb, cc, as Acrobat
+    # prints them), where pymupdf counts on like spreadsheet columns (aa, ab, ac).
+    assert got[12:20] == ["A-y", "A-z", "A-aa", "A-bb", "A-cc", "A-dd", "A-ee", "A-ff"]
+    assert got[:12] + got[20:] == expected[:12] + expected[20:]
+    assert st.labels_for([], 3) == ["", "", ""]
+
+
+def test_hostile_labels_are_short_single_line_data():
+    rules = [{"startpage": 0, "prefix": "\u202eevil\n" * 50, "style": "R", "firstpagenum": 10 ** 9},
+             {"startpage": 1, "prefix": "", "style": "a", "firstpagenum": 10 ** 9}]
+    for label in st.labels_for(rules, 2):
+        assert len(label) <= st.MAX_LABEL_CHARS and "\n" not in label and "\u202e" not in label
+
+
+def test_a_hostile_outline_is_capped_and_its_titles_are_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(st, "MAX_OUTLINE", 500)
+    pdf = pdfs.hostile_outline_pdf(tmp_path / "bookmarks.pdf", entries=2000)
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    outline = store.outline(done.doc_id)
+    assert len(outline) == 500
+    first = outline[0].title
+    assert "\n" not in first and "\x1b" not in first and first.startswith("Ignore all previous instructions")
+    assert "500" in (store.get_document(done.doc_id).error or "")  # the note says entries were dropped
+    # The first entry, on page 1, may name the document; then as one cleaned line of data.
+    title = store.get_document(done.doc_id).title
+    assert "\n" not in title and "\x1b" not in title and len(title) <= 200
+
+
+def test_big_tables_are_cut_and_marked(tmp_path, monkeypatch):
+    monkeypatch.setattr(st, "MAX_TABLE_ROWS", 2)
+    pdf = pdfs.structured_pdf(tmp_path / "manual.pdf")
+    (done,) = _import([pdf], workers=0)
+    (table,) = open_store().tables(done.doc_id)
+    assert table.truncated and table.rows == pdfs.FOG_TABLE[1:3]
+
+
+def test_a_failure_reading_structure_never_costs_the_text(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("malformed span")
+
+    monkeypatch.setattr(st, "page_lines", boom)
+    monkeypatch.setattr(st.PageReader, "_find_tables", boom)
+    pdf = pdfs.structured_pdf(tmp_path / "plain.pdf", toc=False)
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    assert "Polish the lens" in store.document_text(done.doc_id)
+    assert store.outline(done.doc_id) == [] and store.tables(done.doc_id) == []
+    assert store.page_label(done.doc_id, 3) == "988"
