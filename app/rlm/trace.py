@@ -170,7 +170,8 @@ def _clip(text: str, n: int) -> str:
 def run_to_markdown(run: dict, *, prompts: bool = False) -> str:
     """A readable report of a stored run: question, answer, citations, totals, then the
     node tree (prompts in full when prompts=True)."""
-    trace = Trace.from_dict(run)
+    # Fates as the data says (derive_fates), so a report never calls a "no" cited.
+    trace = Trace.from_dict({"nodes": derive_fates(run.get("nodes", []), run.get("citations") or [])})
     lines = [f"# Lectern run {run.get('id', '')}", ""]
     lines += [f"**Question:** {run.get('question', '')}", ""]
     lines += [f"**Mode:** {run.get('mode', '')}  ", f"**Status:** {run.get('status', '')}  "]
@@ -209,3 +210,70 @@ def run_to_markdown(run: dict, *, prompts: bool = False) -> str:
     for root in trace.roots():
         walk(root, 0)
     return "\n".join(lines) + "\n"
+
+
+# --- fates that follow from the data ---------------------------------------------------
+def _said_no(n: dict) -> bool:
+    """The node's model output is a "no": a no vote, or a slice marked not relevant."""
+    out = str(n.get("output") or "").strip().strip('"\'.').lower()
+    data = n.get("data") if isinstance(n.get("data"), dict) else {}
+    if n.get("kind") in ("map", "verify") and out == "no":
+        return True
+    return data.get("relevant") is False and not data.get("answer")
+
+
+_NOTHING = ("nothing relevant", "no answer in this slice")
+
+
+def derive_fates(nodes, citations=(), answer: str = "") -> list[dict]:
+    """Every node's fate made consistent with what the run produced, after the run:
+
+    - the node behind each [n] of the answer is cited (an answer with citations always
+      has cited rows), unless its own output was a "no": a "no" is never cited. Such a
+      node (a sentence the model voted against but the ranking in code chose) is
+      "merged", and the step that chose it is cited;
+    - a node marked cited that no [n] points at, once the answer has citations, is
+      "merged" when it said something and "discarded" when it said no;
+    - a node the model marked relevant is never "discarded: nothing relevant / no answer
+      in this slice": the reason says what really happened.
+
+    Takes TraceNodes or dicts (live or stored) and returns dicts; the strategies' own
+    fates stand wherever they agree with the data."""
+    out = [dict(n.to_dict() if hasattr(n, "to_dict") else n) for n in nodes]
+    by_id = {str(n.get("id")): n for n in out}
+    cites: dict[str, list[int]] = {}
+    for c in citations or []:
+        c = c.to_dict() if hasattr(c, "to_dict") else dict(c)
+        if c.get("node_id") is not None:
+            cites.setdefault(str(c["node_id"]), []).append(int(c.get("n") or 0))
+    cited_ids = set()
+    for nid, ns in cites.items():
+        n = by_id.get(nid)
+        if n is None:
+            continue
+        marks = ", ".join(f"[{k}]" for k in sorted(ns))
+        if _said_no(n):
+            n["fate"], n["fate_reason"] = "merged", (
+                f"its text is quoted as {marks}, chosen by the ranking in code; the model's answer here (no) was not used")
+            parent = by_id.get(str(n.get("parent"))) if n.get("parent") is not None else None
+            if parent is not None and not _said_no(parent):
+                parent["fate"], parent["fate_reason"] = "cited", f"chose the passage quoted as {marks}"
+                cited_ids.add(str(parent.get("id")))
+        else:
+            n["fate"] = "cited"
+            if not n.get("fate_reason") or "cited" not in str(n.get("fate_reason")):
+                n["fate_reason"] = f"quoted in the answer as {marks}"
+            cited_ids.add(nid)
+    for n in out:
+        nid = str(n.get("id"))
+        data = n.get("data") if isinstance(n.get("data"), dict) else {}
+        if n.get("fate") == "cited" and nid not in cited_ids:
+            if _said_no(n):
+                n["fate"], n["fate_reason"] = "discarded", "the model said no here"
+            elif cites and n.get("kind") != "final":
+                n["fate"], n["fate_reason"] = "merged", (n.get("fate_reason") or "") + " (no [n] of the answer points here)"
+        if n.get("fate") == "discarded" and data.get("relevant") is True and \
+                any(w in str(n.get("fate_reason") or "") for w in _NOTHING):
+            n["fate_reason"] = ("the model marked this slice relevant, but gave no answer with a quote the code "
+                                "could find in it")
+    return out
