@@ -30,9 +30,10 @@ def run_as_python(argv: list[str]) -> bool:
     """`lectern -I -S SCRIPT`: run SCRIPT the way `python -I -S SCRIPT` would.
 
     The REPL sandbox (app/rlm/sandbox.py) starts its child as sys.executable with
-    those flags; in the bundle sys.executable is this program, not a Python, so it
-    plays one for that single form. The child script installs its own limits and
-    audit hook first thing, as it does under a real interpreter."""
+    those flags, inside bubblewrap with only this bundle's folder bound read-only; in
+    the bundle sys.executable is this program, not a Python, so it plays one for that
+    single form. The confinement is bubblewrap's, around this program, and the child
+    script sets its own resource limits first thing, as under a real interpreter."""
     if len(argv) < 3 or argv[:2] != ["-I", "-S"] or not argv[2].endswith(".py"):
         return False
     import runpy

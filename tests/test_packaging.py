@@ -264,21 +264,27 @@ def test_installed_app_works_offline_and_self_contained(app):
 
 
 def test_repl_sandbox_child_starts_from_the_bundle(app):
-    """The REPL sandbox starts `sys.executable -I -S sandbox_child.py`; in the bundle
-    sys.executable is `lectern`, which must play that Python (packaging/entry.py)."""
+    """The REPL sandbox starts `sys.executable -I -S sandbox_child.py` (inside bubblewrap);
+    in the bundle sys.executable is `lectern`, which must play that Python
+    (packaging/entry.py). The protocol is length-prefixed frames (app/rlm/sandbox.py)."""
+    import struct
+
     child = "/opt/lectern/_internal/app/rlm/sandbox_child.py"
     assert (app.root / child.lstrip("/")).is_file()
     hello = json.dumps({"op": "init", "context": [],
-                        "limits": {"cpu_seconds": 10, "memory_mb": 1024, "max_output": 200}})
+                        "limits": {"cpu_seconds": 10, "memory_mb": 1024, "max_output": 200}}).encode()
+    frame = app.work / "init.frame"
+    frame.write_bytes(struct.pack(">I", len(hello)) + hello)
     script = (
         "mount --make-rprivate / && mount -t tmpfs -o size=1k none /opt && mkdir /opt/lectern && "
         f"mount --bind {_q(app.root / 'opt' / 'lectern')} /opt/lectern && "
-        f"echo {_q(hello)} | /opt/lectern/lectern -I -S {child}"
+        f"/opt/lectern/lectern -I -S {child} < {_q(frame)}"
     )
-    res = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", script], capture_output=True, text=True,
+    res = subprocess.run(["unshare", "--net", "--mount", "sh", "-c", script], capture_output=True,
                          timeout=120, env=app.env(), cwd=app.work)
-    first = res.stdout.splitlines()[0] if res.stdout else ""
-    assert json.loads(first or "{}").get("op") == "ready", res.stdout + res.stderr
+    out = res.stdout
+    size = struct.unpack(">I", out[:4])[0] if len(out) >= 4 else 0
+    assert json.loads(out[4:4 + size] or b"{}").get("op") == "ready", (out, res.stderr)
 
 
 def test_start_up_times(app):
