@@ -30,6 +30,8 @@ DEFAULT_MODEL = "default"  # the embedded model (app.llm.manager.DEFAULT_NAME)
 ENDPOINTS = "endpoints"  # a role set to this uses the configured server pool
 UNLIMITED_WORDS = ("none", "no", "unlimited", "no-limit", "nolimit", "off")
 
+LIMIT_MAX = 1_000_000_000
+
 # (field, kind, the limit's unit for messages)
 LIMITS = (("max_calls", int, "model calls"), ("max_tokens", int, "tokens"), ("max_seconds", float, "seconds"))
 
@@ -173,6 +175,10 @@ def check_limit(name: str, value, kind=float, unit: str = ""):
         raise ValueError(f"{name} must be a finite number; use 'none' for no limit")
     if value <= 0:
         raise ValueError(f"{name} must be above zero; use 'none' for no limit")
+    if value > LIMIT_MAX:
+        # 1e300 seconds overflowed the call timer (OverflowError in a thread): no budget
+        # is meaningfully larger than a billion, and 'none' says "no limit" plainly.
+        raise ValueError(f"{name} must be at most {LIMIT_MAX:,}; use 'none' for no limit")
     if kind is int:
         if value != int(value):
             raise ValueError(f"{name} must be a whole number of {unit or 'units'}")

@@ -81,14 +81,23 @@ def test_import_with_password(tmp_path, capsys):
     (["search", "harbour AND"], "Cannot understand"),
     (["search", "x", "--docs", "one,two"], "comma"),
     (["search", "x", "--docs", "99"], "no document with id 99"),
-    (["search", "x", "--limit", "0"], "--limit"),
     (["remove", "42"], "no document with id 42"),
-    (["import", "--workers", "-1", "x"], "--workers"),
 ])
 def test_bad_input_is_a_clear_error_with_exit_1(capsys, argv, message):
     code, out, err = cli(capsys, *argv)
     assert code == 1
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["search", "x", "--limit", "0"], "--limit"),
+    (["import", "--workers", "-1", "x"], "--workers"),
+])
+def test_an_out_of_range_number_is_a_usage_error_with_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    _, err = capsys.readouterr()
+    assert e.value.code == 2 and message in err and "Traceback" not in err
 
 
 def test_help_everywhere(capsys):

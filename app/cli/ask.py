@@ -7,6 +7,8 @@ import signal
 import sys
 import textwrap
 
+from app.cli.numbers import COUNT_MAX, run_id, whole
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -24,13 +26,18 @@ def register(sub) -> None:
                    "direct or rag (baselines)")
     p.add_argument("--root-model", help="model name or GGUF path for the root (default: the chosen root model)")
     p.add_argument("--sub-model", help="model name or GGUF path for sub-queries (default: the chosen sub model)")
+    # One rule for the three budgets, the same as the window's: a number above zero and at
+    # most 1e9, or 'none' for no limit; 0, negative, nan and inf are errors, not "no limit".
     p.add_argument("--max-calls", type=_limit(int), default=None,
-                   help="most model calls, or 'none' for no limit (default: the saved setting, 48)")
+                   help="most model calls: a whole number from 1 to 1e9, or 'none' for no limit; 0, negative, "
+                   "nan and inf are errors (default: the saved setting, 48)")
     p.add_argument("--max-tokens", type=_limit(int), default=None,
-                   help="most model tokens, prompt and reply, or 'none' (default: the saved setting, 200000)")
+                   help="most model tokens, prompt and reply: 1 to 1e9, or 'none' "
+                   "(default: the saved setting, 200000)")
     p.add_argument("--max-seconds", type=_limit(float), default=None,
-                   help="most wall-clock seconds, or 'none' (default: the saved setting, 600)")
-    p.add_argument("--max-depth", type=int, default=None, help="most levels of recursion (default: the saved setting, 2)")
+                   help="most wall-clock seconds: above 0, at most 1e9, or 'none' "
+                   "(default: the saved setting, 600)")
+    p.add_argument("--max-depth", type=whole(0, 64, "a number of levels"), default=None, help="most levels of recursion (default: the saved setting, 2)")
     p.add_argument("--json", action="store_true", help="print the whole run (answer, citations, trace) as JSON")
     p.add_argument("--trace", metavar="FILE", help="also write the trace to FILE (.md for Markdown, else JSON)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -40,17 +47,18 @@ def register(sub) -> None:
                        description="List past runs (newest first). `lectern runs show ID` prints one run; "
                        "`lectern runs export ID FILE` writes it as JSON or, for a .md file, Markdown.")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--limit", type=int, default=50, help="most runs to list (default 50)")
+    p.add_argument("--limit", type=whole(1, COUNT_MAX, "a number of runs"), default=50,
+                   help="most runs to list (default 50)")
     p.set_defaults(func=_runs)
     rs = p.add_subparsers(dest="runs_command", metavar="ACTION")
     s = rs.add_parser("show", help="print one run with its trace")
-    s.add_argument("run_id", type=int)
+    s.add_argument("run_id", type=run_id)
     fmt = s.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", dest="show_json", help="the whole run as JSON")
     fmt.add_argument("--markdown", action="store_true", help="a readable Markdown report with prompts")
     s.set_defaults(func=_show)
     e = rs.add_parser("export", help="write one run to a file (.md = Markdown, else JSON)")
-    e.add_argument("run_id", type=int)
+    e.add_argument("run_id", type=run_id)
     e.add_argument("file")
     e.set_defaults(func=_export)
 
@@ -95,10 +103,12 @@ def _open():
 def _ids(text):
     if not text:
         return None
+    from app.cli.numbers import ids
+
     try:
-        return [int(x) for x in text.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise _fail(f"--docs takes document ids separated by commas, like 1,4,7 (got {text!r})") from None
+        return ids(text)
+    except ValueError as e:
+        raise _fail(str(e)) from None
 
 
 def _load_models(args, cfg):

@@ -33,9 +33,11 @@ def _handler(args) -> int:
     if args.size:
         try:
             w, h = (int(x) for x in args.size.lower().split("x"))
+            if not (1 <= w <= 16384 and 1 <= h <= 16384):  # larger than any screen; far larger overflows Qt
+                raise ValueError
             size = (w, h)
         except ValueError:
-            raise CliError(f"--size must look like 1440x900, not {args.size!r}") from None
+            raise CliError(f"--size must look like 1440x900 (1 to 16384 each), not {args.size!r}") from None
     missing = [f for f in args.files if not os.path.exists(f)]
     if missing:
         raise CliError("not found: " + ", ".join(missing))

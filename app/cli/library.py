@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from app.cli.numbers import COUNT_MAX, doc_id, whole
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -17,7 +19,7 @@ def register(sub) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     p.add_argument("--password", help="password for protected PDFs")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=whole(0, 256, "a number of processes"), default=None,
                    help="extraction processes (default: automatic; 0 = in this process)")
     p.add_argument("--json", action="store_true", help="print one JSON result object instead of text")
     p.set_defaults(func=_import)
@@ -34,14 +36,15 @@ def register(sub) -> None:
     )
     p.add_argument("query", help='what to look for, e.g. \'"due process" OR habeas\'')
     p.add_argument("--docs", help="only these document ids, comma-separated (see `lectern docs`)")
-    p.add_argument("--limit", type=int, default=10, help="most results to show (default 10)")
+    p.add_argument("--limit", type=whole(1, COUNT_MAX, "a number of results"), default=10,
+                   help="most results to show (default 10)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_search)
 
     p = sub.add_parser("remove", help="remove documents from the library (files on disk are untouched)",
                        description="Forget documents: their text, index entries and paths. "
                        "The files on disk are never touched.")
-    p.add_argument("ids", nargs="+", type=int, metavar="ID", help="document ids (see `lectern docs`)")
+    p.add_argument("ids", nargs="+", type=doc_id, metavar="ID", help="document ids (see `lectern docs`)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_remove)
 
@@ -218,10 +221,12 @@ def _docs(args) -> int:
 def _parse_ids(text: str | None):
     if text is None:
         return None
+    from app.cli.numbers import ids
+
     try:
-        return [int(x) for x in text.replace(" ", ",").split(",") if x]
-    except ValueError:
-        raise _fail(f"--docs takes document ids separated by commas, like 1,4,7 (got {text!r})") from None
+        return ids(text)
+    except ValueError as e:
+        raise _fail(str(e)) from None
 
 
 def _search(args) -> int:

@@ -3,6 +3,15 @@
 Used by the model library to show architecture, size, quantisation and chat template
 in milliseconds, and to reject files that are not GGUF before llama.cpp sees them.
 Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+
+Model files are untrusted input, so every count and length is checked against what the
+file can hold and against fixed limits, arrays may not hold arrays (llama.cpp's own
+reader refuses them too; one nested 5,000 deep ended in a RecursionError here), and the
+keys Lectern shows must have the type the format gives them. This reader is kept rather
+than the `gguf` package: gguf 0.19's GGUFReader recurses into nested arrays the same
+way, walks every item of every array in Python (a 150,000-token vocabulary is read item
+by item where this reader seeks past it) and brings requests, tqdm and PyYAML into the
+bundle for a header of a few kilobytes.
 """
 
 from __future__ import annotations
@@ -34,6 +43,22 @@ FILE_TYPES = {
 
 # Arrays longer than this (token lists, merges) are skipped, not kept in memory.
 _KEEP_ARRAY_MAX = 64
+_MAX_STRING = 1 << 26  # a chat template is a few KB; 64 MB is damage
+_MAX_KEYS = 100_000
+_MAX_TENSORS = 10_000_000
+
+# Keys Lectern reads, with the value kinds the GGUF spec allows for them: a string
+# file_type must fail at `models add`, not later in `models show`.
+_INT = (int,)
+_KEY_TYPES = {
+    "general.architecture": (str,), "general.name": (str,), "general.file_type": _INT,
+    "tokenizer.chat_template": (str,),
+}
+_ARCH_KEY_TYPES = {
+    "context_length": _INT, "block_count": _INT, "embedding_length": _INT,
+    "attention.head_count": (int, list), "attention.head_count_kv": (int, list),
+    "attention.key_length": _INT, "attention.value_length": _INT,
+}
 
 
 @dataclass
@@ -58,19 +83,19 @@ class GGUFInfo:
     @property
     def context_length(self) -> int | None:
         v = self.arch_value("context_length")
-        return int(v) if v is not None else None
+        return v if _is_int(v) else None
 
     @property
     def block_count(self) -> int | None:
         v = self.arch_value("block_count")
-        return int(v) if v is not None else None
+        return v if _is_int(v) else None
 
     @property
     def quantisation(self) -> str:
         ft = self.metadata.get("general.file_type")
-        if ft is None:
+        if not _is_int(ft):
             return "unknown"
-        return FILE_TYPES.get(int(ft), f"type {ft}")
+        return FILE_TYPES.get(ft, f"type {ft}")
 
     @property
     def chat_template(self) -> str | None:
@@ -88,36 +113,51 @@ class GGUFInfo:
         if not (n_layer and n_embd and n_head):
             return None
         n_head_kv = self.arch_value("attention.head_count_kv", n_head)
-        if isinstance(n_head, list) or isinstance(n_head_kv, list):
+        if not all(_is_int(v) and v > 0 for v in (n_layer, n_embd, n_head, n_head_kv)):
             return None
         k_len = self.arch_value("attention.key_length", n_embd // n_head)
         v_len = self.arch_value("attention.value_length", n_embd // n_head)
         return int(n_layer) * int(n_head_kv) * (int(k_len) + int(v_len)) * 2
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 class _Reader:
-    def __init__(self, f, path: Path):
+    def __init__(self, f, path: Path, size: int):
         self.f = f
         self.path = path
+        self.size = size
+
+    def damaged(self, why: str) -> ModelLoadError:
+        return ModelLoadError(f"{self.path.name} is damaged: {why}")
+
+    def left(self) -> int:
+        return self.size - self.f.tell()
 
     def read(self, n: int) -> bytes:
+        if n > self.left():
+            raise self.damaged("the GGUF header is cut short")
         b = self.f.read(n)
         if len(b) != n:
-            raise ModelLoadError(f"{self.path.name} is damaged: the GGUF header is cut short")
+            raise self.damaged("the GGUF header is cut short")
         return b
 
     def scalar(self, fmt: str):
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
 
-    def string(self) -> str:
+    def _length(self) -> int:
         n = self.scalar("<Q")
-        if n > 1 << 26:
-            raise ModelLoadError(f"{self.path.name} is damaged: implausible string length in the GGUF header")
-        return self.read(n).decode("utf-8", errors="replace")
+        if n > _MAX_STRING or n > self.left():
+            raise self.damaged("implausible string length in the GGUF header")
+        return n
+
+    def string(self) -> str:
+        return self.read(self._length()).decode("utf-8", errors="replace")
 
     def skip_string(self) -> None:
-        n = self.scalar("<Q")
-        self.f.seek(n, 1)
+        self.f.seek(self._length(), 1)
 
     def value(self, vtype: int):
         if vtype in _SCALARS:
@@ -127,19 +167,42 @@ class _Reader:
         if vtype == _ARRAY:
             itype = self.scalar("<I")
             count = self.scalar("<Q")
+            if itype == _ARRAY:
+                raise self.damaged("an array holds arrays, which GGUF readers (llama.cpp's too) refuse")
+            if itype not in _SCALARS and itype != _STRING:
+                raise self.damaged(f"an array of GGUF value type {itype}")
+            item = struct.calcsize(_SCALARS[itype]) if itype in _SCALARS else 8
+            if count * item > self.left():
+                raise self.damaged(f"an array of {count} items is larger than the file")
             if count <= _KEEP_ARRAY_MAX:
                 return [self.value(itype) for _ in range(count)]
             # Long arrays (vocabularies) are skipped without decoding each item.
             if itype in _SCALARS:
-                self.f.seek(struct.calcsize(_SCALARS[itype]) * count, 1)
-            elif itype == _STRING:
-                for _ in range(count):
-                    self.skip_string()
+                self.f.seek(item * count, 1)
             else:
                 for _ in range(count):
-                    self.value(itype)
+                    self.skip_string()
             return f"<array of {count}>"
-        raise ModelLoadError(f"{self.path.name} is damaged: unknown GGUF value type {vtype}")
+        raise self.damaged(f"unknown GGUF value type {vtype}")
+
+
+def _check_types(r: _Reader, meta: dict) -> None:
+    arch = meta.get("general.architecture")
+    expected = dict(_KEY_TYPES)
+    if isinstance(arch, str):
+        expected.update({f"{arch}.{k}": t for k, t in _ARCH_KEY_TYPES.items()})
+    for key, kinds in expected.items():
+        if key not in meta:
+            continue
+        v = meta[key]
+        ok = isinstance(v, kinds) and not isinstance(v, bool)
+        if isinstance(v, list):
+            ok = list in kinds and all(_is_int(x) for x in v)
+        if _is_int(v) and v < 0:
+            ok = False
+        if not ok:
+            kind = "text" if str in kinds else "a whole number"
+            raise r.damaged(f"{key} should be {kind} but is {type(v).__name__} {str(v)[:40]!r}")
 
 
 def read_gguf(path: str | Path) -> GGUFInfo:
@@ -156,24 +219,25 @@ def read_gguf(path: str | Path) -> GGUFInfo:
                 f"{path.name} is not a GGUF model file (llama.cpp models end in .gguf and "
                 f"start with 'GGUF'; this one starts with {magic!r})"
             )
-        r = _Reader(f, path)
+        r = _Reader(f, path, size)
         version = r.scalar("<I")
         if version not in (2, 3):
             raise ModelLoadError(f"{path.name}: GGUF version {version} is not supported (2 and 3 are)")
         n_tensors = r.scalar("<Q")
         n_kv = r.scalar("<Q")
-        if n_kv > 100_000 or n_tensors > 10_000_000:
-            raise ModelLoadError(f"{path.name} is damaged: implausible GGUF header counts")
+        if n_kv > _MAX_KEYS or n_tensors > _MAX_TENSORS:
+            raise r.damaged("implausible GGUF header counts")
         meta: dict = {}
         for _ in range(n_kv):
             key = r.string()
             meta[key] = r.value(r.scalar("<I"))
+        _check_types(r, meta)
         params = 0
         for _ in range(n_tensors):
             r.skip_string()
             n_dims = r.scalar("<I")
             if n_dims > 8:
-                raise ModelLoadError(f"{path.name} is damaged: tensor with {n_dims} dimensions")
+                raise r.damaged(f"tensor with {n_dims} dimensions")
             count = 1
             for _ in range(n_dims):
                 count *= r.scalar("<Q")
