@@ -11,6 +11,8 @@ import pytest
 from app.cli import main
 from app.ingest import import_paths
 from app.rlm import Budget, Controller
+from app.rlm.controller import NOT_FOUND
+from app.rlm.sandbox import availability
 from app.store import open_store
 from tests.pdfs import make_pdf
 
@@ -74,14 +76,20 @@ def test_baselines_on_the_real_model(library, model, mode):
     _assert_citations_real(store, result)
 
 
-def test_repl_with_the_real_model_ends_cleanly(library, model):
-    # A 135M model cannot write useful code; the run must still end with a forced answer.
+@pytest.mark.skipif(not availability()[0], reason=f"no OS sandbox here: {availability()[1]}")
+def test_repl_with_the_real_model_is_right_or_says_not_found(library, model):
+    # A 135M model cannot write useful code, but the first turn already shows the example
+    # search's hit; whatever it answers must be the right code or an honest "not found"
+    # (a forced answer that is not in the documents next to the question's key is dropped).
     store, doc = library
     result = Controller(store, model, options={"repl_root_tokens": 96, "answer_tokens": 32}).ask(
         QUESTION, doc_ids=[doc.id], mode="repl", budget=Budget(max_calls=4, max_iterations=1, max_seconds=240))
-    assert result.status in ("done", "budget"), result.note
-    assert result.answer
+    assert result.status == "done", result.note
     assert any(n.kind == "code" for n in result.nodes)
+    assert result.answer.startswith("4417") or result.answer.startswith(NOT_FOUND), (result.answer, result.note)
+    if result.answer.startswith("4417"):
+        assert result.citations and result.citations[0].page == 3
+    _assert_citations_real(store, result)
 
 
 def test_cli_demo_question_on_the_sample_constitution(capsys):

@@ -199,7 +199,7 @@ def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, p
     messages.append({"role": "user", "content": FORCE_TURN.format(question=question)})
     comp = yield from ctx.call(node, ctx.root, _fit(ctx, messages), template=FORCE_TURN,
                                max_tokens=int(ctx.options.get("answer_tokens", 160)))
-    answer = _CODE.sub("", comp.text).strip()
+    answer = _CODE.sub("", comp.text).split("```", 1)[0].strip()  # a fence the token cap left open, too
     m = _FINAL.search(answer)
     answer = m.group(2).strip().strip("\"'") if m else answer
     ctx.notes.append(f"REPL iteration cap ({ctx.budget.max_iterations}) reached; the answer was forced.")
@@ -207,7 +207,7 @@ def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, p
         # A model that could not conclude in code guesses here: keep the guess only when it
         # stands in a sentence of the documents that is about the question.
         ctx.notes.append(f"The forced answer {answer[:120]!r} is not stated in the documents next to the "
-                         "question's words, so it is not given.")
+                         "question's words, so it is not given." if answer else "The model gave no answer.")
         yield from ctx.set_fate(node, "discarded", "forced answer not found in the documents")
         answer = NOT_FOUND
     else:
@@ -370,7 +370,9 @@ def _rlm_query(ctx: RunContext, question: str, text: str, parent, depth: int):
 # --- what fed the answer -----------------------------------------------------------------------
 def _grounded(ctx: RunContext, answer: str) -> bool:
     core = (answer or "").strip().rstrip(".")
-    if not core or norm(core).startswith("not found"):
+    if not core:
+        return False
+    if norm(core).startswith("not found"):
         return True
     cites = _cite(ctx, answer)
     if not cites:
