@@ -145,6 +145,9 @@ def debian_relations(bundle: Path) -> tuple[list[str], list[str]]:
     libs, missing = system_libraries(bundle)
     depends = set(dpkg_owners(libs))
     recommends = {_guess_package(s) for s in missing} - depends - {""}
+    # REPL mode runs model-written code only under bubblewrap (app/rlm/sandbox.py);
+    # without it guided mode answers, so it is recommended, not required.
+    recommends.add("bubblewrap")
     return sorted(depends), sorted(recommends)
 
 
