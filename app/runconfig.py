@@ -133,20 +133,24 @@ class RunConfig:
         cfg.endpoints = manager.get_endpoints()
         return cfg
 
-    def save(self, path: str | os.PathLike | None = None) -> "RunConfig":
+    def save(self, path: str | os.PathLike | None = None, *, models: bool = True) -> "RunConfig":
         """Write the configuration: endpoints and roles through the model manager (so
-        `lectern models` shows them), the rest to run.json."""
+        `lectern models` shows them), the rest to run.json. models=False leaves roles and
+        endpoints as they are on disk (the window saving its ask bar must not undo a
+        `lectern models use` made while it was open)."""
         from app.llm import manager
 
         self.validate()
-        old = manager.get_endpoints()
-        for url in self.endpoints:
-            if url not in old:
-                manager.add_endpoint(url)
-        for url in old:
-            if url not in self.endpoints:
-                manager.remove_endpoint(url)
-        manager.set_choice(root=self.root or DEFAULT_MODEL, sub=self.sub or DEFAULT_MODEL)
+        if models:
+            old = manager.get_endpoints()
+            for url in self.endpoints:
+                if url not in old:
+                    manager.add_endpoint(url)
+            # roles first where they leave the pool, then endpoints are removed
+            manager.set_choice(root=self.root or DEFAULT_MODEL, sub=self.sub or DEFAULT_MODEL)
+            for url in old:
+                if url not in self.endpoints:
+                    manager.remove_endpoint(url)
         data = {k: v for k, v in self.to_dict().items() if k not in ("root", "sub", "endpoints")}
         p = Path(path) if path else config_path()
         tmp = p.with_suffix(".tmp")

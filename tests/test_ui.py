@@ -334,6 +334,7 @@ def test_exporting_a_run_as_markdown_and_json(make_window, qtbot, pdf, tmp_path)
 
 # --- settings ----------------------------------------------------------------------------
 def test_settings_and_layout_persist_across_windows(make_window, qtbot):
+    from app.runconfig import RunConfig
     from app.ui.settings_dialog import SettingsDialog
 
     w1 = make_window()
@@ -350,8 +351,8 @@ def test_settings_and_layout_persist_across_windows(make_window, qtbot):
     assert w2.ask.mode.currentData() == "rag"
     assert w2.ask.budget.value() == 7
     assert w2.history_dock.isHidden() and not w2.library_dock.isHidden()
-    s = Settings()
-    assert s.get("budget/max_depth") == 3 and s.model_settings()["n_threads"] == 2
+    cfg = RunConfig.load()  # what `lectern ask` reads
+    assert cfg.max_depth == 3 and cfg.n_threads == 2 and cfg.mode == "rag" and cfg.max_calls == 7
 
 
 def test_dropping_a_gguf_adds_it_to_the_model_library(make_window, qtbot, default_model_path, tmp_path):

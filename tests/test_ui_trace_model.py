@@ -48,10 +48,13 @@ def test_trace_model_passes_the_model_tester_while_growing(qapp, qtmodeltester):
     assert model.index(1, 0, n2).data(Qt.ItemDataRole.FontRole).italic()  # discarded looks different
     assert model.index(0, 0, n2).data(Qt.ItemDataRole.FontRole).bold()  # cited stands out
     assert model.index(1, 3).data() == "merged"
-    assert model.index(0, 1).data() == "Plan the question"
+    # rows read "asked: … / found: …" in plain words
+    assert model.index(0, 1).data() == "asked: what is the question asking?"
+    assert model.index(0, 1, n2).data() == "asked: does this slice answer the question?"
     t = model.totals()
     assert t["tokens_in"] == 350 and t["depth"] == 1 and t["calls"] == 5
     assert model.pages_read() == {1: {12, 13, 14}}
+    assert model.chars_read() == {1: 800}  # two reads of one slice count once
     assert model.index_for_id("n4").row() == 1
 
 

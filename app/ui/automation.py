@@ -38,8 +38,15 @@ class Script(QObject):
         if self.files:
             self.w.importFinished.connect(self._imported)
             self.w.import_paths(self.files, as_scope=True)
+        elif not self.w.library_loaded:
+            # Asking before the library has loaded finds "no ready document": wait for it.
+            self.w.libraryReady.connect(self._library_ready)
         else:
             self._ask()
+
+    def _library_ready(self) -> None:
+        self.w.libraryReady.disconnect(self._library_ready)
+        QTimer.singleShot(0, self._ask)
 
     def _imported(self, ids) -> None:
         self.w.importFinished.disconnect(self._imported)
@@ -59,7 +66,7 @@ class Script(QObject):
         self.w.runFinished.connect(self._answered)
         if not self.w.start_run():
             self.w.runFinished.disconnect(self._answered)
-            self._fail(self.w.ask.status.text())
+            self._fail(self.w.ask.status_text())  # plain text: no HTML on stderr
 
     def _answered(self, result: dict) -> None:
         self.w.runFinished.disconnect(self._answered)

@@ -30,11 +30,21 @@ class CoverageStrip(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[tuple] = []  # (doc_id, title, page_count, set(pages))
+        self.fractions: list = []  # share of each document's characters given to a model
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.setToolTip("Pages the run read, per document")
+        self.setToolTip("Pages whose text was given to a model, per document; the share counts characters read")
 
     def set_coverage(self, rows) -> None:
-        self.rows = [(d, t, max(int(n or 0), max(p, default=0)), set(p)) for d, t, n, p in rows]
+        """rows: (doc_id, title, page_count, pages a model read[, (chars read, doc chars)]).
+        The percentage is of characters given to a model where known: a sentence read on
+        a page is not the whole page."""
+        self.rows = []
+        self.fractions: list[float | None] = []
+        for r in rows:
+            d, t, n, p = r[:4]
+            self.rows.append((d, t, max(int(n or 0), max(p, default=0)), set(p)))
+            read, total = (r[4] if len(r) > 4 else (0, 0))
+            self.fractions.append(min(1.0, read / total) if total else None)
         self.updateGeometry()
         self.setVisible(bool(self.rows))
         self.update()
@@ -48,7 +58,7 @@ class CoverageStrip(QWidget):
     def _bar_rect(self, i: int) -> QRectF:
         y = 1 + i * (ROW_H + 3)
         label_w = min(LABEL_W, self.width() // 3)
-        right = self.fontMetrics().horizontalAdvance("100% of 99,999 p.") + 8
+        right = self.fontMetrics().horizontalAdvance("100% read, 99,999 p.") + 8
         return QRectF(label_w + 4, y + 2, max(10, self.width() - label_w - 4 - right), ROW_H - 4)
 
     def paintEvent(self, _e):
@@ -74,9 +84,11 @@ class CoverageStrip(QWidget):
                     p.fillRect(QRectF(bar.left() + (first - 1) * w, bar.top(), max(1.0, (last - first + 1) * w),
                                       bar.height()), read)
             p.setPen(text)
-            pct = 100 * len([x for x in pages if 1 <= x <= n]) / n if n else 0
+            frac = self.fractions[i] if i < len(self.fractions) else None
+            pct = 100 * frac if frac is not None else (100 * len([x for x in pages if 1 <= x <= n]) / n if n else 0)
+            label = f"{pct:.0f}% read" if pct >= 1 or pct == 0 else "<1% read"
             p.drawText(QRectF(bar.right() + 6, y, self.width() - bar.right() - 6, ROW_H), Qt.AlignmentFlag.AlignVCenter,
-                       f"{pct:.0f}% of {n:,} p.")
+                       f"{label}, {n:,} p.")
         p.end()
 
     def mousePressEvent(self, e):

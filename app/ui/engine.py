@@ -15,25 +15,16 @@ from typing import Callable, Iterator
 
 from app.cancel import CancelToken
 
-# provider(settings: dict) -> (root_model, sub_model_or_None)
-ModelProvider = Callable[[dict], tuple]
+# provider(config: RunConfig) -> (root_model, sub_model_or_None)
+ModelProvider = Callable[[object], tuple]
 
 
-def default_model_provider(settings: dict) -> tuple:
-    """Loads the configured GGUF files through the llm manager (cached per process, so
-    the same file with the same settings loads once)."""
-    from app.llm.manager import load_model
+def default_model_provider(config) -> tuple:
+    """The models the run configuration names (roles, endpoints, runtime options), the
+    same way `lectern ask` loads them; the llm manager caches them per process."""
+    from app.runconfig import load_models
 
-    gpu = settings.get("n_gpu_layers")
-    kw = {
-        "n_ctx": settings.get("n_ctx") or None,
-        "n_threads": settings.get("n_threads") or None,
-        "n_gpu_layers": None if gpu is None or int(gpu) < 0 else int(gpu),
-    }
-    root = load_model(settings.get("root_model") or None, **kw)
-    sub_path = settings.get("sub_model") or None
-    sub = load_model(sub_path, **kw) if sub_path and sub_path != settings.get("root_model") else None
-    return root, sub
+    return load_models(config)
 
 
 @dataclasses.dataclass
@@ -135,12 +126,16 @@ class Engine:
         yield from import_paths([str(p) for p in paths], store_path=self.store_path, password=password, cancel=cancel)
 
     # --- runs -----------------------------------------------------------------------
-    def run(self, question: str, doc_ids, mode: str, budget: dict, model_settings: dict,
-            cancel: CancelToken | None = None) -> Iterator:
-        from app.rlm import Budget, Controller
+    def run(self, question: str, doc_ids, config, cancel: CancelToken | None = None,
+            rewritten_from: dict | None = None) -> Iterator:
+        """One question with a RunConfig (app/runconfig.py). rewritten_from, for a
+        follow-up in a conversation: {"question": what the user typed, "thread": [...]};
+        the rewrite is shown as a node of the trace."""
+        from app.rlm import Controller
 
+        budget = config.budget()  # "no limit" is infinity here, never a silent default
         yield ModelsLoading("Loading the model…")
-        root, sub = self.model_provider(model_settings)
+        root, sub = self.model_provider(config)
         info = {"root": _info(root)}
         if sub is not None:
             info["sub"] = _info(sub)
@@ -148,14 +143,66 @@ class Engine:
         if cancel is not None:
             cancel.raise_if_cancelled()
         with self.store() as s:
-            controller = Controller(s, root, sub)
-            kw = {k: v for k, v in budget.items() if v}
-            for ev in controller.run(question, doc_ids=doc_ids, mode=mode, budget=Budget(**kw), cancel=cancel):
+            controller = Controller(s, root, sub, options=dict(config.options or {}))
+            started = False
+            for ev in controller.run(question, doc_ids=doc_ids, mode=config.mode, budget=budget, cancel=cancel):
                 node = getattr(ev, "node", None)
                 if node is not None:
                     # Live nodes keep changing on this thread: hand the GUI a snapshot.
                     ev = type(ev)(as_dict(node))
                 yield ev
+                if not started and type(ev).__name__ == "RunStarted":
+                    started = True
+                    if rewritten_from:
+                        yield from self._rewrite_node(s, getattr(ev, "run_id", None), question, rewritten_from)
+
+    @staticmethod
+    def _rewrite_node(store, run_id, question: str, rewritten_from: dict):
+        """A trace node that records how a follow-up became a standalone question."""
+        from app.rlm.events import NodeAdded
+        from app.rlm.trace import TraceNode
+
+        node = TraceNode(id="rewrite", kind="plan", label="follow-up rewritten as a standalone question",
+                         template="conversation", prompt=str(rewritten_from.get("question") or ""),
+                         output=question, status="done",
+                         data={"asked": rewritten_from.get("question"), "standalone": question,
+                               "thread": list(rewritten_from.get("thread") or [])})
+        if run_id is not None:
+            try:
+                store.save_node(run_id, node.to_dict())
+            except Exception:
+                pass  # the trace in the window still shows it
+        yield NodeAdded(as_dict(node))
+
+    # --- sources and reports -----------------------------------------------------------
+    def describe_sources(self, citations, paths: dict | None = None, _cancel=None) -> list[dict]:
+        """Citations with what a reader needs to find them: the file name and the page's
+        printed label where the document has one (page 990 rather than PDF page 1006)."""
+        out = []
+        with self.store() as s:
+            for c in citations:
+                c = as_dict(c)
+                doc_id, page = c.get("doc_id"), int(c.get("page") or 0)
+                path = (paths or {}).get(doc_id)
+                if not path:
+                    d = s.get_document(doc_id) if doc_id is not None else None
+                    path = getattr(d, "path", "") if d is not None else ""
+                c["file"] = Path(str(path)).name if path else ""
+                c["page_label"] = _page_label(s, doc_id, page, path)
+                out.append(c)
+        return out
+
+    def export_report(self, turns: list[dict], path: str, fmt: str, _cancel=None) -> str:
+        """A clean report of a conversation: each question, its answer and numbered
+        sources with their quoted passages. Markdown, or PDF rendered by pymupdf."""
+        from app.report import report_markdown, write_pdf
+
+        md = report_markdown(turns)
+        if fmt == "pdf":
+            write_pdf(turns, path)
+        else:
+            Path(path).write_text(md, encoding="utf-8")
+        return str(path)
 
     # --- models -----------------------------------------------------------------------
     def add_model(self, path, _cancel=None):
@@ -185,6 +232,30 @@ def _info(model) -> dict:
         return dict(model.info())
     except Exception:
         return {"name": getattr(model, "name", "model")}
+
+
+def _page_label(store, doc_id, page: int, path) -> str:
+    """The printed page label: from the store where it keeps them (document structure at
+    import), else from the PDF's own page labels; "" when the document has none."""
+    for name in ("page_label", "get_page_label"):
+        fn = getattr(store, name, None)
+        if callable(fn):
+            try:
+                label = fn(doc_id, page)
+                return str(label or "")
+            except Exception:
+                break
+    if not path or not str(path).lower().endswith(".pdf") or page < 1:
+        return ""
+    try:
+        import pymupdf
+
+        with pymupdf.open(str(path)) as doc:
+            if doc.needs_pass or page > doc.page_count:
+                return ""
+            return str(doc[page - 1].get_label() or "")
+    except Exception:
+        return ""
 
 
 def _join_pages(parts) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMenu,
     QToolButton,
     QTreeWidget,
@@ -33,16 +36,21 @@ class HistoryPanel(QWidget):
         self.tasks = tasks
         self.runs: list[dict] = []
 
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search questions and answers…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
         self.list = QTreeWidget()
-        self.list.setHeaderLabels(["Question", "Status", "When"])
+        self.list.setHeaderLabels(["Question", "Answer", "Status", "When"])
         self.list.setRootIsDecorated(False)
         self.list.setAlternatingRowColors(True)
         self.list.setUniformRowHeights(True)
         hdr = self.list.header()
         hdr.setStretchLastSection(False)
         hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        hdr.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.list.itemActivated.connect(lambda item, _c: self.open_run(item.data(0, RUN_ID)))
 
         self.open_btn = _tool("Open", "Show this run's answer and trace", lambda: self.open_run(self.selected_id()))
@@ -53,7 +61,7 @@ class HistoryPanel(QWidget):
         self.export_btn.setMenu(menu)
         self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.del_btn = _tool("Delete", "Delete this run from the history", lambda: self.delete(self.selected_id()))
-        self.refresh_btn = _tool("Refresh", "Reload the history", self.refresh)
+        self.refresh_btn = _tool("↻", "Refresh: reload the history", self.refresh)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.hide()
@@ -66,6 +74,7 @@ class HistoryPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addLayout(row)
+        lay.addWidget(self.search)
         lay.addWidget(self.list, 1)
         lay.addWidget(self.message)
 
@@ -76,16 +85,30 @@ class HistoryPanel(QWidget):
         self.runs = list(runs)
         self.list.clear()
         for r in self.runs:
-            item = QTreeWidgetItem([" ".join(str(r.get("question", "")).split()), str(r.get("status", "")),
+            answer = " ".join(re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", "", str(r.get("answer") or "")).split())
+            item = QTreeWidgetItem([" ".join(str(r.get("question", "")).split()),
+                                    answer if len(answer) <= 120 else answer[:119] + "…", str(r.get("status", "")),
                                     str(r.get("started_at", "") or "")[:16].replace("T", " ")])
             item.setData(0, RUN_ID, r.get("id"))
             item.setToolTip(0, str(r.get("question", "")))
+            item.setToolTip(1, answer[:600])
             color = RUN_STATUS_COLORS.get(str(r.get("status", "")))
             if color:
                 from PySide6.QtGui import QBrush, QColor
 
-                item.setForeground(1, QBrush(QColor(color)))
+                item.setForeground(2, QBrush(QColor(color)))
             self.list.addTopLevelItem(item)
+        self._filter(self.search.text())
+
+    def _filter(self, text: str) -> None:
+        """Every word must occur in the question or the answer (case-insensitive)."""
+        words = text.lower().split()
+        for i, r in enumerate(self.runs):
+            item = self.list.topLevelItem(i)
+            if item is None:
+                continue
+            hay = f"{r.get('question', '')} {r.get('answer', '')}".lower()
+            item.setHidden(not all(w in hay for w in words))
 
     def selected_id(self):
         item = self.list.currentItem()

@@ -92,6 +92,8 @@ class LibraryPanel(QWidget):
         self._queue: list[tuple[list, str | None]] = []
         self._batch_ids: list = []
         self._batch_password_paths: list[str] = []
+        self._wrong_password: set[str] = set()  # paths a typed password did not open
+        self._password = None  # the password of the import running now
         self._file_pages: dict[str, tuple[int, int]] = {}  # path -> (pages_done at start, page count)
         self._pages_total_seen = 0
         self._current = ""
@@ -283,6 +285,7 @@ class LibraryPanel(QWidget):
 
     def _next_import(self) -> None:
         paths, password = self._queue.pop(0)
+        self._password = password
         self.message.hide()
         self.progress.show()
         self.progress.label.setText("Looking for documents…")
@@ -333,6 +336,8 @@ class LibraryPanel(QWidget):
             status = getattr(ev, "status", "") or "ready"
             if status == "needs-password":
                 self._batch_password_paths.append(path)
+                if self._password:
+                    self._wrong_password.add(path)
             if status == "error" and getattr(ev, "error", ""):
                 self.model.set_transient(path, "error", ev.error)
             else:
@@ -341,6 +346,8 @@ class LibraryPanel(QWidget):
             status = getattr(ev, "status", "") or "error"
             if status == "needs-password":
                 self._batch_password_paths.append(path)
+                if self._password:
+                    self._wrong_password.add(path)
                 self.model.transient.pop(path, None)  # the store keeps it as needs-password
             else:
                 self.model.set_transient(path, "error", getattr(ev, "error", "") or getattr(ev, "message", "") or "could not be read")
@@ -389,7 +396,13 @@ class LibraryPanel(QWidget):
 
     def _ask_password(self, paths) -> None:
         for p in paths:
-            pw, ok = QInputDialog.getText(self, "Password needed", f"{Path(p).name} is protected.\nPassword:",
+            # A password that did not open the file is said so: the same prompt again with
+            # no message reads as if the password was never tried.
+            wrong = p in self._wrong_password
+            self._wrong_password.discard(p)
+            text = (f"Wrong password, try again.\n{Path(p).name} is protected.\nPassword:" if wrong
+                    else f"{Path(p).name} is protected.\nPassword:")
+            pw, ok = QInputDialog.getText(self, "Wrong password" if wrong else "Password needed", text,
                                           QLineEdit.EchoMode.Password)
             if ok and pw:
                 self.import_paths([p], password=pw)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QSplitter
 
 from app.meta import APP_NAME
 from app.ui.ask_panel import AskPanel
 from app.ui.drops import local_paths, split_models
 from app.ui.engine import Engine, as_dict
+from app.ui.errors import humane_error, runtime_summary
 from app.ui.history_panel import HistoryPanel
 from app.ui.library_panel import LibraryPanel
 from app.ui.reader import ReaderPanel
@@ -23,17 +24,23 @@ from app.ui.trace_panel import TracePanel
 from app.ui.workers import TaskManager
 
 DOCUMENT_FILTER = "Documents (*.pdf *.epub *.txt *.md *.html *.htm);;All files (*)"
+# The controller's note already says why a run stopped ("Cancelled. This is the best
+# partial answer so far."): these texts are used only when there is no note, so a stop
+# is reported once, not twice.
 STATUS_TEXT = {
     "done": ("Done.", "ok"),
     "budget": ("Stopped at the budget: this is the best partial answer.", "warn"),
     "cancelled": ("Stopped: this is the best partial answer so far.", "warn"),
     "failed": ("The run failed.", "error"),
 }
+STATE_VERSION = 2  # bumped when the dock layout changed (trace moved under the answer)
+SMALL_MODEL_NAMES = ("135m", "360m", "0.5b", "1b", "1.1b", "1.5b", "1.7b", "2b", "3b")
 
 
 class MainWindow(QMainWindow):
     runFinished = Signal(dict)  # tests and the scripted mode wait on these
     importFinished = Signal(list)
+    libraryReady = Signal()  # the first library load is done (the scripted mode waits on it)
 
     def __init__(self, engine: Engine | None = None, settings: Settings | None = None, parent=None):
         super().__init__(parent)
@@ -52,13 +59,21 @@ class MainWindow(QMainWindow):
         self.trace = TracePanel(self.engine, self.tasks, doc_info=self._doc_info)
         self.session = RunSession(self.engine, self.tasks, self)
         self._scope_after_import = False
+        self.library_loaded = False
+        self.runtime_info: dict = {}  # the loaded models' info() (variant, GPU layers, self-check)
+        self.thread: list[dict] = []  # this conversation's turns: question asked, standalone, answer
+        self._asked = ""  # what the user typed for the current run
+        self._standalone = ""
+        self.shown_run: dict | None = None
 
-        split = QSplitter(Qt.Orientation.Vertical)
+        # Answer first: the Ask panel (question, answer, sources) and the page it cites
+        # side by side; the trace sits under them and stays closed until a run starts.
+        split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("centreSplit")
         split.addWidget(self.ask)
         split.addWidget(self.reader)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 4)
         split.setChildrenCollapsible(False)
         self.centre = split
         self.setCentralWidget(split)
@@ -67,16 +82,19 @@ class MainWindow(QMainWindow):
         self.history_dock = self._dock("History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.library_dock, self.history_dock)
         self.library_dock.raise_()
-        self.trace_dock = self._dock("Trace", self.trace, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.library_dock, self.trace_dock], [270, 560], Qt.Orientation.Horizontal)
+        self.trace_dock = self._dock("Trace", self.trace, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.trace_dock.hide()
+        self.trace.set_orientation(Qt.Orientation.Horizontal)
+        self.resizeDocks([self.library_dock], [250], Qt.Orientation.Horizontal)
 
         self.model_label = QLabel("Model: embedded default (loads on the first question)")
+        self.model_label.setToolTip("The model runs in its own process; details appear once it has loaded.")
         self.statusBar().addPermanentWidget(self.model_label)
 
         self._actions()
         self._wire()
         self._load_settings()
-        self.library.refresh()
+        self.library.refresh(then=self._library_loaded)
         self.history.refresh()
 
     # --- construction -------------------------------------------------------------------
@@ -114,6 +132,8 @@ class MainWindow(QMainWindow):
         view = mb.addMenu("&View")
         for dock in (self.library_dock, self.history_dock, self.trace_dock):
             view.addAction(dock.toggleViewAction())
+        self.trace_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+T"))
+        self.addAction(self.trace_dock.toggleViewAction())
         self.library.import_btn.clicked.connect(self.import_dialog)
 
     def _wire(self) -> None:
@@ -129,6 +149,14 @@ class MainWindow(QMainWindow):
         self.ask.pathsDropped.connect(lambda paths: self.drop_paths(paths, as_scope=True))
         self.ask.mode.currentIndexChanged.connect(lambda _i: self._scope_changed())
         self.ask.budget.valueChanged.connect(lambda _v: self._scope_changed())
+        self.ask.mode.currentIndexChanged.connect(lambda _i: self._check_mode())
+        self.ask.settingsRequested.connect(self.open_settings)
+        self.ask.newConversation.connect(self.new_conversation)
+        self.ask.copyRequested.connect(self.copy_answer)
+        self.ask.exportRequested.connect(self.export_answer)
+        self.ask.trace_btn.toggled.connect(self.trace_dock.setVisible)
+        self.trace_dock.visibilityChanged.connect(self._trace_visibility)
+        self.reader.unlockRequested.connect(self._unlock_current)
         self.trace.nodeSelected.connect(self.show_node)
         self.trace.coveragePageClicked.connect(self._open_page)
         self.history.runOpened.connect(self.show_run)
@@ -142,47 +170,85 @@ class MainWindow(QMainWindow):
         s.failed.connect(self._run_failed)
         s.stopped.connect(self._run_stopped)
 
+    def _library_loaded(self) -> None:
+        if not self.library_loaded:
+            self.library_loaded = True
+            self.libraryReady.emit()
+
+    def _trace_visibility(self, visible: bool) -> None:
+        if self.trace_dock.isFloating() is False and self.isVisible():
+            self.ask.trace_btn.blockSignals(True)
+            self.ask.trace_btn.setChecked(self.trace_dock.isVisible())
+            self.ask.trace_btn.blockSignals(False)
+
     # --- settings and layout ------------------------------------------------------------
     def _load_settings(self) -> None:
         s = self.settings
-        i = self.ask.mode.findData(s.get("ask/mode"))
+        cfg = s.run_config()
+        i = self.ask.mode.findData(cfg.mode)
         self.ask.mode.setCurrentIndex(max(0, i))
-        self.ask.budget.setValue(s.get("budget/max_calls"))
+        self.ask.budget.setValue(cfg.max_calls or 0)  # 0 = "no call limit"
         geo = s.q.value("window/geometry")
         state = s.q.value("window/state")
         if isinstance(geo, QByteArray) and not geo.isEmpty():
             self.restoreGeometry(geo)
         else:
-            # First start: a roomy window, but never larger than the screen it opens on.
-            screen = self.screen().availableGeometry() if self.screen() else None
-            w, h = 1440, 900
-            if screen is not None and screen.width() > 0:
-                w, h = min(w, int(screen.width() * 0.92)), min(h, int(screen.height() * 0.92))
-            self.resize(w, h)
+            self.resize(*default_size(self.screen()))
         if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+            self.restoreState(state, STATE_VERSION)  # a layout saved by an older version is ignored
+        self.trace_dock.hide()  # closed until a run starts, whatever was saved
         split = s.q.value("window/centre")
         if isinstance(split, QByteArray) and not split.isEmpty():
             self.centre.restoreState(split)
         else:
-            self.centre.setSizes([380, 520])
+            w = max(600, self.width() - 260)
+            self.centre.setSizes([int(w * 0.56), int(w * 0.44)])
+        self._check_mode()
 
     def save_settings(self) -> None:
         s = self.settings
-        s.set("ask/mode", self.ask.mode.currentData())
-        s.set("budget/max_calls", self.ask.budget.value())
         s.set("window/geometry", self.saveGeometry())
-        s.set("window/state", self.saveState())
+        s.set("window/state", self.saveState(STATE_VERSION))
         s.set("window/centre", self.centre.saveState())
         s.sync()
+        try:  # the ask bar's mode and call limit are part of the shared run configuration
+            self._config().save(models=False)
+        except (OSError, ValueError):
+            pass
+
+    def _config(self):
+        """The run configuration for the next question: the shared one (read fresh, so
+        `lectern models use` and endpoints apply at once) with the ask bar's choices."""
+        return self.settings.run_config().replace(mode=self.ask.mode.currentData(),
+                                                  max_calls=self.ask.budget.value() or None)
 
     def open_settings(self) -> None:
         from app.ui.settings_dialog import SettingsDialog
 
-        dlg = SettingsDialog(self.settings, self.engine, self.tasks, self)
+        dlg = SettingsDialog(self.settings, self.engine, self.tasks, self, runtime_info=self.runtime_info)
+        self.settings_dialog = dlg
         if dlg.exec():
-            self.ask.budget.setValue(self.settings.get("budget/max_calls"))
+            self.ask.budget.setValue(self.settings.run_config().max_calls or 0)
             self._scope_changed()
+            self._check_mode()
+
+    def _check_mode(self) -> None:
+        """Say before running when the chosen model cannot drive the mode."""
+        warning = ""
+        if self.ask.mode.currentData() == "repl":
+            try:
+                cfg = self.settings.run_config()
+            except Exception:
+                cfg = None
+            root = (cfg.root if cfg else "default") or "default"
+            loaded = str((self.runtime_info.get("root") or {}).get("name") or "")
+            name = loaded if root not in ("default", "endpoints") and loaded else root
+            if root == "default" or any(t in name.lower() for t in SMALL_MODEL_NAMES):
+                shown = "the built-in 135M model" if root == "default" else name
+                warning = (f"REPL mode needs a model that can write Python (7B or larger, or a server); "
+                           f"{shown} cannot. Choose one in Models and settings, or use Read and quote.")
+        self.ask.set_mode_warning(warning)
+        self.mode_warning = warning
 
     # --- import and drops ---------------------------------------------------------------
     def import_dialog(self) -> None:
@@ -236,7 +302,9 @@ class MainWindow(QMainWindow):
 
     # --- scope and the context meter ----------------------------------------------------
     def _doc_info(self, doc_id):
-        return self.library.model.title(doc_id), self.library.model.page_count(doc_id)
+        d = self.library.model.documents.get(doc_id)
+        chars = int(getattr(d, "char_count", 0) or (d.get("char_count", 0) if isinstance(d, dict) else 0) or 0) if d else 0
+        return self.library.model.title(doc_id), self.library.model.page_count(doc_id), chars
 
     def _scope_changed(self) -> None:
         ids, label = self.library.scope()
@@ -245,26 +313,35 @@ class MainWindow(QMainWindow):
             self.ask.meter.setText("")
             return
         mode = self.ask.mode.currentData()
-        max_calls = self.ask.budget.value()
-        n_ctx = self.settings.get("llm/n_ctx") or 8192
+        max_calls = self.ask.budget.value() or None
+        try:
+            n_ctx = self.settings.run_config().n_ctx or 8192
+        except Exception:
+            n_ctx = 8192
         tps = self.settings.get("perf/prompt_tps")
         call_s = self.settings.get("perf/call_seconds")
+        check_tps = self.settings.get("perf/selfcheck_tps")
 
         def show(stats):
             chars = int(stats.get("chars", 0) or 0)
             tokens = chars // 4
-            secs = estimate_seconds(tokens, mode, max_calls, n_ctx, tps, call_s)
-            basis = "measured on this machine" if tps > 0 else "first guess until a question has run"
+            est = estimate_seconds(tokens, mode, max_calls, n_ctx, tps, call_s, check_tps)
+            if est is None:
+                when = "time: estimated once the model has run on this machine"
+            else:
+                lo, hi = est
+                basis = "from this machine's speed" if (tps > 0 or call_s > 0) else "from the model's self-check speed"
+                when = (f"about {human_seconds(lo)}" if hi <= lo * 1.5 else
+                        f"a lookup about {human_seconds(lo)}, reading everything up to {human_seconds(hi)}") + f" ({basis})"
             self.ask.meter.setText(
-                f"Context: about {tokens:,} tokens in scope ({chars:,} characters, {int(stats.get('pages', 0) or 0):,} pages)"
-                f" · estimated time {human_seconds(secs)} ({basis})")
+                f"About {tokens:,} tokens in scope ({int(stats.get('pages', 0) or 0):,} pages) · {when}")
 
         self.tasks.run_function(lambda _c: self.engine.stats(ids), on_result=show,
                                 on_failed=lambda msg: self.ask.meter.setText(""))
 
     # --- runs ---------------------------------------------------------------------------
     def start_run(self) -> bool:
-        question = self.ask.question.toPlainText().strip()
+        question = " ".join(self.ask.question.toPlainText().split())
         if self.session.running:
             return False
         if not question:
@@ -277,12 +354,31 @@ class MainWindow(QMainWindow):
         if ids is None and not self.library.model.ready_ids():
             self.ask.set_status("The library has no ready document yet: import a PDF first (Ctrl+O or drop it here).", "warn")
             return False
+        try:
+            config = self._config()
+        except ValueError as e:
+            self.ask.set_status(f"The run settings are not usable: {e}", "error", action="settings")
+            return False
+        self._check_mode()
+        if self.mode_warning:
+            self.ask.set_status(self.mode_warning, "warn", action="settings")
+            return False
+        from app.conversation import standalone
+
+        prior = [{"question": t["standalone"], "answer": t["answer"]} for t in self.thread]
+        rewritten = standalone(question, prior)
+        rewritten_from = None
+        if rewritten != question:
+            rewritten_from = {"question": question, "thread": [t["question"] for t in prior]}
+        self._asked, self._standalone = question, rewritten
         self.trace.clear()
         self.ask.clear_answer()
+        self.reader.clear_highlight()  # the last answer's highlight is not this answer's
         self.ask.set_running(True)
-        budget = self.settings.budget()
-        budget["max_calls"] = self.ask.budget.value()
-        self.session.start(question, ids, self.ask.mode.currentData(), budget, self.settings.model_settings())
+        self.trace_dock.show()
+        self.session.start(rewritten, ids, config, rewritten_from=rewritten_from)
+        if rewritten_from:
+            self.ask.set_status(f"Asked as: “{rewritten}”")
         return True
 
     def stop_run(self) -> None:
@@ -294,44 +390,99 @@ class MainWindow(QMainWindow):
         elif self.reader.find_bar.isVisible():
             self.reader.hide_find()
 
+    def new_conversation(self) -> None:
+        self.thread = []
+        self.ask.set_thread([])
+        self.ask.clear_answer()
+        self.ask.question.clear()
+        self.ask.set_status("New conversation: the next question stands on its own.")
+        self.reader.clear_highlight()
+
     def _models_ready(self, info: dict) -> None:
-        root = info.get("root", {})
-        text = f"Model: {root.get('name', 'model')}"
-        if root.get("n_ctx"):
-            text += f" · context {root['n_ctx']:,}"
-        if "gpu_layers" in root or "n_gpu_layers" in root:
-            gl = root.get("gpu_layers", root.get("n_gpu_layers"))
-            text += " · CPU" if not gl else f" · GPU layers {gl}"
-        if info.get("sub"):
-            text += f" · sub-model {info['sub'].get('name', '')}"
+        self.runtime_info = dict(info or {})
+        text, tip = runtime_summary(self.runtime_info)
         self.model_label.setText(text)
+        self.model_label.setToolTip(tip)
+        tps = ((self.runtime_info.get("root") or {}).get("selfcheck") or {}).get("tokens_per_s")
+        if tps:
+            self.settings.set("perf/selfcheck_tps", float(tps))
+        self._check_mode()
         self.ask.set_status("Reading…")
 
     def _node(self, node: dict) -> None:
         self.trace.add_or_update(node)
         t = self.trace.model.totals()
-        self.ask.set_status(f"Reading… {t['calls']} calls, {t['tokens_in'] + t['tokens_out']:,} tokens so far")
+        done, planned = self.trace.model.progress(self.ask.budget.value() or None)
+        self.ask.set_progress(done, planned)
+        self.ask.set_status(f"Reading… {t['calls']} model calls, {t['tokens_in'] + t['tokens_out']:,} tokens so far")
 
     def _run_finished(self, result: dict) -> None:
-        self.trace.merge_nodes(result.get("nodes") or [])
+        from app.rlm.trace import derive_fates
+
+        nodes = derive_fates(result.get("nodes") or [], result.get("citations") or [], result.get("answer") or "")
+        result["nodes"] = nodes
+        self.trace.merge_nodes(nodes)
         self.trace.set_run_totals(result.get("totals"))
-        self.ask.set_answer(result.get("answer", ""), result.get("citations") or [])
+        citations = result.get("citations") or []
+        self.ask.set_answer(result.get("answer", ""), citations)
+        self._fill_sources(citations)
         status = result.get("status", "done")
         text, kind = STATUS_TEXT.get(status, (status, "info"))
-        note = result.get("note") or ""
-        self.ask.set_status(f"{text} {note}".strip(), kind)
+        note, action = humane_error(result.get("note") or "")
+        shown = stop_message(status, text, note)
+        if self._standalone and self._standalone != self._asked:
+            shown = f"{shown} Asked as: “{self._standalone}”."
+        self.ask.set_status(shown, kind, action=action)
         self.settings.record_speed(result.get("totals") or {})
+        if status != "failed" and result.get("answer"):
+            self.thread.append({"question": self._asked, "standalone": self._standalone or self._asked,
+                                "answer": result.get("answer") or "", "run_id": result.get("run_id")})
+            self.ask.set_thread(self.thread[:-1])
+        self.last_result = result
         self.history.refresh()
         self.runFinished.emit(result)
 
+    def _fill_sources(self, citations: list) -> None:
+        """File names and printed page labels for the sources list (read in a worker)."""
+        if not citations:
+            return
+        paths = {c.get("doc_id"): self._doc_path(c.get("doc_id")) for c in citations}
+        self.tasks.run_function(lambda _c: self.engine.describe_sources(citations, paths),
+                                on_result=lambda cites: self.ask.citations() and self.ask.update_sources(cites))
+
     def _run_failed(self, message: str) -> None:
-        self.ask.set_status(f"The run could not finish: {message}", "error")
-        result = {"status": "failed", "note": message, "answer": self.ask.answer_text(),
+        text, action = humane_error(message)
+        self.ask.set_status(f"The run could not finish: {text}", "error", action=action)
+        result = {"status": "failed", "note": text, "answer": self.ask.answer_text(),
                   "citations": [], "nodes": self.trace.model.nodes(), "totals": {}}
         self.runFinished.emit(result)
 
     def _run_stopped(self) -> None:
         self.ask.set_running(False)
+
+    # --- conversation output ------------------------------------------------------------
+    def copy_answer(self) -> str:
+        from app.ui.ask_panel import answer_with_sources_text
+
+        text = answer_with_sources_text(self._standalone or self.ask.question.toPlainText(), self.ask.answer_text(),
+                                        self.ask.citations())
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage("Copied the answer with its sources.", 5000)
+        return text
+
+    def export_answer(self, fmt: str, path: str | None = None) -> None:
+        """A clean report (question, answer, sources with their quotes) as Markdown or PDF."""
+        if path is None:
+            filt = "Markdown (*.md)" if fmt == "md" else "PDF (*.pdf)"
+            path, _ = QFileDialog.getSaveFileName(self, "Export report", f"lectern-answer.{fmt}", filt)
+            if not path:
+                return
+        turns = list(self.thread) or [{"question": self._asked, "standalone": self._standalone,
+                                       "answer": self.ask.answer_text()}]
+        turns[-1] = dict(turns[-1], answer=self.ask.answer_text(), citations=self.ask.citations())
+        self.tasks.run_function(lambda _c: self.engine.export_report(turns, path, fmt),
+                                on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 8000),
+                                on_failed=lambda m: self.ask.set_status(f"Could not save the report: {m}", "error"))
 
     # --- reader navigation --------------------------------------------------------------
     def _doc_path(self, doc_id) -> str | None:
@@ -403,13 +554,39 @@ class MainWindow(QMainWindow):
         if i >= 0:
             self.ask.mode.setCurrentIndex(i)
         self.trace.clear()
-        self.trace.set_nodes(run.get("nodes") or [])
+        from app.rlm.trace import derive_fates
+
+        self.trace.set_nodes(derive_fates(run.get("nodes") or [], run.get("citations") or [], run.get("answer") or ""))
         self.trace.set_run_totals(run.get("totals"))
-        self.ask.set_answer(str(run.get("answer") or ""), list(run.get("citations") or []))
+        citations = list(run.get("citations") or [])
+        self.ask.set_answer(str(run.get("answer") or ""), citations)
+        self._fill_sources(citations)
         status = str(run.get("status", ""))
         text, kind = STATUS_TEXT.get(status, (status, "info"))
-        self.ask.set_status(f"From the history ({run.get('started_at', '')}): {text} {run.get('note') or ''}".strip(), kind)
+        note, action = humane_error(run.get("note") or "")
+        self.ask.set_status(f"From the history ({run.get('started_at', '')}): {note or text}".strip(), kind, action=action)
         self.shown_run = run
+        # A reopened run starts its own thread: a follow-up now leans on this question.
+        self._asked = self._standalone = str(run.get("question", ""))
+        self.thread = [{"question": self._asked, "standalone": self._asked, "answer": str(run.get("answer") or ""),
+                        "run_id": run.get("id")}]
+        self.ask.set_thread([])
+        self.trace_dock.show()
+
+    def _unlock_current(self) -> None:
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+        path = self.reader.path
+        if not path:
+            return
+        prompt = f"{Path(path).name} is protected.\nPassword:"
+        while True:
+            pw, ok = QInputDialog.getText(self, "Unlock PDF", prompt, QLineEdit.EchoMode.Password)
+            if not ok or not pw:
+                return
+            if self.reader.unlock(pw):
+                return
+            prompt = f"Wrong password, try again.\n{Path(path).name} is protected.\nPassword:"
 
     # --- closing ------------------------------------------------------------------------
     def closeEvent(self, e):  # noqa: N802
@@ -421,3 +598,30 @@ class MainWindow(QMainWindow):
 
         render.close_all()
         super().closeEvent(e)
+
+
+def default_size(screen) -> tuple[int, int]:
+    """A roomy first window that always fits the screen it opens on (with room for the
+    task bar and window frame)."""
+    w, h = 1440, 900
+    if screen is not None:
+        avail = screen.availableGeometry()
+        if avail.width() > 0 and avail.height() > 0:
+            w, h = min(w, int(avail.width() * 0.94)), min(h, int(avail.height() * 0.92))
+    return w, h
+
+
+_CANCEL_NOTE = "Cancelled. This is the best partial answer so far."
+
+
+def stop_message(status: str, text: str, note: str) -> str:
+    """One message per outcome: the controller's note already says "Cancelled…" or
+    "Stopped early: <why>…", so the window does not say it a second time."""
+    if status == "cancelled":
+        rest = note.replace(_CANCEL_NOTE, "").strip()
+        return f"{text} {rest}".strip()
+    if status == "budget" and note.startswith("Stopped early"):
+        return note
+    if status == "failed":
+        return note or text
+    return f"{text} {note}".strip()

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QLineEdit,
     QScrollArea,
     QSizePolicy,
@@ -99,6 +100,7 @@ class PageCanvas(QWidget):
 
 class ReaderPanel(QWidget):
     pageShown = Signal(int)  # after a page (and its highlights) is on screen
+    unlockRequested = Signal()  # the locked-file page's "Unlock…" button
 
     def __init__(self, tasks, parent=None):
         super().__init__(parent)
@@ -117,6 +119,7 @@ class ReaderPanel(QWidget):
         self._req = 0
         self._cache: OrderedDict = OrderedDict()
         self.highlights: list = []
+        self.passwords: dict[str, str] = {}  # path -> password that opened it (this session only)
 
         self.title_label = ElidedLabel("Reader")
         self.title_label.setObjectName("readerTitle")
@@ -157,6 +160,10 @@ class ReaderPanel(QWidget):
         self.placeholder.setObjectName("emptyHint")
         self.placeholder.setWordWrap(True)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.unlock_btn = QPushButton("Unlock…")
+        self.unlock_btn.setToolTip("Type the PDF's password to read it here")
+        self.unlock_btn.clicked.connect(self.unlockRequested)
+        self.unlock_btn.hide()
         self.message = QLabel("")
         self.message.setObjectName("readerMessage")
         self.message.setWordWrap(True)
@@ -174,6 +181,8 @@ class ReaderPanel(QWidget):
         lay.addWidget(self.message)
         lay.addWidget(self.scroll, 1)
         lay.addWidget(self.placeholder, 1)
+        lay.addWidget(self.unlock_btn, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addStretch(0)
         self.scroll.hide()
 
         QShortcut(QKeySequence(QKeySequence.StandardKey.MoveToNextPage), self, activated=self.next_page)
@@ -188,6 +197,7 @@ class ReaderPanel(QWidget):
             self.path = str(path)
             self.fit_width = True
         self.placeholder.hide()
+        self.unlock_btn.hide()
         self.scroll.show()
         self.doc_id = doc_id
         self.title = title or Path(path).name
@@ -285,6 +295,7 @@ class ReaderPanel(QWidget):
         quote = self.quote if self.quote_page == page else ""
         find = self.find_term
         occurrence = self.occurrence
+        password = self.passwords.get(path)
         size = self._cache_size(path, page)
         avail = self.scroll.viewport().width() - 24
         fit = self.fit_width
@@ -299,10 +310,10 @@ class ReaderPanel(QWidget):
             z, need_image = zoom, with_image
             if fit and not size:
                 # First view of this document: learn the page width, then fit it.
-                z = self._fit_zoom(render.render_page(path, page, 1.0, with_image=False).width, avail)
+                z = self._fit_zoom(render.render_page(path, page, 1.0, with_image=False, password=password).width, avail)
                 need_image = True
             r = render.render_page(path, page, z * dpr * POINTS_TO_PX, quote=quote, find=find, with_image=need_image,
-                                   occurrence=occurrence)
+                                   occurrence=occurrence, password=password)
             r.zoom = z
             return r
 
@@ -337,7 +348,46 @@ class ReaderPanel(QWidget):
                 self.scroll.ensureVisible(int(first.center().x()), int(first.center().y()), 40, 120)
             self.pageShown.emit(r.page_no)
 
-        self.tasks.run_function(job, on_result=done, on_failed=self._show_message)
+        def failed(msg):
+            if req == self._req:
+                self._show_failure(msg)
+
+        self.tasks.run_function(job, on_result=done, on_failed=failed)
+
+    def _show_failure(self, msg: str) -> None:
+        """A page that cannot be shown replaces the old one (which belongs to another
+        document); a locked PDF gets an Unlock… button instead of an error."""
+        self.scroll.hide()
+        self.message.hide()
+        self.highlights = []
+        name = Path(self.path).name if self.path else "This document"
+        if "password" in msg.lower():
+            self.placeholder.setText(f"🔒 {name} is locked with a password.\nUnlock it to read it here.")
+            self.unlock_btn.show()
+        else:
+            self.placeholder.setText(f"{name} cannot be shown: {msg}")
+            self.unlock_btn.hide()
+        self.placeholder.show()
+
+    def unlock(self, password: str) -> bool:
+        """True if the password opens the current PDF (then its page is shown)."""
+        from app.ui import render
+
+        if not self.path or not render.check_password(self.path, password):
+            return False
+        self.passwords[self.path] = password
+        self.placeholder.hide()
+        self.unlock_btn.hide()
+        self.scroll.show()
+        self._render()
+        return True
+
+    def clear_highlight(self) -> None:
+        """Drop the previous answer's highlight (a new question does not cite it)."""
+        if self.quote or self.highlights:
+            self.quote, self.quote_page, self.highlights = "", None, []
+            if self.path and self.scroll.isVisible():
+                self._render()
 
     def _cache_size(self, path, page):
         for (p, pg, _s), (_img, size) in reversed(self._cache.items()):

@@ -58,6 +58,17 @@ def _open(path: str, password: str | None = None):
         return entry
 
 
+def check_password(path: str, password: str) -> bool:
+    """Whether password opens the PDF (checked on a separate handle; nothing cached)."""
+    import pymupdf
+
+    try:
+        with pymupdf.open(str(path)) as doc:
+            return bool(not doc.needs_pass or doc.authenticate(password))
+    except Exception:
+        return False
+
+
 def close_all() -> None:
     with _open_lock:
         while _docs:

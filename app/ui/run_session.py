@@ -8,22 +8,38 @@ from PySide6.QtCore import QObject, Signal
 from app.ui.engine import ModelsLoading, ModelsReady, as_dict
 
 
-def estimate_seconds(tokens: int, mode: str, max_calls: int, n_ctx: int, tps: float, call_seconds: float = 0.0) -> float:
-    """Rough wall time before starting: the calls the mode will make over this scope
-    times this machine's measured seconds per call (or tokens read divided by its measured
-    speed), with a first guess until a question has run here."""
+def estimate_seconds(tokens: int, mode: str, max_calls, n_ctx: int, tps: float, call_seconds: float = 0.0,
+                     selfcheck_tps: float = 0.0) -> tuple[float, float] | None:
+    """(typical, longest) wall seconds before starting, from this machine's measured speed:
+    seconds per call from earlier questions here, else the loaded model's self-check
+    tokens/s. None when nothing has been measured yet: no made-up constant.
+
+    typical: a lookup (guided stops once a single answer is verified: a plan, a few reads
+    and a check). longest: reading the whole scope slice by slice, up to the call budget
+    (max_calls None = no limit)."""
     per_call_ctx = 1200  # guided mode reads small slices: a few sentences for a small model
+    slices = max(1, -(-tokens // per_call_ctx))
     if mode == "direct":
-        calls, read = 1, min(tokens, n_ctx or 8192)
+        calls_lo = calls_hi = 1
+        read = min(tokens, n_ctx or 8192)
     elif mode == "rag":
-        calls, read = 1, min(tokens, 3000)
-    else:  # guided and REPL read the scope slice by slice, within the budget
-        calls = min(max_calls, max(2, -(-tokens // per_call_ctx) + 1))
-        read = min(tokens, calls * per_call_ctx)
+        calls_lo = calls_hi = 1
+        read = min(tokens, 3000)
+    else:
+        calls_hi = slices + 2 if max_calls is None else min(int(max_calls), slices + 2)
+        calls_lo = min(calls_hi, 4)
+        read = per_call_ctx
     if call_seconds > 0 and mode not in ("direct", "rag"):
-        return calls * call_seconds
-    tps = tps if tps > 0 else 150.0  # a first guess for the embedded model on a laptop CPU
-    return (read + calls * 300) / tps
+        return calls_lo * call_seconds, calls_hi * call_seconds
+    if tps > 0:
+        per = (read + 300) / tps
+        return calls_lo * per, calls_hi * per
+    if selfcheck_tps > 0:
+        # The self-check measures generation; reading a prompt runs several times faster on
+        # a CPU, but each call also writes ~40 tokens: count prompt tokens at a quarter cost.
+        per = (read / 4 + 40) / selfcheck_tps
+        return calls_lo * per, calls_hi * per
+    return None
 
 
 def human_seconds(s: float) -> str:
@@ -56,13 +72,13 @@ class RunSession(QObject):
     def running(self) -> bool:
         return self.task is not None
 
-    def start(self, question: str, doc_ids, mode: str, budget: dict, model_settings: dict) -> bool:
+    def start(self, question: str, doc_ids, config, rewritten_from: dict | None = None) -> bool:
         if self.task is not None:
             return False
         self.run_id = None
         self.result = None
         self.task = self.tasks.run_generator(
-            lambda cancel: self.engine.run(question, doc_ids, mode, budget, model_settings, cancel=cancel),
+            lambda cancel: self.engine.run(question, doc_ids, config, cancel=cancel, rewritten_from=rewritten_from),
             on_event=self._event,
             on_failed=self.failed.emit,
             on_finished=self._done,

@@ -13,22 +13,26 @@ from PySide6.QtCore import QSettings
 
 from app.meta import APP_ID, ORG_NAME
 
+# Window-only settings. Budgets, models, endpoints, runtime options and the mode live in
+# the run configuration the CLI shares (app/runconfig.py), never here.
 DEFAULTS = {
-    "models/root": "",  # "" = the embedded default model; else a model-library name or path
-    "models/sub": "",  # "" = same as root
-    "llm/n_ctx": 0,  # 0 = automatic (from the model and this machine's memory)
-    "llm/n_threads": 0,  # 0 = automatic
-    "llm/n_gpu_layers": -1,  # -1 = automatic (all layers where the build supports a GPU)
-    "budget/max_calls": 12,
-    "budget/max_tokens": 0,  # 0 = no limit
-    "budget/max_seconds": 0,
-    "budget/max_depth": 2,
-    "ask/mode": "guided",
     "perf/prompt_tps": 0.0,  # tokens (prompt + reply, cache hits excluded) per model second, measured here
     "perf/call_seconds": 0.0,  # model seconds per call, measured here
+    "perf/selfcheck_tps": 0.0,  # the loaded model's self-check generation speed (tokens/s)
+    "ask/show_trace": False,  # the trace panel opens by itself when a run starts
 }
 
-MODES = [("guided", "Guided"), ("repl", "REPL"), ("direct", "Direct"), ("rag", "RAG")]
+# key, plain name, one line an analyst understands (item 8 of issue 12)
+MODES = [
+    ("guided", "Read and quote (recommended)",
+     "Reads the documents slice by slice and answers with quoted, page-cited passages. Works with the built-in model."),
+    ("repl", "Model writes a program (7B+ models)",
+     "A strong model writes code that searches and reads the documents. Needs a 7B or larger model or a server."),
+    ("direct", "Everything in one prompt (comparison)",
+     "Puts as much text as fits into one prompt; the rest is cut off. For comparison only."),
+    ("rag", "Best-matching passages only (comparison)",
+     "Answers from the few passages that best match the question's words. For comparison only."),
+]
 
 
 def _qsettings() -> QSettings:
@@ -72,23 +76,13 @@ class Settings:
     def sync(self) -> None:
         self.q.sync()
 
-    # --- grouped views the engine takes ------------------------------------------------
-    def model_settings(self) -> dict:
-        return {
-            "root_model": self.get("models/root"),
-            "sub_model": self.get("models/sub"),
-            "n_ctx": self.get("llm/n_ctx"),
-            "n_threads": self.get("llm/n_threads"),
-            "n_gpu_layers": self.get("llm/n_gpu_layers"),
-        }
+    # --- the run configuration (shared with `lectern ask`) ---------------------------
+    def run_config(self):
+        """Read fresh on every use: `lectern models use` or a CLI change made while the
+        window is open applies to the next question."""
+        from app.runconfig import RunConfig
 
-    def budget(self) -> dict:
-        return {
-            "max_calls": self.get("budget/max_calls"),
-            "max_tokens": self.get("budget/max_tokens"),
-            "max_seconds": self.get("budget/max_seconds"),
-            "max_depth": self.get("budget/max_depth"),
-        }
+        return RunConfig.load()
 
     def record_speed(self, totals: dict) -> None:
         """Keep a running estimate of this machine's speed for the context meter."""

@@ -1,9 +1,11 @@
-"""Models and settings: root and sub-model, runtime options and budgets."""
+"""Models and settings: root and sub-model, servers, runtime options and budgets: the
+run configuration shared with `lectern ask`, and what the runtime on this machine is."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -13,25 +15,17 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from app.ui.errors import humane_error, runtime_lines
 from app.ui.settings import Settings
 
 DEFAULT_LABEL = "Embedded default (SmolLM2-135M-Instruct)"
-
-
-def gpu_offload_supported() -> bool:
-    """Whether this llama.cpp build can offload layers to a GPU."""
-    try:
-        from app.llm.llamacpp import gpu_offload_supported as supported
-
-        return bool(supported())
-    except Exception:
-        return False
 
 
 def library_models() -> list[tuple[str, str]]:
@@ -45,20 +39,29 @@ def library_models() -> list[tuple[str, str]]:
 
 
 class ModelCombo(QComboBox):
-    """The embedded default plus every GGUF file in the model library."""
+    """The embedded default, every GGUF file in the model library and, when servers are
+    configured, the endpoint pool. Values are RunConfig role names ("default",
+    "endpoints", a library name or a path)."""
 
     def __init__(self, allow_same: bool = False, parent=None):
         super().__init__(parent)
         self.allow_same = allow_same
+        self.endpoints: list[str] = []
         self.reload()
 
-    def reload(self, select: str | None = None) -> None:
+    def reload(self, select: str | None = None, endpoints: list[str] | None = None) -> None:
+        if endpoints is not None:
+            self.endpoints = list(endpoints)
         current = select if select is not None else self.path()
         self.clear()
-        self.addItem("Same as the root model" if self.allow_same else DEFAULT_LABEL, "")
+        if self.allow_same:
+            self.addItem("Same as the root model", "")
+        self.addItem(DEFAULT_LABEL, "default")
         for name, path in library_models():
             self.addItem(name, name)
-            self.setItemData(self.count() - 1, path, 3)  # tooltip: the full path
+            self.setItemData(self.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+        if self.endpoints or current == "endpoints":
+            self.addItem(f"Servers ({len(self.endpoints)} endpoint{'s' if len(self.endpoints) != 1 else ''})", "endpoints")
         i = self.findData(current)
         if i < 0 and current:
             self.addItem(Path(current).name, current)
@@ -70,20 +73,25 @@ class ModelCombo(QComboBox):
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, engine=None, tasks=None, parent: QWidget | None = None):
+    """Reads and writes the run configuration `lectern ask` uses (app/runconfig.py)."""
+
+    def __init__(self, settings: Settings, engine=None, tasks=None, parent: QWidget | None = None,
+                 runtime_info: dict | None = None):
         super().__init__(parent)
         self.engine = engine
         self.tasks = tasks
         self.setWindowTitle("Models and settings")
         self.settings = settings
-        self.setMinimumWidth(640)  # room for model names and the "Root model" label
+        self.config = settings.run_config()
+        cfg = self.config
+        self.setMinimumWidth(680)  # room for model names and the "Root model" label
 
         models = QGroupBox("Models")
         mf = QFormLayout(models)
         self.root = ModelCombo()
         self.sub = ModelCombo(allow_same=True)
-        self.root.reload(settings.get("models/root"))
-        self.sub.reload(settings.get("models/sub"))
+        self.root.reload(cfg.root, endpoints=cfg.endpoints)
+        self.sub.reload("" if cfg.sub == cfg.root else cfg.sub, endpoints=cfg.endpoints)
         add = QPushButton("Add GGUF file…")
         add.clicked.connect(self._add_model)
         row = QHBoxLayout()
@@ -91,36 +99,53 @@ class SettingsDialog(QDialog):
         row.addWidget(add)
         mf.addRow("Root model", row)
         mf.addRow("Sub-model", self.sub)
-        self.hint = QLabel("You can also drop a .gguf file onto the window.")
+        self.endpoints = QPlainTextEdit("\n".join(cfg.endpoints))
+        self.endpoints.setPlaceholderText("None: every model runs on this machine. One URL a line, "
+                                          "e.g. http://127.0.0.1:8080 (an OpenAI-compatible server)")
+        self.endpoints.setMaximumHeight(60)
+        self.endpoints.textChanged.connect(self._endpoints_changed)
+        mf.addRow("Servers", self.endpoints)
+        self.hint = QLabel("The same choices as `lectern models use` and `lectern models endpoints`. "
+                           "You can also drop a .gguf file onto the window.")
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         mf.addRow("", self.hint)
 
         runtime = QGroupBox("Runtime")
         rf = QFormLayout(runtime)
-        self.n_ctx = _spin(0, 262144, settings.get("llm/n_ctx"), step=1024, special="Automatic", suffix=" tokens")
-        self.threads = _spin(0, 256, settings.get("llm/n_threads"), special="Automatic")
-        self.gpu = _spin(-1, 999, settings.get("llm/n_gpu_layers"), special="Automatic (all that fit)")
-        supported = gpu_offload_supported()
-        if not supported:
-            self.gpu.setEnabled(False)
-            self.gpu.setToolTip("This llama.cpp build runs on the CPU only.")
+        self.n_ctx = _spin(0, 262144, cfg.n_ctx, step=1024, special="Automatic", suffix=" tokens")
+        self.threads = _spin(0, 256, cfg.n_threads, special="Automatic")
+        self.gpu = _spin(-1, 999, cfg.n_gpu_layers, special="Automatic (all that fit)")
         rf.addRow("Context size", self.n_ctx)
         rf.addRow("Threads", self.threads)
         rf.addRow("GPU layers", self.gpu)
-        rf.addRow("", QLabel("GPU offload: " + ("available in this build" if supported else "not in this build (CPU only)")))
+        root_info = dict((runtime_info or {}).get("root") or {})
+        lines = runtime_lines(root_info) if root_info else []
+        self.runtime = QLabel("\n".join(lines) if lines else
+                              "This machine: shown after the model has loaded (ask a question first).")
+        self.runtime.setWordWrap(True)
+        self.runtime.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rf.addRow("This machine", self.runtime)
+        if root_info.get("gpu_offload_supported") is False:
+            self.gpu.setToolTip("This llama.cpp build runs on the CPU only: GPU layers stay 0.")
 
-        budgets = QGroupBox("Default budget per question")
+        budgets = QGroupBox("Budget per question (also `lectern ask`'s defaults)")
         bf = QFormLayout(budgets)
-        self.max_calls = _spin(1, 10000, settings.get("budget/max_calls"))
-        self.max_tokens = _spin(0, 100_000_000, settings.get("budget/max_tokens"), step=1000, special="No limit")
-        self.max_seconds = _spin(0, 86400, settings.get("budget/max_seconds"), step=30, special="No limit", suffix=" s")
-        self.max_depth = _spin(1, 8, settings.get("budget/max_depth"))
+        # 0 is the "No limit" entry of each box; it is saved as None, which the engine
+        # treats as no limit at all (never a hidden default).
+        self.max_calls = _spin(0, 100_000, cfg.max_calls or 0, special="No limit")
+        self.max_tokens = _spin(0, 100_000_000, cfg.max_tokens or 0, step=1000, special="No limit")
+        self.max_seconds = _spin(0, 864000, int(cfg.max_seconds or 0), step=30, special="No limit", suffix=" s")
+        self.max_depth = _spin(0, 8, cfg.max_depth)
         bf.addRow("Model calls", self.max_calls)
         bf.addRow("Tokens", self.max_tokens)
         bf.addRow("Time", self.max_seconds)
         bf.addRow("Recursion depth", self.max_depth)
 
+        self.error = QLabel("")
+        self.error.setStyleSheet("color:#d6453d")
+        self.error.setWordWrap(True)
+        self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -128,7 +153,16 @@ class SettingsDialog(QDialog):
         lay = QVBoxLayout(self)
         for w in (models, runtime, budgets):
             lay.addWidget(w)
+        lay.addWidget(self.error)
         lay.addWidget(buttons)
+
+    def _endpoint_list(self) -> list[str]:
+        return [u.strip() for u in self.endpoints.toPlainText().splitlines() if u.strip()]
+
+    def _endpoints_changed(self) -> None:
+        urls = self._endpoint_list()
+        self.root.reload(endpoints=urls)
+        self.sub.reload(endpoints=urls)
 
     def _add_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model", "", "GGUF models (*.gguf)")
@@ -146,27 +180,28 @@ class SettingsDialog(QDialog):
             self.root.reload(entry.name)
             self.sub.reload()
 
-        self.tasks.run_function(lambda _c: self.engine.add_model(path), on_result=added,
-                                on_failed=lambda msg: self.hint.setText(f"Could not add {Path(path).name}: {msg}"))
+        def failed(msg):
+            text, _action = humane_error(msg)
+            self.hint.setText(f"Could not add {Path(path).name}: {text}")
+
+        self.tasks.run_function(lambda _c: self.engine.add_model(path), on_result=added, on_failed=failed)
+
+    def result_config(self):
+        root = self.root.path() or "default"
+        return self.config.replace(
+            root=root, sub=self.sub.path() or root, endpoints=self._endpoint_list(),
+            n_ctx=self.n_ctx.value(), n_threads=self.threads.value(), n_gpu_layers=self.gpu.value(),
+            max_calls=self.max_calls.value() or None, max_tokens=self.max_tokens.value() or None,
+            max_seconds=float(self.max_seconds.value()) or None, max_depth=self.max_depth.value())
 
     def accept(self) -> None:
-        s = self.settings
-        s.set("models/root", self.root.path())
-        s.set("models/sub", self.sub.path())
-        s.set("llm/n_ctx", self.n_ctx.value())
-        s.set("llm/n_threads", self.threads.value())
-        s.set("llm/n_gpu_layers", self.gpu.value())
-        s.set("budget/max_calls", self.max_calls.value())
-        s.set("budget/max_tokens", self.max_tokens.value())
-        s.set("budget/max_seconds", self.max_seconds.value())
-        s.set("budget/max_depth", self.max_depth.value())
-        s.sync()
-        try:  # the CLI reads the same choice
-            from app.llm.manager import set_choice
-
-            set_choice(root=self.root.path() or "default", sub=self.sub.path() or self.root.path() or "default")
-        except Exception:
-            pass
+        try:
+            self.result_config().save()
+        except Exception as e:  # a bad URL or an unknown model: say so, keep the dialog open
+            text, _a = humane_error(str(e))
+            self.error.setText(f"Not saved: {text}")
+            self.error.show()
+            return
         super().accept()
 
 

@@ -47,19 +47,60 @@ def user_prompt(prompt: str) -> str:
     return text[i + 6:] if i >= 0 else text
 
 
-def sub_query_text(n: dict) -> str:
-    """What the row says: the step's label (without the slice, which has its own column)
-    and, once known, what the step found; else the start of its user prompt."""
-    label = _CHARS_RE.sub("", str(n.get("label") or ""))
-    if n.get("slice") and label.startswith("read "):
-        label = "read"
+_ASKED = {
+    "plan": "what is the question asking?",
+    "filter": "",
+    "verify": "is this answer supported by the slice?",
+    "reduce": "combine the notes into one answer",
+    "final": "the answer",
+    "code": "run the model's program",
+}
+
+
+def asked_found(n: dict) -> tuple[str, str]:
+    """(asked, found) for one node in plain words: what the step asked (of the model, or
+    of the code for steps without a call) and what came back."""
+    label = _CHARS_RE.sub("", str(n.get("label") or "")).strip()
     data = n.get("data") if isinstance(n.get("data"), dict) else {}
-    if label and data:
-        if data.get("relevant") is False:
-            label += " → nothing relevant"
-        elif data.get("answer"):
-            label += f" → “{short(data['answer'], 40)}”"
-    return short(label or user_prompt(n.get("prompt")) or n.get("template"), 80)
+    kind = str(n.get("kind") or "")
+    out = " ".join(str(n.get("output") or "").split())
+    if n.get("id") == "rewrite" or data.get("standalone"):
+        return f"follow-up “{data.get('asked') or n.get('prompt')}”", f"asked as “{data.get('standalone') or out}”"
+    if label.startswith("read ") or (kind == "map" and n.get("slice") and (not label or label.startswith("read"))):
+        asked = "does this slice answer the question?"
+    elif label.startswith("does this answer it?"):
+        asked = "does this sentence answer the question?"
+    elif label.startswith("check "):
+        asked = f"is {label[6:]} supported?"
+    else:
+        asked = label or _ASKED.get(kind, "") or short(user_prompt(n.get("prompt")) or n.get("template"), 80)
+    if n.get("status") == "running":
+        return asked, "…"
+    if data.get("relevant") is False and not data.get("answer"):
+        found = "nothing relevant"
+    elif data.get("answer"):
+        found = f"“{short(data['answer'], 60)}”"
+    elif kind == "filter":
+        cands = data.get("candidates")
+        found = f"{len(cands)} candidate slices" if isinstance(cands, list) else short(out, 60)
+    elif "p_yes" in data:
+        found = f"{out or '?'} (P(yes) {float(data['p_yes']):.2f})"
+    else:
+        found = short(out, 60)
+    if n.get("status") in ("failed", "cancelled"):
+        found = f"{n.get('status')}: {found}" if found else str(n.get("status"))
+    return asked, found
+
+
+def sub_query_text(n: dict) -> str:
+    """What the row says: "asked: … / found: …"."""
+    asked, found = asked_found(n)
+    return short(f"asked: {asked}" + (f" / found: {found}" if found else ""), 140)
+
+
+def called_model(n: dict) -> bool:
+    """Whether a node is a model call (its prompt was sent), not a step done in code."""
+    return bool(n.get("prompt")) and n.get("kind") != "code" and n.get("id") != "rewrite"
 
 
 def short(text, n: int = 90) -> str:
@@ -174,15 +215,67 @@ class TraceModel(QAbstractItemModel):
         }
 
     def pages_read(self) -> dict:
-        """doc_id -> set of page numbers some node's slice covered."""
+        """doc_id -> set of pages whose text was given to a model. Steps done in code
+        (search, splitting, ranking) have slices too, but no model read them."""
         out: dict = {}
-        for n in self._nodes.values():
-            sl = as_dict(n.get("slice"))
+        for sl in self._model_slices():
             a, b = sl.get("page_start"), sl.get("page_end") or sl.get("page_start")
-            if sl.get("doc_id") is None or not a:
+            if not a:
                 continue
             out.setdefault(sl["doc_id"], set()).update(range(int(a), int(b) + 1))
         return out
+
+    def chars_read(self) -> dict:
+        """doc_id -> characters given to a model (overlapping slices counted once)."""
+        spans: dict = {}
+        for sl in self._model_slices():
+            a, b = sl.get("char_start"), sl.get("char_end")
+            if a is None or b is None or int(b) <= int(a):
+                continue
+            spans.setdefault(sl["doc_id"], []).append((int(a), int(b)))
+        out = {}
+        for doc, ss in spans.items():
+            total, end = 0, None
+            for a, b in sorted(ss):
+                if end is None or a > end:
+                    total += b - a
+                    end = b
+                elif b > end:
+                    total += b - end
+                    end = b
+            out[doc] = total
+        return out
+
+    def _model_slices(self):
+        for n in self._nodes.values():
+            sl = as_dict(n.get("slice"))
+            if sl.get("doc_id") is None or not called_model(n):
+                continue
+            yield sl
+
+    def progress(self, max_calls=None) -> tuple[int, int]:
+        """(slices read, slices planned) for the run's progress bar: planned is what the
+        latest search or split step lined up (at most the call limit), never less than
+        what has been read or is being read."""
+        done = running = 0
+        planned = 0
+        for n in self._nodes.values():
+            data = n.get("data") if isinstance(n.get("data"), dict) else {}
+            if n.get("kind") == "filter":
+                cands = data.get("candidates")
+                if isinstance(cands, list) and cands:
+                    planned = max(planned, len(cands))
+                out = str(n.get("output") or "")
+                if out.startswith("{") and '"parts"' in out:
+                    planned = max(planned, out.count("chars "))
+            if n.get("slice") and called_model(n):
+                if n.get("status") == "running":
+                    running += 1
+                else:
+                    done += 1
+        if max_calls:
+            planned = min(planned, int(max_calls))
+        return done, max(planned, done + running)
 
     # --- QAbstractItemModel -------------------------------------------------------------
     def index(self, row, column, parent=QModelIndex()):
@@ -256,7 +349,8 @@ class TraceModel(QAbstractItemModel):
                 f.setItalic(True)
             return f
         if role == Qt.ItemDataRole.ToolTipRole:
-            parts = [f"{n.get('kind', '')}: {short(user_prompt(n.get('prompt')), 300)}"]
+            asked, found = asked_found(n)
+            parts = [f"asked: {asked}", f"found: {found}"]
             if fate:
                 parts.append(FATE_LABELS.get(fate, fate) + (f" ({n.get('fate_reason')})" if n.get("fate_reason") else ""))
             return "\n".join(parts)

@@ -6,6 +6,7 @@ import html
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QSplitter,
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
 from app.ui.coverage import CoverageStrip
 from app.ui.engine import as_dict
 from app.ui.theme import FATE_COLORS, FATE_LABELS
-from app.ui.trace_model import TraceModel, slice_label
+from app.ui.trace_model import TraceModel, asked_found, called_model, slice_label
 
 
 class TracePanel(QWidget):
@@ -41,7 +42,6 @@ class TracePanel(QWidget):
             f"<span style='color:{FATE_COLORS[f]}'>●</span>&nbsp;{FATE_LABELS[f]}&nbsp;&nbsp;"
             for f in ("cited", "merged", "discarded")))
         self.legend.setObjectName("hint")
-        self.legend.setWordWrap(True)
         self.coverage = CoverageStrip()
         self.coverage.pageClicked.connect(self.coveragePageClicked)
         self.coverage.hide()
@@ -54,12 +54,11 @@ class TracePanel(QWidget):
         self.tree.setIndentation(14)
         hdr = self.tree.header()
         hdr.setStretchLastSection(False)
-        hdr.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        hdr.setStretchLastSection(False)
+        hdr.setMinimumSectionSize(36)
+        # Every column fits its content; Sub-query (what was asked and found) takes the rest.
+        for col in range(self.model.columnCount()):
+            hdr.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in enumerate((118, 0, 128, 62, 54, 40)):
-            if width:
-                self.tree.setColumnWidth(col, width)
         self.tree.setMinimumWidth(200)
         self.tree.selectionModel().currentRowChanged.connect(self._current_changed)
         self.model.rowsInserted.connect(self._rows_inserted)
@@ -68,7 +67,11 @@ class TracePanel(QWidget):
 
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
-        self.details.setPlaceholderText("Select a sub-query to see its full prompt, output and the text it read.")
+        self.details.anchorClicked.connect(self._detail_link)
+        self.details.setPlaceholderText("Select a sub-query to see what it asked, what it found and why it was used or not.")
+        self.show_raw = False
+        self._detail_node: dict | None = None
+        self._detail_slice = None
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
@@ -79,11 +82,20 @@ class TracePanel(QWidget):
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        lay.addWidget(self.totals)
-        lay.addWidget(self.legend)
+        head = QHBoxLayout()
+        head.addWidget(self.totals, 1)
+        head.addWidget(self.legend)
+        lay.addLayout(head)
         lay.addWidget(self.coverage)
         lay.addWidget(split, 1)
         self._update_totals()
+
+    def set_orientation(self, orientation) -> None:
+        """Side by side when the panel is wide and short (under the answer), stacked when tall."""
+        self.splitter.setOrientation(orientation)
+        if orientation == Qt.Orientation.Horizontal:
+            self.splitter.setStretchFactor(0, 3)
+            self.splitter.setStretchFactor(1, 2)
 
     # --- feeding ----------------------------------------------------------------------
     def clear(self) -> None:
@@ -136,9 +148,12 @@ class TracePanel(QWidget):
             + (f" ({cached:,} cached)" if cached else "")
             + f" · <b>{seconds:.1f}</b> s · depth <b>{int(t.get('depth', 0) or 0)}</b>")
         rows = []
+        chars = self.model.chars_read()
         for doc_id, pages in sorted(self.model.pages_read().items(), key=lambda kv: str(kv[0])):
-            title, n = self.doc_info(doc_id)
-            rows.append((doc_id, title, n, pages))
+            info = self.doc_info(doc_id)
+            title, n = info[0], info[1]
+            total = info[2] if len(info) > 2 else 0
+            rows.append((doc_id, title, n, pages, (chars.get(doc_id, 0), total)))
         self.coverage.set_coverage(rows)
 
     # --- selection --------------------------------------------------------------------
@@ -174,19 +189,40 @@ class TracePanel(QWidget):
                 on_failed=lambda msg: req == self._detail_req and self._render_details(node, f"(could not read the slice: {msg})"),
             )
 
+    def _detail_link(self, url) -> None:
+        if url.toString() == "toggle:raw":
+            self.show_raw = not self.show_raw
+            if self._detail_node is not None:
+                self._render_details(self._detail_node, self._detail_slice)
+
     def _render_details(self, node: dict, slice_text) -> None:
+        """A readable summary first (asked, found, what became of it, where); the raw
+        prompt and model output only behind "Show raw"."""
+        self._detail_node, self._detail_slice = node, slice_text
         fate = node.get("fate") or ""
         esc = lambda s: html.escape(str(s or ""))  # noqa: E731
-        head = f"<h3>{esc(node.get('kind'))} · {esc(node.get('status'))}</h3>"
+        asked, found = asked_found(node)
+        head = f"<p><b>Asked:</b> {esc(asked)}<br><b>Found:</b> {esc(found) or '—'}</p>"
         if fate:
             head += (f"<p><span style='color:{FATE_COLORS.get(fate, '#888')}'>●</span> "
-                     f"{esc(FATE_LABELS.get(fate, fate))}"
+                     f"<b>{esc(FATE_LABELS.get(fate, fate))}</b>"
                      + (f": {esc(node.get('fate_reason'))}" if node.get("fate_reason") else "") + "</p>")
-        meta = (f"<p>{esc(slice_label(node.get('slice')))} · {int(node.get('tokens_in') or 0):,} in / "
-                f"{int(node.get('tokens_out') or 0):,} out · {float(node.get('seconds') or 0):.1f} s</p>")
-        body = f"<h4>Output</h4><pre style='white-space:pre-wrap'>{esc(node.get('output'))}</pre>"
+        where = slice_label(node.get("slice"))
+        cost = (f"{int(node.get('tokens_in') or 0):,} tokens in, {int(node.get('tokens_out') or 0):,} out, "
+                f"{float(node.get('seconds') or 0):.1f} s" if called_model(node) else "done in code, no model call")
+        head += f"<p style='color:#8a8f98'>{esc(node.get('kind'))} · {esc(where) + ' · ' if where else ''}{esc(cost)}</p>"
+        data = node.get("data") if isinstance(node.get("data"), dict) else {}
+        quote = data.get("quote")
+        body = ""
+        if quote:
+            body += f"<p><b>Quote:</b> <i>“{esc(' '.join(str(quote).split()))}”</i></p>"
         if node.get("slice"):
             text = "(loading…)" if slice_text is None else slice_text
-            body += f"<h4>Slice text</h4><pre style='white-space:pre-wrap'>{esc(text[:20000])}</pre>"
-        body += f"<h4>Prompt</h4><pre style='white-space:pre-wrap'>{esc(node.get('prompt'))}</pre>"
-        self.details.setHtml(head + meta + body)
+            label = "Text given to the model" if called_model(node) else "Slice"
+            body += f"<h4>{label}</h4><p style='white-space:pre-wrap'>{esc(text[:6000])}</p>"
+        toggle = "Hide raw prompt and output" if self.show_raw else "Show raw prompt and output"
+        body += f"<p><a href='toggle:raw'>{toggle}</a></p>"
+        if self.show_raw:
+            body += f"<h4>Output</h4><pre style='white-space:pre-wrap'>{esc(node.get('output'))}</pre>"
+            body += f"<h4>Prompt</h4><pre style='white-space:pre-wrap'>{esc(node.get('prompt'))}</pre>"
+        self.details.setHtml(head + body)

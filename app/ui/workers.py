@@ -116,7 +116,8 @@ def readable_error(e: BaseException) -> str:
         return "Cancelled."
     msg = str(e).strip() or type(e).__name__
     known = ("LLMError", "ModelLoadError", "ContextOverflow", "GenerationCancelled",
-             "SearchSyntaxError", "FileNotFoundError", "PermissionError", "ValueError", "CliError")
+             "SearchSyntaxError", "FileNotFoundError", "PermissionError", "ValueError", "CliError",
+             "ReaderError", "ModelCrashed")
     if type(e).__name__ not in known and not any(c.__name__ in known for c in type(e).__mro__):
         traceback.print_exception(e)
         msg = f"{type(e).__name__}: {msg}"
