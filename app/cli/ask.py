@@ -198,6 +198,9 @@ def _ask(args) -> int:
         if args.json:
             print(json.dumps(run_to_dict(run), ensure_ascii=False, indent=1, default=str))
         else:
+            for c in result.citations:  # the printed page number, where the PDF has one
+                if not c.page_label:
+                    c.page_label = store.page_label(c.doc_id, c.page)
             _print_answer(result)
     return 0 if result.status in ("done", "budget", "cancelled") else 1
 
@@ -208,7 +211,7 @@ def _print_answer(result) -> None:
         print()
         for c in result.citations:
             quote = textwrap.shorten(c.quote, 300, placeholder=" …")  # whole words only
-            print(f"[{c.n}] {c.title}, page {c.page}: “{quote}”")
+            print(f"[{c.n}] {c.title}, {c.page_text()}: “{quote}”")
     if result.note:
         print(f"\nNote: {result.note}")
     t = result.totals

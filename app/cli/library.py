@@ -48,6 +48,15 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_remove)
 
+    p = sub.add_parser("title", help="give a document a title of your own",
+                       description="Set the title the library, citations and the window show for a document "
+                       "(the title found at import comes from the PDF's metadata, outline, first heading or file "
+                       "name). The file on disk is never touched.")
+    p.add_argument("doc", type=int, metavar="ID", help="document id (see `lectern docs`)")
+    p.add_argument("title", metavar="TITLE", help="the new title (one line; at most 200 characters are kept)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_title)
+
 
 def _fail(message: str):
     from app.cli import CliError
@@ -276,4 +285,20 @@ def _remove(args) -> int:
         if not args.json:
             print(f"lectern: no document with id {', '.join(map(str, missing))} (see `lectern docs`)", file=sys.stderr)
         return 1
+    return 0
+
+
+def _title(args) -> int:
+    with _open() as store:
+        old = store.get_document(args.doc)
+        if old is None:
+            raise _fail(f"no document with id {args.doc} (see `lectern docs`)")
+        try:
+            title = store.set_title(args.doc, args.title)
+        except ValueError:
+            raise _fail("the title is empty: give a few words, like: lectern title 3 \"Annual report 2024\"") from None
+    if args.json:
+        print(json.dumps({"id": args.doc, "title": title, "previous": old.title}, ensure_ascii=False, indent=1))
+    else:
+        print(f"#{args.doc} is now titled \"{title}\" (was \"{old.title}\")")
     return 0

@@ -23,6 +23,8 @@ class DocView:
     _text: str | None = None
     _page_starts: list[int] | None = None
     _page_nos: list[int] | None = None
+    _labels: dict[int, str] | None = None
+    _sections: list | None = None
 
 
 class Environment:
@@ -138,6 +140,128 @@ class Environment:
             bounds.append(cut)
         bounds.append(s.char_end)
         return [self.slice(s.doc_id, a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+    # --- structure: printed page labels, outline, sections, tables ---------------------------
+    # What the PDF says about itself, kept at import (Store.outline/sections/tables). Titles
+    # and cells are document text: data for code to match, never instructions for a model.
+    def page_label(self, doc_id: int, page: int) -> str:
+        """The printed page number of PDF page `page` ("990", "xii"); '' where the PDF has none."""
+        d = self.docs[doc_id]
+        if d._labels is None:
+            try:
+                d._labels = self.store.page_labels(doc_id)
+            except AttributeError:  # a store without structure (older tests' fakes)
+                d._labels = {}
+        return d._labels.get(page, "")
+
+    def label_citations(self, citations):
+        """Fill each citation's page_label from the store (in place); returns the list."""
+        for c in citations or []:
+            if not getattr(c, "page_label", "") and c.doc_id in self.docs:
+                c.page_label = self.page_label(c.doc_id, c.page)
+        return citations
+
+    def outline(self, doc_id: int) -> list:
+        """The document's outline entries (Store.outline): level, title, page_no, page_label."""
+        fn = getattr(self.store, "outline", None)
+        return fn(doc_id) if fn else []
+
+    def sections(self, doc_id: int) -> list:
+        """Sections in document order (app.store.models.Section: title, level, char_start,
+        char_end, page_start, page_label). A chapter's span holds its subsections. [] for a
+        document with neither bookmarks nor detectable headings."""
+        d = self.docs[doc_id]
+        if d._sections is None:
+            fn = getattr(self.store, "sections", None)
+            d._sections = fn(doc_id) if fn else []
+        return d._sections
+
+    def section_at(self, doc_id: int, offset: int):
+        """The innermost section holding char `offset`, or None (before the first heading,
+        or no structure)."""
+        best = None
+        for s in self.sections(doc_id):
+            if s.char_start > offset:
+                break
+            if offset < s.char_end and (best is None or s.level >= best.level):
+                best = s
+        return best
+
+    def section_slice(self, section) -> SliceRef:
+        """The whole span of a section as a slice."""
+        return self.slice(section.doc_id, section.char_start, section.char_end)
+
+    def sections_matching(self, text: str, limit: int = 5, doc_ids=None) -> list[tuple[object, float]]:
+        """Sections whose titles share words with `text` (a question), best first, as
+        (Section, score). The score is the share of the title's words found in the text,
+        weighted up for more words in common; titles sharing no word are left out."""
+        want = _title_words(text)
+        if not want:
+            return []
+        scored = []
+        for doc_id in (doc_ids if doc_ids is not None else self.docs):
+            if doc_id not in self.docs:
+                continue
+            for s in self.sections(doc_id):
+                words = _title_words(s.title)
+                common = len(words & want)
+                if common:
+                    scored.append((s, common / len(words) + 0.25 * (common - 1)))
+        scored.sort(key=lambda x: (-x[1], x[0].level, x[0].char_end - x[0].char_start))
+        return scored[:limit]
+
+    def section_slices(self, doc_id: int, max_chars: int) -> list[SliceRef]:
+        """The whole document as consecutive slices of at most `max_chars`, each ending at
+        a section boundary where one is in reach (so a slice holds whole sections, and a
+        section is split only when it alone is longer than max_chars, then at a sentence
+        or line end). Without sections, slices end at sentence or line ends."""
+        text = self.text(doc_id)
+        n = len(text)
+        max_chars = max(1, int(max_chars))
+        raw = sorted({s.char_start for s in self.sections(doc_id) if 0 < s.char_start < n}
+                     | {s.char_end for s in self.sections(doc_id) if 0 < s.char_end < n})
+        # A chapter heading directly followed by its first section ("2 Objects" then "2.1
+        # Basic types") is one boundary, so the heading starts a slice with its text.
+        bounds: list[int] = []
+        for b in raw:
+            if not bounds or b - bounds[-1] >= _MIN_SECTION_GAP:
+                bounds.append(b)
+        out, cur = [], 0
+        while cur < n:
+            limit = cur + max_chars
+            if limit >= n:
+                end = n
+            else:
+                i = bisect.bisect_right(bounds, limit) - 1
+                if i >= 0 and bounds[i] > cur:
+                    end = bounds[i]
+                else:
+                    end = _snap_back(text, limit, limit)
+                    if end <= cur:
+                        end = limit
+            out.append(self.slice(doc_id, cur, end))
+            cur = end
+        return out
+
+    def tables(self, doc_id: int, page: int | None = None) -> list:
+        """Tables found at import (app.store.models.TableData: header, rows, page_no)."""
+        fn = getattr(self.store, "tables", None)
+        return fn(doc_id, page) if fn else []
+
+
+_MIN_SECTION_GAP = 200
+
+_TITLE_STOP = frozenset("the and for with from that this what which how are was were does did can you your "
+                        "about into its their there when where who why has have had not use using".split())
+
+
+def _title_words(text: str) -> set[str]:
+    out = set()
+    for w in re.findall(r"[^\W_]{3,}", (text or "").lower()):
+        if w in _TITLE_STOP:
+            continue
+        out.add(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
 
 
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+|\n")

@@ -14,12 +14,14 @@ import re
 from app.rlm import prompts
 
 
-def add_text_document(store, title: str, pages: list[str], *, chunk_chars: int = 1000, path: str | None = None) -> int:
-    """Write a ready document straight into the store (no PDF), chunked like the importer."""
+def add_text_document(store, title: str, pages: list[str], *, chunk_chars: int = 1000, path: str | None = None,
+                      labels: list[str] | None = None) -> int:
+    """Write a ready document straight into the store (no PDF), chunked like the importer.
+    labels: printed page labels, one per page (as a PDF's "xii", "990")."""
     path = path or f"/virtual/{title}.txt"
     w = store.begin_document(path=path, size=sum(map(len, pages)), mtime=0.0, sha256=None, title=title, format="txt")
     for no, text in enumerate(pages, 1):
-        a, b = w.add_page(text)
+        a, b = w.add_page(text, labels[no - 1] if labels else "")
         for s in range(a, b, chunk_chars):
             e = min(b, s + chunk_chars)
             w.add_chunk(no, no, s, e, text[s - a:e - a])

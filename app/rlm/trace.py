@@ -68,9 +68,18 @@ class Citation:
     quote: str
     char_start: int
     char_end: int
+    # The page number printed on that page ("990", "xii") where the PDF has labels, else
+    # ''. `page` stays the PDF's own page index: the reader opens pages by it.
+    page_label: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def page_text(self) -> str:
+        """'page 990 (PDF page 1006)' where the printed number differs, else 'page 12'."""
+        if self.page_label and self.page_label != str(self.page):
+            return f"page {self.page_label} (PDF page {self.page})"
+        return f"page {self.page}"
 
     @classmethod
     def from_dict(cls, d: dict) -> "Citation":
@@ -185,7 +194,7 @@ def run_to_markdown(run: dict, *, prompts: bool = False) -> str:
     if cites:
         lines += ["## Citations", ""]
         for c in cites:
-            lines.append(f"{c.n}. {c.title or 'document ' + str(c.doc_id)}, page {c.page}: “{_clip(c.quote, 300)}” (node {c.node_id}, chars {c.char_start}-{c.char_end})")
+            lines.append(f"{c.n}. {c.title or 'document ' + str(c.doc_id)}, {c.page_text()}: “{_clip(c.quote, 300)}” (node {c.node_id}, chars {c.char_start}-{c.char_end})")
         lines.append("")
     totals = run.get("totals") or {}
     if totals:

@@ -95,12 +95,23 @@ class RunsMixin:
 
     def finish_run(self, run_id: int, answer: str, status: str, totals: dict | None = None,
                    citations: list | None = None, note: str = "") -> None:
+        # Every stored citation carries the printed page label of its page, whichever
+        # strategy made it, so reports and the window print "page 990", not the PDF index.
+        citations = [self._with_label(c) for c in citations or []]
         with self._write():
             self.conn.execute(
                 "UPDATE runs SET answer=?, status=?, totals=?, citations=?, note=?, finished_at=? WHERE id=?",
                 [answer or "", status, _dumps(totals or {}), _dumps(list(citations or [])),
                  note or "", _now(), run_id],
             )
+
+    def _with_label(self, c):
+        if not isinstance(c, dict) or c.get("page_label") or not hasattr(self, "page_label"):
+            return c
+        try:
+            return {**c, "page_label": self.page_label(int(c["doc_id"]), int(c["page"]))}
+        except (KeyError, TypeError, ValueError):
+            return c
 
     def _run_row(self, row) -> dict:
         d = dict(row)

@@ -1,0 +1,135 @@
+"""Document structure as the controller sees it (Environment), and printed page labels
+in citations (trace, stored runs, `lectern ask`, `lectern runs show`, `lectern title`)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from app.cli import main
+from app.ingest import import_paths
+from app.llm.fake import FakeModel
+from app.rlm.environment import Environment
+from app.rlm.testing import add_text_document, oracle_responder
+from app.rlm.trace import Citation, run_to_markdown
+from app.store import open_store
+from tests import pdfs
+
+
+@pytest.fixture
+def manual(tmp_path):
+    pdf = pdfs.structured_pdf(tmp_path / "manual.pdf")
+    events = list(import_paths([str(pdf)], workers=0))
+    (done,) = [e for e in events if e.kind == "file-done"]
+    store = open_store()
+    yield store, done.doc_id
+    store.close()
+
+
+def test_sections_section_at_and_matching_titles(manual):
+    store, doc_id = manual
+    env = Environment(store)
+    text = env.text(doc_id)
+    secs = env.sections(doc_id)
+    assert [(s.title, s.level) for s in secs] == [("1 Lamps and Lenses", 1), ("1.1 Cleaning the lens", 2),
+                                                 ("2 Weather Signals", 1), ("2.1 Fog horn codes", 2)]
+    at = text.index("never use oil")
+    assert env.section_at(doc_id, at).title == "1.1 Cleaning the lens"  # the innermost section
+    assert env.section_at(doc_id, text.index("trimmed at midnight")).title == "1 Lamps and Lenses"
+    assert env.section_at(doc_id, 0) is None  # the cover comes before any section
+    (best, score), *_ = env.sections_matching("What are the fog horn codes?")
+    assert best.title == "2.1 Fog horn codes" and score > 0.5
+    assert env.sections_matching("How do I clean a lens?")[0][0].title == "1.1 Cleaning the lens"
+    assert env.sections_matching("zeppelin mooring") == []
+    s = env.section_slice(best)
+    assert env.slice_text(s).startswith("2.1 Fog horn codes") and (s.page_start, s.page_end) == (6, 6)
+
+
+def test_section_slices_end_at_section_boundaries_and_cover_the_text(manual):
+    store, doc_id = manual
+    env = Environment(store)
+    text = env.text(doc_id)
+    starts = {s.char_start for s in env.sections(doc_id)}
+    for size in (300, 500, 800, 10_000):
+        slices = env.section_slices(doc_id, size)
+        assert slices[0].char_start == 0 and slices[-1].char_end == len(text)
+        assert all(a.char_end == b.char_start for a, b in zip(slices, slices[1:]))
+        assert all(s.char_end - s.char_start <= size for s in slices)
+    # With room for a section, a slice ends where the next section starts.
+    slices = env.section_slices(doc_id, 500)
+    assert {s.char_end for s in slices} & starts
+    for s in slices:
+        if s.char_end in starts:
+            assert text[s.char_end:].split("\n", 1)[0] in {x.title for x in env.sections(doc_id)}
+
+
+def test_page_labels_fill_citations_and_tables_are_reachable(manual):
+    store, doc_id = manual
+    env = Environment(store)
+    assert env.page_label(doc_id, 5) == "990" and env.page_label(doc_id, 1) == "i"
+    c = Citation(1, "n1", doc_id, "Manual", 5, "Signals are given by flag", 0, 10)
+    env.label_citations([c])
+    assert c.page_label == "990" and c.page_text() == "page 990 (PDF page 5)"
+    assert Citation(1, "n1", doc_id, "T", 3, "q", 0, 1, page_label="3").page_text() == "page 3"
+    assert Citation.from_dict(c.to_dict()) == c
+    assert Citation.from_dict({k: v for k, v in c.to_dict().items() if k != "page_label"}).page_text() == "page 5"
+    (t,) = env.tables(doc_id)
+    assert t.header == ["Code", "Meaning", "Blasts"] and env.tables(doc_id, 5) == []
+    assert env.outline(doc_id)[0].page_label == "988"
+
+
+def test_a_document_without_structure_still_slices(tmp_path):
+    with open_store() as store:
+        doc_id = add_text_document(store, "Plain", ["One sentence here. " * 40, "Another one there. " * 40])
+        env = Environment(store)
+        assert env.sections(doc_id) == [] and env.section_at(doc_id, 10) is None and env.tables(doc_id) == []
+        assert env.page_label(doc_id, 1) == "" and env.sections_matching("sentence") == []
+        slices = env.section_slices(doc_id, 400)
+        assert slices[-1].char_end == len(env.text(doc_id)) and all(s.char_end - s.char_start <= 400 for s in slices)
+        # Cut at sentence ends, not mid-word.
+        assert all(env.text(doc_id)[s.char_end - 1] in ". \n" for s in slices[:-1])
+
+
+FACT = "The vault code for project heron is 4417."
+FILLER = "The committee reviewed the quarterly figures and noted that revenue remained stable. " * 10
+
+
+def test_ask_and_runs_show_print_the_printed_page_label(capsys, monkeypatch):
+    from app.llm import manager
+
+    def find_heron(text):
+        m = re.search(r"[^.]*heron is (\d+)\.", text)
+        return (m.group(1), m.group(0).strip()) if m else None
+
+    model = FakeModel(responder=oracle_responder(find_heron))
+    monkeypatch.setattr(manager, "load_role", lambda role, **kw: model)
+    monkeypatch.setattr(manager, "load_model", lambda path=None, **kw: model)
+    with open_store() as store:
+        add_text_document(store, "Heron Report", [FILLER, FILLER + FACT], labels=["989", "990"])
+    assert main(["ask", "What is the vault code for project heron?"]) == 0
+    out = capsys.readouterr().out
+    assert "[1] Heron Report, page 990 (PDF page 2): “The vault code for project heron is 4417.”" in out
+    assert main(["runs", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)[0]["id"]
+    with open_store() as store:
+        run = store.get_run(run_id)
+    assert run["citations"][0]["page_label"] == "990" and run["citations"][0]["page"] == 2
+    assert "page 990 (PDF page 2)" in run_to_markdown(run)
+    assert main(["runs", "show", str(run_id), "--markdown"]) == 0
+    assert "Heron Report, page 990 (PDF page 2)" in capsys.readouterr().out
+
+
+def test_lectern_title_renames_a_document(capsys):
+    with open_store() as store:
+        doc_id = add_text_document(store, "Preface", ["Some text."])
+    assert main(["title", str(doc_id), "Annual\nReport 2024"]) == 0
+    assert '"Annual Report 2024"' in capsys.readouterr().out
+    with open_store() as store:
+        d = store.get_document(doc_id)
+        assert (d.title, d.title_source) == ("Annual Report 2024", "user")
+    assert main(["title", str(doc_id), "  ", "--json"]) == 1
+    assert "empty" in capsys.readouterr().err
+    assert main(["title", "999", "X"]) == 1
+    assert "no document with id 999" in capsys.readouterr().err
