@@ -103,6 +103,7 @@ def run_repl(ctx: RunContext):
         except SandboxError as e:
             why = f"the sandbox did not start: {e}"
     if session is None:
+        ctx.cancel.raise_if_cancelled()  # a sandbox killed by Stop is a cancelled run, not a missing sandbox
         return (yield from _guided_instead(ctx, why))
     try:
         answer = yield from repl_loop(ctx, session, ctx.question, depth=0, parent=None)
@@ -360,7 +361,11 @@ def _rlm_query(ctx: RunContext, question: str, text: str, parent, depth: int):
     where = find_slice(ctx, text)
     payload = [{"doc_id": 0, "title": where.title if where else "sub-context", "text": text,
                 "pages": [[where.page_start if where else 1, 0, len(text)]]}]
-    session = Session(ctx, payload, depth + 1, slice=where)
+    try:
+        session = Session(ctx, payload, depth + 1, slice=where)
+    except SandboxError as e:  # the caller's own sandbox is fine: tell its program, do not restart it
+        ctx.cancel.raise_if_cancelled()
+        return f"error: rlm_query could not start its sandbox: {e}"
     try:
         return (yield from repl_loop(ctx, session, question, depth=depth + 1, parent=parent.id))
     finally:
