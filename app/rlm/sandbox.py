@@ -59,6 +59,7 @@ import struct
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from pathlib import Path
 
@@ -144,23 +145,37 @@ def command(bwrap: str) -> list[str]:
     return args
 
 
+def _bwrap() -> str | None:
+    # A desktop launcher's PATH can be thin; Debian's package puts it in /usr/bin.
+    found = shutil.which(BWRAP)
+    if found is None and BWRAP == "bwrap" and os.access("/usr/bin/bwrap", os.X_OK):
+        found = "/usr/bin/bwrap"
+    return found
+
+
 @functools.lru_cache(maxsize=1)
 def availability() -> tuple[bool, str]:
-    """(True, "") when a confined child can start here, else (False, why)."""
+    """(True, "") when a confined child starts here and answers the protocol, else
+    (False, why). The probe is the real command with an empty context, so it also
+    covers the bundle, whose program plays Python only for `-I -S SCRIPT`."""
     if not sys.platform.startswith("linux"):
         return False, f"REPL mode needs the bubblewrap sandbox, which exists on Linux only (this is {sys.platform})"
-    bwrap = shutil.which(BWRAP)
+    bwrap = _bwrap()
     if not bwrap:
         return False, "REPL mode needs bubblewrap (the `bwrap` program, Debian package `bubblewrap`), which is not installed"
-    cmd = command(bwrap)
-    i = cmd.index("--")
-    probe = cmd[: i + 1] + [cmd[i + 1], "-I", "-S", "-c", "import os, json; print(os.getpid())"]
+    hello = encode({"op": "init", "context": [], "limits": {"cpu_seconds": 10, "memory_mb": 512, "max_output": 100}})
     try:
-        res = subprocess.run(probe, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        res = subprocess.run(command(bwrap), input=hello, capture_output=True, timeout=30, cwd="/")
     except (OSError, subprocess.SubprocessError) as e:
         return False, f"bubblewrap could not start: {e}"
-    if res.returncode != 0 or res.stdout.strip() != "2":
-        why = " ".join((res.stderr or res.stdout).split())[:300] or f"exit code {res.returncode}"
+    out = res.stdout
+    n = _HEADER.unpack_from(out)[0] if len(out) >= _HEADER.size else 0
+    try:
+        ready = json.loads(out[_HEADER.size:_HEADER.size + n]) == {"op": "ready"} if 0 < n <= 100 else False
+    except ValueError:
+        ready = False
+    if not ready:
+        why = " ".join(res.stderr.decode("utf-8", "replace").split())[:300] or f"exit code {res.returncode}"
         return False, (f"bubblewrap could not isolate the code ({why}); unprivileged user namespaces may be "
                        "disabled (sysctl kernel.unprivileged_userns_clone or an AppArmor policy)")
     return True, ""
@@ -222,14 +237,18 @@ class Sandbox:
         if not ok:
             raise SandboxUnavailable(why)
         self.killed_reason = ""
+        self._kill_lock = threading.Lock()
         self._buf = bytearray()
         self._exec_id = 0
         self._running: int | None = None
         self._final: str | None = None
         self._pending_call = False
         self.max_output = max_output
-        self.proc = subprocess.Popen(command(shutil.which(BWRAP)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, cwd="/", start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(command(_bwrap() or BWRAP), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, cwd="/", start_new_session=True)
+        except OSError as e:
+            raise SandboxUnavailable(f"bubblewrap could not start: {e}") from None
         self._in, self._out = self.proc.stdout.fileno(), self.proc.stdin.fileno()
         os.set_blocking(self._in, False)
         os.set_blocking(self._out, False)
@@ -278,6 +297,7 @@ class Sandbox:
     def _wait(self, fd: int, deadline: float, *, write: bool = False) -> None:
         while True:
             if self.killed_reason:
+                self.kill()
                 raise SandboxError(self._death())
             left = deadline - time.monotonic()
             if left <= 0:
@@ -395,6 +415,14 @@ class Sandbox:
     def kill(self, reason: str = "") -> None:
         """SIGKILL the whole process group: bwrap and its PID 1, whose death takes
         every process of the sandbox's PID namespace with it."""
+        with self._kill_lock:  # Stop arrives on another thread; the reader waits for the kill to finish
+            self._kill(reason)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _kill(self, reason: str) -> None:
         self.killed_reason = self.killed_reason or reason
         # Until reaped (returncode None), even a dead leader keeps its group id reserved,
         # so the signal cannot reach a stranger that reused the number.
@@ -403,10 +431,6 @@ class Sandbox:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
     @property
     def alive(self) -> bool:
