@@ -97,7 +97,7 @@ def answer_html(text: str, citations: dict) -> str:
     flush_list()
     if para:
         blocks.append("<p>" + "<br>".join(para) + "</p>")
-    return f"<div style='font-size:13pt; line-height:145%'>{''.join(blocks)}</div>"
+    return f"<div style='font-size:12.5pt; line-height:140%'>{''.join(blocks)}</div>"
 
 
 def source_line(c: dict) -> tuple[str, str]:
@@ -156,7 +156,7 @@ class AskPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.question = QuestionEdit()
-        self.question.setMaximumHeight(72)
+        self.question.setMaximumHeight(58)
         self.question.submit.connect(self.askRequested)
         self.question.pathsDropped.connect(self.pathsDropped)
 

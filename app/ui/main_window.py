@@ -170,6 +170,15 @@ class MainWindow(QMainWindow):
         s.failed.connect(self._run_failed)
         s.stopped.connect(self._run_stopped)
 
+    def show_trace(self) -> None:
+        """Open the trace under the answer, at most about a third of the window high, so
+        the answer and its sources stay readable without scrolling."""
+        if self.trace_dock.isVisible():
+            return
+        self.trace_dock.show()
+        if not self.trace_dock.isFloating():
+            self.resizeDocks([self.trace_dock], [max(160, int(self.height() * 0.3))], Qt.Orientation.Vertical)
+
     def _library_loaded(self) -> None:
         if not self.library_loaded:
             self.library_loaded = True
@@ -332,9 +341,11 @@ class MainWindow(QMainWindow):
                 lo, hi = est
                 basis = "from this machine's speed" if (tps > 0 or call_s > 0) else "from the model's self-check speed"
                 when = (f"about {human_seconds(lo)}" if hi <= lo * 1.5 else
-                        f"a lookup about {human_seconds(lo)}, reading everything up to {human_seconds(hi)}") + f" ({basis})"
-            self.ask.meter.setText(
-                f"About {tokens:,} tokens in scope ({int(stats.get('pages', 0) or 0):,} pages) · {when}")
+                        f"a lookup ≈{human_seconds(lo)}, reading all ≤{human_seconds(hi)}")
+            self.ask.meter.setText(f"≈{tokens:,} tokens in scope · {when}")
+            self.ask.meter.setToolTip(
+                f"About {tokens:,} tokens ({chars:,} characters, {int(stats.get('pages', 0) or 0):,} pages) in scope."
+                + ("" if est is None else f" Time estimated {basis}."))
 
         self.tasks.run_function(lambda _c: self.engine.stats(ids), on_result=show,
                                 on_failed=lambda msg: self.ask.meter.setText(""))
@@ -375,7 +386,7 @@ class MainWindow(QMainWindow):
         self.ask.clear_answer()
         self.reader.clear_highlight()  # the last answer's highlight is not this answer's
         self.ask.set_running(True)
-        self.trace_dock.show()
+        self.show_trace()
         self.session.start(rewritten, ids, config, rewritten_from=rewritten_from)
         if rewritten_from:
             self.ask.set_status(f"Asked as: “{rewritten}”")
@@ -434,6 +445,7 @@ class MainWindow(QMainWindow):
             shown = f"{shown} Asked as: “{self._standalone}”."
         self.ask.set_status(shown, kind, action=action)
         self.settings.record_speed(result.get("totals") or {})
+        self._scope_changed()  # the time estimate now uses the speed just measured
         if status != "failed" and result.get("answer"):
             self.thread.append({"question": self._asked, "standalone": self._standalone or self._asked,
                                 "answer": result.get("answer") or "", "run_id": result.get("run_id")})
@@ -571,7 +583,7 @@ class MainWindow(QMainWindow):
         self.thread = [{"question": self._asked, "standalone": self._asked, "answer": str(run.get("answer") or ""),
                         "run_id": run.get("id")}]
         self.ask.set_thread([])
-        self.trace_dock.show()
+        self.show_trace()
 
     def _unlock_current(self) -> None:
         from PySide6.QtWidgets import QInputDialog, QLineEdit

@@ -25,13 +25,13 @@ DEFAULTS = {
 # key, plain name, one line an analyst understands (item 8 of issue 12)
 MODES = [
     ("guided", "Read and quote (recommended)",
-     "Reads the documents slice by slice and answers with quoted, page-cited passages. Works with the built-in model."),
+     "Quotes the passages that answer, with their pages. Works with the built-in model."),
     ("repl", "Model writes a program (7B+ models)",
-     "A strong model writes code that searches and reads the documents. Needs a 7B or larger model or a server."),
+     "A strong model writes code to search and read. Needs a 7B+ model or a server."),
     ("direct", "Everything in one prompt (comparison)",
-     "Puts as much text as fits into one prompt; the rest is cut off. For comparison only."),
+     "As much text as fits in one prompt; the rest is cut off. For comparison."),
     ("rag", "Best-matching passages only (comparison)",
-     "Answers from the few passages that best match the question's words. For comparison only."),
+     "Only the few passages that best match the question's words. For comparison."),
 ]
 
 

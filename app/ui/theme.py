@@ -91,10 +91,45 @@ def app_icon() -> QIcon:
     return icon
 
 
+def color_scheme(app: QApplication) -> str:
+    """'dark' or 'light': $LECTERN_COLOR_SCHEME when set (screenshots, desktops that do
+    not report a scheme), else the system's scheme as Qt reports it."""
+    import os
+
+    forced = os.environ.get("LECTERN_COLOR_SCHEME", "").strip().lower()
+    if forced in ("dark", "light"):
+        return forced
+    hints = app.styleHints()
+    scheme = getattr(hints, "colorScheme", None)
+    if callable(scheme) and scheme() == Qt.ColorScheme.Dark:
+        return "dark"
+    return "dark" if is_dark(app.palette()) else "light"
+
+
+def dark_palette() -> QPalette:
+    """A dark Fusion palette: Fusion does not switch by itself on every platform."""
+    pal = QPalette()
+    c = QColor
+    roles = QPalette.ColorRole
+    for role, colour in ((roles.Window, "#202327"), (roles.WindowText, "#e6e8eb"), (roles.Base, "#16181b"),
+                         (roles.AlternateBase, "#25292e"), (roles.ToolTipBase, "#2b3036"), (roles.ToolTipText, "#e6e8eb"),
+                         (roles.Text, "#e6e8eb"), (roles.Button, "#2b3036"), (roles.ButtonText, "#e6e8eb"),
+                         (roles.BrightText, "#ff6b6b"), (roles.Link, "#7db7ff"), (roles.LinkVisited, "#b59cff"),
+                         (roles.Highlight, "#2f6fb8"), (roles.HighlightedText, "#ffffff"),
+                         (roles.PlaceholderText, "#8a9099"), (roles.Mid, "#3a3f46"), (roles.Dark, "#111315"),
+                         (roles.Light, "#3a4048"), (roles.Shadow, "#000000")):
+        pal.setColor(role, c(colour))
+    for role in (roles.Text, roles.WindowText, roles.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, c("#6b7079"))
+    return pal
+
+
 def apply_style(app: QApplication) -> None:
     """Fusion keeps widgets the same on every platform and follows the system's light or
     dark palette; our small style sheet only sets spacing and a few accents."""
     app.setStyle("Fusion")
+    if color_scheme(app) == "dark" and not is_dark(app.palette()):
+        app.setPalette(dark_palette())
     qss = resource_path("style", "lectern.qss")
     if qss.is_file():
         from string import Template

@@ -80,6 +80,11 @@ def asked_found(n: dict) -> tuple[str, str]:
         found = "nothing relevant"
     elif data.get("answer"):
         found = f"“{short(data['answer'], 60)}”"
+    elif kind == "plan" and (data.get("terms") is not None or out.startswith("{")):
+        plan = data if data.get("terms") is not None else _json(out)
+        terms = [str(t) for t in (plan.get("terms") or [])][:6]
+        found = (f"{plan.get('kind') or 'a'} question" + (f"; search terms: {', '.join(terms)}" if terms else "")) \
+            if plan else short(out, 60)
     elif kind == "filter":
         cands = data.get("candidates")
         found = f"{len(cands)} candidate slices" if isinstance(cands, list) else short(out, 60)
@@ -90,6 +95,16 @@ def asked_found(n: dict) -> tuple[str, str]:
     if n.get("status") in ("failed", "cancelled"):
         found = f"{n.get('status')}: {found}" if found else str(n.get("status"))
     return asked, found
+
+
+def _json(text: str) -> dict:
+    import json
+
+    try:
+        v = json.loads(text)
+        return v if isinstance(v, dict) else {}
+    except ValueError:
+        return {}
 
 
 def sub_query_text(n: dict) -> str:
@@ -364,7 +379,13 @@ class TraceModel(QAbstractItemModel):
         if col == 1:
             return sub_query_text(n)
         if col == 2:
-            return slice_label(n.get("slice"))
+            # A long title would push Sub-query (the column that matters) off screen: the
+            # title is shortened here; the full label is in the details pane.
+            sl = as_dict(n.get("slice"))
+            if sl.get("title") and len(str(sl["title"])) > 18:
+                t = str(sl["title"])
+                sl = dict(sl, title=t[:10].rstrip() + "…" + t[-6:].lstrip())
+            return slice_label(sl)
         if col == 3:
             status = str(n.get("status") or "")
             fate = n.get("fate") or ""
