@@ -301,6 +301,9 @@ def test_the_command_binds_no_home_no_work_tree_and_no_host_tmp():
             continue  # the one file of the app it needs, bound alone
         assert not src.startswith(("/home", "/work", "/tmp", "/etc", str(ROOT))), src
     assert cmd[-4:] == [os.path.realpath(sys.executable), "-I", "-S", sb.CHILD_INSIDE]
+    # the private /tmp is mounted before the binds, or it would hide a program unpacked under /tmp
+    tmp = [i for i, a in enumerate(cmd) if a == "--tmpfs" and cmd[i + 1] == "/tmp"]
+    assert tmp and tmp[0] < min(i for i, a in enumerate(cmd) if a == "--ro-bind")
 
 
 def test_in_a_bundle_the_child_is_the_bundle_program(monkeypatch, tmp_path):

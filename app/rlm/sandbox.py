@@ -26,7 +26,9 @@ build the empty root without root. What the child gets:
   interpreter, its standard library and the system's shared libraries (`/usr/lib`,
   `/lib*`), a minimal /dev, a small private tmpfs at /tmp, and this package's
   sandbox_child.py as /lectern/sandbox_child.py. No /home, /root, /work, /etc, /proc,
-  no host /tmp, no library folder, no /bin (so no shell to exec);
+  no host /tmp, no library folder, no /bin (so no shell to exec). A PyInstaller bundle
+  binds only its own folder; its bootloader was run this way (PyInstaller 6.22, without
+  /proc, unpacked under /tmp) and answered the protocol;
 - `--die-with-parent` and `--new-session`, and on close the whole process group is
   SIGKILLed: killing bwrap's PID 1 tears down the PID namespace with everything in it;
 - inside, the child sets CPU, address-space, file-size, core and process limits itself.
@@ -129,7 +131,10 @@ def command(bwrap: str) -> list[str]:
     exe, needs = _interpreter()
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
             "--cap-drop", "ALL", "--uid", "65534", "--gid", "65534", "--hostname", "sandbox",
-            "--tmpfs", "/"] + _system_binds()
+            "--tmpfs", "/",
+            # the private /tmp first: mounted after the binds, it would hide a program
+            # unpacked under the host's /tmp (a portable archive)
+            "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp"] + _system_binds()
     bound = [p for p in ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32") if os.path.isdir(p)]
     for p in sorted(set(needs)):
         real = os.path.realpath(p)
@@ -137,9 +142,7 @@ def command(bwrap: str) -> list[str]:
             args += ["--ro-bind", real, real]
             bound.append(real)
     args += ["--ro-bind", str(CHILD), CHILD_INSIDE, "--dev", "/dev"]
-    if getattr(sys, "frozen", False):
-        args += ["--proc", "/proc"]  # PyInstaller's bootloader may look up its own executable there
-    args += ["--size", str(TMPFS_BYTES), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp",
+    args += ["--remount-ro", "/", "--chdir", "/tmp",
              "--clearenv", "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONIOENCODING", "utf-8",
              "--", exe, "-I", "-S", CHILD_INSIDE]
     return args
