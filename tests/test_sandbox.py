@@ -436,3 +436,12 @@ def test_cancel_kills_the_sandbox():
         assert not box.alive
         with pytest.raises(ProcessLookupError):
             os.killpg(box.proc.pid, 0)
+
+
+@needs_bwrap
+def test_a_flood_in_a_valid_done_frame_is_cut_by_the_parent():
+    with Sandbox([], max_output=100) as box:
+        box.start_exec(forge('{"op": "done", "id": 1, "stdout": "' + "A" * 100_000 + '", "error": null}')
+                       + "import time\ntime.sleep(600)\n")
+        done = list(box.messages(20))[-1]
+        assert done["final"] is None and len(done["stdout"]) <= 300

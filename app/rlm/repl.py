@@ -318,7 +318,7 @@ def _sub_call(ctx: RunContext, prompt: str, parent, depth: int):
 
 
 def _search(ctx: RunContext, query: str, k: int, parent, depth: int):
-    limit = max(1, min(k, 20))
+    limit, query = max(1, min(k, 20)), query[:500]
     try:
         hits = ctx.store.search(query, doc_ids=ctx.env.doc_ids, limit=limit)
     except ValueError:
@@ -338,7 +338,7 @@ def _search(ctx: RunContext, query: str, k: int, parent, depth: int):
 def _search_text(ctx: RunContext, session: Session, query: str, k: int, parent, depth: int):
     """search() inside a recursive REPL: over its own text only, passages ranked by how
     many of the query's words they hold."""
-    doc = session.payload[0]
+    doc, query = session.payload[0], query[:500]
     text, want = doc["text"], set(words(" ".join(analyse(query).terms) or query))
     bounds = [0] + [m.end() for m in re.finditer(r"\n\s*\n|(?<=[.!?])\s+", text)] + [len(text)]
     passages, a = [], 0

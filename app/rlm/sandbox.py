@@ -396,8 +396,12 @@ class Sandbox:
                 raise SandboxViolation("protocol violation: a message while a call waits for its reply")
             if msg["op"] == "done":
                 self._running = None
-                out = {"op": "done", "stdout": msg.get("stdout", ""), "error": msg.get("error"),
-                       "notes": msg.get("notes", []), "final": self._final}
+                # The child caps its output; a hostile one does not, and this goes into
+                # prompts and the stored trace.
+                cap = self.max_output + 200
+                error = msg.get("error")
+                out = {"op": "done", "stdout": msg.get("stdout", "")[:cap], "error": error[:cap] if error else error,
+                       "notes": [n[:500] for n in msg.get("notes", [])], "final": self._final}
                 self._final = None
                 yield out
                 return
