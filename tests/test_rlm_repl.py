@@ -88,7 +88,8 @@ def test_a_cells_last_expression_is_shown_and_a_silent_cell_says_so(store, doc):
     result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
     shown = outputs(result)
     assert "Out: 42" in shown[0]
-    assert "search hit(s)" in shown[1] and "page 2" in shown[1] and "4417" in shown[1]
+    # the hit is shown at the sentence that matched, not from the start of its 1,000 characters
+    assert "search hit(s)" in shown[1] and "page 2" in shown[1] and FACT in shown[1]
     assert "printed nothing" in shown[2]
 
 
@@ -128,14 +129,16 @@ def test_errors_are_short_with_the_line_and_a_hint(store, doc):
         code("hits = search('heron')\nprint(hits[0].text)"),
         code("print(serch('heron'))"),
         code("for i in range(3)\n    print(i)"),
+        code("FINAL_VAR(the vault code)"),
         code("FINAL('done')"),
     ])
-    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
+    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=8))
     shown = outputs(result)
     assert "Error on line 2: AttributeError" in shown[0] and "context[0].text" in shown[0]
     assert "Error on line 2: AttributeError" in shown[1] and "hit['text']" in shown[1]
     assert "NameError" in shown[2] and "did you mean `search`?" in shown[2]
     assert "Error on line 1: SyntaxError" in shown[3] and "Hint:" in shown[3]
+    assert "FINAL_VAR('name') answers with the variable called name" in shown[4]
     assert not any("Traceback" in s or "File \"" in s for s in shown)
 
 

@@ -328,11 +328,18 @@ def _search(ctx: RunContext, query: str, k: int, parent, depth: int):
         # of its content words is what it meant.
         alt = fts_query(analyse(query).terms)
         hits = ctx.store.search(alt, doc_ids=ctx.env.doc_ids, limit=limit) if alt else []
-    out = [{"doc": h.doc_id, "title": h.title, "page": h.page_start, "text": h.text} for h in hits]
+    out = [{"doc": h.doc_id, "title": h.title, "page": h.page_start, "text": h.text, "match": _match(h.text, query)}
+           for h in hits]
     spans = [[h.doc_id, h.char_start, h.char_end] for h in hits]
     yield from ctx.step("filter", f"search({query[:80]!r})", {"hits": [f"{h['title']} p. {h['page']}" for h in out]},
                         parent=parent.id, depth=depth, data={"repl_search": True, "spans": spans})
     return out
+
+
+def _match(text: str, query: str) -> str:
+    """The hit's sentence that holds most of the query's words ('' when none does)."""
+    span = best_sentence(text, [" ".join(analyse(query).terms) or query])
+    return " ".join(text[span[0]:span[1]].split())[:400] if span else ""
 
 
 def _search_text(ctx: RunContext, session: Session, query: str, k: int, parent, depth: int):
@@ -348,7 +355,8 @@ def _search_text(ctx: RunContext, session: Session, query: str, k: int, parent, 
             a = b
     scored = sorted(((len(want & set(words(text[a:b]))), a, b) for a, b in passages if b > a), key=lambda t: (-t[0], t[1]))
     first = doc["pages"][0][0]
-    out = [{"doc": 0, "title": doc["title"], "page": first, "text": text[a:b]} for n, a, b in scored[:max(1, min(k, 20))] if n]
+    out = [{"doc": 0, "title": doc["title"], "page": first, "text": text[a:b], "match": _match(text[a:b], query)}
+           for n, a, b in scored[:max(1, min(k, 20))] if n]
     yield from ctx.step("filter", f"search({query[:80]!r}) in the sub-context",
                         {"hits": [f"chars {text.find(h['text'])}+" for h in out]}, parent=parent.id, depth=depth,
                         slice=session.slice)

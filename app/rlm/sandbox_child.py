@@ -160,9 +160,15 @@ def _is_hit(x):
 def show(value, limit=1500):
     if isinstance(value, list) and value and all(_is_hit(h) for h in value):
         each = max(120, limit // len(value))
-        rows = [f"[{i}] {h['title']!r} page {h['page']}: {_clip(' '.join(str(h['text']).split()), each)}"
-                for i, h in enumerate(value)]
-        return f"{len(value)} search hit(s) (each a dict with keys doc, title, page, text):\n" + "\n".join(rows)
+        rows = []
+        for i, h in enumerate(value):
+            # the sentence that matched best, when the parent found one: a 1,000-character
+            # hit shown from its start often hides what matched
+            best = h.get("match") if isinstance(h.get("match"), str) else ""
+            body = f"...{best}..." if best else str(h["text"])
+            rows.append(f"[{i}] {h['title']!r} page {h['page']} ({len(str(h['text']))} chars in ['text']): "
+                        f"{_clip(' '.join(body.split()), each)}")
+        return f"{len(value)} search hit(s) (each a dict with keys doc, title, page, text, match):\n" + "\n".join(rows)
     if isinstance(value, list) and not value:
         return "[] (an empty list)"
     if isinstance(value, str):
@@ -202,6 +208,9 @@ class _Capped(io.TextIOBase):
 def _hint(e, names):
     msg = str(e)
     if isinstance(e, SyntaxError):
+        if "FINAL" in (e.text or ""):
+            return ("FINAL('your answer') answers with text (in quotes); FINAL_VAR('name') answers with the "
+                    "variable called name.")
         return "write only Python inside the ```repl block (no prose); close every bracket and quote."
     if isinstance(e, NameError):
         m = re.search(r"name '(\w+)' is not defined", msg)
