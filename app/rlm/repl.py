@@ -191,7 +191,8 @@ def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, p
         yield from ctx.update(node)
         if final is not None:
             yield from ctx.set_fate(node, "cited", "called FINAL")
-            ctx.partial.answer = final
+            if depth == 0:  # a child REPL's answer is its caller's data, not the run's answer
+                ctx.partial.answer = final
             return final
         shown = "\n".join(_render(r) for r in outputs) or "(no ```repl block found: write code in a ```repl block)"
         messages += [{"role": "assistant", "content": comp.text},
@@ -213,7 +214,8 @@ def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, p
         answer = NOT_FOUND
     else:
         yield from ctx.set_fate(node, "cited", "forced at the iteration cap")
-    ctx.partial.answer = answer
+    if depth == 0:
+        ctx.partial.answer = answer
     return answer
 
 
