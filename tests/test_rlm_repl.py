@@ -130,6 +130,7 @@ def test_errors_are_short_with_the_line_and_a_hint(store, doc):
         code("print(serch('heron'))"),
         code("for i in range(3)\n    print(i)"),
         code("FINAL_VAR(the vault code)"),
+        code("FINAL(answer)"),
         code("FINAL('done')"),
     ])
     result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=8))
@@ -139,6 +140,7 @@ def test_errors_are_short_with_the_line_and_a_hint(store, doc):
     assert "NameError" in shown[2] and "did you mean `search`?" in shown[2]
     assert "Error on line 1: SyntaxError" in shown[3] and "Hint:" in shown[3]
     assert "FINAL_VAR('name') answers with the variable called name" in shown[4]
+    assert "there is no variable `answer`" in shown[5] and "FINAL('the answer')" in shown[5]
     assert not any("Traceback" in s or "File \"" in s for s in shown)
 
 

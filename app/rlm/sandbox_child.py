@@ -205,7 +205,7 @@ class _Capped(io.TextIOBase):
 
 
 # --- errors, short and with a hint ------------------------------------------------------------
-def _hint(e, names):
+def _hint(e, names, line=""):
     msg = str(e)
     if isinstance(e, SyntaxError):
         if "FINAL" in (e.text or ""):
@@ -214,6 +214,9 @@ def _hint(e, names):
         return "write only Python inside the ```repl block (no prose); close every bracket and quote."
     if isinstance(e, NameError):
         m = re.search(r"name '(\w+)' is not defined", msg)
+        if m and "FINAL" in line:
+            return (f"there is no variable `{m.group(1)}`. If you know the answer, write it in quotes: "
+                    f"FINAL('the answer'); or assign {m.group(1)} = ... in a cell first.")
         if m:
             close = difflib.get_close_matches(m.group(1), names, n=1)
             if close:
@@ -240,8 +243,7 @@ def _hint(e, names):
     return ""
 
 
-def short_error(e, code):
-    """One or two lines: where, what, and a hint; never the whole traceback."""
+def _line_of(e, code):
     line = None
     if isinstance(e, SyntaxError) and e.filename == "<cell>":
         line = e.lineno
@@ -249,6 +251,12 @@ def short_error(e, code):
         for frame in traceback.extract_tb(e.__traceback__):
             if frame.filename == "<cell>":
                 line = frame.lineno
+    return line
+
+
+def short_error(e, code):
+    """One or two lines: where, what, and a hint; never the whole traceback."""
+    line = _line_of(e, code)
     what = f"{type(e).__name__}: {_clip(str(e), 300)}"
     lines = code.splitlines()
     src = lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
@@ -355,7 +363,9 @@ def run_cell(code, namespace, helpers, state, max_out):
         pass
     except BaseException as e:  # the program's failure is output for the model, not a crash
         error = short_error(e, code)
-        hint = _hint(e, [n for n in namespace if not n.startswith("__")])
+        lines, at = code.splitlines(), _line_of(e, code)
+        hint = _hint(e, [n for n in namespace if not n.startswith("__")],
+                     lines[at - 1] if at and 0 < at <= len(lines) else "")
         if hint:
             error += f"\nHint: {hint}"
     finally:
