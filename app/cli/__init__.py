@@ -13,7 +13,7 @@ import sys
 from app.meta import APP_NAME, VERSION
 
 # Modules that contribute sub-commands, in the order `--help` lists them.
-_COMMAND_MODULES = ("library", "models", "ask", "doctor", "gui")
+_COMMAND_MODULES = ("library", "maintenance", "models", "ask", "doctor", "gui")
 
 
 class CliError(Exception):
@@ -55,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lectern: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        from app.store.health import LibraryDamaged
+
+        if not isinstance(e, LibraryDamaged):
+            raise
+        print(f"lectern: {e}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `lectern docs | head`: the reader left; stop quietly like other Unix tools.
         import os

@@ -197,9 +197,12 @@ def _open():
     from app.store import open_store
 
     try:
-        return open_store()
+        store = open_store()
     except Exception as e:  # a damaged or newer database: say so plainly
         raise _fail(f"cannot open the library: {e}") from None
+    if store.damage:  # reading what survives is allowed; say why results may be missing
+        print(f"lectern: warning: {store.damage}", file=sys.stderr)
+    return store
 
 
 def _doc_dict(d) -> dict:

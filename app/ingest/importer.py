@@ -169,6 +169,11 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
         yield ev("file-error", path=display_path(p), status="error", error=problem)
 
     store = open_store(store_path)
+    try:
+        store.check_writable()  # a damaged library takes no more documents: rebuild it first
+    except BaseException:
+        store.close()
+        raise
     if workers is None:
         small = len(files) <= INPROCESS_MAX_FILES and sum(sizes.values()) <= INPROCESS_MAX_BYTES
         workers = 0 if small else default_workers()

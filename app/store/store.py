@@ -16,8 +16,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from app.store import health as _health
 from app.store import search as _search
-from app.store.migrations import migrate
+from app.store.health import LibraryDamaged
+from app.store.migrations import MIGRATIONS, applied, migrate
 from app.store.models import (PAGE_SEPARATOR, Chunk, Document, Hit, OutlineEntry, Page, Section, TableData,
                               clean_cell, clean_label, clean_title)
 from app.store.runs import RunsMixin
@@ -47,17 +49,85 @@ def open_store(path=None) -> "Store":
 class Store(RunsMixin):
     def __init__(self, path):
         self.path = Path(path) if str(path) != ":memory:" else path
-        if isinstance(self.path, Path):
+        on_disk = isinstance(self.path, Path)
+        if on_disk:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = on_disk and self.path.exists() and self.path.stat().st_size > 0
+        # Checked before anything writes to it (WAL switch, migrations), once per process.
+        self._health = _health.check(self.path) if existed else _health.Health("ok")
+        self._gate = _health.gate_for(self.path) if on_disk else None
         # Autocommit at the driver level; transactions are explicit (BEGIN IMMEDIATE).
         self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self._enable_wal()
-        self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe with WAL
-        self.conn.execute("PRAGMA foreign_keys=ON")
         self.db = Database(self.conn)
         self._thread = threading.get_ident()
-        migrate(self.db)
+        if self._health.state == "damaged":
+            return  # opened for reading what survives (and for the rebuild); never written
+        try:
+            self._enable_wal()
+            self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe with WAL
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            if not _health.is_corruption(e):
+                raise
+            self.conn.close()
+            _health.mark_damaged(self.path, str(e))
+            raise LibraryDamaged(_health.damaged_message(self.path, str(e))) from None
+
+    def _migrate(self) -> None:
+        if not isinstance(self.path, Path):
+            migrate(self.db)
+            return
+        if _health.already_migrated(self.path, self.conn):
+            return
+        with self._gate:
+            done = applied(self.db)
+            pending = [name for name, _ in MIGRATIONS if name not in set(done)]
+            if pending and done:
+                # A migration that goes wrong halfway must not cost the library.
+                _health.backup(self.conn, self.path, pending[0])
+            migrate(self.db)
+        _health.remember_migrated(self.path, self.conn)
+
+    # --- health ---------------------------------------------------------------------
+    @property
+    def damage(self) -> str | None:
+        """A message when the library failed its integrity check (writes are refused), else None."""
+        h = self._health
+        return _health.damaged_message(self.path, h.detail) if h.state == "damaged" else None
+
+    def wait_for_check(self, timeout: float | None = None) -> str:
+        """Wait for a background quick_check; returns ok / damaged / checking."""
+        if self._health.event is not None:
+            self._health.event.wait(timeout)
+        return self._health.state
+
+    def check_writable(self) -> None:
+        """Raise LibraryDamaged (with how to rebuild) when the library must not be written."""
+        if self._health.state == "damaged":
+            raise LibraryDamaged(self.damage)
+
+    def _begin(self) -> None:
+        """Take the write gate, then SQLite's write lock; the caller must _end()."""
+        self.check_writable()
+        if self._gate is not None:
+            self._gate.acquire()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException as e:
+            self._end()
+            self._raise_if_corrupt(e)
+            raise
+
+    def _end(self) -> None:
+        if self._gate is not None:
+            self._gate.release()
+
+    def _raise_if_corrupt(self, e: BaseException) -> None:
+        if _health.is_corruption(e) and isinstance(self.path, Path):
+            _health.mark_damaged(self.path, str(e))
+            raise LibraryDamaged(self.damage) from e
 
     def _enable_wal(self) -> None:
         """WAL is a property of the file, set once. Switching needs an exclusive lock and
@@ -96,15 +166,25 @@ class Store(RunsMixin):
         if self.conn.in_transaction:
             yield
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
-            yield
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+            try:
+                yield
+            except BaseException as e:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self._raise_if_corrupt(e)
+                raise
+            else:
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.DatabaseError as e:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    self._raise_if_corrupt(e)
+                    raise
+        finally:
+            self._end()
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -458,13 +538,20 @@ class DocumentWriter:
         self.conn = store.conn
         self.path, self.size, self.mtime, self.sha256 = path, size, mtime, sha256
         self.status, self.error = status, error
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.done = True  # until the gate is held: nothing to roll back or release
+        store._begin()
+        self.done = False
         now = _now()
-        self.doc_id = self.conn.execute(
-            "INSERT INTO documents (path, title, sha256, size, mtime, status, error, format, added_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'importing', ?, ?, ?, ?)",
-            [path, title or "", sha256, size, mtime, error, format, now, now],
-        ).lastrowid
+        try:
+            self.doc_id = self.conn.execute(
+                "INSERT INTO documents (path, title, sha256, size, mtime, status, error, format, added_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'importing', ?, ?, ?, ?)",
+                [path, title or "", sha256, size, mtime, error, format, now, now],
+            ).lastrowid
+        except BaseException as e:
+            self.rollback()
+            store._raise_if_corrupt(e)
+            raise
         self.page_count = 0
         self.char_count = 0
         self._offset = 0
@@ -568,16 +655,23 @@ class DocumentWriter:
                     self.conn.execute("UPDATE document_paths SET doc_id = ? WHERE doc_id = ?", [self.doc_id, old])
                     self.store._delete_doc(old)
             self.conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             self.rollback()
+            self.store._raise_if_corrupt(e)
             raise
         self.done = True
+        self.store._end()
         return self.doc_id
 
     def rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-        self.done = True
+        if self.done:
+            return
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self.done = True
+            self.store._end()
 
     def __enter__(self):
         return self
