@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# quick_check reads the whole file (about 0.5-1 s per 100 MB here); above this size it
-# runs in the background and writes go ahead until it reports.
+# quick_check reads the whole file: 0.39 s for 396 MB here with the file in the page
+# cache, as long as the disk takes to read it when cold. Above this size it runs in the
+# background and writes go ahead until it reports.
 FOREGROUND_CHECK_MAX_BYTES = 64 << 20
 GATE_WAIT_S = 600.0  # a writer waiting longer than this says which lock it waits on
 KEEP_BACKUPS = 2
