@@ -160,3 +160,9 @@ def test_a_failure_reading_structure_never_costs_the_text(tmp_path, monkeypatch)
     assert "Polish the lens" in store.document_text(done.doc_id)
     assert store.outline(done.doc_id) == [] and store.tables(done.doc_id) == []
     assert store.page_label(done.doc_id, 3) == "988"
+
+
+def test_contents_lines_with_dot_leaders_are_not_headings():
+    assert not st._heading_text_ok("Preface . . . . . . . . . . . 1")
+    assert not st._heading_text_ok("Simple manipulations; numbers and vectors . . 8")
+    assert st._heading_text_ok("Results for 2024") and st._heading_text_ok("5.3 Index matrices")

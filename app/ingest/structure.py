@@ -182,8 +182,13 @@ def page_lines(textpage) -> list[tuple[float, bool, str]]:
     return out
 
 
+# A contents page lists headings with dot leaders and page numbers, often in bold:
+# "Preface . . . . . 1" is an entry pointing at a heading, not one.
+_LEADER = re.compile(r"(\.\s?){4,}\s*[\dIVXLCivxlc]*\s*$|(\.\s?){2,}\s*[\dIVXLCivxlc]+\s*$")
+
+
 def _heading_text_ok(text: str) -> bool:
-    return 2 <= len(text) <= 150 and sum(ch.isalpha() for ch in text) >= 2
+    return 2 <= len(text) <= 150 and sum(ch.isalpha() for ch in text) >= 2 and not _LEADER.search(text)
 
 
 class PageReader:
