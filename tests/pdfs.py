@@ -380,3 +380,20 @@ def hostile_outline_pdf(path, entries: int = 7000) -> Path:
     doc.save(str(path), garbage=3, deflate=True)
     doc.close()
     return path
+
+
+def stroke_bomb_pdf(path, strokes: int = 40_000) -> Path:
+    """One page of text whose content also draws `strokes` ruled lines in a grid: far more
+    drawings than any table."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    page = doc.new_page()
+    _body(page, 72, "Text under a storm of strokes. " * 10)
+    xref = page.get_contents()[0]
+    grid = b"".join(b"%d %d m %d %d l S\n" % ((i % 200) + 50, 300, (i % 200) + 50, 500) if i % 2 else
+                    b"%d %d m %d %d l S\n" % (50, (i % 200) + 300, 250, (i % 200) + 300) for i in range(strokes))
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\n" + grid)
+    doc.save(str(path), garbage=3, deflate=True)
+    doc.close()
+    return path

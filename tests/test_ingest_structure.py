@@ -166,3 +166,14 @@ def test_contents_lines_with_dot_leaders_are_not_headings():
     assert not st._heading_text_ok("Preface . . . . . . . . . . . 1")
     assert not st._heading_text_ok("Simple manipulations; numbers and vectors . . 8")
     assert st._heading_text_ok("Results for 2024") and st._heading_text_ok("5.3 Index matrices")
+
+
+def test_a_page_of_a_hundred_thousand_strokes_is_not_searched_for_tables(tmp_path, monkeypatch):
+    listed = []
+    real = pymupdf.Page.get_cdrawings
+    monkeypatch.setattr(pymupdf.Page, "get_cdrawings", lambda self, *a, **k: listed.append(self.number) or real(self, *a, **k))
+    pdf = pdfs.stroke_bomb_pdf(tmp_path / "strokes.pdf")
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    assert "storm of strokes" in store.document_text(done.doc_id)
+    assert listed == [] and store.tables(done.doc_id) == []

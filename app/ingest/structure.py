@@ -44,6 +44,9 @@ MAX_LABEL_CHARS = 24
 # most drawings a page may have for find_tables to run at all (its cost grows with them).
 MIN_GRID_OPS = 4
 MAX_TABLE_DRAWINGS = 3000
+MAX_FORM_BYTES = 256 << 10
+# Characters on a page beyond which its type is not read for headings.
+MAX_HEADING_PAGE_CHARS = 20_000
 # Seconds one range may spend finding tables; past it, the rest of its pages are not
 # searched for tables (and the document says so).
 TABLE_TIME_BUDGET_S = 30.0
@@ -248,7 +251,9 @@ class PageReader:
         text = page.get_text(textpage=tp)
         number = page.number
         try:
-            if self._headings or (number == 0 and not self.out.title):
+            # A page of a million characters is no page of headings (and its HTML would
+            # be tens of megabytes): only pages of a printed page's size are read for type.
+            if (self._headings or (number == 0 and not self.out.title)) and len(text) <= MAX_HEADING_PAGE_CHARS:
                 self._lines(number, tp)
         except Exception:
             pass
@@ -309,8 +314,14 @@ class PageReader:
         # Cheap first: a ruled table needs line or rectangle operators in the page's own
         # content (reading it costs ~0.05 ms; find_tables costs 30-100 ms).
         raw = page.read_contents()
-        # Some producers wrap a whole page in a form XObject (" Do"): look inside those.
-        if sum(raw.count(op) for op in _GRID_OPS) < MIN_GRID_OPS and b" Do" not in raw:
+        ops = sum(raw.count(op) for op in _GRID_OPS)
+        # Some producers wrap a whole page in a form XObject (" Do"): look inside those,
+        # unless the forms are big (their drawings cannot be counted before listing them).
+        if ops < MIN_GRID_OPS and (b" Do" not in raw or _forms_size(page) > MAX_FORM_BYTES):
+            return
+        # Listing a page's drawings costs memory per drawing: a page of a hundred thousand
+        # strokes is a plot or an attack, not a table.
+        if ops > MAX_TABLE_DRAWINGS * 4:
             return
         drawings = page.get_cdrawings()
         if len(drawings) > MAX_TABLE_DRAWINGS or not _has_grid(drawings):
@@ -330,6 +341,18 @@ class PageReader:
             if self._table_seconds > TABLE_TIME_BUDGET_S:
                 out.notes.append(f"Finding tables took over {TABLE_TIME_BUDGET_S:.0f} s; pages after "
                                  f"{page.number + 1} were not searched for tables.")
+
+
+def _forms_size(page) -> int:
+    """Compressed bytes of the form XObjects a page draws."""
+    doc = page.parent
+    total = 0
+    for x in page.get_xobjects():
+        try:
+            total += len(doc.xref_stream_raw(x[0]) or b"")
+        except Exception:
+            continue
+    return total
 
 
 def _has_grid(drawings) -> bool:
