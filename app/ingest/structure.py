@@ -163,26 +163,44 @@ _P = re.compile(r'<p style="([^"]*)">(.*?)</p>', re.S)
 _SPAN = re.compile(r'<span style="[^"]*?font-size:([\d.]+)pt[^"]*">(.*?)</span>', re.S)
 _BOLD = re.compile(r"<b>.*?</b>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+_SPAN_TEXT = re.compile(r'font-size:([\d.]+)pt[^"]*">([^<]*)')
+_SIZE = re.compile(r"font-size:([\d.]+)pt")
 _GRID_OPS = (b" l\n", b" l ", b" l\r", b" re\n", b" re ", b" re\r")
 
 
-def page_lines(textpage) -> list[tuple[float, bool, str]]:
-    """(font size, whole line bold, text) of each line of a MuPDF text page, top to bottom.
+def page_lines(textpage, candidates_only: bool = False) -> tuple[Counter, list[tuple[float, bool, str]]]:
+    """(characters per font size, lines) of a MuPDF text page; each line is (font size,
+    whole line bold, text), top to bottom.
 
     Read from TextPage.extractHTML(): MuPDF writes one <p> per line with each span's
-    font size and <b> around bold runs, as a string built in C. That is about a
-    quarter of the cost of extractDICT(), which builds a Python dict per span."""
+    font size and <b> around bold runs, as a string built in C, about a quarter of the
+    cost of extractDICT(), which builds a Python dict per span. With candidates_only,
+    only lines that could be headings (bold, or type larger than the page's body) are
+    parsed: most of a page is body text and is only counted."""
+    h = textpage.extractHTML()
+    sizes: Counter = Counter()
+    for size, txt in _SPAN_TEXT.findall(h):
+        sizes[round(float(size) * 2) / 2] += len(txt)
+    if not sizes:
+        return sizes, []
+    big = sizes.most_common(1)[0][0] * 1.15
     out = []
-    for _, body in _P.findall(textpage.extractHTML()):
-        sizes: Counter = Counter()
+    for chunk in h.split("</p>"):
+        at = chunk.find("<p style=")
+        if at < 0:
+            continue
+        body = chunk[chunk.find(">", at) + 1:]
+        if candidates_only and "<b>" not in body and max(map(float, _SIZE.findall(body)), default=0.0) < big:
+            continue
+        line_sizes: Counter = Counter()
         for size, inner in _SPAN.findall(body):
-            sizes[round(float(size) * 2) / 2] += len(_TAG.sub("", inner))
+            line_sizes[round(float(size) * 2) / 2] += len(_TAG.sub("", inner))
         text = " ".join(html.unescape(_TAG.sub("", body)).split())
-        if not text or not sizes:
+        if not text or not line_sizes:
             continue
         bold = not _TAG.sub("", _BOLD.sub("", body)).strip()
-        out.append((sizes.most_common(1)[0][0], bold, text))
-    return out
+        out.append((line_sizes.most_common(1)[0][0], bold, text))
+    return sizes, out
 
 
 # A contents page lists headings with dot leaders and page numbers, often in bold:
@@ -265,14 +283,12 @@ class PageReader:
         return text
 
     def _lines(self, number: int, tp) -> None:
-        lines = page_lines(tp)
+        title_page = number == 0 and not self.out.title
+        page_sizes, lines = page_lines(tp, candidates_only=not title_page)
         if not lines:
             return
-        page_sizes: Counter = Counter()
-        for size, _, text in lines:
-            page_sizes[size] += len(text)
         body = page_sizes.most_common(1)[0][0]
-        if number == 0 and not self.out.title:
+        if title_page:
             self._first_page_title(lines, body)
         if not self._headings:
             return
