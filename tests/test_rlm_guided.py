@@ -87,7 +87,7 @@ def test_a_weak_plan_cannot_derail_the_search(store, doc):
 def test_unparseable_outputs_are_discarded_not_fatal(store, doc):
     model = FakeModel(default="this is not json at all")
     _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
-    assert result.status == "done" and result.answer == NOT_FOUND and result.citations == []
+    assert result.status == "done" and result.answer.startswith(NOT_FOUND) and result.citations == []
     maps = [n for n in result.nodes if n.kind == "map"]
     assert maps and all(n.fate == "discarded" for n in maps)
     # nothing parsed from the output; a sentence the code proposed was not confirmed
@@ -100,16 +100,21 @@ def test_hallucinated_quote_is_rejected(store, doc):
     fake = lambda text: ("9999", "The vault code for project heron is 9999.") if "heron" in text else None
     model = FakeModel(responder=oracle_responder(fake, verify=False))
     _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
-    assert result.answer == NOT_FOUND and result.status == "done" and not result.citations
+    assert result.answer.startswith(NOT_FOUND) and result.status == "done" and not result.citations
     maps = [n for n in result.nodes if n.kind == "map"]
     assert maps and all(n.fate == "discarded" for n in maps)
     assert all(n.data["checks"]["quote_in_slice"] is False for n in maps if n.data.get("checks"))
     # when the code cannot propose a sentence either, the reason says the quote was invented
     fake = lambda text: ("ZX-81", "The zeppelin is registered as ZX-81.")
     model = FakeModel(responder=oracle_responder(fake))
-    _, result = run(reading(store, model), "Under which registration does the zeppelin fly?", doc_ids=[doc])
-    assert result.answer == NOT_FOUND
+    no_gate = Controller(store, model, options={"sentence_rank": False, "answer_gate": False})
+    _, result = run(no_gate, "Under which registration does the zeppelin fly?", doc_ids=[doc])
+    assert result.answer.startswith(NOT_FOUND)
     assert any("hallucinated" in n.fate_reason for n in result.nodes if n.kind == "map")
+    # a question about something the document never names is not found before any reading
+    _, result = run(reading(store, model), "Under which registration does the zeppelin fly?", doc_ids=[doc])
+    assert result.answer.startswith(NOT_FOUND) and "zeppelin" in result.answer
+    assert not [n for n in result.nodes if n.kind == "map"] and result.totals["calls"] == 0
 
 
 def test_code_proposes_the_sentence_when_the_model_quote_is_invented(store, doc):
@@ -137,7 +142,7 @@ def test_verification_call_saying_no_discards_an_unsupported_answer(store, doc):
     model = FakeModel(responder=oracle_responder(lambda t: ("the code is secret", FACT) if "heron" in t else None,
                                                  verify=False))
     _, result = run(reading(store, model), "Who guards project heron?", doc_ids=[doc])
-    assert result.answer == NOT_FOUND
+    assert result.answer.startswith(NOT_FOUND)
     verifies = [n for n in result.nodes if n.kind == "verify"]
     assert verifies and all(n.fate == "discarded" for n in verifies)
 
@@ -145,7 +150,7 @@ def test_verification_call_saying_no_discards_an_unsupported_answer(store, doc):
 def test_not_found_is_honest(store, doc):
     model = FakeModel(responder=oracle_responder(lambda t: None))
     _, result = run(Controller(store, model), "What is the capital of Atlantis?", doc_ids=[doc])
-    assert result.status == "done" and result.answer == NOT_FOUND and result.citations == []
+    assert result.status == "done" and result.answer.startswith(NOT_FOUND) and result.citations == []
 
 
 def test_list_question_collects_every_verified_answer(store):
@@ -364,7 +369,7 @@ def test_code_proposes_a_sentence_for_a_question_about_a_name(store):
     # ... and the model's verification still decides
     model = FakeModel(responder=oracle_responder(lambda t: None, verify=False))
     _, result = run(Controller(store, model), "In what country is Normandy located?", doc_ids=[doc])
-    assert result.answer == NOT_FOUND
+    assert result.answer.startswith(NOT_FOUND)
 
 
 def test_rare_term_paragraph_is_read_first_even_when_common_words_crowd_it_out(store):

@@ -79,7 +79,7 @@ def test_nothing_close_enough_falls_back_to_reading_slices_and_says_not_found(st
     doc = add_text_document(store, "Normans", [COMMON])
     model = FakeModel(responder=oracle_responder(lambda text: None))
     result = run(store, model, "What is the capital of Atlantis?", [doc])
-    assert result.answer == NOT_FOUND and not result.citations
+    assert result.answer.startswith(NOT_FOUND) and not result.citations
 
 
 def test_names_and_bridges():
@@ -111,7 +111,7 @@ def test_a_name_that_looks_like_a_key_falls_back_to_ranked_sentences(store):
     assert "map" in kinds and "sentence" in kinds and kinds.index("map") < kinds.index("sentence")
     assert "King Charles" in result.answer and result.citations[0].quote == treaty
     assert run(store, model, "Who did Rollo sign the treaty of Saint-Clair-sur-Epte with?", [doc],
-               sentence_rank=False).answer == NOT_FOUND
+               sentence_rank=False).answer.startswith(NOT_FOUND)
 
 
 def _voter(p_yes_of):

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from app.rlm import prompts
+from app.rlm import answerable, prompts
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding, check, verify
@@ -44,10 +44,18 @@ class GuidedOptions:
     min_coverage: float = 0.3  # share of the question's (idf-weighted) words a sentence must hold
     yes_weight: float = 0.5  # how much the model's P(yes) moves a sentence against its code score
     vote_margin: float = 0.15  # the model's vote overturns the code's order only beyond this (ranked._decide)
+    answer_gate: bool = True  # "not found" unless the cited evidence holds the question (app.rlm.answerable)
 
 # --- the main loop ---------------------------------------------------------------------------
 def run_guided(ctx: RunContext):
     opt = GuidedOptions(**{k: v for k, v in ctx.options.items() if k in GuidedOptions.__dataclass_fields__})
+    if opt.answer_gate and analyse(ctx.question).kind != "aggregate":  # a summary's subject is the selection
+        verdict = answerable.precheck(ctx.env, ctx.question)
+        if verdict is not None:
+            # Nothing in the selection can answer a question about what it never names.
+            yield from ctx.step("check", "does the selection mention what the question asks about?", verdict.why,
+                                data=verdict.to_dict())
+            return (yield from _not_found(ctx, verdict))
     plan = yield from understand(ctx, opt)
     candidates, filter_node = yield from filter_slices(ctx, plan, opt)
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
@@ -294,9 +302,12 @@ def answer_from_findings(ctx: RunContext, findings: list[Finding], plan: Questio
 
     if not findings:
         yield from ctx.step("final", "nothing survived verification", NOT_FOUND)
-        yield AnswerDelta(NOT_FOUND)
-        return NOT_FOUND, []
+        return (yield from _not_found(ctx, None, final_step=False))
     answer, cites = _compose(findings, plan)
+    if ctx.options.get("answer_gate", True):
+        verdict = yield from answerable.gate(ctx, cites)
+        if not verdict.ok:
+            return (yield from _not_found(ctx, verdict))
     cited = {c.node_id for c in cites}
     for f in findings:
         if f.node.id in cited:
@@ -307,3 +318,15 @@ def answer_from_findings(ctx: RunContext, findings: list[Finding], plan: Questio
                         data={"citations": [c.to_dict() for c in cites]})
     yield AnswerDelta(answer)
     return answer, cites
+
+
+def _not_found(ctx: RunContext, verdict, final_step: bool = True):
+    from app.rlm.events import AnswerDelta
+
+    text = answerable.not_found_text(ctx, verdict)
+    ctx.partial.answer, ctx.partial.citations = "", []
+    if final_step:
+        yield from ctx.step("final", "not found: " + (verdict.why if verdict else "no evidence"), text,
+                            data={"verdict": verdict.to_dict() if verdict else None})
+    yield AnswerDelta(text)
+    return text, []

@@ -134,6 +134,14 @@ def _answer(ctx, chain, plan):
     for n, (r, node) in enumerate(chain, 1):
         cites.append(_cite(ctx, n, r, node))
         parts.append(f"{r.text} [{n}]")
+    if ctx.options.get("answer_gate", True):
+        from app.rlm import answerable
+        from app.rlm.guided import _not_found
+
+        verdict = yield from answerable.gate(ctx, cites)
+        if not verdict.ok:
+            return (yield from _not_found(ctx, verdict))
+    for n, (r, node) in enumerate(chain, 1):
         yield from ctx.set_fate(node, "cited", "best-ranked sentence" + (" of the second hop" if n > 1 else ""))
     last = chain[-1][0].text
     short = number_phrase(last, plan) if plan.expects_number else ""

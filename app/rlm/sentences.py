@@ -38,6 +38,9 @@ _NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[A-Za-z]|[A-Z]{2,})(?:\s+(?:of\s+|de\s
 def stem(word: str) -> str:
     """A crude stem, enough to match "originate"/"originated" and "countries"/"country"."""
     w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]  # possessive: "clerk's" is "clerk"
+    w = w.rstrip("'")
     if w.endswith("ies") and len(w) > 5:
         return w[:-3] + "y"
     for suffix in ("ing", "ed", "es", "s"):
@@ -52,14 +55,21 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())}
 
 
-def weights(env, words: set[str]) -> dict[str, float]:
-    """BM25's idf of each word over BLOCK-sized blocks of the selected documents."""
+def block_freq(env, words: set[str]) -> tuple[dict[str, int], int]:
+    """In how many BLOCK-sized blocks of the selected documents each word occurs, and the
+    number of blocks."""
     n_blocks, seen = 0, {w: 0 for w in words}
     for doc_id in env.doc_ids:
         text = env.text(doc_id)
         n_blocks += len(text) // BLOCK + 1
         for w in words:
             seen[w] += len({m.start() // BLOCK for m in re.finditer(r"\b" + re.escape(w), text, re.I)})
+    return seen, n_blocks
+
+
+def weights(env, words: set[str]) -> dict[str, float]:
+    """BM25's idf of each word over BLOCK-sized blocks of the selected documents."""
+    seen, n_blocks = block_freq(env, words)
     return {w: math.log((n_blocks - df + 0.5) / (df + 0.5) + 1) for w, df in seen.items()}
 
 
@@ -74,7 +84,7 @@ class Ranked:
     matched: frozenset[str]
 
 
-def _holds(sentence_words: set[str], word: str) -> bool:
+def holds(sentence_words: set[str], word: str) -> bool:
     return word in sentence_words or any(x.startswith(word) for x in sentence_words if len(word) >= 4)
 
 
@@ -112,7 +122,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
                 continue
             seen.add(key)
             sw = content_words(sent)
-            matched = frozenset(w for w in wanted if _holds(sw, w))
+            matched = frozenset(w for w in wanted if holds(sw, w))
             score = sum(idf.get(w, 0.0) for w in matched)
             if expects_number and has_number(sent):
                 score += 1.0

@@ -1,0 +1,149 @@
+"""Honest "not found": does the evidence behind an answer hold what the question asks?
+
+Every strategy can end with a sentence that merely shares a word with the question
+("the capital of France" answered with "a capital, or otherwise infamous crime").
+Sharing words is not answering. The gate runs once, after a strategy chose its answer:
+
+- a name the question asks about (a capitalised word after the first: "France",
+  "Octave") that the selected documents never contain means they cannot answer;
+- so does a question most of whose words the selection never uses;
+- otherwise the cited passages, read with a little context on each side, must hold
+  ANSWER_COVERAGE of the question's words that the selection does use, each weighted
+  by its rarity there (a word used nowhere cannot tell passages apart: a paraphrase),
+  and WORD_SHARE of them counted plainly.
+
+Question words that only say what kind of answer is wanted ("how old" is answered by
+"the Age of thirty five Years") are not required. Summaries and lists over the whole
+selection are not gated: their evidence is the selection itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from app.rlm import sentences as sn
+from app.rlm.terms import STOPWORDS, strip_framing
+
+ANSWER_COVERAGE = 0.5  # share of the question's idf-weighted words the evidence must hold
+WORD_SHARE = 0.5  # and this share of those words, counted plainly
+CONTEXT_CHARS = 160  # characters read on each side of a cited quote (a heading, a term being defined)
+# Phrases that name the kind of answer, not its subject.
+# "which country", "what year": the noun after the question word is what the answer is, and
+# the passage that answers names the country, not the word "country".
+_ANSWER_KIND = re.compile(r"\bhow\s+(?:old|long|many|much|far|tall|often|big|large|do\s+i|can\s+i|to)\b"
+                          r"|\b(?:what|which|whose)\s+(?!(?:is|are|was|were|does|do|did|has|have|had|can|will|would|should)\b)[a-z]+\b", re.I)
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    coverage: float
+    missing_names: list[str]
+    held: list[str]
+    lacking: list[str]
+    why: str
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "coverage": round(self.coverage, 3), "missing_names": self.missing_names,
+                "held": self.held, "lacking": self.lacking, "threshold": ANSWER_COVERAGE}
+
+
+def question_words(question: str) -> set[str]:
+    return sn.content_words(_ANSWER_KIND.sub(" ", strip_framing(question)))
+
+
+def absent_names(env, question: str) -> list[str]:
+    """Names in the question that no selected document contains, in any case."""
+    q = strip_framing(question)
+    toks = re.findall(r"[A-Za-z][A-Za-z'’.+#-]*[A-Za-z+#]|[A-Za-z]", q)
+    names = [t for i, t in enumerate(toks) if i > 0 and t[0].isupper() and len(t) > 2 and t.lower() not in STOPWORDS]
+    out = []
+    for name in dict.fromkeys(names):
+        stem = sn.stem(name)
+        pattern = r"\b" + re.escape(stem if len(stem) >= 4 else name)
+        if not any(re.search(pattern, env.text(d), re.I) for d in env.doc_ids):
+            out.append(name)
+    return out
+
+
+def precheck(env, question: str) -> Verdict | None:
+    """Before any search: a Verdict when the selection cannot hold the answer at all."""
+    missing = absent_names(env, question)
+    wanted = question_words(question)
+    if missing:
+        return Verdict(False, 0.0, missing, [], sorted(wanted),
+                       "the selected documents never mention " + ", ".join(f"“{n}”" for n in missing))
+    if not wanted:
+        return None
+    df, _ = sn.block_freq(env, wanted)
+    absent = {w for w in wanted if df[w] == 0}
+    if len(absent) * 2 > len(wanted):
+        # Most of what the question is about appears nowhere in the selection.
+        return Verdict(False, 0.0, [], [], sorted(absent),
+                       "the selected documents never use " + ", ".join(f"“{w}”" for w in sorted(absent)))
+    return None
+
+
+def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
+    """evidence: (doc_id, char_start, char_end) of each cited quote."""
+    early = precheck(env, question)
+    if early is not None:
+        return early
+    wanted = question_words(question)
+    if not wanted:
+        return Verdict(True, 1.0, [], [], [], "the question has no content words to check")
+    df, n_blocks = sn.block_freq(env, wanted)
+    absent = {w for w in wanted if df[w] == 0}
+    # A word found nowhere says nothing about any one passage (a paraphrase: "penalty" for
+    # "Punishment"), so only words the selection uses are weighed.
+    present = wanted - absent
+    idf = {w: math.log((n_blocks - df[w] + 0.5) / (df[w] + 0.5) + 1) for w in present}
+    held: set[str] = set()
+    for doc_id, a, b in evidence:
+        text = env.text(doc_id)
+        around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS])
+        held |= {w for w in present if sn.holds(around, w)}
+    total = sum(idf.values()) or 1.0
+    coverage = sum(idf[w] for w in held) / total
+    lacking = sorted(present - held, key=lambda w: -idf[w])
+    share = len(held) / len(present) if present else 1.0
+    # Rare words say which passage; common ones still say what is asked ("the capital of the
+    # chamber's records" is not answered by "a capital crime"): both must be mostly there.
+    ok = coverage >= ANSWER_COVERAGE and share >= WORD_SHARE
+    why = (f"the cited text holds {len(held)} of the question's {len(present)} words ({coverage:.0%} by weight)" +
+           ("" if ok else f"; it lacks {', '.join(lacking[:4])}"))
+    return Verdict(ok, coverage, [], sorted(held), lacking, why)
+
+
+def not_found_text(ctx, verdict: Verdict | None = None) -> str:
+    """"Not found", with what was searched, so an analyst can judge the miss."""
+    from app.rlm.controller import NOT_FOUND
+
+    stems = question_words(ctx.question)
+    words = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z'’+#-]*|\d+", _ANSWER_KIND.sub(" ", strip_framing(ctx.question))))
+             if sn.stem(w) in stems]
+    n = len(ctx.env.doc_ids)
+    text = f"{NOT_FOUND} Searched {n} document{'s' if n != 1 else ''} for: {', '.join(words) or ctx.question}."
+    if verdict is not None and verdict.missing_names:
+        text += " " + verdict.why[0].upper() + verdict.why[1:] + "."
+    elif verdict is not None and verdict.why.startswith("the selected documents never"):
+        text += " " + verdict.why[0].upper() + verdict.why[1:] + "."
+    elif verdict is not None and verdict.lacking:
+        text += f" The closest passages do not mention {', '.join(verdict.lacking[:3])}."
+    return text
+
+
+def gate(ctx, cites, parent: str | None = None):
+    """A trace step judging the cited evidence; on failure the cited nodes are discarded.
+    Returns the Verdict."""
+    verdict = judge(ctx.env, ctx.question, [(c.doc_id, c.char_start, c.char_end) for c in cites])
+    yield from ctx.step("check", "does the evidence answer the question?", verdict.why, parent=parent,
+                        data=verdict.to_dict())
+    if not verdict.ok:
+        for c in cites:
+            node = ctx.trace.get(c.node_id)
+            if node is not None:
+                yield from ctx.set_fate(node, "discarded", "shares words with the question but does not answer it")
+    return verdict

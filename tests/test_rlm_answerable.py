@@ -1,0 +1,59 @@
+"""Honest "not found" (app.rlm.answerable): sharing words with the question is not answering it."""
+
+from __future__ import annotations
+
+from app.llm.fake import FakeModel
+from app.rlm import NOT_FOUND, Controller
+from app.rlm import answerable
+from app.rlm.environment import Environment
+from app.rlm.testing import add_text_document, oracle_responder
+
+LAW = ("No person shall be held to answer for a capital, or otherwise infamous crime, unless on an indictment. "
+       "The President shall be at least thirty five years of age. The Senate shall have two senators per state. ")
+FILL = "The clerk keeps the records of the chamber and reports them each year. " * 30
+# Unrelated text around the law, so a passage's context cannot borrow the filler's words.
+PAD = "Rain fell on the orchard while the miller counted sacks of barley by lamplight. " * 4
+
+
+def _yes_man():
+    # A sub-model that finds "relevant" text everywhere: the worst case for honesty.
+    return FakeModel(responder=oracle_responder(lambda text: ("capital", text.split(".")[0] + ".")))
+
+
+def test_a_name_the_documents_never_mention_is_not_found_before_any_call(store):
+    doc = add_text_document(store, "Law", [FILL + LAW + FILL])
+    model = _yes_man()
+    result = Controller(store, model).ask("What is the capital of France?", doc_ids=[doc])
+    assert result.answer.startswith(NOT_FOUND) and "France" in result.answer and not result.citations
+    assert result.totals["calls"] == 0
+    check = next(n for n in result.nodes if n.kind == "check")
+    assert check.data["missing_names"] == ["France"]
+
+
+def test_a_passage_sharing_one_word_does_not_answer(store):
+    doc = add_text_document(store, "Law", [FILL + PAD + LAW + PAD + FILL])
+    env = Environment(store, [doc])
+    text = env.text(doc)
+    a = text.index("No person shall")
+    b = text.index("infamous crime") + len("infamous crime")
+    v = answerable.judge(env, "What is the capital of the chamber's records?", [(doc, a, b)])
+    assert not v.ok and v.held == ["capital"] and set(v.lacking) == {"chamber", "record"}
+    c = text.index("The President shall")
+    v = answerable.judge(env, "How old must the President be?", [(doc, c, c + 60)])
+    assert v.ok, v  # "how old" names the kind of answer; "President" is what must be there
+
+
+def test_most_words_unused_by_the_selection_is_not_found(store):
+    doc = add_text_document(store, "Law", [FILL + LAW + FILL])
+    result = Controller(store, _yes_man()).ask("What is the boiling point of mercury?", doc_ids=[doc])
+    assert result.answer.startswith(NOT_FOUND) and "never use" in result.answer
+
+
+def test_an_answerable_question_still_gets_its_answer(store):
+    doc = add_text_document(store, "Law", [FILL + LAW + FILL])
+    model = FakeModel(responder=oracle_responder(
+        lambda t: ("thirty five years", "The President shall be at least thirty five years of age.") if "President" in t else None))
+    result = Controller(store, model).ask("How old must the President be?", doc_ids=[doc])
+    assert "thirty five" in result.answer and result.citations
+    check = next(n for n in result.nodes if n.kind == "check")
+    assert check.data["ok"]
