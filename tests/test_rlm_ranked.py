@@ -154,3 +154,11 @@ def test_decide_rule():
     assert _decide([(1.0, "a"), (1.1, "b")], 0.15) == "a"
     assert _decide([(1.0, "a"), (1.2, "b"), (1.3, "c")], 0.15) == "c"
     assert _decide([(1.0, "a"), (1.3, "b"), (1.3, "c")], 0.15) == "b"
+
+
+def test_spelled_numbers_lead_the_answer_in_digits():
+    from app.rlm.evidence import as_digits
+
+    assert as_digits("thirty five Years") == "35 years"
+    assert as_digits("one hundred and twenty days") == "120 days"
+    assert as_digits("first half") == "first half"  # not a count: left as written

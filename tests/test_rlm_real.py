@@ -103,6 +103,7 @@ def test_cli_demo_question_on_the_sample_constitution(capsys):
     assert run["status"] == "done" and run["nodes"]
     assert run["models"]["root"].get("n_ctx")
     assert "thirty five" in run["answer"].lower(), run["answer"]
+    assert run["answer"].startswith("35 years: "), run["answer"]  # the value first, in digits, then the clause
     [c] = run["citations"]
     assert c["page"] == 7 and "Age of thirty five Years" in " ".join(c["quote"].split())
 

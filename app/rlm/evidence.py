@@ -238,3 +238,37 @@ def verify(ctx: RunContext, f: Finding, map_messages: list[dict], map_output: st
             else "failed the verification call"
         yield from ctx.set_fate(f.node, "discarded", why)
     return ok
+
+
+_UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+
+
+def as_digits(phrase: str) -> str:
+    """"thirty five Years" -> "35 years", "two Senators" -> "2 senators": the value an
+    analyst scans for, in digits, with its unit in lower case. Phrases that are not a plain
+    spelled-out number are returned unchanged."""
+    toks = re.findall(r"[A-Za-z]+|\d[\d,.]*|\S", phrase.replace("-", " "))
+    total, current, used, rest = 0, 0, 0, []
+    for i, t in enumerate(toks):
+        w = t.lower()
+        if w in _UNITS:
+            current += _UNITS[w]
+        elif w in _TENS:
+            current += _TENS[w]
+        elif w in _SCALES and (current or total):
+            current = max(current, 1) * _SCALES[w]
+            if _SCALES[w] >= 1000:
+                total, current = total + current, 0
+        elif w == "and" and used:
+            continue
+        else:
+            rest = toks[i:]
+            break
+        used += 1
+    if not used:
+        return phrase
+    unit = " ".join(rest).lower()
+    return f"{total + current}" + (f" {unit}" if unit else "")

@@ -18,7 +18,7 @@ import re
 from app.rlm import prompts
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
-from app.rlm.evidence import number_phrase
+from app.rlm.evidence import as_digits, number_phrase
 from app.rlm.terms import analyse, key_pattern, strip_framing
 from app.rlm.trace import Citation
 
@@ -151,7 +151,8 @@ def _answer(ctx, chain, plan):
     # phrase picked by code ("first half") can miss what the sentence says ("of the 10th century").
     answer = "\n".join(parts)
     if short and len(chain) == 1:
-        answer = f"{short} — {answer}"
+        # The value first, in digits ("35 years"), then the clause it was read from.
+        answer = f"{as_digits(short)}: {answer}"
     ctx.partial.answer, ctx.partial.citations = answer, cites
     yield from ctx.step("final", "answer from the best-ranked sentence" + (" and its second hop" if len(chain) > 1 else ""),
                         answer, data={"citations": [c.to_dict() for c in cites]})
