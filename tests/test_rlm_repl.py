@@ -189,7 +189,7 @@ def test_a_scripted_small_coder_finds_the_right_answer(store, value):
 
 
 def test_iteration_cap_forces_an_answer_that_must_be_in_the_documents(store, doc):
-    root = FakeModel(replies=[code("print('thinking')")] * 2 + ["4417"])
+    root = FakeModel(replies=[code("print('thinking')")] * 2 + ["4417..."])
     result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=2))
     assert result.status == "done" and result.answer == "4417 [1]"
     assert "iteration cap" in result.note and result.nodes[-1].kind == "final"

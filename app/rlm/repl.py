@@ -112,6 +112,8 @@ def run_repl(ctx: RunContext):
         answer = ctx.partial.answer or "No answer: the sandboxed code broke the protocol and was stopped."
     finally:
         session.close()
+    # The hit display frames sentences with "..."; a small model copies that into its answer.
+    answer = re.sub(r"\s*(\.\.\.|…)+\s*$", "", answer.strip()) or answer
     cites = _cite(ctx, answer)
     yield from _decide_fates(ctx, answer, cites)
     if cites:
