@@ -133,3 +133,16 @@ def test_lectern_title_renames_a_document(capsys):
     assert "empty" in capsys.readouterr().err
     assert main(["title", "999", "X"]) == 1
     assert "no document with id 999" in capsys.readouterr().err
+
+
+def test_lectern_outline_prints_entries_labels_and_tables(manual, capsys):
+    _, doc_id = manual
+    assert main(["outline", str(doc_id), "--tables"]) == 0
+    out = capsys.readouterr().out
+    assert "4 outline entries, 1 tables" in out and "(title from heading)" in out
+    assert "1 Lamps and Lenses  [p. 988 (PDF 3)]" in out and "  1.1 Cleaning the lens  [p. 989 (PDF 4)]" in out
+    assert "table 1: page 6 (printed 991), 3 rows x 3 columns" in out and "Code | Meaning | Blasts" in out
+    assert main(["outline", str(doc_id), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["outline"][0]["page_label"] == "988" and got["tables"][0]["header"] == ["Code", "Meaning", "Blasts"]
+    assert main(["outline", "999"]) == 1

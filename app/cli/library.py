@@ -57,6 +57,15 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_title)
 
+    p = sub.add_parser("outline", help="show a document's outline, printed page numbers and tables",
+                       description="Print the structure kept at import: the outline (the PDF's bookmarks, or headings "
+                       "found by type size for a PDF without any) with each entry's page and printed page number, "
+                       "and the tables found on its pages.")
+    p.add_argument("doc", type=int, metavar="ID", help="document id (see `lectern docs`)")
+    p.add_argument("--tables", action="store_true", help="also print every table's rows")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_outline)
+
 
 def _fail(message: str):
     from app.cli import CliError
@@ -304,4 +313,31 @@ def _title(args) -> int:
         print(json.dumps({"id": args.doc, "title": title, "previous": old.title}, ensure_ascii=False, indent=1))
     else:
         print(f"#{args.doc} is now titled \"{title}\" (was \"{old.title}\")")
+    return 0
+
+
+def _outline(args) -> int:
+    with _open() as store:
+        d = store.get_document(args.doc)
+        if d is None:
+            raise _fail(f"no document with id {args.doc} (see `lectern docs`)")
+        outline, tables, counts = store.outline(d.id), store.tables(d.id), store.structure_counts(d.id)
+    if args.json:
+        print(json.dumps({"id": d.id, "title": d.title, "title_source": d.title_source, "counts": counts,
+                          "outline": [e.to_dict() for e in outline], "tables": [t.to_dict() for t in tables]},
+                         ensure_ascii=False, indent=1))
+        return 0
+    source = f" (title from {d.title_source})" if d.title_source else ""
+    print(f"#{d.id} {d.title}{source}: {d.page_count} pages, {counts['labelled_pages']} with printed page numbers, "
+          f"{len(outline)} outline entries, {len(tables)} tables")
+    for e in outline:
+        page = "-" if e.page_no is None else (f"p. {e.page_label} (PDF {e.page_no})"
+                                             if e.page_label and e.page_label != str(e.page_no) else f"p. {e.page_no}")
+        print(f"{'  ' * (e.level - 1)}{e.title}  [{page}]")
+    for t in tables:
+        label = f" (printed {t.page_label})" if t.page_label and t.page_label != str(t.page_no) else ""
+        print(f"table {t.seq + 1}: page {t.page_no}{label}, {t.n_rows} rows x {t.n_cols} columns"
+              + (" (cut to the import's limits)" if t.truncated else ""))
+        if args.tables:
+            print("    " + t.as_text().replace("\n", "\n    "))
     return 0
