@@ -445,3 +445,33 @@ def test_a_flood_in_a_valid_done_frame_is_cut_by_the_parent():
                        + "import time\ntime.sleep(600)\n")
         done = list(box.messages(20))[-1]
         assert done["final"] is None and len(done["stdout"]) <= 300
+
+
+@needs_bwrap
+def test_nothing_of_the_sandbox_outlives_a_killed_lectern():
+    # SIGKILL gives Lectern no chance to close(): --die-with-parent has to take bwrap and
+    # everything inside with it.
+    script = ("import sys, time\n"
+              f"sys.path.insert(0, {str(ROOT)!r})\n"
+              "from app.rlm.sandbox import Sandbox\n"
+              "box = Sandbox([], processes=8)\n"
+              "box.start_exec('import os, time\\nif os.fork() == 0:\\n    time.sleep(600)\\ntime.sleep(600)')\n"
+              "print(box.proc.pid, flush=True)\n"
+              "time.sleep(600)\n")
+    lectern = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        bwrap = int(lectern.stdout.readline())
+        deadline = time.monotonic() + 20
+        inside = set()
+        while len(inside) < 3 and time.monotonic() < deadline:  # wait for the fork inside
+            inside = _descendants(bwrap)
+            time.sleep(0.1)
+        assert len(inside) >= 3, inside
+    finally:
+        lectern.kill()
+        lectern.wait()
+    gone = {bwrap} | inside
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in gone) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in gone if _alive(p)]
