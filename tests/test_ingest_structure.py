@@ -177,3 +177,14 @@ def test_a_page_of_a_hundred_thousand_strokes_is_not_searched_for_tables(tmp_pat
     store = open_store()
     assert "storm of strokes" in store.document_text(done.doc_id)
     assert listed == [] and store.tables(done.doc_id) == []
+
+
+def test_letters_drawn_as_a_logo_are_not_the_title(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page()
+    pdfs._lines(page, [("Vector Graphics Language", 20, "hebo"), ("For version 2.85", 11, "helv")]
+                + [("symptote", 25, "helv")] * 6)
+    path = tmp_path / "logo.pdf"
+    doc.save(str(path))
+    (done,) = _import([path], workers=0)
+    assert done.title == "Vector Graphics Language"

@@ -304,7 +304,11 @@ class PageReader:
 
     def _first_page_title(self, lines, body: float) -> None:
         # The largest type on the first page, when it is larger than the body: wrapped
-        # title lines (same size, one after another) are joined.
+        # title lines (same size, one after another) are joined. Text repeated on the
+        # cover is a drawing made of letters (asymptote.pdf's logo prints "symptote"
+        # eleven times in 25 pt type), not its title.
+        seen = Counter(text for _, _, text in lines)
+        lines = [ln for ln in lines if seen[ln[2]] == 1] or lines
         top = max(size for size, _, _ in lines)
         # On a cover the title may hold most of the characters: compare with the smallest
         # type on the page as well as with its body.
@@ -417,11 +421,12 @@ def _table_record(page_no: int, t) -> dict | None:
         cells = cells[1:]  # the header is the table's first row: not a data row too
     cells = cells[:MAX_TABLE_ROWS]
     # A plot's axes and a framed figure also make a grid: a table has at least two rows
-    # and two columns, and text in most of its cells.
+    # and two columns, and text in more than half of its cells (asymptote.pdf's plot on
+    # page 123 came back as 2 x 2 with two cells filled).
     grid = ([names] if any(names) else []) + cells
     n_cells = sum(len(r) for r in grid)
     filled = sum(1 for r in grid for c in r if c)
-    if len(grid) < 2 or max(len(r) for r in grid) < 2 or filled * 2 < n_cells:
+    if len(grid) < 2 or max(len(r) for r in grid) < 2 or filled * 2 <= n_cells:
         return None
     # Unnamed columns ("Col1"...) are pymupdf's placeholders, not the document's words.
     names = ["" if re.fullmatch(r"Col\d+", n) else n for n in names]
