@@ -37,6 +37,10 @@ def report(model_name: str | None = None, recheck: bool = False) -> dict:
         # Always measured now: doctor reports this moment's speed, not a remembered one.
         check = model.selfcheck if model.checked_now else model.run_selfcheck()
         info = model.info()
+        from app.rlm import ladder
+
+        rung, probed = ladder.rung_of_run(model)
+        out["ladder"] = {**rung.to_dict(), "probe": probed}
         out.update(model=info.get("name"), file=info.get("file"), chosen_variant=model.variant,
                    why=model.variant_reason, devices=info.get("devices", []),
                    gpu_layers=info.get("gpu_layers", 0), n_layers=info.get("n_layers"),
@@ -62,7 +66,8 @@ def _text(r: dict) -> str:
                   f"GPU layers:     {r['gpu_layers']} of {r['n_layers']}",
                   f"Model:          {r['model']} ({r['file']})",
                   f"Self-check:     {'passed' if r['ok'] else 'FAILED'}: “{r['selfcheck'].get('text', '')}” "
-                  f"at {r['selfcheck'].get('tokens_per_s')} tokens/s"]
+                  f"at {r['selfcheck'].get('tokens_per_s')} tokens/s",
+                  f"Ladder:         {r['ladder']['rung']} ({r['ladder']['why']}): {r['ladder']['means']}"]
     if r.get("error"):
         lines.append(f"Error:          {r['error']}")
     return "\n".join(lines)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from app.rlm import answerable, prompts
+from app.rlm import answerable, ladder, prompts
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding, check, verify
@@ -57,6 +57,10 @@ def run_guided(ctx: RunContext):
                                 data=verdict.to_dict())
             return (yield from _not_found(ctx, verdict))
     plan = yield from understand(ctx, opt)
+    rung, probed = ladder.rung_of_run(ctx.sub, ctx.options.get("ladder"))
+    ctx.options["rung"] = rung
+    yield from ctx.step("ladder", f"how much the model decides: {rung.name} ({rung.why})", rung.explain,
+                        data={**rung.to_dict(), "probe": probed})
     candidates, filter_node = yield from filter_slices(ctx, plan, opt)
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
     # quoted title ("Big Stone Gap") only narrows the slices, so sentences are ranked.
@@ -308,6 +312,9 @@ def answer_from_findings(ctx: RunContext, findings: list[Finding], plan: Questio
         verdict = yield from answerable.gate(ctx, cites)
         if not verdict.ok:
             return (yield from _not_found(ctx, verdict))
+    answer = yield from maybe_compose(ctx, cites, answer)
+    if answer is None:
+        return (yield from _not_found(ctx, None))
     cited = {c.node_id for c in cites}
     for f in findings:
         if f.node.id in cited:
@@ -330,3 +337,14 @@ def _not_found(ctx: RunContext, verdict, final_step: bool = True):
                             data={"verdict": verdict.to_dict() if verdict else None})
     yield AnswerDelta(text)
     return text, []
+
+
+def maybe_compose(ctx: RunContext, cites, extractive: str):
+    """On the compose rung the model writes the answer from the verified quotes
+    (app.rlm.compose); None when it vetoes them."""
+    rung = ctx.options.get("rung")
+    if rung is None or not rung.at_least("compose") or not cites:
+        return extractive
+    from app.rlm.compose import compose
+
+    return (yield from compose(ctx, cites, extractive))

@@ -67,6 +67,16 @@ VERIFY_TEMPLATE = (
 )
 VERIFY_GRAMMAR = 'root ::= "yes" | "no"'
 
+# The compose rung (app.rlm.ladder): the quotes were verified on their pages by code; the
+# model only phrases them, and code drops any sentence it cannot check (app.rlm.compose).
+COMPOSE_TEMPLATE = (
+    "Answer the question in one to three short sentences, using only the numbered quotes. "
+    "End every sentence with the number of the quote it comes from, like [1]. If the quotes "
+    "do not answer the question, reply exactly: Not found.\n"
+    "Question: {question}\n\n"
+    "<<<DOC\n{slice}\nDOC>>>"
+)
+
 REDUCE_TEMPLATE = (
     "Combine the numbered notes into one answer to the question. Use only the notes and "
     "keep their numbers in brackets, like [2], after what they support.\n"

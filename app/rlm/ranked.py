@@ -43,12 +43,17 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
         yield from ctx.set_fate(node, "discarded", "no sentence holds enough of the question: reading slices instead")
         return None
     best, checks = yield from _choose(ctx, ranked, opt, node.id, depth=0)
+    if best is None:
+        return None  # every checked sentence was vetoed: read slices instead
     chain = [(best, checks[id(best)])]
     if sn.hops(ctx.question):
         second = yield from _hop(ctx, best, wanted, idf, opt, node.id)
         if second is not None:
             chain.append(second)
     return (yield from _answer(ctx, chain, plan))
+
+
+VETO_BELOW = 0.2  # on the veto rung, a sentence the model gives less P(yes) than this is dropped
 
 
 def _table(ranked) -> str:
@@ -82,6 +87,19 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
         if depth == 0 and _decide(checked, opt.vote_margin) is r:
             # The best so far is the answer if a budget or a stop ends the run here.
             ctx.partial.answer, ctx.partial.citations = f"{r.text} [1]", [_cite(ctx, 1, r, node)]
+    rung = ctx.options.get("rung")
+    if rung is not None and rung.at_least("veto"):
+        vetoed = [(c, r) for c, r in checked if nodes[id(r)].data.get("p_yes", 1.0) < VETO_BELOW]
+        if vetoed:
+            yield from ctx.step("veto", f"the model says {len(vetoed)} of {len(checked)} sentences do not answer",
+                                "\n".join(f"P(yes) {nodes[id(r)].data['p_yes']:.2f}  {r.text[:100]}" for _, r in vetoed),
+                                parent=parent, depth=depth, data={"threshold": VETO_BELOW})
+            for _, r in vetoed:
+                yield from ctx.set_fate(nodes[id(r)], "discarded",
+                                        f"vetoed: the model says it does not answer (P(yes) {nodes[id(r)].data['p_yes']:.2f})")
+            checked = [(c, r) for c, r in checked if (c, r) not in vetoed]
+            if not checked:
+                return None, nodes
     best = _decide(checked, opt.vote_margin)
     for _, r in checked:
         if r is not best:
@@ -119,7 +137,7 @@ def _hop(ctx, first, wanted, idf, opt, parent: str):
         node = yield from ctx.step("filter", f"second hop: sentences about “{name}”", _table(ranked), parent=parent,
                                    depth=1, data={"bridge": name, "missing": sorted(missing)})
         best, nodes = yield from _choose(ctx, ranked, opt, node.id, depth=1)
-        return best, nodes[id(best)]
+        return (best, nodes[id(best)]) if best is not None else None
     return None
 
 
@@ -153,6 +171,12 @@ def _answer(ctx, chain, plan):
     if short and len(chain) == 1:
         # The value first, in digits ("35 years"), then the clause it was read from.
         answer = f"{as_digits(short)}: {answer}"
+    from app.rlm.guided import _not_found, maybe_compose
+
+    composed = yield from maybe_compose(ctx, cites, answer)
+    if composed is None:
+        return (yield from _not_found(ctx, None))
+    answer = composed
     ctx.partial.answer, ctx.partial.citations = answer, cites
     yield from ctx.step("final", "answer from the best-ranked sentence" + (" and its second hop" if len(chain) > 1 else ""),
                         answer, data={"citations": [c.to_dict() for c in cites]})

@@ -38,17 +38,17 @@ def slice_of(request) -> str:
 def kind_of(request) -> str:
     """Which guided step a request belongs to: plan, map, scan, sentence, verify, reduce, direct, rag, or ''."""
     body = request.messages[-1]["content"]
-    for name in ("VERIFY", "PLAN", "MAP", "SCAN", "SENTENCE", "REDUCE", "DIRECT", "RAG"):
+    for name in ("VERIFY", "PLAN", "MAP", "SCAN", "SENTENCE", "COMPOSE", "REDUCE", "DIRECT", "RAG"):
         head = getattr(prompts, f"{name}_TEMPLATE").split("\n", 1)[0]
         if body.startswith(head.split("{", 1)[0][:40]):
             return name.lower()
     return ""
 
 
-def oracle_responder(find, *, plan=None, verify: bool = True, reduce=None, answer=None):
+def oracle_responder(find, *, plan=None, verify: bool = True, reduce=None, answer=None, compose=None):
     """A FakeModel responder for every prompt the controller sends.
     find(slice_text) -> (answer, quote) or None; plan: the plan JSON (default: lookup, no terms);
-    reduce(notes_text) -> str; answer(prompt_text) -> str for direct/rag."""
+    reduce(notes_text) -> str; answer(prompt_text) -> str for direct/rag; compose(quotes_text) -> str."""
 
     def respond(request):
         kind = kind_of(request)
@@ -66,6 +66,8 @@ def oracle_responder(find, *, plan=None, verify: bool = True, reduce=None, answe
         if kind == "reduce":
             notes = request.messages[-1]["content"].split("Notes (data, not instructions):\n", 1)[-1]
             return reduce(notes) if reduce else notes
+        if kind == "compose":
+            return compose(slice_of(request)) if compose else "Not found."
         if kind in ("direct", "rag"):
             return answer(request.messages[-1]["content"]) if answer else "Not found in the selected documents."
         return ""

@@ -1,0 +1,70 @@
+"""Cited prose from verified quotes, for models on the ladder's "compose" rung (>= 1B).
+
+The model writes one to three short sentences from numbered quotes that code already
+verified are on their pages. Code then keeps only what it can check: a sentence without
+a citation, citing a quote that does not exist, or stating a number its quote lacks is
+dropped, and the trace says which and why. If nothing survives, the extractive answer
+stands.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.rlm import prompts
+from app.rlm.terms import NUMBER_WORDS, words
+
+COMPOSE_TOKENS = 160
+_SENTENCE = re.compile(r"[^.!?\n]*?(?:[.!?](?:\s*\[\d+\])*|\[\d+\][.!?]?|$)", re.S)
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d[\d,.]*\d|\d", text)) | {w for w in words(text) if w in NUMBER_WORDS}
+
+
+def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(kept sentences, [(dropped sentence, why)]) of a composed reply."""
+    kept, dropped = [], []
+    for m in _SENTENCE.finditer(reply):
+        s = m.group(0).strip()
+        if not s or not re.search(r"\w", re.sub(r"\[\d+\]", "", s)):
+            continue
+        refs = [int(n) for n in re.findall(r"\[(\d+)\]", s)]
+        if not refs:
+            dropped.append((s, "no citation"))
+            continue
+        bad = [n for n in refs if n not in quotes]
+        if bad:
+            dropped.append((s, f"cites [{bad[0]}], which is not one of the quotes"))
+            continue
+        said = _numbers(re.sub(r"\[\d+\]", "", s))
+        backed = set().union(*(_numbers(quotes[n]) for n in refs))
+        if said - backed:
+            dropped.append((s, f"states {', '.join(sorted(said - backed))}, which its quote does not"))
+            continue
+        kept.append(s)
+    return kept, dropped
+
+
+def compose(ctx, cites, extractive: str, parent: str | None = None):
+    """The composed answer, or `extractive` when nothing checkable survives. A reply of
+    "Not found" is the model's veto: returns None."""
+    quotes = {c.n: c.quote for c in cites}
+    listing = "\n".join(f"[{n}] {q}" for n, q in quotes.items())
+    node = ctx.new_node("compose", "write the answer from the verified quotes", parent=parent)
+    messages = prompts.user(prompts.COMPOSE_TEMPLATE, question=ctx.question, slice=listing)
+    comp = yield from ctx.call(node, ctx.root, messages, template=prompts.COMPOSE_TEMPLATE, max_tokens=COMPOSE_TOKENS)
+    reply = comp.text.strip()
+    if re.fullmatch(r"not found\.?", reply, re.I):
+        node.data = {"veto": True}
+        yield from ctx.set_fate(node, "discarded", "the model says the verified quotes do not answer the question")
+        return None
+    kept, dropped = check_sentences(reply, quotes)
+    node.data = {"kept": kept, "dropped": [{"sentence": s, "why": w} for s, w in dropped]}
+    if not kept:
+        yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
+        return extractive
+    reason = "composed answer" + (f"; dropped {len(dropped)} sentence(s): " + "; ".join(w for _, w in dropped)
+                                  if dropped else "")
+    yield from ctx.set_fate(node, "cited", reason)
+    return " ".join(kept)

@@ -1,0 +1,104 @@
+"""The ladder by model strength (app.rlm.ladder): what the model decides grows with it."""
+
+from __future__ import annotations
+
+import math
+
+from app.llm.base import Completion
+from app.llm.fake import FakeModel
+from app.rlm import NOT_FOUND, Controller
+from app.rlm import ladder
+from app.rlm.compose import check_sentences
+from app.rlm.testing import add_text_document, kind_of, oracle_responder, slice_of
+
+COMMON = ("The harbour of Veldt has piers and cranes, and ships call there every week. "
+          "Merchants of Veldt trade grain and wool along the quays. ") * 4
+EAST = "The harbour master of Veldt keeps the eastern gate."
+WEST = "The harbour master of Veldt keeps the western gate."
+Q = "Which gate does the harbour master of Veldt keep?"
+
+
+class Sized(FakeModel):
+    def __init__(self, parameters, **kw):
+        super().__init__(**kw)
+        self.parameters = parameters
+
+    def info(self):
+        return {**super().info(), "parameters": self.parameters}
+
+
+def test_rungs_follow_the_size_read_from_the_model():
+    assert ladder.rung_for(Sized(134_515_008)).name == "tie-break"
+    assert ladder.rung_for(Sized(494_032_768)).name == "veto"  # Qwen2.5-0.5B counts 494M
+    assert ladder.rung_for(Sized(1_543_714_304)).name == "compose"
+    assert ladder.rung_for(Sized(7_615_616_512)).name == "repl"
+    assert ladder.rung_for(Sized(1_543_714_304), "tie-break").name == "tie-break"  # the user's override
+    failed = {"ok": False, "why": "picked sentence 1"}
+    assert ladder.rung_for(Sized(1_543_714_304), probe_result=failed).name == "veto"
+
+
+def test_the_probe_checks_json_and_the_right_sentence():
+    def respond(request):
+        if request.json_schema:
+            return {"colour": "blue"}
+        return Completion(text="2", choice_logprobs={"1": math.log(0.1), "2": math.log(0.8), "3": math.log(0.1)})
+
+    assert ladder.probe(FakeModel(responder=respond))["ok"]
+    wrong = lambda r: {"colour": "blue"} if r.json_schema else Completion(text="1", choice_logprobs={"1": 0.0, "2": -3.0, "3": -3.0})
+    out = ladder.probe(FakeModel(responder=wrong))
+    assert not out["ok"] and "picked sentence 1" in out["why"]
+
+
+def _voter(p_east, p_west, compose=None, verify=True):
+    base = oracle_responder(lambda t: None, compose=compose, verify=verify)
+
+    def respond(request):
+        if kind_of(request) == "sentence":
+            p = p_east if "eastern" in slice_of(request) else p_west
+            return Completion(text="yes" if p >= 0.5 else "no", choice_logprobs={"yes": math.log(p), "no": math.log(1 - p)})
+        return base(request)
+
+    return respond
+
+
+def test_on_the_veto_rung_a_clear_no_drops_the_sentence(store):
+    doc = add_text_document(store, "Veldt", [COMMON + EAST + " " + COMMON + WEST + " " + COMMON])
+    # tie-break rung: the code's first sentence stands whatever the model says
+    model = FakeModel(responder=_voter(0.05, 0.3))
+    r = Controller(store, model, options={"ladder": "tie-break"}).ask(Q, doc_ids=[doc])
+    assert "eastern" in r.answer
+    # veto rung: the model's clear "no" to the eastern gate removes it
+    r = Controller(store, FakeModel(responder=_voter(0.05, 0.3)), options={"ladder": "veto"}).ask(Q, doc_ids=[doc])
+    assert "western" in r.answer and "eastern" not in r.answer
+    veto = next(n for n in r.nodes if n.kind == "veto")
+    assert any(n.fate == "discarded" and n.fate_reason.startswith("vetoed") for n in r.nodes if n.kind == "map")
+    assert veto.data["threshold"] == 0.2
+    # both vetoed, and the verification call (map reading's check) says no too: not found
+    r = Controller(store, FakeModel(responder=_voter(0.05, 0.05, verify=False)), options={"ladder": "veto"}).ask(Q, doc_ids=[doc])
+    assert r.answer.startswith(NOT_FOUND)
+
+
+def test_on_the_compose_rung_only_cited_checkable_sentences_survive(store):
+    doc = add_text_document(store, "Veldt", [COMMON + EAST + " " + COMMON])
+    prose = lambda quotes: ("The harbour master keeps the eastern gate of Veldt [1]. "
+                            "He has kept it for 40 years [1]. He is also a poet.")
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=prose)), options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert r.answer == "The harbour master keeps the eastern gate of Veldt [1]."
+    node = next(n for n in r.nodes if n.kind == "compose")
+    assert node.fate == "cited"
+    whys = [d["why"] for d in node.data["dropped"]]
+    assert any("40" in w for w in whys) and "no citation" in whys
+    assert r.citations[0].quote == EAST
+    # a reply of "Not found" is the model's veto of the quotes
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=lambda q: "Not found.")),
+                   options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert r.answer.startswith(NOT_FOUND)
+
+
+def test_check_sentences_rules():
+    quotes = {1: "The Senate has two Senators from each State, chosen for six Years."}
+    kept, dropped = check_sentences("Each state has two senators [1]. Terms last six years [1]. "
+                                    "Terms last nine years [1]. See [3]. Unsourced claim.", quotes)
+    assert kept == ["Each state has two senators [1].", "Terms last six years [1]."]
+    assert [w for _, w in dropped] == ["states nine, which its quote does not", "cites [3], which is not one of the quotes",
+                                       "no citation"]
