@@ -188,3 +188,18 @@ def test_letters_drawn_as_a_logo_are_not_the_title(tmp_path):
     doc.save(str(path))
     (done,) = _import([path], workers=0)
     assert done.title == "Vector Graphics Language"
+
+
+def test_a_title_the_user_gave_survives_reimporting_the_changed_file(tmp_path):
+    pdf = pdfs.structured_pdf(tmp_path / "manual.pdf")
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    store.set_title(done.doc_id, "Keeper's manual, 2024 edition")
+    pdfs.structured_pdf(pdf, title="Some Metadata Title")  # the file changes
+    import os
+
+    os.utime(pdf, (1, 1))
+    (again,) = _import([pdf], workers=0)
+    assert again.doc_id != done.doc_id
+    d = store.get_document(again.doc_id)
+    assert (d.title, d.title_source) == ("Keeper's manual, 2024 edition", "user")

@@ -643,6 +643,13 @@ class DocumentWriter:
                 sets.append("title_source = ?")
                 params.append(title_source)
             self.conn.execute(f"UPDATE documents SET {', '.join(sets)} WHERE id = ?", params + [self.doc_id])
+            # A title the user gave this path's document survives a re-import of the changed file.
+            prev = self.conn.execute(
+                "SELECT d.title FROM document_paths p JOIN documents d ON d.id = p.doc_id "
+                "WHERE p.path = ? AND d.id != ? AND d.title_source = 'user'", [self.path, self.doc_id]).fetchone()
+            if prev is not None:
+                self.conn.execute("UPDATE documents SET title = ?, title_source = 'user' WHERE id = ?",
+                                  [prev[0], self.doc_id])
             self.store._link(self.doc_id, self.path, self.size, self.mtime)
             if self.sha256 and status in ("ready", "no-text"):
                 # Earlier copies of this content that could not be read (locked, failed)
