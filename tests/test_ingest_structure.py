@@ -203,3 +203,8 @@ def test_a_title_the_user_gave_survives_reimporting_the_changed_file(tmp_path):
     assert again.doc_id != done.doc_id
     d = store.get_document(again.doc_id)
     assert (d.title, d.title_source) == ("Keeper's manual, 2024 edition", "user")
+
+
+def test_label_rules_no_reader_could_print_give_no_labels():
+    asm = st.Assembler([st.RangeStructure(label_rules=[{"startpage": "x", "style": "D", "firstpagenum": None}])], 3)
+    assert [asm.label(i) for i in range(3)] == ["", "", ""]

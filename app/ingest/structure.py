@@ -459,18 +459,24 @@ class Assembler:
         ranges = [r for r in ranges if r is not None]
         first = ranges[0] if ranges else RangeStructure()
         self.page_count = page_count
-        self.labels = labels_for(first.label_rules, page_count)
+        try:
+            self.labels = labels_for(first.label_rules, page_count)
+        except (TypeError, ValueError, OverflowError):  # a label tree no reader could print
+            self.labels = [""] * page_count
         # A label that merely repeats the page index adds nothing; but keep the whole set
         # whenever any page differs, so "page 3" always means the same thing.
         if all(lab == str(i + 1) for i, lab in enumerate(self.labels)):
             self.labels = [""] * page_count
         self.title, self.title_source = first.title, first.title_source
         self.notes = [n for r in ranges for n in r.notes]
-        if first.outline:
-            self.entries = [[lvl, t, p, "outline", None] for lvl, t, p in first.outline]
-        else:
-            self.entries = self._headings(ranges)
-        self.tables = [t for r in ranges for t in r.tables]
+        try:
+            if first.outline:
+                self.entries = [[lvl, t, p, "outline", None] for lvl, t, p in first.outline]
+            else:
+                self.entries = self._headings(ranges)
+            self.tables = [t for r in ranges for t in r.tables]
+        except Exception:  # structure is a bonus: a document imports without it
+            self.entries, self.tables = [], []
         self._by_page: dict[int, list[list]] = {}
         for e in self.entries:
             if 1 <= e[2] <= page_count:
@@ -517,6 +523,12 @@ class Assembler:
 
     def page(self, index: int, text: str, char_start: int) -> None:
         """Locate the titles of the entries pointing at this page in its text."""
+        try:
+            self._locate(index, text, char_start)
+        except Exception:  # an entry left unlocated has no char_start: no section, still an outline entry
+            pass
+
+    def _locate(self, index: int, text: str, char_start: int) -> None:
         pos = 0
         for e in self._by_page.get(index + 1, ()):
             at = None
