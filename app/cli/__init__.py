@@ -46,8 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         # No sub-command: the desktop window, the way a double-click starts it.
         from app.cli.gui import open_window
 
+        try:
+            _ask_passphrase(args)  # from the terminal the window was started from, if any
+        except CliError as e:
+            print(f"lectern: {e}", file=sys.stderr)
+            return e.code
         return open_window([])
     try:
+        _ask_passphrase(args)
         return int(args.func(args) or 0)
     except CliError as e:
         print(f"lectern: {e}", file=sys.stderr)
@@ -55,13 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lectern: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:
-        from app.store.health import LibraryDamaged
-
-        if not isinstance(e, LibraryDamaged):
-            raise
-        print(f"lectern: {e}", file=sys.stderr)
-        return 1
     except BrokenPipeError:
         # `lectern docs | head`: the reader left; stop quietly like other Unix tools.
         import os
@@ -69,6 +68,38 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except Exception as e:
+        from app.store.crypto import PassphraseError
+        from app.store.health import LibraryDamaged
+
+        if not isinstance(e, (LibraryDamaged, PassphraseError)):
+            raise
+        print(f"lectern: {e}", file=sys.stderr)
+        return 1
+
+
+# Commands that open the library; an encrypted one needs its passphrase first.
+_LIBRARY_COMMANDS = {None, "import", "docs", "search", "remove", "ask", "runs", "library", "gui", "title"}
+
+
+def _ask_passphrase(args) -> None:
+    """An encrypted library's passphrase, asked once at start (LECTERN_PASSPHRASE, else
+    the terminal). It stays in this process's memory only."""
+    import os
+
+    from app.paths import db_path
+    from app.store import crypto
+
+    if args.command not in _LIBRARY_COMMANDS or crypto.passphrase() or not crypto.is_encrypted(db_path()):
+        return
+    phrase = os.environ.get("LECTERN_PASSPHRASE")
+    if not phrase and sys.stdin.isatty():
+        import getpass
+
+        phrase = getpass.getpass("Passphrase for the Lectern library: ")
+    if not phrase:
+        raise CliError("the library is encrypted: give its passphrase (at the prompt, or in LECTERN_PASSPHRASE)")
+    crypto.set_passphrase(phrase)
 
 
 if __name__ == "__main__":  # python -m app.cli

@@ -23,24 +23,31 @@ def register(sub) -> None:
                    help="extraction processes (default: automatic; 0 = in this process)")
     r.add_argument("--json", action="store_true", help="print one JSON result object instead of text")
     r.set_defaults(func=_rebuild)
+    e = sp.add_parser("encrypt", help="encrypt the library with a passphrase (SQLCipher); opt-in",
+                      description="Encrypt the whole library (documents' text, the search index, runs and traces) "
+                      "with a passphrase. Lectern then asks for it at every start (or reads LECTERN_PASSPHRASE). "
+                      "There is no way back in if the passphrase is lost: the source files are, and "
+                      "`lectern library rebuild` cannot read an encrypted library without it.")
+    e.set_defaults(func=_encrypt)
 
 
 def _check(args) -> int:
-    import sqlite3
-
     from app.paths import db_path
+    from app.store import crypto
 
     path = db_path()
     if not path.exists():
         result = {"path": str(path), "ok": True, "detail": "no library yet"}
     else:
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn = crypto.connect(path)  # keyed when encrypted; PassphraseError is reported by main()
             try:
                 rows = [r[0] for r in conn.execute("PRAGMA integrity_check(20)")]
             finally:
                 conn.close()
-        except sqlite3.DatabaseError as e:
+        except crypto.PassphraseError:
+            raise
+        except crypto.DatabaseError as e:
             rows = [str(e)]
         result = {"path": str(path), "ok": rows == ["ok"], "detail": "\n".join(map(str, rows))}
     if args.json:
@@ -78,3 +85,34 @@ def _rebuild(args) -> int:
         for p in summary.get("missing", []):
             print(f"  not on disk any more: {p}")
     return 1 if failed else 0
+
+
+def _encrypt(args) -> int:
+    import os
+
+    from app.cli import CliError
+    from app.paths import db_path
+    from app.store import crypto, open_store
+
+    path = db_path()
+    if crypto.is_encrypted(path):
+        raise CliError(f"{path} is already encrypted")
+    if not crypto.available():
+        raise CliError("encryption needs the SQLCipher driver: pip install sqlcipher3-binary")
+    phrase = os.environ.get("LECTERN_PASSPHRASE")
+    if not phrase:
+        if not sys.stdin.isatty():
+            raise CliError("give the new passphrase at the prompt (a terminal) or in LECTERN_PASSPHRASE")
+        import getpass
+
+        phrase = getpass.getpass("New passphrase: ")
+        if phrase != getpass.getpass("Again: "):
+            raise CliError("the two passphrases differ; nothing changed")
+    if len(phrase) < 8:
+        raise CliError("a passphrase of at least 8 characters, please; nothing changed")
+    open_store(path).close()  # a new library exists (migrated) before it is encrypted
+    crypto.encrypt_library(path, phrase)
+    for old in path.parent.glob(f"{path.name}.before-*.bak"):
+        old.unlink()  # plain copies of the text must not outlive the encryption
+    print(f"{path} is encrypted; Lectern will ask for the passphrase at start.")
+    return 0

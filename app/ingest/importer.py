@@ -178,7 +178,27 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
         small = len(files) <= INPROCESS_MAX_FILES and sum(sizes.values()) <= INPROCESS_MAX_BYTES
         workers = 0 if small else default_workers()
     workers = max(0, int(workers))
+    if getattr(store, "encrypted", False) and hasattr(os, "memfd_create"):
+        # Page text of an encrypted library is spooled in memory only (memfd), which worker
+        # processes cannot open by path: extraction stays in this process.
+        workers = 0
     spool_dir = _spool_dir(store)
+    memory_spools: dict[str, int] = {}
+
+    def spool_path(name: str) -> str:
+        if not getattr(store, "encrypted", False) or not hasattr(os, "memfd_create"):
+            return os.path.join(spool_dir, name)
+        fd = os.memfd_create(f"lectern-{name}")
+        path = f"/proc/self/fd/{fd}"
+        memory_spools[path] = fd
+        return path
+
+    def drop_spool(path: str) -> None:
+        fd = memory_spools.pop(path, None)
+        if fd is None:
+            os.unlink(path)
+        else:
+            os.close(fd)
     pool = None
     progress_q = cancel_flag = None
     ctx = mp.get_context("spawn") if workers else None  # fork is unsafe in a process running Qt and threads
@@ -252,7 +272,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     s, e = job.ranges[ri]
                     task_counter += 1
                     job.outstanding += 1
-                    spool = os.path.join(spool_dir, f"retry-{task_counter}.spool")
+                    spool = spool_path(f"retry-{task_counter}.spool")
                     args = (task_counter, str(job.path), job.probe.format, password, s, e, spool,
                             (job.size, job.mtime))
                     if not submit(job, ri, args):
@@ -268,7 +288,7 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     if job.next_range >= len(job.ranges):
                         jobs.pop(0)
                     s, e = job.ranges[ri]
-                    spool = os.path.join(spool_dir, f"{len(futures)}-{task_counter}.spool")
+                    spool = spool_path(f"{len(futures)}-{task_counter}.spool")
                     task_counter += 1
                     job.outstanding += 1
                     args = (task_counter, str(job.path), job.probe.format, password, s, e, spool,
@@ -282,7 +302,8 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                         yield from _run_inline(job, ri, args, cancel, state, ev)
                         job.outstanding -= 1
                         if job.outstanding == 0 and job.next_range >= len(job.ranges):
-                            yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel)
+                            yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel,
+                                                 drop_spool)
                         if not workers:
                             break
                     continue
@@ -343,7 +364,8 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                         job.next_range = len(job.ranges)
                 if (job.outstanding == 0 and job.next_range >= len(job.ranges) and status != "cancelled"
                         and not any(j is job for j, _ in retry)):
-                    yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel)
+                    yield from _complete(job, store, in_flight_sha, state, summary, ev, finish_file, cancel,
+                                         drop_spool)
             if broken:
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = new_pool()
@@ -353,6 +375,8 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
             pool.shutdown(wait=True, cancel_futures=True)
             progress_q.close()
         shutil.rmtree(spool_dir, ignore_errors=True)
+        for fd in memory_spools.values():
+            os.close(fd)
         store.close()
     summary["seconds"] = round(time.monotonic() - t0, 3)
     if cancelled:
@@ -540,7 +564,7 @@ def _failure(store, path, size, mtime, sha, fmt, failure, row):
     return ("file-error", dict(doc_id=doc_id, status=status, error=message))
 
 
-def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, cancel):
+def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, cancel, drop_spool=os.unlink):
     """All ranges of a job are in: write the document in one transaction (or record its failure)."""
     from app.ingest.chunker import Chunker  # here: worker processes never need the store
 
@@ -594,7 +618,7 @@ def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, 
                 asm.page(n, text, start)
                 for c in chunker.add_page(text, start):
                     writer.add_chunk(*c)
-            os.unlink(r.spool)
+            drop_spool(r.spool)
         for c in chunker.finish():
             writer.add_chunk(*c)
         asm.write(writer)

@@ -9,11 +9,11 @@ and every listed file still on disk is imported again.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from pathlib import Path
 
 from app.ingest.events import ImportEvent
+from app.store import crypto
 
 
 def known_paths(db_path: Path) -> tuple[list[str], list[str]]:
@@ -21,15 +21,15 @@ def known_paths(db_path: Path) -> tuple[list[str], list[str]]:
     notes: list[str] = []
     found: dict[str, None] = {}
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    except sqlite3.DatabaseError as e:
+        conn = crypto.connect(db_path)  # keyed when the library is encrypted
+    except crypto.DatabaseError as e:
         return [], [f"the library cannot be opened at all: {e}"]
     try:
         for sql in ("SELECT path FROM document_paths", "SELECT path FROM documents"):
             try:
                 for (p,) in conn.execute(sql):
                     found[p] = None
-            except sqlite3.DatabaseError:
+            except crypto.DatabaseError:
                 # Read what the damage spares, one row id at a time around the bad pages.
                 n = _scan(conn, sql.split()[-1], found)
                 notes.append(f"{sql.split()[-1]}: damaged; {n} path(s) read around the damage")
@@ -42,12 +42,12 @@ def _scan(conn, table: str, found: dict) -> int:
     n = 0
     try:
         last = conn.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0
-    except sqlite3.DatabaseError:
+    except crypto.DatabaseError:
         last = 100_000
     for rowid in range(1, min(last, 1_000_000) + 1):
         try:
             row = conn.execute(f"SELECT path FROM {table} WHERE rowid = ?", [rowid]).fetchone()
-        except sqlite3.DatabaseError:
+        except crypto.DatabaseError:
             continue
         if row and row[0] not in found:
             found[row[0]] = None
@@ -55,12 +55,16 @@ def _scan(conn, table: str, found: dict) -> int:
     return n
 
 
-def _copy_runs(new_conn: sqlite3.Connection, old: Path) -> int:
+def _copy_runs(new_conn, old: Path, encrypted: bool) -> int:
     """Past runs (questions, answers, traces) that can still be read; 0 when none can."""
     copied = 0
     try:
-        new_conn.execute("ATTACH DATABASE ? AS old", [f"file:{old}?mode=ro"])
-    except sqlite3.DatabaseError:
+        if encrypted:
+            key = (crypto.passphrase() or "").replace("'", "''")
+            new_conn.execute(f"ATTACH DATABASE ? AS old KEY '{key}'", [str(old)])
+        else:
+            new_conn.execute("ATTACH DATABASE ? AS old", [f"file:{old}?mode=ro"])
+    except crypto.DatabaseError:
         return 0
     try:
         for table in ("runs", "run_nodes"):
@@ -73,7 +77,7 @@ def _copy_runs(new_conn: sqlite3.Connection, old: Path) -> int:
                 new_conn.execute("COMMIT")
                 if table == "runs":
                     copied = cur.rowcount
-            except sqlite3.DatabaseError:
+            except crypto.DatabaseError:
                 if new_conn.in_transaction:
                     new_conn.execute("ROLLBACK")
                 if table == "runs":
@@ -88,9 +92,11 @@ def rebuild(db_path=None, *, password: str | None = None, workers: int | None = 
     The last event's summary has 'moved_to', 'missing' (paths gone from disk) and 'runs'."""
     from app.ingest.importer import import_paths
     from app.paths import db_path as default_db
-    from app.store import health, open_store
+    from app.store import Store, health
 
     db = Path(db_path) if db_path else default_db()
+    # An encrypted library is rebuilt encrypted, under the same passphrase.
+    encrypted = crypto.is_encrypted(db) and crypto.passphrase() is not None
     paths, notes = known_paths(db) if db.exists() else ([], ["there is no library file"])
     stamp = time.strftime("%Y%m%d-%H%M%S")
     aside = db.with_name(f"{db.name}.damaged-{stamp}")
@@ -102,9 +108,9 @@ def rebuild(db_path=None, *, password: str | None = None, workers: int | None = 
         health.forget(db)
     present = [p for p in paths if os.path.isfile(p)]
     missing = [p for p in paths if not os.path.isfile(p)]
-    store = open_store(db)
+    store = Store(db, encrypted=encrypted)
     try:
-        runs = _copy_runs(store.conn, aside) if aside.exists() else 0
+        runs = _copy_runs(store.conn, aside, encrypted) if aside.exists() else 0
     finally:
         store.close()
     yield ImportEvent(kind="start", files_total=len(present),

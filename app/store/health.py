@@ -62,13 +62,20 @@ def _key(path: Path) -> tuple | None:
 
 
 def _run_check(path: Path) -> tuple[str, str]:
+    from app.store import crypto
+
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        # Read-only: with a read-write connection here, an import in another process failed
+        # with "vtable constructor failed: chunks_fts" (test_concurrent_import_trace_saving_
+        # and_deletes_all_succeed; the mechanism is not pinned down). Keyed when encrypted.
+        conn = crypto.connect(f"file:{path}?mode=ro", encrypted=crypto.is_encrypted(path), uri=True, timeout=30)
         try:
             rows = conn.execute("PRAGMA quick_check(5)").fetchall()
         finally:
             conn.close()
-    except sqlite3.DatabaseError as e:  # "file is not a database", "malformed"
+    except crypto.PassphraseError:
+        return "unchecked", ""  # the Store's own open reports it
+    except crypto.DatabaseError as e:  # "file is not a database", "malformed"
         msg = str(e)
         if "locked" in msg or "busy" in msg:
             return "unchecked", ""
@@ -122,9 +129,11 @@ def forget(path: Path) -> None:
 
 
 def is_corruption(e: BaseException) -> bool:
+    from app.store import crypto
+
     m = str(e).lower()
-    return isinstance(e, sqlite3.DatabaseError) and ("malformed" in m or "not a database" in m
-                                                      or "disk image" in m)
+    return (isinstance(e, crypto.DatabaseError) and not isinstance(e, crypto.PassphraseError)
+            and ("malformed" in m or "not a database" in m or "disk image" in m))
 
 
 # --- the write gate -------------------------------------------------------------------------
@@ -212,9 +221,11 @@ def migration_key(path: Path, conn: sqlite3.Connection) -> tuple | None:
     k = _key(path)
     if k is None:
         return None
+    from app.store import crypto
+
     try:
         rows = conn.execute("SELECT count(*), max(rowid) FROM schema_migrations").fetchone()
-    except sqlite3.OperationalError:  # no table yet: a new library
+    except crypto.OperationalError:  # no table yet: a new library
         return None
     return k + (conn.execute("PRAGMA schema_version").fetchone()[0], tuple(rows))
 
@@ -233,13 +244,19 @@ def remember_migrated(path: Path, conn: sqlite3.Connection) -> None:
 def backup(conn: sqlite3.Connection, path: Path, label: str) -> Path:
     """Copy the open library with SQLite's backup API (consistent under concurrent
     writers) to `<name>.before-<label>.bak`; the oldest backups beyond KEEP_BACKUPS go."""
+    from app.store import crypto
+
     dest = path.with_name(f"{path.name}.before-{label}.bak")
     tmp = dest.with_suffix(".part")
-    target = sqlite3.connect(tmp)
-    try:
-        conn.backup(target)
-    finally:
-        target.close()
+    tmp.unlink(missing_ok=True)
+    if isinstance(conn, sqlite3.Connection):
+        target = sqlite3.connect(tmp)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+    else:  # an encrypted library: the copy is encrypted under the same passphrase
+        crypto.export_copy(conn, tmp)
     os.chmod(tmp, 0o600)
     os.replace(tmp, dest)
     olds = sorted(path.parent.glob(f"{path.name}.before-*.bak"), key=lambda p: p.stat().st_mtime)

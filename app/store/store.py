@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from app.store import crypto
 from app.store import health as _health
 from app.store import search as _search
 from app.store.health import LibraryDamaged
@@ -47,18 +48,20 @@ def open_store(path=None) -> "Store":
 
 
 class Store(RunsMixin):
-    def __init__(self, path):
+    def __init__(self, path, *, encrypted: bool | None = None):
         self.path = Path(path) if str(path) != ":memory:" else path
         on_disk = isinstance(self.path, Path)
         if on_disk:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         existed = on_disk and self.path.exists() and self.path.stat().st_size > 0
+        # An encrypted library (crypto.py) needs the passphrase: PassphraseError otherwise.
+        # Autocommit at the driver level; transactions are explicit (BEGIN IMMEDIATE).
+        self.conn = crypto.connect(path, encrypted=encrypted, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        self.encrypted = not isinstance(self.conn, sqlite3.Connection)
+        self.conn.row_factory = crypto.row_factory(self.conn)
         # Checked before anything writes to it (WAL switch, migrations), once per process.
         self._health = _health.check(self.path) if existed else _health.Health("ok")
         self._gate = _health.gate_for(self.path) if on_disk else None
-        # Autocommit at the driver level; transactions are explicit (BEGIN IMMEDIATE).
-        self.conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
         self.db = Database(self.conn)
         self._thread = threading.get_ident()
         if self._health.state == "damaged":
@@ -68,7 +71,7 @@ class Store(RunsMixin):
             self.conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe with WAL
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as e:
+        except crypto.DatabaseError as e:
             if not _health.is_corruption(e):
                 raise
             self.conn.close()
@@ -141,7 +144,7 @@ class Store(RunsMixin):
                 if str(mode).lower() != "wal":
                     self.conn.execute("PRAGMA journal_mode=WAL")
                 return
-            except sqlite3.OperationalError as e:
+            except crypto.OperationalError as e:
                 if "locked" not in str(e) or time.monotonic() > deadline:
                     raise
                 time.sleep(delay)
@@ -151,7 +154,7 @@ class Store(RunsMixin):
     def close(self) -> None:
         try:
             self.conn.close()
-        except sqlite3.Error:
+        except crypto.Error:
             pass
 
     def __enter__(self):
@@ -178,7 +181,7 @@ class Store(RunsMixin):
             else:
                 try:
                     self.conn.execute("COMMIT")
-                except sqlite3.DatabaseError as e:
+                except crypto.DatabaseError as e:
                     if self.conn.in_transaction:
                         self.conn.execute("ROLLBACK")
                     self._raise_if_corrupt(e)
@@ -427,7 +430,7 @@ class Store(RunsMixin):
         params.append(max(1, int(limit)))
         try:
             rows = self.conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as e:
+        except crypto.OperationalError as e:
             raise _search.explain(e, query) from None
         return [
             Hit(chunk_id=r["id"], doc_id=r["doc_id"], title=clean_title(r["title"] or "") or Path(r["path"]).name,
