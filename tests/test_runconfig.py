@@ -103,3 +103,16 @@ def test_cli_refuses_a_zero_or_meaningless_limit(cli_library, capsys, value):
         main(["ask", "q", "--max-seconds", value])
     assert e.value.code == 2
     assert "none" in capsys.readouterr().err
+
+
+def test_lectern_config_writes_what_the_window_reads(capsys):
+    assert main(["config", "set", "max_seconds", "none"]) == 0
+    assert main(["config", "set", "max_calls", "12"]) == 0
+    cfg = RunConfig.load()
+    assert cfg.max_seconds is None and cfg.max_calls == 12
+    capsys.readouterr()
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["max_seconds"] is None and shown["max_calls"] == 12
+    assert main(["config", "set", "max_tokens", "0"]) == 1
+    assert "none" in capsys.readouterr().err

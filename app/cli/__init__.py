@@ -13,7 +13,7 @@ import sys
 from app.meta import APP_NAME, VERSION
 
 # Modules that contribute sub-commands, in the order `--help` lists them.
-_COMMAND_MODULES = ("library", "maintenance", "models", "ask", "doctor", "gui")
+_COMMAND_MODULES = ("library", "maintenance", "models", "ask", "config", "doctor", "gui")
 
 
 class CliError(Exception):

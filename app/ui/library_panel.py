@@ -173,7 +173,14 @@ class LibraryPanel(QWidget):
             if then:
                 then()
 
-        self.tasks.run_function(self.engine.list_documents, on_result=done, on_failed=self.show_message)
+        def failed(msg):
+            # Whoever waits on the refresh (an import's end, a scripted --ask) must hear
+            # that it ended, or it waits forever.
+            self.show_message(msg)
+            if then:
+                then()
+
+        self.tasks.run_function(self.engine.list_documents, on_result=done, on_failed=failed)
 
     def _update_empty(self) -> None:
         has = self.model.rowCount() > 0
