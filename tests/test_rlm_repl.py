@@ -259,3 +259,29 @@ def test_document_text_cannot_close_the_fence_around_the_output(store):
         # one data block per turn: the document's own markers were defused
         assert turn.count("<<<DOC") == 1 and turn.count("DOC>>>") == 1, turn
         assert "HACKED" in turn.split("<<<DOC", 1)[1].split("DOC>>>", 1)[0]
+
+
+def test_a_cell_copied_from_before_with_the_same_output_is_pointed_out(store, doc):
+    # Qwen2.5-Coder-0.5B re-ran the controller's first cell on every turn.
+    first = None
+
+    def copier(request):
+        nonlocal first
+        if first is None:
+            first = re.search(r"```repl\n(.*?)```", request.messages[-1]["content"], re.S).group(1)
+        return code(first.strip()) if len(request.messages) < 6 else code("FINAL('done')")
+
+    result = Controller(store, FakeModel(responder=copier)).ask(QUESTION, doc_ids=[doc], mode="repl",
+                                                                budget=Budget(max_iterations=4))
+    shown = outputs(result)
+    assert all("already ran and printed the same" in s for s in shown[:2]), shown
+    assert result.answer == "done"
+
+
+def test_the_outline_of_many_documents_leaves_room_for_the_example_search(store):
+    ids = [add_text_document(store, f"Manual {i}", [f"Chapter {p}\n" + FILLER for p in range(40)]) for i in range(6)]
+    ids.append(add_text_document(store, "Heron Report", [FILLER, FILLER + FACT]))
+    root = FakeModel(replies=[code("FINAL('4417')")])
+    Controller(store, root).ask(QUESTION, doc_ids=ids, mode="repl")
+    first = root.requests[0].messages[-1]["content"]
+    assert first.count("context[") >= 7 and "'Heron Report'" in first and FACT in first

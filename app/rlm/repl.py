@@ -163,6 +163,7 @@ def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, p
     messages = [{"role": "system", "content": system},
                 {"role": "user", "content": FIRST_TURN.format(question=question, cell=cell,
                                                                output=fence(_render(res))[:MAX_OUTPUT])}]
+    seen = {_cell_key(cell): _render(res)}
     for i in range(ctx.budget.max_iterations):
         node = ctx.new_node("code", f"turn {i + 1}" + (f" (depth {depth})" if depth else ""), parent=parent,
                             depth=depth, slice=session.slice)
@@ -185,6 +186,13 @@ def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, p
             err = res.get("error") or ""
             if res.get("final") is None and literal and ("SyntaxError" in err or "NameError" in err):
                 res["final"] = literal  # FINAL(some prose) in plain text: the prose is the answer
+            before = _render(res)
+            if res.get("final") is None and seen.get(_cell_key(code)) == before:
+                # A small coder copies the cell it was shown and loops on the same output.
+                res["notes"] = list(res.get("notes") or []) + [
+                    "This cell already ran and printed the same as before. Change it: read a hit with "
+                    "print(hits[0]['text']), search() other words, or answer with FINAL('...')."]
+            seen[_cell_key(code)] = before
             outputs.append(res)
             if res.get("final") is not None:
                 final = res["final"]
@@ -219,6 +227,10 @@ def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, p
     if depth == 0:
         ctx.partial.answer = answer
     return answer
+
+
+def _cell_key(code: str) -> str:
+    return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
 
 
 def _render(res: dict) -> str:

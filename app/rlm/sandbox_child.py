@@ -134,14 +134,17 @@ class Documents(tuple):
         return "[" + ", ".join(map(repr, self)) + "]"
 
 
-def make_outline(context, per_doc=8):
+def make_outline(context, per_doc=None):
     lines = [f"{len(context)} document(s). context[i].title / .text / .pages[j].text (pages are numbered from 1):"]
+    # About 24 page lines in all, so with many documents the outline still leaves room in
+    # the first turn for the example search, which matters more.
+    per_doc = per_doc or max(1, min(8, 24 // max(1, len(context))))
     for i, d in enumerate(context[:20]):
         lines.append(f"context[{i}]: {d.title!r}, {len(d.pages)} pages, {len(d.text)} characters")
         pages = [p for p in d.pages if p.text.strip()]
         step = max(1, len(pages) // per_doc)
         for p in pages[::step][:per_doc]:
-            first = " ".join(p.text.strip().split("\n", 1)[0].split())[:80]
+            first = " ".join(p.text.strip().split("\n", 1)[0].split())[:60]
             lines.append(f"  page {p.no}: {first}")
     if len(context) > 20:
         lines.append(f"... and {len(context) - 20} more documents")
