@@ -388,3 +388,10 @@ def test_scripted_ask_without_files_waits_for_the_library(qtbot, pdf):
         qtbot.waitUntil(lambda: not w2.tasks.busy, timeout=WAIT)
     finally:
         close(w2)
+
+
+def test_which_model_names_count_as_too_small_for_repl():
+    from app.ui.main_window import SMALL_MODEL_RE
+
+    assert SMALL_MODEL_RE.search("SmolLM2-135M-Instruct") and SMALL_MODEL_RE.search("llama-3.2-3b-q4")
+    assert not SMALL_MODEL_RE.search("Qwen2.5-32B-Instruct") and not SMALL_MODEL_RE.search("mistral-7b")

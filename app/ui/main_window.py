@@ -3,6 +3,7 @@ their own work through the Engine; this file only connects them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
@@ -34,7 +35,9 @@ STATUS_TEXT = {
     "failed": ("The run failed.", "error"),
 }
 STATE_VERSION = 2  # bumped when the dock layout changed (trace moved under the answer)
-SMALL_MODEL_NAMES = ("135m", "360m", "0.5b", "1b", "1.1b", "1.5b", "1.7b", "2b", "3b")
+# Model names that say "too small to write code" (SmolLM2-135M, Qwen2.5-1.5B, Llama-3.2-3B …);
+# a digit or dot before the size would make it another number (32b is not 2b).
+SMALL_MODEL_RE = re.compile(r"(?<![\d.])(?:135|360)m\b|(?<![\d.])(?:0\.5|1|1\.1|1\.5|1\.7|2|3)b\b", re.I)
 
 
 class MainWindow(QMainWindow):
@@ -252,7 +255,7 @@ class MainWindow(QMainWindow):
             root = (cfg.root if cfg else "default") or "default"
             loaded = str((self.runtime_info.get("root") or {}).get("name") or "")
             name = loaded if root not in ("default", "endpoints") and loaded else root
-            if root == "default" or any(t in name.lower() for t in SMALL_MODEL_NAMES):
+            if root == "default" or SMALL_MODEL_RE.search(name):
                 shown = "the built-in 135M model" if root == "default" else name
                 warning = (f"REPL mode needs a model that can write Python (7B or larger, or a server); "
                            f"{shown} cannot. Choose one in Models and settings, or use Read and quote.")
