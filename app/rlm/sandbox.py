@@ -15,8 +15,9 @@ one exec gives every namespace at once, an empty root that holds only what we bi
 capability dropping, with a decade of hostile-code use behind it. seccomp + Landlock
 would need two extra Python packages (one a C binding), a filter we would have to write
 and keep in step with new syscalls, and Landlock needs kernel 5.13+ and still leaves the
-PID, IPC and network namespaces to do by hand; namespaces by hand (`unshare`) cannot
-build the empty root without root. What the child gets:
+PID, IPC and network namespaces to do by hand; doing the namespaces by hand (`unshare`,
+pivot_root) would re-implement bubblewrap's set-up, the part that has to be right.
+What the child gets:
 
 - `--unshare-all` plus `--unshare-user`: new user, PID, network (loopback only, none of
   the host's listeners), IPC, UTS and cgroup namespaces; `--disable-userns`, so code
@@ -31,7 +32,9 @@ build the empty root without root. What the child gets:
   /proc, unpacked under /tmp) and answered the protocol;
 - `--die-with-parent` and `--new-session`, and on close the whole process group is
   SIGKILLed: killing bwrap's PID 1 tears down the PID namespace with everything in it;
-- inside, the child sets CPU, address-space, file-size, core and process limits itself.
+- inside, the child sets CPU, address-space, file-size, core and process limits itself
+  (the kernel exempts a host root from RLIMIT_NPROC, since the sandbox's uid maps to the
+  caller's; what such a caller's code forks still lives and dies in the PID namespace).
 
 Without real isolation REPL mode does not run (repl.py then answers in guided mode and
 says why): `availability()` starts one confined interpreter and caches the verdict.
