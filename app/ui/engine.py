@@ -174,6 +174,28 @@ class Engine:
                 pass  # the trace in the window still shows it
         yield NodeAdded(as_dict(node))
 
+    # --- the trace ---------------------------------------------------------------------
+    @staticmethod
+    def derive_fates(nodes, citations=(), answer: str = "") -> list[dict]:
+        """Node fates as the run's data says (app.rlm.trace.derive_fates); cheap, no I/O,
+        so the window calls it on the GUI thread when a run ends or is reopened."""
+        from app.rlm.trace import derive_fates
+
+        return derive_fates(nodes, citations, answer)
+
+    @staticmethod
+    def standalone_question(question: str, thread: list[dict]) -> str:
+        """A follow-up rewritten with the conversation (app.conversation)."""
+        from app.conversation import standalone
+
+        return standalone(question, thread)
+
+    @staticmethod
+    def run_json(run: dict) -> str:
+        from app.rlm.trace import run_to_json
+
+        return run_to_json(run)
+
     # --- sources and reports -----------------------------------------------------------
     def describe_sources(self, citations, paths: dict | None = None, _cancel=None) -> list[dict]:
         """Citations with what a reader needs to find them: the file name and the page's

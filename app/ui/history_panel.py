@@ -56,8 +56,9 @@ class HistoryPanel(QWidget):
         self.open_btn = _tool("Open", "Show this run's answer and trace", lambda: self.open_run(self.selected_id()))
         self.export_btn = _tool("Export", "Save the selected run as Markdown (a readable report) or JSON (the whole trace)", None)
         menu = QMenu(self.export_btn)
-        menu.addAction("Markdown report…", lambda: self.export(self.selected_id(), "md"))
-        menu.addAction("JSON with the whole trace…", lambda: self.export(self.selected_id(), "json"))
+        menu.addAction("Report as Markdown…", lambda: self.export(self.selected_id(), "md"))
+        menu.addAction("Report as PDF…", lambda: self.export(self.selected_id(), "pdf"))
+        menu.addAction("Whole trace as JSON…", lambda: self.export(self.selected_id(), "json"))
         self.export_btn.setMenu(menu)
         self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.del_btn = _tool("Delete", "Delete this run from the history", lambda: self.delete(self.selected_id()))
@@ -133,20 +134,23 @@ class HistoryPanel(QWidget):
             self._say("Select a run first.")
             return
         if path is None:
-            filt = "Markdown (*.md)" if fmt == "md" else "JSON (*.json)"
+            filt = {"md": "Markdown (*.md)", "pdf": "PDF (*.pdf)"}.get(fmt, "JSON (*.json)")
             path, _ = QFileDialog.getSaveFileName(self, "Export run", f"lectern-run-{run_id}.{fmt}", filt)
             if not path:
                 return
 
         def job(_c):
-            from app.rlm.trace import run_to_json, run_to_markdown
-
             run = self.engine.get_run(run_id)
             if run is None:
                 raise ValueError("that run is no longer in the history")
-            text = run_to_markdown(run, prompts=True) if fmt == "md" else run_to_json(run)
+            if fmt in ("md", "pdf"):
+                # A clean report (question, answer, sources with their quotes), not a
+                # prompt dump: `lectern runs export` and JSON keep the whole trace.
+                cites = self.engine.describe_sources(run.get("citations") or [])
+                turn = {"question": run.get("question", ""), "answer": run.get("answer", ""), "citations": cites}
+                return self.engine.export_report([turn], path, fmt)
             with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+                f.write(self.engine.run_json(run))
             return path
 
         self.tasks.run_function(job, on_result=lambda p: self._say(f"Saved {p}"), on_failed=self._say)

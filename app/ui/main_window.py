@@ -377,10 +377,8 @@ class MainWindow(QMainWindow):
         if self.mode_warning:
             self.ask.set_status(self.mode_warning, "warn", action="settings")
             return False
-        from app.conversation import standalone
-
         prior = [{"question": t["standalone"], "answer": t["answer"]} for t in self.thread]
-        rewritten = standalone(question, prior)
+        rewritten = self.engine.standalone_question(question, prior)
         rewritten_from = None
         if rewritten != question:
             rewritten_from = {"question": question, "thread": [t["question"] for t in prior]}
@@ -431,9 +429,8 @@ class MainWindow(QMainWindow):
         self.ask.set_status(f"Reading… {t['calls']} model calls, {t['tokens_in'] + t['tokens_out']:,} tokens so far")
 
     def _run_finished(self, result: dict) -> None:
-        from app.rlm.trace import derive_fates
-
-        nodes = derive_fates(result.get("nodes") or [], result.get("citations") or [], result.get("answer") or "")
+        nodes = self.engine.derive_fates(result.get("nodes") or [], result.get("citations") or [],
+                                         result.get("answer") or "")
         result["nodes"] = nodes
         self.trace.merge_nodes(nodes)
         self.trace.set_run_totals(result.get("totals"))
@@ -569,9 +566,8 @@ class MainWindow(QMainWindow):
         if i >= 0:
             self.ask.mode.setCurrentIndex(i)
         self.trace.clear()
-        from app.rlm.trace import derive_fates
-
-        self.trace.set_nodes(derive_fates(run.get("nodes") or [], run.get("citations") or [], run.get("answer") or ""))
+        self.trace.set_nodes(self.engine.derive_fates(run.get("nodes") or [], run.get("citations") or [],
+                                                      run.get("answer") or ""))
         self.trace.set_run_totals(run.get("totals"))
         citations = list(run.get("citations") or [])
         self.ask.set_answer(str(run.get("answer") or ""), citations)
