@@ -135,10 +135,14 @@ def test_a_bad_file_in_the_drop_shows_its_error_in_the_library(make_window, qtbo
     assert w.library.status_of(str(pdf))[0] == "ready"
     rows = [it.data(Qt.ItemDataRole.UserRole + 2) for it in w.library.model.doc_items()]
     assert sorted(rows) == sorted(str(p) for p in (pdf, bad, broken))  # one row per file
-    # the error is visible in the row's status column, not only in a tooltip
+    # the row's status column says "error", whole; the full error is its tooltip and,
+    # once the row is selected, the panel's message line (a narrow dock cut it to "error: N")
     item = w.library.model.item_for_path(str(bad))
-    status_text = item.parent().child(item.row(), 2).text()
-    assert status_text.startswith("error:")
+    status_item = item.parent().child(item.row(), 2)
+    assert status_item.text() == "error"
+    assert status_item.toolTip().startswith("error: ") and len(status_item.toolTip()) > 12
+    w.library.view.setCurrentIndex(w.library.proxy.mapFromSource(item.index()))
+    assert w.library.message.isVisible() and "notes.pdf could not be imported: " in w.library.message.text()
 
 
 def test_dropping_on_the_question_box_makes_the_files_the_scope(make_window, qtbot, tmp_path, pdf):

@@ -395,3 +395,23 @@ def test_which_model_names_count_as_too_small_for_repl():
 
     assert SMALL_MODEL_RE.search("SmolLM2-135M-Instruct") and SMALL_MODEL_RE.search("llama-3.2-3b-q4")
     assert not SMALL_MODEL_RE.search("Qwen2.5-32B-Instruct") and not SMALL_MODEL_RE.search("mistral-7b")
+
+
+def test_a_locked_row_says_what_to_do_and_double_click_asks_for_the_password(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from tests.pdfs import DEFAULT_PASSWORD, encrypted_pdf
+
+    locked = encrypted_pdf(tmp_path / "locked.pdf")
+    w = make_window()
+    w.library.ask_passwords = False  # no prompt after the import: the row itself offers it
+    import_by_drop(qtbot, w, w.library.view.viewport(), [locked])
+    item = w.library.model.item_for_path(str(locked))
+    assert item.parent().child(item.row(), 2).text() == "needs password"  # whole, not "needs p"
+    index = w.library.proxy.mapFromSource(item.index())
+    w.library.view.setCurrentIndex(index)
+    assert "double-click it to type the password" in w.library.message.text()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (DEFAULT_PASSWORD, True))
+    with qtbot.waitSignal(w.importFinished, timeout=WAIT * 2):
+        w._library_double_clicked(index)
+    qtbot.waitUntil(lambda: w.library.status_of(str(locked))[0] == "ready" and not w.tasks.busy, timeout=WAIT)

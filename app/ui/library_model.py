@@ -57,11 +57,14 @@ class LibraryModel(QStandardItemModel):
         item.setData(status, STATUS)
         item.setData(error, ERROR)
         item.setToolTip(str(item.data(PATH)) + (f"\n{error}" if error else ""))
-        label = STATUS_LABELS.get(status, status) + (f" {progress}" if progress else "") + (f": {error}" if error else "")
+        label = STATUS_LABELS.get(status, status) + (f" {progress}" if progress else "")
+        full = label + (f": {error}" if error else "")
         parent = item.parent() or self.invisibleRootItem()
         status_item = parent.child(item.row(), 2)
+        # The column shows the short status, whole (a narrow dock cut "error: Not a PDF…"
+        # to "error: N"); the full message is the tooltip and the panel's message line.
         status_item.setText(label)
-        status_item.setToolTip(error or label)
+        status_item.setToolTip(full)
         status_item.setForeground(QBrush(QColor(STATUS_COLORS.get(status, "#8a8f98"))))
 
     def clear_transient(self, status: str | None = None) -> None:
@@ -158,10 +161,8 @@ class LibraryModel(QStandardItemModel):
         label = STATUS_LABELS.get(status, status)
         if progress:
             label = f"{label} {progress}"
-        if error:
-            label = f"{label}: {error}"
-        status_item = QStandardItem(label)
-        status_item.setToolTip(error or label)
+        status_item = QStandardItem(label)  # short and whole; the error is in the tooltip
+        status_item.setToolTip(f"{label}: {error}" if error else label)
         status_item.setForeground(QBrush(QColor(STATUS_COLORS.get(status, "#8a8f98"))))
         for it in (pages_item, status_item):
             it.setEditable(False)

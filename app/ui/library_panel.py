@@ -113,6 +113,7 @@ class LibraryPanel(QWidget):
         hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.model.itemChanged.connect(self._item_changed)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
 
         self.empty = QLabel("Drop PDFs or folders here,\nor press Ctrl+O to import.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -413,6 +414,30 @@ class LibraryPanel(QWidget):
                                           QLineEdit.EchoMode.Password)
             if ok and pw:
                 self.import_paths([p], password=pw)
+
+    def status_message(self, path: str) -> str:
+        """The whole status of a row in words, with what to do about it."""
+        status, error = self.status_of(path)
+        name = Path(path).name
+        if status == "needs-password":
+            return f"{name} is locked with a password: double-click it to type the password."
+        if status == "error":
+            return f"{name} could not be imported: {error or 'unknown error'}"
+        if status == "no-text":
+            return f"{name} has no text layer (a scan?): nothing in it can be searched or quoted."
+        return ""
+
+    def _current_changed(self, current, _previous) -> None:
+        from app.ui.library_model import PATH
+
+        path = self.proxy.mapToSource(current).siblingAtColumn(0).data(PATH) if current.isValid() else None
+        text = self.status_message(str(path)) if path else ""
+        if text:
+            self.show_message(text)
+
+    def unlock(self, path: str) -> None:
+        """Ask for the password of a locked file and import it again."""
+        self._ask_password([path])
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)

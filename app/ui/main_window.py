@@ -550,9 +550,14 @@ class MainWindow(QMainWindow):
             on_failed=lambda _m: self._open_page(doc_id, page, quote))
 
     def _library_double_clicked(self, index) -> None:
-        from app.ui.library_model import DOC_ID
+        from app.ui.library_model import DOC_ID, PATH
 
-        doc_id = self.library.proxy.mapToSource(index).siblingAtColumn(0).data(DOC_ID)
+        src = self.library.proxy.mapToSource(index).siblingAtColumn(0)
+        doc_id = src.data(DOC_ID)
+        path = src.data(PATH)
+        if path and self.library.status_of(str(path))[0] == "needs-password":
+            self.library.unlock(str(path))  # the locked row's action: type the password
+            return
         if doc_id is not None:
             self._open_page(doc_id, 1)
 
