@@ -407,7 +407,7 @@ def test_a_locked_row_says_what_to_do_and_double_click_asks_for_the_password(mak
     w.library.ask_passwords = False  # no prompt after the import: the row itself offers it
     import_by_drop(qtbot, w, w.library.view.viewport(), [locked])
     item = w.library.model.item_for_path(str(locked))
-    assert item.parent().child(item.row(), 2).text() == "needs password"  # whole, not "needs p"
+    assert item.parent().child(item.row(), 2).text() == "locked"  # whole, not "needs p"
     index = w.library.proxy.mapFromSource(item.index())
     w.library.view.setCurrentIndex(index)
     assert "double-click it to type the password" in w.library.message.text()

@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self.trace_dock = self._dock("Trace", self.trace, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.trace_dock.hide()
         self.trace.set_orientation(Qt.Orientation.Horizontal)
-        self.resizeDocks([self.library_dock], [250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.library_dock], [275], Qt.Orientation.Horizontal)
 
         self.model_label = QLabel("Model: embedded default (loads on the first question)")
         self.model_label.setToolTip("The model runs in its own process; details appear once it has loaded.")

@@ -21,8 +21,8 @@ STATUS_COLORS = {
 STATUS_LABELS = {
     "ready": "ready",
     "importing": "importing…",
-    "needs-password": "needs password",
-    "no-text": "no text (scanned?)",
+    "needs-password": "locked",  # short enough to stay whole in a narrow library; the tooltip says more
+    "no-text": "no text",
     "error": "error",
 }
 
