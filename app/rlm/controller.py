@@ -113,6 +113,10 @@ class Controller:
             if answer and status in ("budget", "cancelled", "failed"):
                 yield AnswerDelta(answer)
         note = " ".join(ctx.notes)
+        try:
+            env.label_citations(citations)  # the printed page number ("990"), where the PDF has one
+        except Exception as e:  # a label is a nicety: never the reason a run fails
+            log.warning("could not label citations of run %s: %s", run_id, e)
         result = RunResult(run_id, answer, citations, status, note, ctx.meter.totals(), ctx.trace.nodes)
         try:
             self.store.finish_run(run_id, answer, status, result.totals, [c.to_dict() for c in citations], note)
