@@ -25,18 +25,7 @@ from tests import pdfs
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def huge_page_pdf(path, mb: int = 50) -> Path:
-    """One page whose (deflated, ~180 KB) content stream draws `mb` MB of text, all of
-    it inside the page, so MuPDF keeps every character."""
-    line = b"(" + b"lorem ipsum dolor sit amet consectetur " * 2 + b") Tj 1 0 0 1 10 400 Tm\n"
-    content = b"BT /F1 1 Tf 10 400 Td\n" + line * ((mb << 20) // len(line)) + b"ET\n"
-    comp = zlib.compress(content, 9)
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
-            b"/Contents 4 0 R >>",
-            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(comp) + comp + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+def _pdf(path, objs: list[bytes]) -> Path:
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for i, o in enumerate(objs, 1):
@@ -50,6 +39,44 @@ def huge_page_pdf(path, mb: int = 50) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(bytes(out))
     return path
+
+
+def _stream(data: bytes, extra: bytes = b"") -> bytes:
+    comp = zlib.compress(data, 9)
+    return b"<< %s /Length %d /Filter /FlateDecode >>\nstream\n" % (extra, len(comp)) + comp + b"\nendstream"
+
+
+_TEXT_LINE = b"(" + b"lorem ipsum dolor sit amet consectetur " * 2 + b") Tj 1 0 0 1 10 400 Tm\n"
+
+
+def _text_ops(mb: float) -> bytes:
+    return b"BT /F1 1 Tf 10 400 Td\n" + _TEXT_LINE * int(mb * (1 << 20) // len(_TEXT_LINE)) + b"ET\n"
+
+
+def huge_page_pdf(path, mb: int = 50) -> Path:
+    """One page whose (deflated, ~180 KB) content stream draws `mb` MB of text, all of
+    it inside the page, so MuPDF keeps every character."""
+    return _pdf(path, [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        _stream(_text_ops(mb)),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"])
+
+
+def form_bomb_pdf(path, form_mb: float = 1, times: int = 100) -> Path:
+    """One page that draws a form holding `form_mb` MB of text `times` times: a small
+    content stream, `form_mb * times` MB of characters for MuPDF."""
+    return _pdf(path, [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> "
+        b"/XObject << /X0 6 0 R >> >> /Contents 4 0 R >>",
+        _stream(b"q /X0 Do Q\n" * times),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        _stream(_text_ops(form_mb), b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] "
+                b"/Resources << /Font << /F1 5 0 R >> >>")])
 
 
 PEAK_SCRIPT = """
@@ -87,6 +114,23 @@ def test_a_50_mb_text_page_next_to_a_normal_file_both_finish_in_bounded_memory(t
         doc = next(d for d in store.list_documents() if d.path == str(big))
         assert 1_000_000 < doc.char_count <= ex.MAX_PAGE_CHARS
         assert store.search("lorem", doc_ids=[doc.id], limit=1)
+
+
+def test_a_form_drawn_100_times_is_skipped_not_extracted(tmp_path):
+    """1 MB of text in a form the page draws 100 times: 100 MB of characters for MuPDF
+    from a 4 KB file."""
+    bomb = form_bomb_pdf(tmp_path / "forms.pdf", form_mb=1, times=100)
+    assert bomb.stat().st_size < 10_000
+    normal = pdfs.multi_page_pdf(tmp_path / "normal.pdf", pages=2)
+    # A worker: were the bound missing, its address-space limit would still stop MuPDF.
+    events = list(import_paths([bomb, normal], workers=1))
+    done = {Path(e.path).name: e for e in events if e.kind == "file-done"}
+    assert set(done) == {"forms.pdf", "normal.pdf"}
+    assert "Page 1 draws 100 MB of text through forms it repeats" in done["forms.pdf"].error
+    # A form drawn a few times is ordinary (a letterhead): read as usual.
+    few = form_bomb_pdf(tmp_path / "letterhead.pdf", form_mb=0.01, times=3)
+    r = ex.extract_range(str(few), "pdf", None, 0, None, str(tmp_path / "s.spool"))
+    assert r.chars > 20_000 and not r.notes
 
 
 def test_random_bytes_named_txt_are_refused_not_imported(tmp_path):

@@ -243,7 +243,8 @@ def _bound_page(doc, page, i: int, notes: list[str]) -> bool:
             return False
     total = sum(sizes)
     if total <= MAX_PAGE_CONTENT_BYTES:
-        return True
+        return _forms_fit(doc, page, lambda: b"".join(_stream_prefix(doc, x, MAX_PAGE_CONTENT_BYTES) for x in xrefs),
+                          total, i, notes)
     kept = b""
     for x in xrefs:
         if len(kept) >= MAX_PAGE_CONTENT_BYTES:
@@ -257,7 +258,39 @@ def _bound_page(doc, page, i: int, notes: list[str]) -> bool:
         doc.update_stream(x, b" ")
     notes.append(f"Page {i + 1} holds {_mb(total)} of page content: imported the text of its first "
                  f"{_mb(len(kept))}.")
-    return True
+    return _forms_fit(doc, page, lambda: kept, len(kept), i, notes)
+
+
+_TEXT_OPERATORS = re.compile(rb"\bT[jJ]\b|'|\"")
+
+
+def _forms_fit(doc, page, read_content, size: int, i: int, notes: list[str]) -> bool:
+    """A small content stream can draw a form full of text many times over (1 MB drawn
+    100 times is 100 MB of characters for MuPDF). Count what the page's own forms add;
+    forms of pure drawing cost MuPDF no per-character memory and are not counted.
+    Forms nested in forms are left to the worker's memory limit."""
+    try:
+        forms = page.get_xobjects()
+    except Exception:
+        return True
+    if not forms:
+        return True  # most pages: nothing more to read
+    content = read_content()
+    drawn = 0
+    for xref, name, invoker, _bbox in forms:
+        if invoker != 0 or not name:
+            continue
+        uses = len(re.findall(rb"/" + re.escape(name.encode("latin-1", "replace")) + rb"\s*Do\b", content))
+        if not uses:
+            continue
+        body = _stream_size(doc, xref, MAX_PAGE_INFLATE_BYTES)
+        if _TEXT_OPERATORS.search(_stream_prefix(doc, xref, MAX_PAGE_CONTENT_BYTES)):
+            drawn += uses * body
+    if size + drawn <= MAX_PAGE_CONTENT_BYTES:
+        return True
+    notes.append(f"Page {i + 1} draws {_mb(size + drawn)} of text through forms it repeats (Lectern reads at most "
+                 f"{_mb(MAX_PAGE_CONTENT_BYTES)} a page): skipped.")
+    return False
 
 
 def _cap_text(text: str, i: int, notes: list[str]) -> str:

@@ -36,6 +36,9 @@ INPROCESS_MAX_FILES = 8
 MIN_RANGE_PAGES = 64
 # Smaller PDFs are read whole by one worker; larger ones are opened here first to split them.
 SPLIT_MIN_BYTES = 1 << 20
+# Address space of a worker process: a page that slips past extract's content bounds makes
+# MuPDF fail an allocation (the page is reported unreadable) instead of taking the machine.
+WORKER_ADDRESS_SPACE = 2 << 30
 
 # --- worker process side -------------------------------------------------------------
 _progress_q = None
@@ -65,10 +68,22 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = WORKER_ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(hard, WORKER_ADDRESS_SPACE)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # not on Windows; an already lower limit stays
+        pass
+
+
 def _worker_init(progress_q, cancel_flag, parent_pid=None):
     global _progress_q, _cancel_flag
     if parent_pid is not None:
         _die_with_parent(parent_pid)
+        _limit_memory()
     _progress_q, _cancel_flag = progress_q, cancel_flag
     # Progress messages are best effort: a worker must be able to exit even if the queue's
     # feeder thread is stuck on a lock a killed sibling held.
