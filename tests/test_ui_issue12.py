@@ -415,3 +415,20 @@ def test_a_locked_row_says_what_to_do_and_double_click_asks_for_the_password(mak
     with qtbot.waitSignal(w.importFinished, timeout=WAIT * 2):
         w._library_double_clicked(index)
     qtbot.waitUntil(lambda: w.library.status_of(str(locked))[0] == "ready" and not w.tasks.busy, timeout=WAIT)
+
+
+def test_the_settings_dialog_can_load_the_model_and_show_its_runtime(qtbot):
+    from app.ui.settings_dialog import SettingsDialog
+
+    w = window_with(qtbot, RecordingProvider(RuntimeModel(default="Not found.")))
+    try:
+        dlg = SettingsDialog(w.settings, w.engine, w.tasks, w, runtime_info=w.runtime_info)
+        dlg.runtimeChecked.connect(w._runtime_checked)
+        assert "after the model has loaded" in dlg.runtime.text()
+        with qtbot.waitSignal(dlg.runtimeChecked, timeout=WAIT):
+            dlg.check_btn.click()
+        assert "Self-check: passed, 48.2 tokens/s" in dlg.runtime.text()
+        assert "CPU haswell" in w.model_label.text()
+        dlg.reject()
+    finally:
+        close(w)

@@ -174,6 +174,15 @@ class Engine:
                 pass  # the trace in the window still shows it
         yield NodeAdded(as_dict(node))
 
+    def load_runtime(self, config, _cancel=None) -> dict:
+        """Load the configured models (the first load runs the self-check) and return
+        what runs: {"root": info(), "sub": info()} — variant, GPU layers, tokens/s."""
+        root, sub = self.model_provider(config)
+        info = {"root": _info(root)}
+        if sub is not None:
+            info["sub"] = _info(sub)
+        return info
+
     # --- the trace ---------------------------------------------------------------------
     @staticmethod
     def derive_fates(nodes, citations=(), answer: str = "") -> list[dict]:

@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
         from app.ui.settings_dialog import SettingsDialog
 
         dlg = SettingsDialog(self.settings, self.engine, self.tasks, self, runtime_info=self.runtime_info)
+        dlg.runtimeChecked.connect(self._runtime_checked)
         self.settings_dialog = dlg
         if dlg.exec():
             self.ask.budget.setValue(self.settings.run_config().max_calls or 0)
@@ -409,6 +410,12 @@ class MainWindow(QMainWindow):
         self.ask.question.clear()
         self.ask.set_status("New conversation: the next question stands on its own.")
         self.reader.clear_highlight()
+
+    def _runtime_checked(self, info: dict) -> None:
+        """The settings dialog loaded the model: the status bar shows the same."""
+        self._models_ready(info)
+        if not self.session.running:
+            self.ask.set_status("")
 
     def _models_ready(self, info: dict) -> None:
         self.runtime_info = dict(info or {})

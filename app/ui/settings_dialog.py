@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -125,7 +125,13 @@ class SettingsDialog(QDialog):
                               "This machine: shown after the model has loaded (ask a question first).")
         self.runtime.setWordWrap(True)
         self.runtime.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.check_btn = QPushButton("Load and check the model")
+        self.check_btn.setToolTip("Load the root model now and show what runs: CPU variant, GPU layers, "
+                                  "self-check and its speed (the same as `lectern doctor`)")
+        self.check_btn.clicked.connect(self.check_runtime)
+        self.check_btn.setEnabled(engine is not None and tasks is not None)
         rf.addRow("This machine", self.runtime)
+        rf.addRow("", self.check_btn)
         if root_info.get("gpu_offload_supported") is False:
             self.gpu.setToolTip("This llama.cpp build runs on the CPU only: GPU layers stay 0.")
 
@@ -155,6 +161,31 @@ class SettingsDialog(QDialog):
             lay.addWidget(w)
         lay.addWidget(self.error)
         lay.addWidget(buttons)
+
+    runtimeChecked = Signal(dict)
+
+    def check_runtime(self) -> None:
+        """Loads the models of the configuration being edited, in a worker."""
+        try:
+            cfg = self.result_config()
+        except ValueError as e:
+            self.runtime.setText(f"Not loaded: {e}")
+            return
+        self.runtime.setText("Loading the model and running its self-check…")
+        self.check_btn.setEnabled(False)
+
+        def done(info):
+            self.check_btn.setEnabled(True)
+            self.runtime_info = info
+            self.runtime.setText("\n".join(runtime_lines(dict(info.get("root") or {}))))
+            self.runtimeChecked.emit(info)
+
+        def failed(msg):
+            self.check_btn.setEnabled(True)
+            text, _a = humane_error(msg)
+            self.runtime.setText(f"The model could not be loaded: {text}")
+
+        self.tasks.run_function(lambda _c: self.engine.load_runtime(cfg), on_result=done, on_failed=failed)
 
     def _endpoint_list(self) -> list[str]:
         return [u.strip() for u in self.endpoints.toPlainText().splitlines() if u.strip()]
