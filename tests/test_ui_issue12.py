@@ -346,15 +346,26 @@ def test_history_search_filters_with_previews(make_window, qtbot, pdf):
     w = make_window(oracle_for(4))
     import_by_drop(qtbot, w, w.library.view.viewport(), [pdf])
     ask(qtbot, w, f"Which page has the marker {page_marker(4)}?")
+    w.new_conversation()
     ask(qtbot, w, "Who signed the report?")
-    qtbot.waitUntil(lambda: w.history.list.topLevelItemCount() == 2, timeout=WAIT)
-    w.history.search.setText("signed")
-    visible = [w.history.list.topLevelItem(i) for i in range(2) if not w.history.list.topLevelItem(i).isHidden()]
-    assert [i.text(0) for i in visible] == ["Who signed the report?"]
+    ask(qtbot, w, "And when did they sign it?")  # a follow-up in the second conversation
+    qtbot.waitUntil(lambda: len(w.history.runs) == 3, timeout=WAIT)
+    hl = w.history.list
+    assert hl.topLevelItemCount() == 2  # two conversations
+    newest = hl.topLevelItem(0)
+    assert newest.text(0) == "Who signed the report?" and newest.childCount() == 1
+    assert "Asked: And when did they sign it?" in newest.child(0).toolTip(0)
+    w.history.search.setText("marker")
+    assert newest.isHidden() and not hl.topLevelItem(1).isHidden()
     w.history.search.setText("")
-    first = next(w.history.list.topLevelItem(i) for i in range(2) if "marker" in w.history.list.topLevelItem(i).text(0))
-    assert first.text(1) and first.text(1) in " ".join(w.history.runs[[w.history.list.topLevelItem(i) for i in range(2)].index(first)]["answer"].split())  # the answer's preview
+    first = hl.topLevelItem(1)
+    run = next(r for r in w.history.runs if r["id"] == first.data(0, Qt.ItemDataRole.UserRole + 1))
+    assert first.text(1) and first.text(1) in " ".join(run["answer"].split())  # the answer's preview
     assert "[1]" not in first.text(1)
+    # reopening the follow-up brings its conversation back
+    with qtbot.waitSignal(w.history.runOpened, timeout=WAIT):
+        w.history.open_run(newest.child(0).data(0, Qt.ItemDataRole.UserRole + 1))
+    assert [t["question"] for t in w.thread] == ["Who signed the report?", "And when did they sign it?"]
 
 
 # --- 8. plain words ----------------------------------------------------------------------

@@ -27,6 +27,12 @@ RUN_STATUS_COLORS = {"done": STATUS_COLORS["ready"], "budget": "#b7791f", "cance
                      "interrupted": "#b7791f"}
 
 
+def thread_of(run: dict) -> str:
+    """The conversation a run belongs to ('' for runs asked on their own)."""
+    settings = run.get("settings")
+    return str(settings.get("thread") or "") if isinstance(settings, dict) else ""
+
+
 class HistoryPanel(QWidget):
     runOpened = Signal(dict)  # the full run (Store.get_run), nodes included
 
@@ -83,33 +89,59 @@ class HistoryPanel(QWidget):
         self.tasks.run_function(lambda _c: self.engine.list_runs(), on_result=self._fill, on_failed=self._say)
 
     def _fill(self, runs) -> None:
+        """One row per run; a conversation's follow-ups sit under its first question."""
+        from PySide6.QtGui import QBrush, QColor
+
         self.runs = list(runs)
+        self.items: list[tuple[QTreeWidgetItem, dict]] = []
         self.list.clear()
-        for r in self.runs:
+        heads: dict = {}  # thread id -> the item of its first question
+        for r in sorted(self.runs, key=lambda r: int(r.get("id") or 0)):
             answer = " ".join(re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", "", str(r.get("answer") or "")).split())
             item = QTreeWidgetItem([" ".join(str(r.get("question", "")).split()),
                                     answer if len(answer) <= 120 else answer[:119] + "…", str(r.get("status", "")),
                                     str(r.get("started_at", "") or "")[:16].replace("T", " ")])
             item.setData(0, RUN_ID, r.get("id"))
-            item.setToolTip(0, str(r.get("question", "")))
+            asked = (r.get("settings") or {}).get("asked") if isinstance(r.get("settings"), dict) else None
+            tip = str(r.get("question", ""))
+            if asked and asked != r.get("question"):
+                tip = f"Asked: {asked}\nRan as: {tip}"
+            item.setToolTip(0, tip)
             item.setToolTip(1, answer[:600])
             color = RUN_STATUS_COLORS.get(str(r.get("status", "")))
             if color:
-                from PySide6.QtGui import QBrush, QColor
-
                 item.setForeground(2, QBrush(QColor(color)))
-            self.list.addTopLevelItem(item)
+            thread = thread_of(r)
+            if thread and thread in heads:
+                heads[thread].addChild(item)
+            else:
+                self.list.insertTopLevelItem(0, item)  # newest conversations first
+                if thread:
+                    heads[thread] = item
+            self.items.append((item, r))
+        self.list.expandAll()
         self._filter(self.search.text())
 
+    def thread_runs(self, run: dict) -> list[dict]:
+        """The runs of run's conversation up to and including it, oldest first."""
+        t = thread_of(run)
+        if not t:
+            return [run]
+        rid = int(run.get("id") or 0)
+        return sorted((r for r in self.runs if thread_of(r) == t and int(r.get("id") or 0) <= rid),
+                      key=lambda r: int(r.get("id") or 0))
+
     def _filter(self, text: str) -> None:
-        """Every word must occur in the question or the answer (case-insensitive)."""
+        """Every word must occur in the question or the answer (case-insensitive); a
+        conversation stays visible while one of its turns matches."""
         words = text.lower().split()
-        for i, r in enumerate(self.runs):
-            item = self.list.topLevelItem(i)
-            if item is None:
-                continue
-            hay = f"{r.get('question', '')} {r.get('answer', '')}".lower()
+        for item, r in getattr(self, "items", []):
+            hay = f"{r.get('question', '')} {r.get('answer', '')} {(r.get('settings') or {}).get('asked') or ''}".lower()
             item.setHidden(not all(w in hay for w in words))
+        for i in range(self.list.topLevelItemCount()):
+            top = self.list.topLevelItem(i)
+            if any(not top.child(k).isHidden() for k in range(top.childCount())):
+                top.setHidden(False)
 
     def selected_id(self):
         item = self.list.currentItem()

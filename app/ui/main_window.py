@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.library_loaded = False
         self.runtime_info: dict = {}  # the loaded models' info() (variant, GPU layers, self-check)
         self.thread: list[dict] = []  # this conversation's turns: question asked, standalone, answer
+        self.thread_id = ""  # stored with each run of the conversation
         self._asked = ""  # what the user typed for the current run
         self._standalone = ""
         self.shown_run: dict | None = None
@@ -384,6 +385,13 @@ class MainWindow(QMainWindow):
         if rewritten != question:
             rewritten_from = {"question": question, "thread": [t["question"] for t in prior]}
         self._asked, self._standalone = question, rewritten
+        if not self.thread_id:
+            import uuid
+
+            self.thread_id = uuid.uuid4().hex[:12]
+        # Stored with the run (the Controller keeps options in the run's settings; the
+        # strategies ignore these keys), so the history can show the conversation.
+        config = config.replace(options={**config.options, "thread": self.thread_id, "asked": question})
         self.trace.clear()
         self.ask.clear_answer()
         self.reader.clear_highlight()  # the last answer's highlight is not this answer's
@@ -405,6 +413,7 @@ class MainWindow(QMainWindow):
 
     def new_conversation(self) -> None:
         self.thread = []
+        self.thread_id = ""
         self.ask.set_thread([])
         self.ask.clear_answer()
         self.ask.question.clear()
@@ -589,11 +598,19 @@ class MainWindow(QMainWindow):
         note, action = humane_error(run.get("note") or "")
         self.ask.set_status(f"From the history ({run.get('started_at', '')}): {note or text}".strip(), kind, action=action)
         self.shown_run = run
-        # A reopened run starts its own thread: a follow-up now leans on this question.
-        self._asked = self._standalone = str(run.get("question", ""))
-        self.thread = [{"question": self._asked, "standalone": self._asked, "answer": str(run.get("answer") or ""),
-                        "run_id": run.get("id")}]
-        self.ask.set_thread([])
+        # The reopened run's conversation continues: a follow-up now leans on it.
+        from app.ui.history_panel import thread_of
+
+        turns = self.history.thread_runs(run) if hasattr(self.history, "thread_runs") else [run]
+        self.thread = [{"question": str((t.get("settings") or {}).get("asked") or t.get("question", "")),
+                        "standalone": str(t.get("question", "")), "answer": str(t.get("answer") or ""),
+                        "run_id": t.get("id")} for t in turns if t.get("id") != run.get("id")]
+        self._standalone = str(run.get("question", ""))
+        self._asked = str((run.get("settings") or {}).get("asked") or self._standalone)
+        self.thread.append({"question": self._asked, "standalone": self._standalone,
+                            "answer": str(run.get("answer") or ""), "run_id": run.get("id")})
+        self.thread_id = thread_of(run)
+        self.ask.set_thread(self.thread[:-1])
         self.show_trace()
 
     def _unlock_current(self) -> None:
