@@ -70,7 +70,7 @@ def test_the_first_turn_shows_the_outline_and_a_search_example(store, doc):
     root = FakeModel(replies=[code("FINAL('4417')")])
     Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl")
     first = root.requests[0].messages[-1]["content"]
-    assert "print(outline())" in first and "search(" in first
+    assert "print(outline())" in first and "hits = search(" in first
     assert "context[0]: 'Heron Report', 2 pages" in first
     assert "search hit(s)" in first and FACT in first  # the example search already found it
     # document text reaches the prompt only inside the fence
@@ -96,14 +96,14 @@ def test_a_cells_last_expression_is_shown_and_a_silent_cell_says_so(store, doc):
 def test_helpers_cannot_be_replaced(store, doc):
     root = FakeModel(replies=[
         code("context = {'doc': 'invented'}\nsearch = None\nprint('replaced')"),
-        code("print(type(context).__name__, len(context), context[0].title, len(search('heron')))"),
+        code("print(type(context).__name__, len(context), context[0].title, len(search('heron')), hits[0]['page'])"),
         code("context[0].text = 'x'"),
         code("FINAL('done')"),
     ])
     result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=6))
     shown = outputs(result)
     assert "`context` is provided by the REPL" in shown[0] and "`search` is provided" in shown[0]
-    assert "Documents 1 Heron Report" in shown[1]
+    assert "Documents 1 Heron Report 1 2" in shown[1]  # and `hits` from the first cell is there to use
     assert "read-only" in shown[2]
 
 

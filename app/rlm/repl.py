@@ -147,7 +147,8 @@ def first_cell(question: str) -> str:
     """What the controller runs before the first turn: the outline and an example search."""
     terms = analyse(question).terms
     query = " ".join(dict.fromkeys(t for t in terms if " " not in t)) or question
-    return f"print(outline())\nsearch({query[:80]!r}, k=2)"
+    # `hits` is assigned, so the obvious next step (print(hits[0]['text'])) works.
+    return f"print(outline())\nhits = search({query[:80]!r}, k=2)\nhits"
 
 
 def repl_loop(ctx: RunContext, session: Session, question: str, *, depth: int, parent: str | None):
