@@ -443,3 +443,23 @@ def test_the_settings_dialog_can_load_the_model_and_show_its_runtime(qtbot):
         dlg.reject()
     finally:
         close(w)
+
+
+def test_sources_give_the_printed_page_label_and_the_file_name(qtbot, tmp_path):
+    import pymupdf
+
+    plain = multi_page_pdf(tmp_path / "plain.pdf", pages=4)
+    labelled = tmp_path / "labelled.pdf"
+    with pymupdf.open(str(plain)) as doc:  # front matter numbered i, ii, iii, iv
+        doc.set_page_labels([{"startpage": 0, "prefix": "", "style": "r", "firstpagenum": 1}])
+        doc.save(str(labelled))
+    w = window_with(qtbot, RecordingProvider(oracle_for(3)))
+    try:
+        import_by_drop(qtbot, w, w.library.view.viewport(), [labelled])
+        result = ask(qtbot, w, f"Which page has the marker {page_marker(3)}?")
+        assert result["citations"]
+        qtbot.waitUntil(lambda: "page iii (PDF page 3)" in w.ask.answer.toPlainText(), timeout=WAIT)
+        assert "labelled.pdf" in w.ask.answer.toPlainText()
+        assert "page iii (PDF page 3)" in w.copy_answer()
+    finally:
+        close(w)

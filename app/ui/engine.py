@@ -219,7 +219,7 @@ class Engine:
                     d = s.get_document(doc_id) if doc_id is not None else None
                     path = getattr(d, "path", "") if d is not None else ""
                 c["file"] = Path(str(path)).name if path else ""
-                c["page_label"] = _page_label(s, doc_id, page, path)
+                c["page_label"] = c.get("page_label") or _page_label(s, doc_id, page, path)
                 out.append(c)
         return out
 

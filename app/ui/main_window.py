@@ -475,8 +475,13 @@ class MainWindow(QMainWindow):
         if not citations:
             return
         paths = {c.get("doc_id"): self._doc_path(c.get("doc_id")) for c in citations}
-        self.tasks.run_function(lambda _c: self.engine.describe_sources(citations, paths),
-                                on_result=lambda cites: self.ask.citations() and self.ask.update_sources(cites))
+        answer = self.ask.answer_text()
+
+        def filled(cites):
+            if self.ask.answer_text() == answer and self.ask.citations():  # still the same answer
+                self.ask.update_sources(cites)
+
+        self.tasks.run_function(lambda _c: self.engine.describe_sources(citations, paths), on_result=filled)
 
     def _run_failed(self, message: str) -> None:
         text, action = humane_error(message)
