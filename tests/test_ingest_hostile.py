@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -186,6 +187,39 @@ def test_the_per_file_time_limit_keeps_what_was_read_and_says_so(tmp_path, monke
     assert "imported the first 1 of 6 pages" in done[0].error
     with open_store() as store:
         assert store.list_documents()[0].page_count == 1
+
+
+def test_a_worker_stuck_on_a_file_swapped_for_a_pipe_is_killed_and_the_import_goes_on(tmp_path, monkeypatch):
+    """The file is regular when checked and a FIFO when the worker opens it: open() blocks
+    for ever. The writer kills the worker past the hard limit; the next file imports."""
+    from app.ingest import importer
+
+    monkeypatch.setattr(ex, "FILE_TIME_LIMIT_S", 0.5)  # the writer's clock; workers keep theirs
+    monkeypatch.setattr(importer, "HARD_GRACE_S", 0.5)
+    swapped = tmp_path / "a-notes.txt"
+    swapped.write_text("harmless notes\n" * 100)
+    normal = pdfs.multi_page_pdf(tmp_path / "b-normal.pdf", pages=2)
+    events, failure = [], []
+
+    def run():
+        try:
+            for e in import_paths([swapped, normal], workers=1):
+                events.append(e)
+                if e.kind == "file-start" and e.path == str(swapped):
+                    swapped.unlink()
+                    os.mkfifo(swapped)  # the worker has not opened it yet: it is handed over after this event
+        except BaseException as e:  # noqa: BLE001 - reported below
+            failure.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout=180)
+    assert not t.is_alive(), "the import hung on the pipe"
+    assert not failure, failure
+    by_name = {Path(e.path).name: e for e in events if e.kind in ("file-done", "file-error")}
+    assert by_name["a-notes.txt"].kind == "file-error"
+    assert "the time limit for one file: skipped" in by_name["a-notes.txt"].error
+    assert by_name["b-normal.pdf"].kind == "file-done" and by_name["b-normal.pdf"].status == "ready"
 
 
 # --- kills -------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ SPLIT_MIN_BYTES = 1 << 20
 # Address space of a worker process: a page that slips past extract's content bounds makes
 # MuPDF fail an allocation (the page is reported unreadable) instead of taking the machine.
 WORKER_ADDRESS_SPACE = 2 << 30
+# A worker stops between pages at extract.FILE_TIME_LIMIT_S; one stuck inside a page (or in
+# open() on a file swapped for a pipe after it was checked) is killed this much later.
+HARD_GRACE_S = 60.0
 
 # --- worker process side -------------------------------------------------------------
 _progress_q = None
@@ -106,6 +109,7 @@ def _worker_run(task_id, path, fmt, password, start, end, spool, expect_stat):
     def total(n):
         _progress_q.put((task_id, -n))  # negative: the page count of a document probed here
 
+    _progress_q.put((task_id, 0))  # started: the writer's clock for the hard time limit runs from here
     try:
         return ("ok", ex.extract_range(path, fmt, password, start, end, spool,
                                        should_cancel=lambda: _cancel_flag.value != 0, on_progress=progress,
@@ -230,6 +234,8 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     cancelled = False
 
     retry: list[tuple[_Job, int]] = []  # ranges whose worker process died under them
+    started: dict[int, float] = {}  # task id -> when its worker began it
+    timed_out: set[int] = set()
     solo: set[int] = set()  # task ids retried alone (a crash then names the culprit)
     careful = False
 
@@ -343,8 +349,14 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
             if not futures:
                 continue
             # 2. report progress and collect finished ranges
-            yield from _drain_progress(progress_q, futures, state, ev)
+            yield from _drain_progress(progress_q, futures, state, ev, started)
             done, _ = wait(list(futures), timeout=0.1, return_when=FIRST_COMPLETED)
+            hard = ex.FILE_TIME_LIMIT_S + HARD_GRACE_S
+            late = {tid for _, _, tid in futures.values() if time.monotonic() - started.get(tid, math.inf) > hard}
+            if late - timed_out:
+                # The pool cannot stop one task: every worker goes, the others' ranges are retried.
+                timed_out.update(late)
+                _kill_workers(pool)
             broken = False
             for fut in done:
                 job, ri, tid = futures.pop(fut)
@@ -357,14 +369,19 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
                     # the range that kills a worker again is the culprit and fails alone.
                     broken = True
                     state["pages_done"] -= job.reported.pop(tid, 0)
-                    if tid not in solo and not cancel.cancelled:
+                    if tid in timed_out:
+                        status, payload = "error", (
+                            f"Reading this file took longer than {hard:.0f} s, the time limit for one file: "
+                            "skipped.", "error")
+                    elif tid not in solo and not cancel.cancelled:
                         retry.append((job, ri))
                         continue
-                    status, payload = "error", (
-                        "Reading this file crashed the extraction process; it is probably malformed.", "error")
+                    else:
+                        status, payload = "error", (
+                            "Reading this file crashed the extraction process; it is probably malformed.", "error")
                 except Exception as e:
                     status, payload = "error", (f"The extraction process failed: {e}", "error")
-                yield from _drain_progress(progress_q, futures, state, ev)
+                yield from _drain_progress(progress_q, futures, state, ev, started)
                 if status == "ok":
                     job.results[ri] = payload
                     extra = payload.pages - job.reported.get(tid, 0)
@@ -387,6 +404,11 @@ def import_paths(paths, *, store_path=None, password: str | None = None, workers
     finally:
         if pool:
             _raise_flag(cancel_flag)  # also when the caller stopped iterating early
+            if futures:
+                # Workers stop between pages; one stuck inside a page is not waited for.
+                wait(list(futures), timeout=10)
+                if not all(f.done() for f in futures):
+                    _kill_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
             progress_q.close()
         shutil.rmtree(spool_dir, ignore_errors=True)
@@ -424,7 +446,17 @@ def _size(p: Path) -> int:
         return 0
 
 
-def _drain_progress(progress_q, futures, state, ev):
+def _kill_workers(pool) -> None:
+    import signal
+
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _drain_progress(progress_q, futures, state, ev, started=None):
     if progress_q is None:
         return
     by_tid = {tid: job for job, _, tid in futures.values()}
@@ -437,7 +469,9 @@ def _drain_progress(progress_q, futures, state, ev):
         job = by_tid.get(tid)
         if job is None:
             continue
-        if n < 0:
+        if n == 0 and started is not None:
+            started.setdefault(tid, time.monotonic())
+        elif n < 0:
             _set_total(job, -n, state)
         else:
             job.reported[tid] = job.reported.get(tid, 0) + n
