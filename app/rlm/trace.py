@@ -280,7 +280,7 @@ def derive_fates(nodes, citations=(), answer: str = "") -> list[dict]:
             if _said_no(n):
                 n["fate"], n["fate_reason"] = "discarded", "the model said no here"
             elif cites and n.get("kind") != "final":
-                n["fate"], n["fate_reason"] = "merged", (n.get("fate_reason") or "") + " (no [n] of the answer points here)"
+                n["fate"], n["fate_reason"] = "merged", "fed the answer, but no [n] of the answer points here"
         if n.get("fate") == "discarded" and data.get("relevant") is True and \
                 any(w in str(n.get("fate_reason") or "") for w in _NOTHING):
             n["fate_reason"] = ("the model marked this slice relevant, but gave no answer with a quote the code "
