@@ -42,9 +42,14 @@ def entity_of(question: str, answer: str = "") -> str:
     the President be?"), else its first capitalised name."""
     ans = _CITE.sub("", answer or "").strip().rstrip(".")
     q = question.strip()
-    if ans and re.match(r"(?i)^(who|which)\b", q) and len(ans.split()) <= 6 \
-            and not any(p in ans.lower() for p in _NOT_FOUND):
-        return ans
+    if ans and re.match(r"(?i)^(who|which)\b", q) and not any(p in ans.lower() for p in _NOT_FOUND):
+        if len(ans.split()) <= 6:
+            return ans
+        # A sentence answers it ("The President shall be Commander in Chief…"): its
+        # subject, the capitalised words it starts with, is who the thread is about.
+        m = re.match(r"((?:(?:The|A|An)\s+)?(?:[A-Z][\w'-]*\s+){0,3}[A-Z][\w'-]*)\b", ans)
+        if m and m.group(1).split()[-1] not in ("The", "A", "An"):
+            return m.group(1)
     m = re.search(r"\b(?:the|a|an|this|that)\s+((?:[A-Za-z][\w'-]*\s+){0,3}[A-Za-z][\w'-]*)", q)
     if m:
         words = []

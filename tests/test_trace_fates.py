@@ -122,6 +122,10 @@ def test_follow_ups_become_standalone_questions():
     assert standalone("What is his term of office?", thread) == "What is the President's term of office?"
     assert standalone("Who may vote?", thread) == "Who may vote?"  # not a follow-up
     assert not is_follow_up("And how old must he be?", [])  # nothing to lean on
+    # a whole sentence answered "who": its subject is who "he" is (not "the Army" of the question)
+    thread = [{"question": "Who shall be Commander in Chief of the Army and Navy?",
+               "answer": "The President shall be Commander in Chief of the Army and Navy of the United States [1]"}]
+    assert standalone("And how old must he be?", thread) == "How old must The President be?"
 
 
 def test_report_is_clean_markdown_and_pdf(tmp_path):
