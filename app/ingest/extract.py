@@ -316,6 +316,7 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
     """
     p = Path(path)
     deadline = time.monotonic() + FILE_TIME_LIMIT_S
+    _still_regular(p)
     if fmt in TEXT_FORMATS.values():
         return _extract_text_file(p, fmt, spool, should_cancel, on_progress, expect_stat, deadline)
     try:
@@ -394,6 +395,26 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
 
 def _plain_text(page) -> str:
     return page.get_text()
+
+
+def _still_regular(p: Path) -> None:
+    """The file was a regular one when the import looked at it; a pipe or device put in
+    its place since would block open() for ever, so look without blocking first."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ExtractError("The file disappeared during import.") from None
+    except OSError as e:
+        raise ExtractError(f"Cannot read the file: {e.strerror or e}.") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ExtractError("The file was replaced by something that is not a regular file (a pipe or a "
+                               "device) during import; it was not read.")
+    finally:
+        os.close(fd)
 
 
 def ocr_page_text_safe(page) -> str:
