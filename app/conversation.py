@@ -83,6 +83,8 @@ def standalone(question: str, thread: list[dict]) -> str:
             return prev_q[:i] + new + prev_q[i + len(old):]
         return f"{prev_q.rstrip('?')} (about {new})?"
     body = _LEAD.sub("", q)
+    if ent.split()[:1] and ent.split()[0] in ("The", "A", "An"):
+        ent = ent[0].lower() + ent[1:]  # it goes mid-sentence: "How old must the President be?"
     if not ent:
         return body[:1].upper() + body[1:]
     done = False

@@ -116,7 +116,7 @@ def test_a_cited_no_without_a_citation_is_discarded_and_markdown_reports_derived
 
 def test_follow_ups_become_standalone_questions():
     thread = [{"question": "Who is the commander in chief of the Army?", "answer": "The President [1]"}]
-    assert standalone("And how old must he be?", thread) == "How old must The President be?"
+    assert standalone("And how old must he be?", thread) == "How old must the President be?"
     thread = [{"question": "How old must the President be?", "answer": "thirty five Years [1]"}]
     assert standalone("What about a Senator?", thread) == "How old must a Senator be?"
     assert standalone("What is his term of office?", thread) == "What is the President's term of office?"
@@ -125,7 +125,7 @@ def test_follow_ups_become_standalone_questions():
     # a whole sentence answered "who": its subject is who "he" is (not "the Army" of the question)
     thread = [{"question": "Who shall be Commander in Chief of the Army and Navy?",
                "answer": "The President shall be Commander in Chief of the Army and Navy of the United States [1]"}]
-    assert standalone("And how old must he be?", thread) == "How old must The President be?"
+    assert standalone("And how old must he be?", thread) == "How old must the President be?"
 
 
 def test_report_is_clean_markdown_and_pdf(tmp_path):
