@@ -76,6 +76,7 @@ def test_random_bytes_inside_the_library_refuse_writes_and_rebuild_restores_it(t
 
     r = lectern("library", "rebuild", home=lectern_home)
     assert r.returncode == 0, r.stderr
+    assert lectern("library", "rebuild", home=lectern_home).returncode == 1  # healthy now: needs --force
     assert "4 imported" in r.stdout and "1 past run(s) kept" in r.stdout
     assert list(lectern_home.glob("library.sqlite3.damaged-*")), "the damaged file is kept aside"
     with open_store() as s:

@@ -21,6 +21,7 @@ def register(sub) -> None:
     r.add_argument("--password", help="password for protected PDFs")
     r.add_argument("--workers", type=whole(0, 256, "a number of processes"), default=None,
                    help="extraction processes (default: automatic; 0 = in this process)")
+    r.add_argument("--force", action="store_true", help="rebuild even when the library passes its check")
     r.add_argument("--json", action="store_true", help="print one JSON result object instead of text")
     r.set_defaults(func=_rebuild)
     e = sp.add_parser("encrypt", help="encrypt the library with a passphrase (SQLCipher); opt-in",
@@ -65,6 +66,11 @@ def _rebuild(args) -> int:
     from app.cancel import CancelToken
     from app.ingest.rebuild import rebuild
 
+    if not args.force and _healthy():
+        from app.cli import CliError
+
+        raise CliError("the library passes SQLite's integrity check: nothing to rebuild "
+                       "(--force rebuilds it from the source files anyway)")
     token = CancelToken()
     summary, failed = {}, 0
     for e in _until_done(rebuild(password=args.password, workers=args.workers, cancel=token), token):
@@ -116,3 +122,22 @@ def _encrypt(args) -> int:
         old.unlink()  # plain copies of the text must not outlive the encryption
     print(f"{path} is encrypted; Lectern will ask for the passphrase at start.")
     return 0
+
+
+def _healthy() -> bool:
+    from app.paths import db_path
+    from app.store import crypto
+
+    path = db_path()
+    if not path.exists():
+        return False
+    try:
+        conn = crypto.connect(path)
+        try:
+            return [r[0] for r in conn.execute("PRAGMA integrity_check(1)")] == ["ok"]
+        finally:
+            conn.close()
+    except crypto.PassphraseError:
+        raise
+    except crypto.DatabaseError:
+        return False
