@@ -31,6 +31,7 @@ ENDPOINTS = "endpoints"  # a role set to this uses the configured server pool
 UNLIMITED_WORDS = ("none", "no", "unlimited", "no-limit", "nolimit", "off")
 
 LIMIT_MAX = 1_000_000_000
+MAX_DEPTH = 64  # the CLI's --max-depth bound too; each level halves slices long before this
 
 # (field, kind, the limit's unit for messages)
 LIMITS = (("max_calls", int, "model calls"), ("max_tokens", int, "tokens"), ("max_seconds", float, "seconds"))
@@ -58,8 +59,9 @@ class RunConfig:
             raise ValueError(f"unknown mode {self.mode!r}: choose one of {', '.join(MODES)}")
         for name, kind, unit in LIMITS:
             setattr(self, name, check_limit(name, getattr(self, name), kind, unit))
-        if isinstance(self.max_depth, bool) or not isinstance(self.max_depth, int) or self.max_depth < 0:
-            raise ValueError(f"max_depth must be a whole number, 0 or more (got {self.max_depth!r})")
+        if (isinstance(self.max_depth, bool) or not isinstance(self.max_depth, int)
+                or not 0 <= self.max_depth <= MAX_DEPTH):
+            raise ValueError(f"max_depth must be a whole number from 0 to {MAX_DEPTH} (got {self.max_depth!r})")
         for name in ("n_ctx", "n_threads"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be 0 (automatic) or more")

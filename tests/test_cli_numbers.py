@@ -33,6 +33,8 @@ def run(capsys, *argv):
     ["search", "--limit", "{}", "report"],
     ["search", "--docs", "{}", "report"],
     ["remove", "{}"],
+    ["title", "{}", "x"],
+    ["outline", "{}"],
     ["runs", "--limit", "{}"],
     ["runs", "show", "{}"],
     ["runs", "export", "{}", "out.json"],
@@ -53,6 +55,32 @@ def test_no_numeric_input_gives_a_traceback(capsys, argv, value, tmp_path, monke
     code, out, err = run(capsys, *[a.replace("{}", value) for a in argv])
     if code not in (0, None):
         assert err.strip(), "a refused value says why"
+
+
+def test_no_option_of_any_command_parses_a_bare_int():
+    """A new command with `type=int` would bring the OverflowError back (ids past 64 bits
+    reach SQLite): every whole-number argument uses a bounded type from app.cli.numbers."""
+    import argparse
+
+    from app.cli import build_parser
+
+    bare = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, path + [name])
+            elif action.type in (int, float):
+                bare.append(" ".join(path + [action.dest]))
+
+    walk(build_parser(), ["lectern"])
+    assert not bare, bare
+
+
+def test_a_huge_depth_in_the_saved_configuration_is_refused():
+    with pytest.raises(ValueError, match="from 0 to 64"):
+        RunConfig(max_depth=99999999999999999999).validate()
 
 
 def test_the_overflowing_probes_are_clear_errors(capsys):

@@ -52,7 +52,7 @@ def register(sub) -> None:
                        description="Set the title the library, citations and the window show for a document "
                        "(the title found at import comes from the PDF's metadata, outline, first heading or file "
                        "name). The file on disk is never touched.")
-    p.add_argument("doc", type=int, metavar="ID", help="document id (see `lectern docs`)")
+    p.add_argument("doc", type=doc_id, metavar="ID", help="document id (see `lectern docs`)")
     p.add_argument("title", metavar="TITLE", help="the new title (one line; at most 200 characters are kept)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_title)
@@ -61,7 +61,7 @@ def register(sub) -> None:
                        description="Print the structure kept at import: the outline (the PDF's bookmarks, or headings "
                        "found by type size for a PDF without any) with each entry's page and printed page number, "
                        "and the tables found on its pages.")
-    p.add_argument("doc", type=int, metavar="ID", help="document id (see `lectern docs`)")
+    p.add_argument("doc", type=doc_id, metavar="ID", help="document id (see `lectern docs`)")
     p.add_argument("--tables", action="store_true", help="also print every table's rows")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_outline)
