@@ -31,7 +31,7 @@ ENDPOINTS = "endpoints"  # a role set to this uses the configured server pool
 UNLIMITED_WORDS = ("none", "no", "unlimited", "no-limit", "nolimit", "off")
 
 LIMIT_MAX = 1_000_000_000
-MAX_DEPTH = 64  # the CLI's --max-depth bound too; each level halves slices long before this
+MAX_DEPTH = 64  # the CLI's --max-depth bound too: a depth is a count of nested child runs, not a budget
 
 # (field, kind, the limit's unit for messages)
 LIMITS = (("max_calls", int, "model calls"), ("max_tokens", int, "tokens"), ("max_seconds", float, "seconds"))
