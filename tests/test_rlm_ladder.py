@@ -89,10 +89,11 @@ def test_on_the_compose_rung_only_cited_checkable_sentences_survive(store):
     whys = [d["why"] for d in node.data["dropped"]]
     assert any("40" in w for w in whys) and "no citation" in whys
     assert r.citations[0].quote == EAST
-    # a reply of "Not found" is the model's veto of the quotes
+    # a model that cannot phrase the verified quotes does not outvote them
     r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=lambda q: "Not found.")),
                    options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
-    assert r.answer.startswith(NOT_FOUND)
+    assert r.answer == EAST + " [1]"
+    assert next(n for n in r.nodes if n.kind == "compose").fate == "discarded"
 
 
 def test_check_sentences_rules():

@@ -46,19 +46,31 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
     return kept, dropped
 
 
+def _with_context(ctx, c, before: int = 240) -> str:
+    text = ctx.env.text(c.doc_id)
+    head = text[max(0, c.char_start - before):c.char_start]
+    cut = max(head.rfind(". "), head.rfind("; "), head.rfind("\n"))
+    head = head[cut + 1:] if cut >= 0 else head[head.find(" ") + 1:]
+    return " ".join((head + " " + c.quote).split())
+
+
 def compose(ctx, cites, extractive: str, parent: str | None = None):
-    """The composed answer, or `extractive` when nothing checkable survives. A reply of
-    "Not found" is the model's veto: returns None."""
-    quotes = {c.n: c.quote for c in cites}
+    """The composed answer, or `extractive` when nothing checkable survives or the model
+    declines."""
+    # Each quote is given with the text just before it: a clause such as "neither shall any
+    # Person be eligible to that Office..." names its subject ("President") only there.
+    quotes = {c.n: _with_context(ctx, c) for c in cites}
     listing = "\n".join(f"[{n}] {q}" for n, q in quotes.items())
     node = ctx.new_node("compose", "write the answer from the verified quotes", parent=parent)
     messages = prompts.user(prompts.COMPOSE_TEMPLATE, question=ctx.question, slice=listing)
     comp = yield from ctx.call(node, ctx.root, messages, template=prompts.COMPOSE_TEMPLATE, max_tokens=COMPOSE_TOKENS)
     reply = comp.text.strip()
     if re.fullmatch(r"not found\.?", reply, re.I):
-        node.data = {"veto": True}
-        yield from ctx.set_fate(node, "discarded", "the model says the verified quotes do not answer the question")
-        return None
+        # The quotes passed the code's evidence check; a model that cannot phrase them does
+        # not outvote that (vetoes happen on single sentences, before the answer is chosen).
+        node.data = {"not_found": True}
+        yield from ctx.set_fate(node, "discarded", "the model could not phrase an answer from the quotes: the quoted answer stands")
+        return extractive
     kept, dropped = check_sentences(reply, quotes)
     node.data = {"kept": kept, "dropped": [{"sentence": s, "why": w} for s, w in dropped]}
     if not kept:
