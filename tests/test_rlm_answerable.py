@@ -57,3 +57,11 @@ def test_an_answerable_question_still_gets_its_answer(store):
     assert "thirty five" in result.answer and result.citations
     check = next(n for n in result.nodes if n.kind == "check")
     assert check.data["ok"]
+
+
+def test_a_name_in_another_word_form_or_split_by_a_line_break_is_not_absent(store):
+    doc = add_text_document(store, "History", [FILL + "The S language was developed at Bell Labora-\ntories by John Chambers. "
+                                               + "Several laboratories took it up. " + FILL])
+    env = Environment(store, [doc])
+    assert answerable.absent_names(env, "Who developed the S language at Bell Laboratories?") == []
+    assert answerable.absent_names(env, "Who developed it at Murray Hill?") == ["Murray", "Hill"]

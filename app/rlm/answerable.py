@@ -62,10 +62,16 @@ def absent_names(env, question: str) -> list[str]:
     out = []
     for name in dict.fromkeys(names):
         stem = sn.stem(name)
-        pattern = r"\b" + re.escape(stem if len(stem) >= 4 else name)
+        pattern = r"\b" + re.escape(sn.search_prefix(stem) if len(stem) >= 4 else name)
         if not any(re.search(pattern, env.text(d), re.I) for d in env.doc_ids):
-            out.append(name)
+            # A PDF line break may split the name ("Labora-\ntories"): look again without them.
+            if not any(re.search(pattern, _unbroken(env.text(d)), re.I) for d in env.doc_ids):
+                out.append(name)
     return out
+
+
+def _unbroken(text: str) -> str:
+    return re.sub(r"-\s*\n\s*", "", text)
 
 
 def precheck(env, question: str) -> Verdict | None:

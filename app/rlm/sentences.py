@@ -63,8 +63,14 @@ def block_freq(env, words: set[str]) -> tuple[dict[str, int], int]:
         text = env.text(doc_id)
         n_blocks += len(text) // BLOCK + 1
         for w in words:
-            seen[w] += len({m.start() // BLOCK for m in re.finditer(r"\b" + re.escape(w), text, re.I)})
+            seen[w] += len({m.start() // BLOCK for m in re.finditer(r"\b" + re.escape(search_prefix(w)), text, re.I)})
     return seen, n_blocks
+
+
+def search_prefix(stem_: str) -> str:
+    """What a stem's word forms start with: "laboratory" (from "Laboratories") is found as
+    "laborator", so "laboratories" in the text counts."""
+    return stem_[:-1] if stem_.endswith("y") and len(stem_) > 4 else stem_
 
 
 def weights(env, words: set[str]) -> dict[str, float]:
