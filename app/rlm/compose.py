@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from app.rlm import prompts
+from app.rlm import sentences as sn
 from app.rlm.terms import NUMBER_WORDS, words
 
 COMPOSE_TOKENS = 160
@@ -46,20 +47,13 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
     return kept, dropped
 
 
-def _with_context(ctx, c, before: int = 240) -> str:
-    text = ctx.env.text(c.doc_id)
-    head = text[max(0, c.char_start - before):c.char_start]
-    cut = max(head.rfind(". "), head.rfind("; "), head.rfind("\n"))
-    head = head[cut + 1:] if cut >= 0 else head[head.find(" ") + 1:]
-    return " ".join((head + " " + c.quote).split())
-
-
 def compose(ctx, cites, extractive: str, parent: str | None = None):
     """The composed answer, or `extractive` when nothing checkable survives or the model
     declines."""
     # Each quote is given with the text just before it: a clause such as "neither shall any
     # Person be eligible to that Office..." names its subject ("President") only there.
-    quotes = {c.n: _with_context(ctx, c) for c in cites}
+    quotes = {c.n: (sn.lead_in(ctx.env, c.doc_id, c.char_start, 240) + " " + " ".join(c.quote.split())).strip()
+              for c in cites}
     listing = "\n".join(f"[{n}] {q}" for n, q in quotes.items())
     node = ctx.new_node("compose", "write the answer from the verified quotes", parent=parent)
     messages = prompts.user(prompts.COMPOSE_TEMPLATE, question=ctx.question, slice=listing)

@@ -76,7 +76,7 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
         node = ctx.new_node("map", f"does this answer it? {s.describe()}", parent=parent, depth=depth, slice=s)
         # The sentence with the text just before it: "that Office" is the President's only
         # in the clause before, and a model judging the sentence alone cannot know it.
-        messages = prompts.user(prompts.SENTENCE_TEMPLATE, question=ctx.question, slice=_lead_in(ctx, r) + r.text)
+        messages = prompts.user(prompts.SENTENCE_TEMPLATE, question=ctx.question, slice=(sn.lead_in(ctx.env, r.doc_id, r.start) + " " + r.text).strip())
         comp = yield from ctx.call(node, ctx.sub, messages, template=prompts.SENTENCE_TEMPLATE, max_tokens=1,
                                    grammar=prompts.VERIFY_GRAMMAR, choices=("yes", "no"))
         lp = comp.choice_logprobs or {}
@@ -107,15 +107,6 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
         if r is not best:
             yield from ctx.set_fate(nodes[id(r)], "discarded", "another sentence scored higher")
     return best, nodes
-
-
-def _lead_in(ctx, r, before: int = 200) -> str:
-    """Up to `before` characters ahead of a ranked sentence, from a sentence or clause start."""
-    head = ctx.env.text(r.doc_id)[max(0, r.start - before):r.start]
-    cut = max(head.rfind(". "), head.rfind("; "), head.rfind("\n"))
-    head = head[cut + 1:] if cut >= 0 else head[head.find(" ") + 1:]
-    head = " ".join(head.split())
-    return head + " " if head else ""
 
 
 def _decide(checked, margin: float):

@@ -177,3 +177,13 @@ def bridges(sentence: str, question: str, limit: int = 2) -> list[str]:
             found.append(name)
     found.sort(key=lambda n: -len(_WORD.findall(n)))  # full names first
     return found[:limit]
+
+
+def lead_in(env, doc_id: int, start: int, before: int = 200) -> str:
+    """Up to `before` characters ahead of `start`, from a sentence or clause start: what a
+    clause such as "neither shall any Person be eligible to that Office…" needs to name its
+    subject ("…the Office of President;")."""
+    head = env.text(doc_id)[max(0, start - before):start]
+    cut = max(head.rfind(". "), head.rfind("; "), head.rfind("\n"))
+    head = head[cut + 1:] if cut >= 0 else head[head.find(" ") + 1:]
+    return " ".join(head.split())
