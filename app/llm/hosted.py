@@ -142,7 +142,7 @@ class HostedModel(Model):
         self.settings = settings
         self.name = name or self.path.stem
         self._queue = RequestQueue()
-        self._lock = threading.Lock()  # guards the host handle between requests
+        self._lock = threading.Lock()  # guards the token-count cache
         self._proc = None
         self._rid = 0
         self._info: dict = {}
@@ -353,12 +353,14 @@ class HostedModel(Model):
     def count_tokens(self, text: str) -> int:
         if not text:
             return 0
-        n = self._counts.get(text)
+        with self._lock:
+            n = self._counts.get(text)
         if n is None:
             n = self._call("count", text)
-            self._counts[text] = n
-            if len(self._counts) > 4096:
-                self._counts.popitem(last=False)
+            with self._lock:  # the GUI and a run may count at once
+                self._counts[text] = n
+                if len(self._counts) > 4096:
+                    self._counts.popitem(last=False)
         return n
 
     def count_messages(self, messages: Sequence[Message]) -> int:
