@@ -8,7 +8,9 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -184,3 +186,42 @@ def test_a_cpu_variant_that_crashes_is_skipped_and_remembered(tmp_path, monkeypa
 def test_amx_is_never_chosen():
     assert "sapphirerapids" in backends.DENY
     assert all(v.name != "sapphirerapids" for v in backends.ranked())
+
+
+def test_a_host_started_from_a_thread_that_ends_keeps_serving(default_model_path):
+    """The window loads models in worker threads that Qt retires; the host must not die with them."""
+    import threading
+
+    box = {}
+    t = threading.Thread(target=lambda: box.update(m=HostedModel(default_model_path, settings=_settings(default_model_path))))
+    t.start()
+    t.join()
+    m = box["m"]
+    try:
+        time.sleep(0.5)  # a death signal tied to the thread would have landed by now
+        assert m.complete(CompletionRequest(messages=Q, max_tokens=4)).text
+        assert m.restarts == 0
+    finally:
+        m.close()
+
+
+def test_the_host_exits_when_its_parent_process_dies(tmp_path, default_model_path):
+    script = (
+        "import sys, time\n"
+        "from app.llm.hosted import HostedModel\n"
+        "from app.llm.llamacpp import resolve_settings\n"
+        "from app.llm import gguf\n"
+        f"p = {str(default_model_path)!r}\n"
+        "m = HostedModel(p, settings=resolve_settings(gguf.read_gguf(p), n_ctx=256, n_threads=1, n_gpu_layers=0))\n"
+        "print(m.info()['host_pid'], flush=True)\n"
+        "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    host_pid = int(proc.stdout.readline())
+    proc.kill()
+    proc.wait()
+    for _ in range(100):
+        if not _alive(host_pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(host_pid)

@@ -18,26 +18,16 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import threading
 
 from app.cancel import CancelToken
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel sends SIGKILL to this process when the parent dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            import signal
-
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
 def main(requests, replies, path: str, settings: dict, name: str, skip: dict, prefer: str | None) -> None:
-    _die_with_parent()
+    # Not PR_SET_PDEATHSIG: the kernel sends it when the *thread* that started this process
+    # exits, and the window starts models from worker threads that end (the host was killed
+    # 30 s after a run, when Qt retired the thread). The parent's death closes the request
+    # pipe instead, and the reader thread below exits on that, even mid-decode.
     send_lock = threading.Lock()
 
     def send(msg) -> None:
