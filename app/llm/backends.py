@@ -35,6 +35,7 @@ _VARIANT_RE = re.compile(r"^(?:lib)?ggml-cpu-([\w.]+)\.(?:so|dll|dylib)$")
 _GPU_RE = re.compile(r"^(?:lib)?ggml-(vulkan|cuda|metal|hip|sycl)\.(?:so|dll|dylib)$")
 DEV_TYPES = {0: "CPU", 1: "GPU", 2: "integrated GPU", 3: "accelerator"}
 
+_scores: dict[tuple[str, int], int] = {}  # (library path, mtime) -> its score for this CPU
 _loaded: dict[str, str] = {}  # what this process registered with ggml: kind -> library path
 
 
@@ -93,12 +94,16 @@ def score(v: Variant) -> int:
     """The variant's own feature check for this CPU (ggml_backend_score); 0 = cannot run.
     The check is compiled without the variant's instruction set, so it is safe to call."""
     if v.score is None:
-        try:
-            fn = ctypes.CDLL(str(v.path)).ggml_backend_score
-            fn.restype = ctypes.c_int
-            v.score = int(fn())
-        except (OSError, AttributeError):
-            v.score = 0
+        # Once per library and process: machine_id() asks on every model load.
+        key = (str(v.path), v.path.stat().st_mtime_ns if v.path.exists() else 0)
+        if key not in _scores:
+            try:
+                fn = ctypes.CDLL(str(v.path)).ggml_backend_score
+                fn.restype = ctypes.c_int
+                _scores[key] = int(fn())
+            except (OSError, AttributeError):
+                _scores[key] = 0
+        v.score = _scores[key]
     return v.score
 
 

@@ -78,42 +78,38 @@ def _state_path() -> Path:
     return data_home() / "runtime.json"
 
 
-def read_state() -> dict:
-    """This machine and build's record: {"bad": {variant: why}, "checks": {model key: result}}."""
+def _entry(data) -> tuple[str, dict]:
+    """This machine and build's key in runtime.json, and its record (empty if none)."""
     from app.llm import backends
 
     key = f"{backends.machine_id()}-{backends.build_id()}"
+    entry = data.get(key) if isinstance(data, dict) else None
+    entry = entry if isinstance(entry, dict) else {}
+    entry.setdefault("bad", {})
+    entry.setdefault("checks", {})
+    return key, entry
+
+
+def _read_file() -> dict:
     try:
         data = json.loads(_state_path().read_text())
     except (OSError, ValueError):
-        data = {}
-    entry = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(entry, dict):
-        entry = {}
-    entry.setdefault("bad", {})
-    entry.setdefault("checks", {})
-    return entry
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_state() -> dict:
+    """This machine and build's record: {"bad": {variant: why}, "checks": {model key: result}}."""
+    return _entry(_read_file())[1]
 
 
 def _write_state(update) -> dict:
-    from app.llm import backends
-
-    key = f"{backends.machine_id()}-{backends.build_id()}"
     with _state_lock:
-        path = _state_path()
-        try:
-            data = json.loads(path.read_text())
-            if not isinstance(data, dict):
-                data = {}
-        except (OSError, ValueError):
-            data = {}
-        entry = data.get(key) if isinstance(data.get(key), dict) else {"bad": {}, "checks": {}}
-        entry.setdefault("bad", {})
-        entry.setdefault("checks", {})
+        key, entry = _entry(_read_file())
         update(entry)
-        data = {key: entry}  # records of other machines or builds are stale
+        path = _state_path()
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
+        tmp.write_text(json.dumps({key: entry}, indent=1))  # records of other machines or builds are stale
         os.replace(tmp, path)
         return entry
 

@@ -153,3 +153,16 @@ def gate(ctx, cites, parent: str | None = None):
             if node is not None:
                 yield from ctx.set_fate(node, "discarded", "shares words with the question but does not answer it")
     return verdict
+
+
+def not_found(ctx, verdict: Verdict | None, final_step: bool = True):
+    """End a strategy with "not found" and what was searched; returns (text, [])."""
+    from app.rlm.events import AnswerDelta
+
+    text = not_found_text(ctx, verdict)
+    ctx.partial.answer, ctx.partial.citations = "", []
+    if final_step:
+        yield from ctx.step("final", "not found: " + (verdict.why if verdict else "no evidence"), text,
+                            data={"verdict": verdict.to_dict() if verdict else None})
+    yield AnswerDelta(text)
+    return text, []

@@ -74,3 +74,12 @@ def compose(ctx, cites, extractive: str, parent: str | None = None):
                                   if dropped else "")
     yield from ctx.set_fate(node, "cited", reason)
     return " ".join(kept)
+
+
+def maybe_compose(ctx, cites, extractive: str):
+    """On the ladder's compose rung the model phrases the answer (compose()); below it,
+    or without citations, the extractive answer stands."""
+    rung = ctx.options.get("rung")
+    if rung is None or not rung.at_least("compose") or not cites:
+        return extractive
+    return (yield from compose(ctx, cites, extractive))

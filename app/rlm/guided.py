@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 
 from app.rlm import answerable, ladder, prompts
+from app.rlm.compose import maybe_compose
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding, check, verify
@@ -55,7 +56,7 @@ def run_guided(ctx: RunContext):
             # Nothing in the selection can answer a question about what it never names.
             yield from ctx.step("check", "does the selection mention what the question asks about?", verdict.why,
                                 data=verdict.to_dict())
-            return (yield from _not_found(ctx, verdict))
+            return (yield from answerable.not_found(ctx, verdict))
     plan = yield from understand(ctx, opt)
     rung, probed = ladder.rung_of_run(ctx.sub, ctx.options.get("ladder"))
     ctx.options["rung"] = rung
@@ -306,15 +307,13 @@ def answer_from_findings(ctx: RunContext, findings: list[Finding], plan: Questio
 
     if not findings:
         yield from ctx.step("final", "nothing survived verification", NOT_FOUND)
-        return (yield from _not_found(ctx, None, final_step=False))
+        return (yield from answerable.not_found(ctx, None, final_step=False))
     answer, cites = _compose(findings, plan)
     if ctx.options.get("answer_gate", True):
         verdict = yield from answerable.gate(ctx, cites)
         if not verdict.ok:
-            return (yield from _not_found(ctx, verdict))
+            return (yield from answerable.not_found(ctx, verdict))
     answer = yield from maybe_compose(ctx, cites, answer)
-    if answer is None:
-        return (yield from _not_found(ctx, None))
     cited = {c.node_id for c in cites}
     for f in findings:
         if f.node.id in cited:
@@ -325,26 +324,3 @@ def answer_from_findings(ctx: RunContext, findings: list[Finding], plan: Questio
                         data={"citations": [c.to_dict() for c in cites]})
     yield AnswerDelta(answer)
     return answer, cites
-
-
-def _not_found(ctx: RunContext, verdict, final_step: bool = True):
-    from app.rlm.events import AnswerDelta
-
-    text = answerable.not_found_text(ctx, verdict)
-    ctx.partial.answer, ctx.partial.citations = "", []
-    if final_step:
-        yield from ctx.step("final", "not found: " + (verdict.why if verdict else "no evidence"), text,
-                            data={"verdict": verdict.to_dict() if verdict else None})
-    yield AnswerDelta(text)
-    return text, []
-
-
-def maybe_compose(ctx: RunContext, cites, extractive: str):
-    """On the compose rung the model writes the answer from the verified quotes
-    (app.rlm.compose); None when it vetoes them."""
-    rung = ctx.options.get("rung")
-    if rung is None or not rung.at_least("compose") or not cites:
-        return extractive
-    from app.rlm.compose import compose
-
-    return (yield from compose(ctx, cites, extractive))

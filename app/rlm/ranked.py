@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 import re
 
-from app.rlm import prompts
+from app.rlm import answerable, prompts
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
+from app.rlm.compose import maybe_compose
 from app.rlm.evidence import as_digits, number_phrase
 from app.rlm.terms import analyse, key_pattern, strip_framing
 from app.rlm.trace import Citation
@@ -155,12 +156,9 @@ def _answer(ctx, chain, plan):
         cites.append(_cite(ctx, n, r, node))
         parts.append(f"{r.text} [{n}]")
     if ctx.options.get("answer_gate", True):
-        from app.rlm import answerable
-        from app.rlm.guided import _not_found
-
         verdict = yield from answerable.gate(ctx, cites)
         if not verdict.ok:
-            return (yield from _not_found(ctx, verdict))
+            return (yield from answerable.not_found(ctx, verdict))
     for n, (r, node) in enumerate(chain, 1):
         yield from ctx.set_fate(node, "cited", "best-ranked sentence" + (" of the second hop" if n > 1 else ""))
     last = chain[-1][0].text
@@ -173,12 +171,7 @@ def _answer(ctx, chain, plan):
     if short and len(chain) == 1:
         # The value first, in digits ("35 years"), then the clause it was read from.
         answer = f"{as_digits(short)}: {answer}"
-    from app.rlm.guided import _not_found, maybe_compose
-
-    composed = yield from maybe_compose(ctx, cites, answer)
-    if composed is None:
-        return (yield from _not_found(ctx, None))
-    answer = composed
+    answer = yield from maybe_compose(ctx, cites, answer)
     ctx.partial.answer, ctx.partial.citations = answer, cites
     yield from ctx.step("final", "answer from the best-ranked sentence" + (" and its second hop" if len(chain) > 1 else ""),
                         answer, data={"citations": [c.to_dict() for c in cites]})
