@@ -106,6 +106,20 @@ class Model(abc.ABC):
         """Run one chat completion. Raises ContextOverflow before doing any work if the
         prompt plus max_tokens cannot fit, GenerationCancelled if cancelled."""
 
+    def complete_many(self, requests: Sequence[CompletionRequest], max_concurrency: int = 4) -> list:
+        """Run several independent completions; backends that can overlap them do so (at
+        most `max_concurrency` at once). Returns one entry per request, in request order:
+        its Completion, or the exception it raised, so one failure loses no other result.
+        Each request's own cancel token is honoured; a cancelled one holds
+        GenerationCancelled. This default runs them one after another."""
+        out: list = []
+        for req in requests:
+            try:
+                out.append(self.complete(req))
+            except Exception as e:  # kept in its slot: the caller decides per request
+                out.append(e)
+        return out
+
     def chat(self, messages: Sequence[Message], **kw) -> Completion:
         """Convenience: complete(CompletionRequest(messages, **kw))."""
         return self.complete(CompletionRequest(messages=messages, **kw))

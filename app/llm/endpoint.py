@@ -30,6 +30,7 @@ from app.llm.base import (
     Model,
     Usage,
 )
+from app.llm.fanout import fan_out
 
 
 class EndpointError(LLMError):
@@ -319,3 +320,9 @@ class EndpointPool(Model):
             finally:
                 self._release(ep, error)
         raise EndpointError(f"all attempts failed ({self.retries + 1}); last error: {last}", retryable=False)
+
+    def complete_many(self, requests: Sequence[CompletionRequest], max_concurrency: int = 4) -> list:
+        """The requests over the pool's servers at once: up to max_concurrency threads, and
+        _acquire keeps each server within its own `concurrency`, so more threads than
+        server slots only wait. Failover and cancel work per request as in complete()."""
+        return fan_out(self.complete, requests, min(max_concurrency, self.concurrency))

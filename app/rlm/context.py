@@ -157,6 +157,11 @@ class RunContext:
         finally:
             if timer is not None:
                 timer.cancel()
+        self._record_done(node, comp, t0)
+        yield from self.update(node)
+        return comp
+
+    def _record_done(self, node: TraceNode, comp, t0: float) -> None:
         u = comp.usage
         node.output = comp.text
         node.tokens_in, node.tokens_out, node.cached_tokens = u.prompt_tokens, u.completion_tokens, u.cached_tokens
@@ -167,8 +172,65 @@ class RunContext:
         if comp.choice_logprobs:
             node.data["choice_logprobs"] = {k: round(v, 4) for k, v in comp.choice_logprobs.items()}
         self.meter.record(node.tokens_in, node.tokens_out, node.cached_tokens, node.seconds)
-        yield from self.update(node)
-        return comp
+
+    def call_many(self, calls: list[tuple[TraceNode, list[dict]]], model: Model, *, template: str,
+                  max_tokens: int, json_schema: dict | None = None, grammar: str | None = None,
+                  choices: tuple[str, ...] = (), max_concurrency: int | None = None):
+        """call() for independent prompts at once, each (node, messages) its own trace node.
+        They run together where the model can (Model.complete_many: threads over an
+        endpoint pool, parallel sequences in a local model). Returns, in order, each call's
+        Completion or the exception it raised (the node is marked failed), so one failed
+        prompt loses no other. The budget is checked for the whole batch before any work;
+        Stop or the end of the time budget during the batch raises as call() does, after
+        every node has been marked."""
+        if not calls:
+            return []
+        self.checkpoint(calls=len(calls))
+        prompt_tokens = [model.count_messages(msgs) for _, msgs in calls]
+        remaining = self.budget.max_tokens - self.meter.tokens - sum(prompt_tokens)
+        if remaining < len(calls):
+            raise BudgetExceeded(f"token budget reached (the next {len(calls)} calls would pass "
+                                 f"{self.budget.max_tokens} tokens)")
+        # The batch shares what the budget has left; each call gets an equal part at most.
+        max_tokens = max(1, min(max_tokens, remaining // len(calls)))
+        for node, msgs in calls:
+            node.template = template
+            node.prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in msgs)
+            node.status = "running"
+            node.data["batch"] = len(calls)
+            yield from self.add(node)
+        token = CancelToken()  # as in call(): Stop and the wall-time budget both reach every request
+        self.cancel.on_cancel(token.cancel)
+        remaining_s = self.meter.remaining_seconds()
+        timer = threading.Timer(max(0.0, remaining_s), token.cancel) if math.isfinite(remaining_s) else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        reqs = [CompletionRequest(messages=msgs, max_tokens=max_tokens, json_schema=json_schema, grammar=grammar,
+                                  cancel=token, choices=choices) for _, msgs in calls]
+        t0 = time.perf_counter()
+        try:
+            results = model.complete_many(reqs, max_concurrency=int(max_concurrency or self.options.get("parallel", 4)))
+        finally:
+            if timer is not None:
+                timer.cancel()
+        stopped = False
+        for (node, _), res in zip(calls, results):
+            if isinstance(res, (GenerationCancelled, Cancelled)):
+                stopped = True
+                node.status, node.seconds = "cancelled", time.perf_counter() - t0
+                self.meter.record(0, 0, 0, node.seconds)
+            elif isinstance(res, BaseException):
+                node.status, node.seconds, node.output = "failed", time.perf_counter() - t0, f"error: {res}"
+                self.meter.record(0, 0, 0, node.seconds)
+            else:
+                self._record_done(node, res, t0)
+            yield from self.update(node)
+        if stopped:
+            if self.cancel.cancelled:
+                raise Cancelled()
+            raise BudgetExceeded(f"time budget reached ({self.budget.max_seconds:g} s) during a model call")
+        return results
 
     def _streamed(self, model: Model, req: CompletionRequest):
         """Run the call on a helper thread and yield AnswerDelta for each piece as it
