@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.cli.gui import open_window
 
         try:
-            _ask_passphrase(args)  # from the terminal the window was started from, if any
+            _ask_passphrase(args)  # LECTERN_PASSPHRASE, if set; else the window asks
         except CliError as e:
             print(f"lectern: {e}", file=sys.stderr)
             return e.code
@@ -93,6 +93,8 @@ def _ask_passphrase(args) -> None:
     if args.command not in _LIBRARY_COMMANDS or crypto.passphrase() or not crypto.is_encrypted(db_path()):
         return
     phrase = os.environ.get("LECTERN_PASSPHRASE")
+    if not phrase and args.command in (None, "gui"):
+        return  # the window asks in its own dialog (a double-click has no terminal)
     if not phrase and sys.stdin.isatty():
         import getpass
 

@@ -36,6 +36,12 @@ def run_gui(files=(), *, ask: str | None = None, mode: str | None = None, screen
     from app.ui.automation import Script
     from app.ui.main_window import MainWindow
 
+    from app.ui.engine import Engine
+    from app.ui.unlock import unlock_library
+
+    engine = engine or Engine()
+    if not unlock_library(engine):
+        return 0  # Quit at the passphrase: nothing of the library was opened
     w = MainWindow(engine=engine)
     if size:
         w.resize(*size)

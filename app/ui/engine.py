@@ -57,6 +57,64 @@ class Engine:
             if close:
                 close()
 
+    # --- the library file: passphrase and health ------------------------------------------
+    def library_path(self) -> Path:
+        from app.paths import db_path
+
+        return self.store_path or db_path()
+
+    def needs_passphrase(self) -> bool:
+        """True when the library is encrypted and the passphrase this process holds (none,
+        or a wrong LECTERN_PASSPHRASE) does not open it. Reads 16 bytes; writes nothing."""
+        from app.store import crypto
+
+        path = self.library_path()
+        if not crypto.is_encrypted(path):
+            return False
+        return not (crypto.passphrase() and _opens(path))
+
+    def unlock(self, passphrase: str) -> bool:
+        """Try a passphrase: kept in this process's memory when it opens the library, else
+        forgotten (False). Only a read of the schema is done, so a wrong try changes nothing."""
+        from app.store import crypto
+
+        if not passphrase:
+            return False
+        previous = crypto.passphrase()
+        crypto.set_passphrase(passphrase)
+        if _opens(self.library_path()):
+            return True
+        crypto.set_passphrase(previous)
+        return False
+
+    def library_damage(self, _cancel=None, timeout: float = 120.0) -> str | None:
+        """Why the library must not be written (SQLite's check failed, with how to rebuild
+        it), or None. Waits for a background check of a big file."""
+        from app.store import crypto
+        from app.store.health import LibraryDamaged
+
+        try:
+            with self.store() as s:
+                if s.wait_for_check(timeout) == "damaged":
+                    return s.damage
+                return None
+        except LibraryDamaged as e:
+            return str(e)
+        except crypto.PassphraseError:
+            raise
+        except crypto.DatabaseError as e:
+            from app.store import health
+
+            if health.is_corruption(e):
+                return health.damaged_message(self.library_path(), str(e))
+            raise
+
+    def rebuild_library(self, cancel: CancelToken | None = None) -> Iterator:
+        """Move the damaged library aside and import its source files again (ImportEvents)."""
+        from app.ingest.rebuild import rebuild
+
+        yield from rebuild(self.store_path, cancel=cancel)
+
     def list_documents(self, _cancel=None) -> list:
         with self.store() as s:
             return list(s.list_documents())
@@ -256,6 +314,17 @@ class Engine:
     def delete_run(self, run_id, _cancel=None) -> None:
         with self.store() as s:
             s.delete_run(run_id)
+
+
+def _opens(path) -> bool:
+    from app.store import crypto
+
+    try:
+        conn = crypto.connect(f"file:{path}?mode=ro", uri=True, encrypted=True)
+    except crypto.DatabaseError:
+        return False
+    conn.close()
+    return True
 
 
 def _info(model) -> dict:

@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
     runFinished = Signal(dict)  # tests and the scripted mode wait on these
     importFinished = Signal(list)
     libraryReady = Signal()  # the first library load is done (the scripted mode waits on it)
+    libraryRebuilt = Signal(dict)  # the rebuild's summary ({} when it failed)
 
     def __init__(self, engine: Engine | None = None, settings: Settings | None = None, parent=None):
         super().__init__(parent)
@@ -100,6 +101,9 @@ class MainWindow(QMainWindow):
         self._load_settings()
         self.library.refresh(then=self._library_loaded)
         self.history.refresh()
+        self.damage: str | None = None
+        self.damage_box = None
+        self.tasks.run_function(self.engine.library_damage, on_result=self._damage_checked)
 
     # --- construction -------------------------------------------------------------------
     def _dock(self, title, widget, area) -> QDockWidget:
@@ -187,6 +191,46 @@ class MainWindow(QMainWindow):
         if not self.library_loaded:
             self.library_loaded = True
             self.libraryReady.emit()
+
+    # --- a damaged library -------------------------------------------------------------
+    def _damage_checked(self, message) -> None:
+        """A damaged library is said once, plainly, with the way out; reads still work."""
+        if not message or self.damage_box is not None:
+            return
+        from app.ui.unlock import damage_box
+
+        self.damage = message
+        self.library.show_message(" ".join(str(message).split()))
+        box = damage_box(message, self)
+        box.buttonClicked.connect(lambda b: self.rebuild_library() if b is box.rebuild_btn else None)
+        self.damage_box = box
+        box.open()  # window-modal without a nested event loop: workers keep reporting
+
+    def rebuild_library(self) -> None:
+        self.damage_box = None
+        self.library.show_message("Rebuilding the library from the source files…")
+        self.statusBar().showMessage("Rebuilding the library from the source files…")
+        summary: dict = {}
+
+        def event(ev):
+            if getattr(ev, "kind", "") == "done":
+                summary.update(ev.summary or {})
+
+        def finished():
+            if summary:
+                self.damage = None
+                text = (f"Rebuilt the library: {summary.get('imported', 0)} imported, "
+                        f"{len(summary.get('missing') or [])} no longer on disk, {summary.get('runs', 0)} past "
+                        f"run(s) kept; the damaged file is kept as {Path(str(summary.get('moved_to'))).name}.")
+                self.library.show_message(text)
+                self.statusBar().showMessage(text, 15000)
+                self.library.refresh()
+                self.history.refresh()
+            self.libraryRebuilt.emit(summary)
+
+        self.tasks.run_generator(lambda cancel: self.engine.rebuild_library(cancel=cancel), on_event=event,
+                                 on_failed=lambda msg: self.library.show_message(f"The rebuild failed: {msg}"),
+                                 on_finished=finished)
 
     def _trace_visibility(self, visible: bool) -> None:
         if self.trace_dock.isFloating() is False and self.isVisible():

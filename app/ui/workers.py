@@ -117,7 +117,7 @@ def readable_error(e: BaseException) -> str:
     msg = str(e).strip() or type(e).__name__
     known = ("LLMError", "ModelLoadError", "ContextOverflow", "GenerationCancelled",
              "SearchSyntaxError", "FileNotFoundError", "PermissionError", "ValueError", "CliError",
-             "ReaderError", "ModelCrashed")
+             "ReaderError", "ModelCrashed", "LibraryDamaged", "PassphraseError")
     if type(e).__name__ not in known and not any(c.__name__ in known for c in type(e).__mro__):
         traceback.print_exception(e)
         msg = f"{type(e).__name__}: {msg}"
