@@ -186,11 +186,29 @@ def _until_done(events, token):
             signal.signal(signal.SIGTERM, previous_term)
 
 
+_UNPRINTABLE = None
+
+
+def shown(text) -> str:
+    """A file name or message as one printable line: control characters, line breaks and
+    bidi overrides are written as escapes (a name may hold a newline on Linux, and would
+    otherwise print a forged line of its own). Escaped, not dropped, so the real name can
+    still be told from the output."""
+    global _UNPRINTABLE
+    if _UNPRINTABLE is None:
+        import re
+
+        from app.store.models import _TITLE_JUNK
+
+        _UNPRINTABLE = re.compile(_TITLE_JUNK.pattern.rstrip("+"))
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], str(text or ""))
+
+
 def _print_file(e) -> None:
-    name = e.path
+    name = shown(e.path)
     if e.kind == "file-done":
         title = f" \"{e.title}\"" if e.title else ""
-        note = f"  (note: {e.error})" if e.error else ""
+        note = f"  (note: {shown(e.error)})" if e.error else ""
         status = "" if e.status == "ready" else f" [{e.status}]"
         print(f"imported  #{e.doc_id}{title}{status}: {name} - {e.message}{note}")
     elif e.kind == "file-skipped":
@@ -198,7 +216,7 @@ def _print_file(e) -> None:
     else:
         label = "locked   " if e.status == "needs-password" else "FAILED   "
         extra = f" ({e.message})" if e.message else ""
-        print(f"{label} {name}: {e.error}{extra}", file=sys.stderr)
+        print(f"{label} {name}: {shown(e.error)}{shown(extra)}", file=sys.stderr)
 
 
 # --- docs / search / remove ---------------------------------------------------------------
@@ -231,9 +249,9 @@ def _docs(args) -> int:
         for d in docs:
             print(f"{d.id:>4}  {d.status:<14} {d.page_count:>5}  {d.title}")
             for p in d.paths:
-                print(f"{'':>27}{p}")
+                print(f"{'':>27}{shown(p)}")
             if d.error:
-                print(f"{'':>27}note: {d.error}")
+                print(f"{'':>27}note: {shown(d.error)}")
         s = store.stats()
         print(f"{s['documents']} documents, {s['pages']} pages, {s['chunks']} chunks")
     return 0
