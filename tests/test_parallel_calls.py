@@ -179,3 +179,110 @@ def test_llm_query_batched_is_one_batch_with_a_node_and_slice_per_prompt(store, 
     assert "'1901', '1902', 'error: helper failed'" in printed
     assert result.answer.startswith("1902")
     assert nodes[1].fate == "cited" and nodes[0].fate == "discarded"
+
+
+# --- real models --------------------------------------------------------------------------
+def _map_requests(n, max_tokens=12, cancel=None):
+    return [CompletionRequest(messages=[{"role": "system", "content": "Answer briefly."},
+                                        {"role": "user", "content": f"Name a fruit that starts with the letter {c}."}],
+                              max_tokens=max_tokens, cancel=cancel) for c in "ABCDEFGH"[:n]]
+
+
+@pytest.fixture(scope="module")
+def local_model(default_model_path):
+    from app.llm.llamacpp import LlamaCppModel
+
+    m = LlamaCppModel(default_model_path, n_ctx=2048, n_threads=1, n_threads_batch=1)
+    yield m
+    m.close()
+
+
+@pytest.mark.slow
+def test_local_parallel_sequences_give_the_greedy_answers_of_one_by_one(local_model):
+    reqs = _map_requests(6)
+    alone = [local_model.complete(r) for r in reqs]
+    together = local_model.complete_many(reqs, max_concurrency=4)
+    stats = local_model._parallel.last_stats
+    assert stats["slots"] == 4
+    # Six requests of 12 tokens in 4 slots: far fewer decode steps than 6 x 12 one by one.
+    assert stats["steps"] <= 2 * 12 + 4, stats
+    assert [c.usage.completion_tokens for c in together] == [c.usage.completion_tokens for c in alone]
+    # Batched matmuls round differently, so a token may flip late; most replies are the same.
+    same = sum(a.text == b.text for a, b in zip(alone, together))
+    assert same >= 4, [(a.text, b.text) for a, b in zip(alone, together)]
+    assert all(t.text[:10] == a.text[:10] for a, t in zip(alone, together))
+
+
+@pytest.mark.slow
+def test_local_batch_keeps_overflow_and_grammar_requests_in_their_slots(local_model):
+    reqs = _map_requests(3)
+    reqs.insert(1, CompletionRequest(messages=[{"role": "user", "content": "x " * 3000}], max_tokens=8))
+    reqs.append(CompletionRequest(messages=[{"role": "user", "content": "Is water wet?"}], max_tokens=4,
+                                  grammar='root ::= "yes" | "no"'))
+    out = local_model.complete_many(reqs, max_concurrency=4)
+    from app.llm.base import ContextOverflow
+
+    assert isinstance(out[1], ContextOverflow)
+    assert all(isinstance(out[i], Completion) and out[i].text for i in (0, 2, 3))
+    assert out[4].text in ("yes", "no")
+
+
+def _story_requests(n, cancel, on_token=None):
+    return [CompletionRequest(messages=[{"role": "user", "content": f"Write a long story about dragon number {i}."}],
+                              max_tokens=1000, cancel=cancel, on_token=on_token) for i in range(n)]
+
+
+@pytest.mark.slow
+def test_local_batch_cancel_stops_every_sequence(local_model):
+    token = CancelToken()
+    pieces = []
+
+    def on_token(piece):
+        pieces.append(piece)
+        if len(pieces) == 3:
+            token.cancel()
+
+    reqs = _story_requests(4, token)
+    reqs[0].on_token = on_token
+    out = local_model.complete_many(reqs, max_concurrency=4)
+    assert all(isinstance(o, GenerationCancelled) for o in out), out
+    assert len(pieces) == 3  # stopped at the next step, not after 1000 tokens
+    # the model still answers afterwards (the batch context was cleared)
+    assert local_model.complete(_map_requests(1)[0]).text
+
+
+@pytest.mark.slow
+def test_hosted_model_decodes_a_batch_in_its_host(default_model_path):
+    from app.llm import gguf
+    from app.llm.hosted import HostedModel
+    from app.llm.llamacpp import resolve_settings
+
+    model = HostedModel(default_model_path, selfcheck=False,
+                        settings=resolve_settings(gguf.read_gguf(default_model_path), n_ctx=2048, n_threads=1))
+    try:
+        reqs = _map_requests(3)
+        reqs.insert(1, CompletionRequest(messages=[{"role": "user", "content": "x " * 3000}], max_tokens=8))
+        out = model.complete_many(reqs, max_concurrency=3)
+        assert [type(o).__name__ for o in out] == ["Completion", "ContextOverflow", "Completion", "Completion"]
+        token = CancelToken()
+        threading.Timer(0.5, token.cancel).start()
+        t0 = time.perf_counter()
+        out = model.complete_many(_story_requests(4, token), max_concurrency=4)
+        assert all(isinstance(o, GenerationCancelled) for o in out), out
+        assert time.perf_counter() - t0 < 10  # 4 x 1000 tokens would take minutes
+        assert model.complete(_map_requests(1)[0]).text  # the host lives on
+    finally:
+        model.close()
+
+
+@pytest.mark.slow
+def test_two_real_loopback_servers_both_take_part_of_a_batch(default_model_path):
+    from tests.servers import llama_servers
+
+    with llama_servers(default_model_path, 2, threads=1) as urls:
+        pool = EndpointPool(urls, n_ctx=1024)
+        out = pool.complete_many(_map_requests(6, max_tokens=8), max_concurrency=2)
+        assert all(isinstance(o, Completion) and o.text for o in out), out
+        served = {h["url"]: h["served"] for h in pool.health()}
+        assert all(served[u] >= 1 for u in urls), served
+        assert sum(served.values()) == 6

@@ -7,10 +7,12 @@ which the parent reports and replaces.
 
 Protocol: two one-way pipes (no socket), pickled tuples.
   parent -> child: ("count", rid, text) | ("tokens", rid, messages) | ("complete", rid, request)
-                   | ("cancel",) | ("close", rid)
+                   | ("complete_many", rid, (requests, max_concurrency))
+                   | ("cancel",) (everything running) | ("cancel", i) (request i of a batch) | ("close", rid)
   child -> parent: ("variant", name) before loading it, ("progress", fraction),
                    ("ready", info) | ("load_error", message), then per request:
-                   ("token", rid, piece)*, ("result", rid, value) | ("error", rid, kind, args)
+                   ("token", rid, piece)*, ("result", rid, value) | ("error", rid, kind, args);
+                   a batch's value is a list with, per request, ("ok", result) or ("error", kind, args)
 The child is Lectern's own code, not model-written code, so its messages are trusted.
 """
 
@@ -52,7 +54,7 @@ def main(requests, replies, path: str, settings: dict, name: str, skip: dict, pr
         send(("load_error", f"llama.cpp's CPU backend could not be loaded: {e}"))
         return
 
-    from app.llm.base import ContextOverflow, GenerationCancelled, LLMError
+    from app.llm.base import LLMError
     from app.llm.llamacpp import LlamaCppModel, LoadSettings
 
     try:
@@ -67,7 +69,7 @@ def main(requests, replies, path: str, settings: dict, name: str, skip: dict, pr
     send(("ready", info))
 
     inbox: queue.Queue = queue.Queue()
-    running: list[CancelToken | None] = [None]
+    running: list[CancelToken] = []  # the running request's token, or a batch's, one per request
 
     def reader() -> None:
         # Cancel must reach a request while the main thread is inside llama.cpp.
@@ -77,9 +79,10 @@ def main(requests, replies, path: str, settings: dict, name: str, skip: dict, pr
             except (EOFError, OSError):
                 os._exit(0)  # the parent is gone
             if msg[0] == "cancel":
-                tok = running[0]
-                if tok is not None:
-                    tok.cancel()
+                tokens = list(running)
+                for i, tok in enumerate(tokens):
+                    if len(msg) == 1 or msg[1] == i:
+                        tok.cancel()
             else:
                 inbox.put(msg)
 
@@ -98,25 +101,48 @@ def main(requests, replies, path: str, settings: dict, name: str, skip: dict, pr
                 spec = dict(msg[2])
                 stream = spec.pop("stream", False)
                 tok = CancelToken()
-                running[0] = tok
+                running[:] = [tok]
                 req = CompletionRequest(**spec, cancel=tok,
                                         on_token=(lambda piece, rid=rid: send(("token", rid, piece))) if stream else None)
                 try:
                     comp = model.complete(req)
                 finally:
-                    running[0] = None
-                send(("result", rid, {"text": comp.text, "finish_reason": comp.finish_reason, "model": comp.model,
-                                      "choice_logprobs": comp.choice_logprobs, "usage": vars(comp.usage),
-                                      "timings": getattr(model, "last_timings", {})}))
+                    running[:] = []
+                send(("result", rid, _result(comp, model)))
+            elif op == "complete_many":
+                specs, max_concurrency = msg[2]
+                tokens = [CancelToken() for _ in specs]
+                reqs = [CompletionRequest(**{k: v for k, v in spec.items() if k != "stream"}, cancel=tok)
+                        for spec, tok in zip(specs, tokens)]
+                running[:] = tokens
+                try:
+                    outs = model.complete_many(reqs, max_concurrency)
+                finally:
+                    running[:] = []
+                send(("result", rid, [("ok", _result(o, model)) if not isinstance(o, BaseException) else _error(o, model)
+                                      for o in outs]))
             elif op == "close":
                 model.close()
                 send(("result", rid, None))
                 return
-        except ContextOverflow as e:
-            send(("error", rid, "overflow", (e.prompt_tokens, e.max_tokens, e.n_ctx, model.name)))
-        except GenerationCancelled as e:
-            send(("error", rid, "cancelled", (str(e),)))
-        except LLMError as e:
-            send(("error", rid, "llm", (str(e),)))
         except Exception as e:  # a bug here must come back as an error, not a hang
-            send(("error", rid, "llm", (f"model host error: {type(e).__name__}: {e}",)))
+            send(("error", rid) + _error(e, model)[1:])
+
+
+def _result(comp, model) -> dict:
+    return {"text": comp.text, "finish_reason": comp.finish_reason, "model": comp.model,
+            "choice_logprobs": comp.choice_logprobs, "usage": vars(comp.usage),
+            "timings": getattr(model, "last_timings", {})}
+
+
+def _error(e: BaseException, model) -> tuple:
+    """("error", kind, args): what the parent turns back into the same exception."""
+    from app.llm.base import ContextOverflow, GenerationCancelled, LLMError
+
+    if isinstance(e, ContextOverflow):
+        return ("error", "overflow", (e.prompt_tokens, e.max_tokens, e.n_ctx, model.name))
+    if isinstance(e, GenerationCancelled):
+        return ("error", "cancelled", (str(e),))
+    if isinstance(e, LLMError):
+        return ("error", "llm", (str(e),))
+    return ("error", "llm", (f"model host error: {type(e).__name__}: {e}",))

@@ -296,7 +296,8 @@ class HostedModel(Model):
             f"answer; the next question starts a fresh model process.", e.exitcode, self.variant)
 
     # --- requests ---------------------------------------------------------------------------
-    def _call(self, op: str, payload, *, request: CompletionRequest | None = None):
+    def _call(self, op: str, payload, *, request: CompletionRequest | None = None,
+              batch: Sequence[CompletionRequest] | None = None):
         with self._queue.turn():
             self._ensure_host()
             self._rid += 1
@@ -305,15 +306,20 @@ class HostedModel(Model):
                 self._send_conn.send((op, rid, payload))
             except (OSError, BrokenPipeError):
                 pass  # the host is gone: _next reports how
-            cancel = request.cancel if request is not None else None
+            # A batch's requests are cancelled one by one; the host is killed only once all are.
+            cancels = [r.cancel for r in batch] if batch is not None else [request.cancel if request is not None else None]
+            sent = [False] * len(cancels)
             cancel_sent_at = None
             while True:
-                if cancel is not None and cancel.cancelled and cancel_sent_at is None:
-                    cancel_sent_at = time.monotonic()
-                    try:
-                        self._send_conn.send(("cancel",))
-                    except OSError:
-                        pass
+                for i, cancel in enumerate(cancels):
+                    if cancel is not None and cancel.cancelled and not sent[i]:
+                        sent[i] = True
+                        try:
+                            self._send_conn.send(("cancel",) if batch is None else ("cancel", i))
+                        except OSError:
+                            pass
+                        if all(sent):
+                            cancel_sent_at = time.monotonic()
                 if cancel_sent_at is not None and time.monotonic() - cancel_sent_at > CANCEL_GRACE:
                     self._kill()  # stuck in native code: end it outright, the next call restarts it
                     raise GenerationCancelled("cancelled (the model process was stopped)")
@@ -376,6 +382,42 @@ class HostedModel(Model):
                           model=out["model"], choice_logprobs=out["choice_logprobs"])
 
     _last_timings: dict | None = None
+
+    def complete_many(self, requests: Sequence[CompletionRequest], max_concurrency: int = 4) -> list:
+        """One round trip for the batch: the host decodes it as parallel sequences
+        (LlamaCppModel.complete_many). Streaming is not forwarded for a batch: a request's
+        on_token gets its whole text when the batch ends."""
+        out: list = [None] * len(requests)
+        live = []
+        for i, r in enumerate(requests):
+            if r.cancel is not None and r.cancel.cancelled:
+                out[i] = GenerationCancelled("cancelled before the prompt was processed")
+            else:
+                live.append(i)
+        if not live:
+            return out
+        specs = [{"messages": [dict(m) for m in requests[i].messages], "max_tokens": requests[i].max_tokens,
+                  "stop": list(requests[i].stop or ()), "temperature": requests[i].temperature,
+                  "seed": requests[i].seed, "json_schema": requests[i].json_schema, "grammar": requests[i].grammar,
+                  "choices": tuple(requests[i].choices)} for i in live]
+        try:
+            replies = self._call("complete_many", (specs, int(max_concurrency)), batch=[requests[i] for i in live])
+        except LLMError as e:  # the host was stopped or died: every request of the batch shares that
+            for i in live:
+                out[i] = e
+            return out
+        for i, rep in zip(live, replies):
+            if rep[0] == "ok":
+                res = rep[1]
+                out[i] = Completion(text=res["text"], usage=Usage(**res["usage"]), finish_reason=res["finish_reason"],
+                                    model=res["model"], choice_logprobs=res["choice_logprobs"])
+                if requests[i].on_token is not None and res["text"]:
+                    requests[i].on_token(res["text"])
+            else:
+                kind, args = rep[1], rep[2]
+                out[i] = (ContextOverflow(*args) if kind == "overflow" else
+                          GenerationCancelled(*args) if kind == "cancelled" else LLMError(*args))
+        return out
 
     def info(self) -> dict:
         out = dict(self._info)

@@ -373,6 +373,8 @@ class LlamaCppModel(Model):
             return
         self._closed = True
         with self._queue.turn():
+            if self._parallel is not None:
+                self._parallel.close()  # its context holds the weights' model: freed first
             self._llm.close()
 
     # --- grammar -------------------------------------------------------------------------
@@ -436,6 +438,51 @@ class LlamaCppModel(Model):
             finally:
                 active[0] = False
                 self._abort.clear()
+
+    def complete_many(self, requests: Sequence[CompletionRequest], max_concurrency: int = 4) -> list:
+        """Plain requests (no grammar, no choices) are decoded together as parallel
+        sequences (parallel.py), at most max_concurrency at once; the others, and a batch
+        of one, go through complete() one by one, which keeps the prefix cache. Results
+        in request order, each a Completion or the exception of its request."""
+        if self._closed:
+            raise LLMError(f"model {self.name} is closed")
+        out: list = [None] * len(requests)
+        plain: list[tuple[int, list[int], CompletionRequest]] = []
+        alone: list[int] = []
+        for i, req in enumerate(requests):
+            if req.grammar or req.json_schema is not None or req.choices:
+                alone.append(i)
+                continue
+            try:
+                tokens = self.prompt_tokens(req.messages)
+                if len(tokens) + req.max_tokens > self.n_ctx:
+                    raise ContextOverflow(len(tokens), req.max_tokens, self.n_ctx, self.name)
+            except LLMError as e:
+                out[i] = e
+                continue
+            plain.append((i, tokens, req))
+        if max_concurrency <= 1 or len(plain) <= 1:
+            alone = sorted(alone + [i for i, _, _ in plain])
+            plain = []
+        if plain:
+            with self._queue.turn():
+                if self._parallel is None:
+                    from app.llm.parallel import ParallelDecoder
+
+                    self._parallel = ParallelDecoder(
+                        self._llm, self._abort, self._template_stop, n_threads=self.settings.n_threads,
+                        n_threads_batch=self.settings.n_threads_batch, n_batch=self.settings.n_batch, name=self.name)
+                with llamalog.aborts_from(self._abort):
+                    for i, res in self._parallel.run(plain, max_concurrency).items():
+                        out[i] = res
+        for i in alone:
+            try:
+                out[i] = self.complete(requests[i])
+            except Exception as e:  # kept in its slot, as Model.complete_many does
+                out[i] = e
+        return out
+
+    _parallel = None
 
     def _cached_prefix(self, tokens: list[int]) -> int:
         """Prompt tokens Llama.generate() will take from the KV cache (its own rule)."""
