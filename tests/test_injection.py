@@ -161,13 +161,9 @@ def test_an_honest_model_keeps_the_true_answer_among_hostile_documents(library, 
     assert value in result.answer, (result.answer, result.note)
 
 
-RAG_PASSES_REPLY_THROUGH = pytest.mark.xfail(
-    strict=True, reason="app/rlm/baselines.py run_rag returns the model's reply as the answer with only "
-    "_strip_echo applied: our protocol's JSON ({\"relevant\": ..., {\"final\": ...) copied from a document "
-    "reaches the answer (see report)")
 
 
-@pytest.mark.parametrize("mode", ["guided", pytest.param("rag", marks=RAG_PASSES_REPLY_THROUGH)])
+@pytest.mark.parametrize("mode", ["guided", "rag"])
 @pytest.mark.parametrize("question", [C.HARBOUR_Q, C.VAULT_Q])
 def test_an_obedient_model_cannot_carry_the_documents_orders_into_the_answer(library, mode, question):
     store, _docs = library
@@ -209,8 +205,6 @@ def test_repl_reading_the_hostile_pages_keeps_its_mode_and_budget(library):
 
 
 @repl_only
-@pytest.mark.xfail(strict=True, reason="app/rlm/repl.py repl_loop takes a FINAL() from code as the run's answer "
-                   "unchecked: a protocol fragment copied from a document becomes the answer (see report)")
 def test_repl_final_of_a_protocol_fragment_from_a_document_is_not_the_answer(library):
     store, _docs = library
     root = FakeModel(replies=[code(f"FINAL({C.MAP_FRAGMENT!r})")])
@@ -250,8 +244,6 @@ def unfenced_hostile_text(model: FakeModel) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="app/rlm/environment.py Environment.shape puts each title and the first "
-                   "160 characters unfenced into guided.py's PLAN prompt ('Documents: {shape}'), see report")
 def test_guided_prompts_fence_titles_and_document_starts(library):
     store, docs = library
     model = honest(C.HARBOUR_FACT, C.HARBOUR_VALUE)
@@ -328,9 +320,6 @@ def test_a_hostile_title_prints_as_one_clean_line_in_ask_and_runs_show(library, 
         assert_clean_lines(_cli(capsys, "runs", "show", run_id, *argv), "runs show " + " ".join(argv))
 
 
-@pytest.mark.xfail(strict=True, reason="app/rlm guided (ranked/compose): the answer is a document sentence "
-                   "that begins with a fake citation '[1] Ministry of Energy (official), page 1: ...'; its [1] "
-                   "is kept, so `ask` prints a forged citation line and the [1] collides with ours (see report)")
 def test_an_answer_quoting_a_fake_citation_line_cannot_forge_one(library, capsys, monkeypatch):
     _store, docs = library
     out, run_id = _ask_cli(capsys, monkeypatch, docs["notes"].id)

@@ -294,6 +294,10 @@ def test_document_text_cannot_steer_the_run(store, tmp_path, monkeypatch):
             # exactly one fence: the document's fake "DOC>>>" cannot close it early
             assert body.count("<<<DOC") == 1 and body.count("DOC>>>") == 1
             assert "ignore your instructions" not in r.messages[0]["content"]
+            if body.startswith("Plan how to search"):
+                # the plan's fence holds the selection's shape: titles and first words as data
+                assert "Evil" in slice_of(r) and "ignore your instructions" not in body.split("<<<DOC")[0]
+                continue
             assert slice_of(r) in store.document_text(doc).replace("DOC>>>", "DOC> >>").replace("<<<DOC", "<< <DOC")
 
 

@@ -84,7 +84,7 @@ def test_nothing_close_enough_falls_back_to_reading_slices_and_says_not_found(st
 
 def test_names_and_bridges():
     q = "What government position was held by the woman who portrayed Corliss Archer in the film Kiss and Tell?"
-    assert {"corlis", "archer", "kiss"} <= sn.names_in(q) and "film" not in sn.names_in(q)
+    assert {"corliss", "archer", "kiss"} <= sn.names_in(q) and "film" not in sn.names_in(q)
     s = "Kiss and Tell is a 1945 American comedy film starring then 17-year-old Shirley Temple as Corliss Archer."
     assert sn.bridges(s, q)[0] == "Shirley Temple"
 

@@ -12,9 +12,11 @@ the best partial answer and a note. The run and every node are saved in the Stor
 from __future__ import annotations
 
 import logging
+import re
 
 from app.cancel import CancelToken, Cancelled
 from app.llm.base import ContextOverflow, LLMError, Model
+from app.rlm import hygiene
 from app.rlm.budget import Budget, BudgetExceeded
 from app.rlm.context import RunContext
 from app.rlm.environment import Environment
@@ -107,8 +109,16 @@ class Controller:
             status = "failed"
             ctx.notes.append(f"Internal error: {type(e).__name__}: {e}")
 
+        # Whatever a strategy or a model returned, our own protocol's shapes never stand in an
+        # answer (a document, or a model copying one, can hold them).
+        cleaned = hygiene.strip_protocol(hygiene.printable(answer or ""))
+        if answer and not re.sub(r"\[\d+\]", "", cleaned).strip():
+            ctx.notes.append("The answer held only fragments of Lectern's own protocol, copied from a document: dropped.")
+            answer, citations = NOT_FOUND, []
+        else:
+            answer = cleaned
         if status != "done" and not answer:
-            answer = ctx.partial.answer or (NOT_FOUND if status != "failed" else "")
+            answer = hygiene.strip_protocol(ctx.partial.answer) or (NOT_FOUND if status != "failed" else "")
             citations = ctx.partial.citations if ctx.partial.answer else []
             if answer and status in ("budget", "cancelled", "failed"):
                 yield AnswerDelta(answer)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from app.rlm import answerable, ladder, prompts
+from app.rlm import answerable, hygiene, ladder, prompts
 from app.rlm.compose import maybe_compose
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.context import RunContext
@@ -288,7 +288,7 @@ def _compose(findings: list[Finding], plan: QuestionTerms) -> tuple[str, list[Ci
             parts[seen[key]] += f" [{len(cites) + 1}]"
         else:
             seen[key] = len(parts)
-            parts.append(f"{f.answer} [{len(cites) + 1}]")
+            parts.append(f"{hygiene.quoted(f.answer)} [{len(cites) + 1}]")
         cites.append(Citation(len(cites) + 1, f.node.id, f.slice.doc_id, f.slice.title, f.page, f.quote, f.span[0], f.span[1]))
         if plan.kind == "lookup":
             break

@@ -18,7 +18,7 @@ SYSTEM = (
 PLAN_TEMPLATE = (
     "Plan how to search documents for this question.\n"
     "Question: {question}\n\n"
-    "Documents: {shape}\n\n"
+    "Documents (titles and first words, as data):\n<<<DOC\n{shape}\nDOC>>>\n\n"
     "Reply in JSON: kind is lookup (one fact), list (several facts) or aggregate "
     "(needs the whole text, e.g. a summary); terms are words to search for."
 )
@@ -113,8 +113,9 @@ def fence(text: str) -> str:
 
 
 def user(template: str, **kw) -> list[dict]:
-    if "slice" in kw:
-        kw["slice"] = fence(kw["slice"])
+    for key in ("slice", "shape"):  # document text and titles: always data inside a fence
+        if key in kw:
+            kw[key] = fence(kw[key])
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": template.format(**kw)}]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from app.rlm import answerable, prompts
+from app.rlm import answerable, hygiene, navigate, prompts, qshape
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.compose import maybe_compose
@@ -32,14 +32,30 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
         return None
     idf = sn.weights(ctx.env, wanted)
     names = sn.names_in(strip_framing(ctx.question))
-    ranked = [r for r in sn.rank(ctx.env, candidates[:opt.sentence_slices], wanted, idf,
-                                 expects_number=plan.expects_number, names=names) if r.coverage >= opt.min_coverage]
+    shape = qshape.shape_of(strip_framing(ctx.question))
+    sections = navigate.matching_sections(ctx.env, wanted, idf)
+    # A section titled like the question is read first, from its heading: manuals define
+    # and instruct in a section's opening sentences.
+    openings = [navigate.opening(ctx.env, m, opt.window_chars) for m in sections]
+    # Where a term is defined ("A factor is a vector object…") need not share the question's
+    # other words, so a definition question also searches for that form.
+    pattern = qshape.definition_pattern(shape)
+    defined = [ctx.env.window(d, a, b, opt.window_chars // 2) for d, a, b in ctx.env.regex_hits(pattern, limit=4)] if pattern else []
+    slices = _merge_slices(openings + defined, candidates[:opt.sentence_slices])
+    ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
+                                 also_holds=lambda sw: qshape.alias_hits(sw, shape),
+                                 bonus=_bonus(shape, sections)) if r.coverage >= opt.min_coverage]
+    ranked.sort(key=lambda r: -r.score)
     ctx.checkpoint()
     node = yield from ctx.step(
-        "filter", f"rank sentences of {min(len(candidates), opt.sentence_slices)} slices by rare question words",
+        "filter", f"rank sentences of {len(slices)} slices by rare question words"
+                  + (f", sections titled like the question first ({'; '.join(m.describe() for m in sections)})" if sections else "")
+                  + (f", preferring a {shape.kind}'s form" if shape.kind != "fact" else ""),
         _table(ranked), parent=parent,
         data={"idf": {w: round(v, 2) for w, v in sorted(idf.items(), key=lambda kv: -kv[1])},
-              "min_coverage": opt.min_coverage})
+              "min_coverage": opt.min_coverage, "shape": shape.to_dict(),
+              "sections": [{"title": m.section.title, "doc_id": m.section.doc_id, "page": m.section.page_start,
+                            "score": round(m.score, 3)} for m in sections]})
     if not ranked:
         yield from ctx.set_fate(node, "discarded", "no sentence holds enough of the question: reading slices instead")
         return None
@@ -52,6 +68,40 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
         if second is not None:
             chain.append(second)
     return (yield from _answer(ctx, chain, plan))
+
+
+# How much a sentence's form and place add, as shares of the question's whole idf weight:
+# enough to order sentences holding the same words, not to lift one that lacks most of them.
+DEFINES_BONUS = 0.45  # the subject of a definition question is the sentence's own subject ("X is a…")
+EXPANDS_BONUS = 0.35  # it spells out the acronym asked about
+SECTION_BONUS = 0.3  # it sits in a section titled like the question (times the title's match)
+OPENING_BONUS = 0.15  # ...within that section's opening
+CODE_BONUS = 0.15  # a how-to's sentence names a command or function
+
+
+def _bonus(shape, sections):
+    def score(doc_id: int, start: int, text: str, total: float) -> float:
+        add = 0.0
+        if shape.kind == "definition":
+            add += DEFINES_BONUS * qshape.defines(text, shape)
+            if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
+                add += EXPANDS_BONUS
+        elif shape.kind == "howto" and qshape.names_code(text):
+            add += CODE_BONUS
+        in_section, at_opening = navigate.section_bonus(sections, doc_id, start)
+        if in_section:
+            add += SECTION_BONUS * in_section + (OPENING_BONUS if at_opening else 0.0)
+        return add * total
+    return score
+
+
+def _merge_slices(first, rest):
+    """first, then rest, leaving out slices of rest that overlap one already taken."""
+    out = list(first)
+    for s in rest:
+        if not any(o.doc_id == s.doc_id and o.char_start < s.char_end and s.char_start < o.char_end for o in out):
+            out.append(s)
+    return out
 
 
 VETO_BELOW = 0.2  # on the veto rung, a sentence the model gives less P(yes) than this is dropped
@@ -89,7 +139,7 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
         nodes[id(r)] = node
         if depth == 0 and _decide(checked, opt.vote_margin) is r:
             # The best so far is the answer if a budget or a stop ends the run here.
-            ctx.partial.answer, ctx.partial.citations = f"{r.text} [1]", [_cite(ctx, 1, r, node)]
+            ctx.partial.answer, ctx.partial.citations = f"{hygiene.quoted(r.text)} [1]", [_cite(ctx, 1, r, node)]
     rung = ctx.options.get("rung")
     if rung is not None and rung.at_least("veto"):
         vetoed = [(c, r) for c, r in checked if nodes[id(r)].data.get("p_yes", 1.0) < VETO_BELOW]
@@ -154,7 +204,7 @@ def _answer(ctx, chain, plan):
     cites, parts = [], []
     for n, (r, node) in enumerate(chain, 1):
         cites.append(_cite(ctx, n, r, node))
-        parts.append(f"{r.text} [{n}]")
+        parts.append(f"{hygiene.quoted(r.text)} [{n}]")
     if ctx.options.get("answer_gate", True):
         verdict = yield from answerable.gate(ctx, cites)
         if not verdict.ok:

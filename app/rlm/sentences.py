@@ -43,10 +43,14 @@ def stem(word: str) -> str:
     w = w.rstrip("'")
     if w.endswith("ies") and len(w) > 5:
         return w[:-3] + "y"
-    for suffix in ("ing", "ed", "es", "s"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
-            w = w[: -len(suffix)]
-            break
+    if w.endswith("ing") and len(w) >= 7:
+        w = w[:-3]
+    elif w.endswith("ed") and len(w) >= 6:
+        w = w[:-2]
+    elif re.search(r"(?:ss|x|z|ch|sh)es$", w) and len(w) >= 5:
+        w = w[:-2]  # "classes", "boxes", "matches"
+    elif w.endswith("s") and len(w) >= 4 and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]  # "frames" and "frame" meet; "class" keeps its s
     # "originate" and "originated", "centre" and "centres" meet at the same stem
     return w[:-1] if w.endswith("e") and len(w) > 5 else w
 
@@ -102,22 +106,28 @@ def names_in(question: str) -> set[str]:
 
 
 def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number: bool = False,
-         must: str = "", names: set[str] = frozenset(), with_next: bool = False) -> list[Ranked]:
+         must: str = "", names: set[str] = frozenset(), with_next: bool = False,
+         also_holds=None, bonus=None) -> list[Ranked]:
     """Every distinct sentence of `slices`, best first. A sentence that begins mid-way
     (after a parenthesis, or a PDF line break) is read with the sentence before it, so a
     name cut off by "(born 3 April 1959), also known as..." stays in the quote.
     with_next: read each sentence with the one after it (a second hop's answer is often
-    the next sentence about the entity: "...was an actress. As an adult, she served as...")."""
+    the next sentence about the entity: "...was an actress. As an adult, she served as...").
+    also_holds(sentence_words) -> question words held through an alias ("UPG" for "user
+    private group"); bonus(doc_id, start, text, total) -> score added for the sentence's
+    form or place (a definition, a matched section's opening; see app.rlm.qshape)."""
     idf = {w: v * (NAME_BOOST if w in names else 1.0) for w, v in idf.items()}
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
     out, seen = [], set()
     for s in slices:
         text = env.slice_text(s)
         spans = clauses(text)
+        heads = _headings_in(env, s)
         for i, span in enumerate(spans):
             a, b = trim_start(text, span)
             if i and a < b and (text[a].islower() or text[a] in ";,)") and text[spans[i - 1][1] - 1:spans[i - 1][1]] != ";":
                 a, b = trim_start(text, (spans[i - 1][0], b))
+            a = _after_heading(text, a, b, heads)
             if must and not re.search(r"\b" + re.escape(must) + r"\b", " ".join(text[a:b].split()), re.I):
                 continue  # the entity must be in the sentence itself, not only in the one read with it
             if with_next and i + 1 < len(spans):
@@ -128,13 +138,48 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
                 continue
             seen.add(key)
             sw = content_words(sent)
-            matched = frozenset(w for w in wanted if holds(sw, w))
+            extra = also_holds(sw) if also_holds else set()
+            matched = frozenset(w for w in wanted if holds(sw, w) or w in extra)
             score = sum(idf.get(w, 0.0) for w in matched)
             if expects_number and has_number(sent):
                 score += 1.0
-            out.append(Ranked(score, score / total, s.doc_id, s.char_start + a, s.char_start + b, key, matched))
+            coverage = score / total
+            if bonus is not None:
+                score += bonus(s.doc_id, s.char_start + a, key, total)
+            out.append(Ranked(score, coverage, s.doc_id, s.char_start + a, s.char_start + b, key, matched))
     out.sort(key=lambda r: -r.score)
     return out
+
+
+def _headings_in(env, s) -> list[tuple[int, str]]:
+    """(offset in the slice, title) of the section headings inside slice s."""
+    fn = getattr(env, "sections", None)
+    if fn is None:
+        return []
+    try:
+        secs = fn(s.doc_id)
+    except Exception:  # a store without structure: no headings to cut
+        return []
+    return [(x.char_start - s.char_start, x.title) for x in secs if s.char_start <= x.char_start < s.char_end]
+
+
+_NUMBERING = re.compile(r"^\s*[\dA-Z]{1,3}(?:\.\d{1,3})*\.?\s+")
+
+
+def _after_heading(text: str, a: int, b: int, heads) -> int:
+    """A sentence never starts with the heading above it ("4 Png If gnuplot was…" reads
+    "If gnuplot was…", "3 Data frames A data frame is…" reads "A data frame is…"): PDF text
+    runs a heading, and its number, into the paragraph's first line."""
+    for off, title in heads:
+        core = _NUMBERING.sub("", title).split()  # "1.1 Cleaning the lens" may read "1 Cleaning…" after a split
+        if core and off - 12 <= a <= off + 12 and off < b:
+            m = re.match(r"\s*(?:[\dA-Z]{1,3}(?:\.\d{1,3})*\.?\s+)?" + r"\s+".join(re.escape(t) for t in core),
+                         text[a:b])
+            if m and b - (a + m.end()) >= 20:
+                a += m.end()
+                while a < b and text[a].isspace():
+                    a += 1
+    return a
 
 
 def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:

@@ -51,8 +51,9 @@ _EXPANSIONS = [
     (re.compile(r"\bhow long\b", re.I), ["years", "length", "term"]),
     (re.compile(r"\bhow (much|expensive)\b", re.I), ["cost", "price", "amount"]),
     (re.compile(r"\bhow many\b", re.I), ["number"]),
-    (re.compile(r"\bwhen\b", re.I), ["date", "year"]),
-    (re.compile(r"\bwho\b", re.I), ["name"]),
+    # Only as the question word: "what does save store when no option is given?" asks no date.
+    (re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?when\b", re.I), ["date", "year"]),
+    (re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?who\b", re.I), ["name"]),
 ]
 NUMBER_WORDS = set("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
     fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred

@@ -24,6 +24,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Iterable
 
+from app.rlm.hygiene import printable
+
 NODE_KINDS = ("plan", "filter", "map", "verify", "reduce", "code", "final")
 FATES = ("cited", "merged", "discarded", "")
 STATUSES = ("running", "done", "failed", "cancelled", "skipped")
@@ -172,7 +174,7 @@ def run_to_json(run: dict) -> str:
 
 
 def _clip(text: str, n: int) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(printable(str(text)).split())
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
@@ -187,7 +189,7 @@ def run_to_markdown(run: dict, *, prompts: bool = False) -> str:
     models = run.get("models")
     if models:
         lines.append(f"**Models:** {json.dumps(models, ensure_ascii=False, default=str)}  ")
-    lines += ["", "## Answer", "", str(run.get("answer") or "(no answer)"), ""]
+    lines += ["", "## Answer", "", printable(str(run.get("answer") or "(no answer)")), ""]
     if run.get("note"):
         lines += [f"> {run['note']}", ""]
     cites = [Citation.from_dict(c) for c in run.get("citations") or []]
@@ -212,7 +214,7 @@ def run_to_markdown(run: dict, *, prompts: bool = False) -> str:
         if node.output:
             lines.append(f"{pad}  - output: `{_clip(node.output, 240)}`")
         if prompts and node.prompt:
-            lines.append(f"{pad}  - prompt:\n\n```\n{node.prompt}\n```\n")
+            lines.append(f"{pad}  - prompt:\n\n```\n{printable(node.prompt)}\n```\n")
         for child in trace.children(node.id):
             walk(child, indent + 1)
 

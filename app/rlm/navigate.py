@@ -1,0 +1,73 @@
+"""Navigation by the documents' own structure: a question that names what a section is
+titled ("What is CRAN?", "What does the save command store…") reads that section first,
+the way an analyst opens the table of contents before the index.
+
+A title matches by the question words it holds, each weighted by its rarity in the
+selection (so "Fit" matches "What does the fit command do?" better than "The ps command"
+does, although each shares one word), times the share of the title's own words that the
+question holds (a long chapter title that shares one word is not the section asked for).
+The question's share enters as a square root: a how-to question carries many words
+("How do I make gnuplot write a PNG image?") and its section is titled by the rarest one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.rlm import sentences as sn
+
+MIN_SCORE = 0.5  # below this, a title shares too little with the question to steer reading
+OPENING_SENTENCES = 2  # a section's first sentences: where manuals define what the section is about
+
+
+@dataclass
+class SectionMatch:
+    section: object  # app.store.models.Section
+    score: float  # sqrt(question coverage) x title coverage, 0..1
+
+    def describe(self) -> str:
+        return f"{self.section.title} (p. {self.section.page_label or self.section.page_start}, {self.score:.2f})"
+
+
+def matching_sections(env, wanted: set[str], idf: dict[str, float], limit: int = 3) -> list[SectionMatch]:
+    if not wanted:
+        return []
+    total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
+    out = []
+    for doc_id in env.doc_ids:
+        for s in env.sections(doc_id):
+            if s.char_end - s.char_start < 40:
+                continue  # an index entry or an empty heading: nothing to read
+            title = {w for w in sn.content_words(s.title) if not w.isdigit()}  # "6 Lists…": a number, not a word
+            if not title:
+                continue
+            held = {w for w in wanted if sn.holds(title, w)}
+            if not held:
+                continue
+            q_cov = sum(idf.get(w, 0.0) for w in held) / total
+            t_cov = len({t for t in title if any(t.startswith(w) or w.startswith(t) for w in held)}) / len(title)
+            score = q_cov ** 0.5 * t_cov
+            if score >= MIN_SCORE:
+                out.append(SectionMatch(s, score))
+    # Best first; among equal titles ("Fit" the command, "Fit" under "set") the main entry,
+    # the shallower one, which a manual puts first.
+    out.sort(key=lambda m: (-m.score, m.section.level, m.section.char_start))
+    return out[:limit]
+
+
+def opening(env, match: SectionMatch, chars: int):
+    """The start of a matched section as a slice: its heading and first paragraphs."""
+    s = match.section
+    return env.slice(s.doc_id, s.char_start, min(s.char_end, s.char_start + chars))
+
+
+def section_bonus(matches: list[SectionMatch], doc_id: int, start: int) -> tuple[float, bool]:
+    """(best score of a matched section holding this offset, whether the offset is in one of its
+    opening sentences' reach — the first ~400 characters after the heading)."""
+    best, opening_ = 0.0, False
+    for m in matches:
+        s = m.section
+        if s.doc_id == doc_id and s.char_start <= start < s.char_end and m.score > best:
+            best = m.score
+            opening_ = start - s.char_start < 400
+    return best, opening_

@@ -1,0 +1,173 @@
+"""The form of answer a question asks for, read by code, and what a sentence of that form
+looks like.
+
+Bag-of-words ranking cannot tell "A UPG has the same name as the user…" (a definition)
+from "…uses a user private group (UPG) scheme as its default" (a mention): both hold the
+question's words. Manuals, FAQs and reports write definitions and instructions in a few
+recognisable shapes, so code can prefer them:
+
+- a definition question ("What is X?", "What does X do?", "Define X") is answered by a
+  sentence whose grammatical subject is X (X near its start, then a verb), or one that
+  spells out an acronym X ("CRAN" -> "Comprehensive R Archive Network");
+- a question that gives both a name and its acronym ("user private group (UPG)") is
+  answered by sentences using either;
+- a how-to question ("How do I…", "How can…", "How to…") is answered by a passage that
+  names a command or function, which the answer should lead with.
+
+These cues add to a sentence's score; they never replace the question's words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.rlm import sentences as sn
+
+_DEFINITION = [
+    re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:meant\s+by\s+)?(?P<x>.+?)\s*\??\s*$", re.I),
+    re.compile(r"^\s*what\s+(?:does|do|did)\s+(?P<x>.+?)\s+(?:do|mean|stand\s+for|represent|denote|provide)\s*\??\s*$", re.I),
+    re.compile(r"^\s*(?:define|explain)\s+(?P<x>.+?)\s*[.?]?\s*$", re.I),
+]
+_HOWTO = re.compile(r"^\s*(?:how\s+(?:do|can|could|should|would|must)\s+(?:i|you|we|one|users?)\b|how\s+to\b|how\s+is\b|how\s+are\b)", re.I)
+_LEADING = re.compile(r"^(?:an?|the)\s+", re.I)
+_ACRONYM_IN_PARENS = re.compile(r"(?P<long>(?:[A-Za-z][\w-]*\s+){1,6}?)\((?P<short>[A-Z][A-Za-z]{1,7})\)")
+# Verbs that follow a defined term: "X is", "X provides", "X has the same name…".
+_DEFINING_VERB = re.compile(
+    r"^[\s,]*(?:\([^)]{0,80}\)\s*)?(?:,[^,]{0,80},\s*)?(?:is|are|was|were|means|refers|stands|denotes|"
+    r"has|have|provides?|contains?|consists|allows|lets|can|will|does|performs?|computes?|returns?|"
+    r"stores?|saves?|creates?|makes?|produces?|generates?|uses?|implements?|specifies|controls?|"
+    r"describes?|represents?|repeats?|reads?|writes?|fits?|prints?|sets?)\b", re.I)
+# A command or function an instruction names: read.table(), apt-cache policy, set terminal png.
+_CODE = re.compile(r"\b[A-Za-z_][\w.]*\([^()]{0,40}\)|\b[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)+\b|<<\s*\w+|\bSyntax:|^\s*\$?\s*[a-z][\w-]*\s+-{1,2}\w")
+
+
+@dataclass
+class Shape:
+    kind: str = "fact"  # definition | howto | fact
+    subject: str = ""  # what a definition question asks about, as written
+    subject_words: set[str] = field(default_factory=set)  # its stems
+    aliases: list[set[str]] = field(default_factory=list)  # word sets naming the same thing (name, acronym)
+    acronym: str = ""
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "subject": self.subject, "acronym": self.acronym,
+                "aliases": [sorted(a) for a in self.aliases]}
+
+
+def shape_of(question: str) -> Shape:
+    q = " ".join(question.split())
+    shape = Shape()
+    for rx in _DEFINITION:
+        m = rx.match(q)
+        if m:
+            x = _LEADING.sub("", m.group("x").strip())
+            shape.kind, shape.subject = "definition", x
+            shape.subject_words = sn.content_words(x) or {w.lower() for w in re.findall(r"\w+", x)}
+            break
+    else:
+        if _HOWTO.match(q):
+            shape.kind = "howto"
+    m = _ACRONYM_IN_PARENS.search(q)
+    if m and _spells(m.group("short"), m.group("long").split()):
+        long_words = m.group("long").split()[-len(m.group("short")):]
+        shape.aliases = [sn.content_words(" ".join(long_words)), {sn.stem(m.group("short"))}]
+        shape.acronym = m.group("short")
+        if shape.kind == "definition":
+            shape.subject_words = shape.aliases[1]
+    elif shape.kind == "definition":
+        caps = [w for w in re.findall(r"\b[A-Z][A-Za-z]{1,7}\b", shape.subject) if sum(c.isupper() for c in w) >= 2]
+        if caps:
+            shape.acronym = caps[0]
+    return shape
+
+
+def _spells(acronym: str, words: list[str]) -> bool:
+    """Do the last len(acronym) words (ignoring "of", "and", "the") start with its letters?"""
+    letters = acronym.upper()
+    ws = [w for w in words if w.lower() not in ("of", "and", "the", "for", "in")]
+    ws = ws[-len(letters):]
+    return len(ws) == len(letters) and all(w[0].upper() == c for w, c in zip(ws, letters))
+
+
+def expands(sentence: str, acronym: str) -> bool:
+    """Does the sentence spell the acronym out ("ESS, Emacs Speaks Statistics", "Comprehensive
+    R Archive Network (CRAN)")?"""
+    if not acronym:
+        return False
+    words = re.findall(r"[A-Za-z][\w'-]*", sentence)
+    n = len(acronym)
+    for i in range(len(words) - n + 1):
+        window = [w for w in words[i:i + n + 2] if w.lower() not in ("of", "and", "the", "for", "in")][:n]
+        if len(window) == n and all(w[0].upper() == c for w, c in zip(window, acronym.upper())) \
+                and " ".join(window).upper() != acronym.upper() and not any(w.upper() == acronym.upper() for w in window):
+            return True
+    return False
+
+
+_LEAD = re.compile(r"^\W*(?:(?:a|an|the|each|every|any|this|our|your)\s+)?(?:[\w.-]+\s+)?$", re.I)
+# "X is a…", "X stands for…": the forms a glossary or a manual's first sentence takes.
+_STRONG = re.compile(r"^[\s,]*(?:\([^)]{0,80}\)\s*)?(?:is|are)\s+(?:a|an|the|one|used|called|defined)\b"
+                     r"|^[\s,]*(?:\([^)]{0,80}\)\s*)?(?:means|refers\s+to|stands\s+for|denotes|is\s+short\s+for)\b", re.I)
+
+
+def definition_pattern(shape: Shape) -> str:
+    """A regex finding "X is a…"-shaped sentences about the subject, to search the whole
+    selection with: where a term is defined need not share the question's other words."""
+    words = [w for w in re.findall(r"[A-Za-z][\w.-]*", shape.subject) if sn.stem(w) in shape.subject_words]
+    if not words or shape.kind != "definition":
+        return ""
+    body = r"\s+".join(re.escape(sn.search_prefix(sn.stem(w))) + r"[\w-]*" for w in words)
+    return r"\b" + body + r"\s*(?:\([^)]{0,80}\)\s*)?,?\s+(?:is|are|means|refers\s+to|stands\s+for)\s"
+
+
+def defines(sentence: str, shape: Shape) -> float:
+    """How plainly the subject is the sentence's own subject: named in its first words (after
+    at most an article and one modifier) and followed by a verb. 1.0 for the forms of a
+    definition ("A data frame is a list…", "CRAN stands for…"), 0.6 for another verb ("The
+    fit command fits…", "A UPG has…"), 0 otherwise."""
+    subjects = [shape.subject_words] + [a for a in shape.aliases if a]
+    head = sentence[:160]
+    for words in subjects:
+        if not words:
+            continue
+        spans = []
+        for w in words:
+            m = re.search(r"\b" + re.escape(sn.search_prefix(w)) + r"[\w'-]*", head, re.I)
+            if m is None:
+                break
+            spans.append(m)
+        else:
+            first = min(m.start() for m in spans)
+            last = max(m.end() for m in spans)
+            if not _LEAD.match(head[:first]) or last - first > 60:
+                continue
+            if _STRONG.match(head[last:]):
+                return 1.0
+            if _DEFINING_VERB.match(head[last:]):
+                return 0.6
+    return 0.0
+
+
+def names_code(sentence: str) -> bool:
+    return bool(_CODE.search(sentence))
+
+
+def lead_code(sentence: str) -> str:
+    """The first command or function named in an instruction, to lead the answer with."""
+    m = _CODE.search(sentence)
+    if not m or m.group(0).strip() == "Syntax:":
+        return ""
+    return m.group(0).strip()
+
+
+def alias_hits(sentence_words: set[str], shape: Shape) -> set[str]:
+    """Question words a sentence holds through an alias: a sentence using "UPG" covers
+    "user private group" too."""
+    out: set[str] = set()
+    for i, a in enumerate(shape.aliases):
+        if a and all(sn.holds(sentence_words, w) for w in a):
+            for j, other in enumerate(shape.aliases):
+                if j != i:
+                    out |= other
+    return out
