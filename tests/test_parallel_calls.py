@@ -214,17 +214,26 @@ def test_local_parallel_sequences_give_the_greedy_answers_of_one_by_one(local_mo
 
 
 @pytest.mark.slow
-def test_local_batch_keeps_overflow_and_grammar_requests_in_their_slots(local_model):
+def test_local_batch_decodes_grammars_and_keeps_each_error_in_its_slot(local_model):
     reqs = _map_requests(3)
     reqs.insert(1, CompletionRequest(messages=[{"role": "user", "content": "x " * 3000}], max_tokens=8))
     reqs.append(CompletionRequest(messages=[{"role": "user", "content": "Is water wet?"}], max_tokens=4,
                                   grammar='root ::= "yes" | "no"'))
+    schema = {"type": "object", "properties": {"fruit": {"type": "string"}, "sweet": {"type": "boolean"}},
+              "required": ["fruit", "sweet"]}
+    reqs.append(CompletionRequest(messages=[{"role": "user", "content": "Name a fruit as JSON."}], max_tokens=40,
+                                  json_schema=schema))
+    reqs.append(CompletionRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=4, grammar="root ::= ("))
     out = local_model.complete_many(reqs, max_concurrency=4)
     from app.llm.base import ContextOverflow
 
+    assert local_model._parallel.last_stats["slots"] == 4  # the grammar requests were in the batch
     assert isinstance(out[1], ContextOverflow)
     assert all(isinstance(out[i], Completion) and out[i].text for i in (0, 2, 3))
     assert out[4].text in ("yes", "no")
+    doc = json.loads(out[5].text)
+    assert set(doc) == {"fruit", "sweet"} and isinstance(doc["sweet"], bool)
+    assert isinstance(out[6], LLMError) and "grammar" in str(out[6])
 
 
 def _story_requests(n, cancel, on_token=None):

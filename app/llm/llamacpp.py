@@ -159,6 +159,12 @@ class _AbortFlag:
         return self.buf.raw[0] != 0
 
 
+def _grammar_key(request: CompletionRequest) -> tuple:
+    if request.grammar:
+        return ("gbnf", request.grammar)
+    return ("schema", json.dumps(request.json_schema))
+
+
 def _offload_from_log(lines: list[str]) -> tuple[int, int] | None:
     """(layers on a GPU, layers in all) as llama.cpp reported them while loading."""
     devices: dict[int, str] = {}
@@ -215,6 +221,7 @@ class LlamaCppModel(Model):
         self.name = name or self.path.stem
         self._queue = RequestQueue()
         self._grammars: dict = {}
+        self._gbnf: dict = {}
         self._closed = False
         _LIVE.add(self)
         self._load(progress, cancel)
@@ -385,11 +392,10 @@ class LlamaCppModel(Model):
             from llama_cpp.llama_grammar import json_schema_to_gbnf
 
             # Key order matters: the grammar makes the model write properties in this order.
-            schema = json.dumps(request.json_schema)
-            key = ("schema", schema)
+            key = _grammar_key(request)
             if key not in self._grammars:
                 try:
-                    text = json_schema_to_gbnf(schema)
+                    text = json_schema_to_gbnf(key[1])
                 except Exception as e:
                     raise LLMError(f"unsupported JSON schema: {e}") from None
             else:
@@ -398,6 +404,7 @@ class LlamaCppModel(Model):
             return None
         if key not in self._grammars:
             self._grammars[key] = self._compile_grammar(text)
+            self._gbnf[key] = text  # parallel sequences build their own grammar samplers from it
         return self._grammars[key]
 
     def _compile_grammar(self, text: str):
@@ -440,29 +447,31 @@ class LlamaCppModel(Model):
                 self._abort.clear()
 
     def complete_many(self, requests: Sequence[CompletionRequest], max_concurrency: int = 4) -> list:
-        """Plain requests (no grammar, no choices) are decoded together as parallel
-        sequences (parallel.py), at most max_concurrency at once; the others, and a batch
-        of one, go through complete() one by one, which keeps the prefix cache. Results
-        in request order, each a Completion or the exception of its request."""
+        """Requests are decoded together as parallel sequences (parallel.py), at most
+        max_concurrency at once, grammars included; those with choices, and a batch of
+        one, go through complete() one by one, which keeps the prefix cache. Results in
+        request order, each a Completion or the exception of its request."""
         if self._closed:
             raise LLMError(f"model {self.name} is closed")
         out: list = [None] * len(requests)
-        plain: list[tuple[int, list[int], CompletionRequest]] = []
+        plain: list[tuple[int, list[int], CompletionRequest, str | None]] = []
         alone: list[int] = []
         for i, req in enumerate(requests):
-            if req.grammar or req.json_schema is not None or req.choices:
+            if req.choices:
                 alone.append(i)
                 continue
             try:
                 tokens = self.prompt_tokens(req.messages)
                 if len(tokens) + req.max_tokens > self.n_ctx:
                     raise ContextOverflow(len(tokens), req.max_tokens, self.n_ctx, self.name)
+                self._grammar(req)  # parses (and caches) it: a bad grammar fails its request only
+                gbnf = self._gbnf.get(_grammar_key(req)) if (req.grammar or req.json_schema is not None) else None
             except LLMError as e:
                 out[i] = e
                 continue
-            plain.append((i, tokens, req))
+            plain.append((i, tokens, req, gbnf))
         if max_concurrency <= 1 or len(plain) <= 1:
-            alone = sorted(alone + [i for i, _, _ in plain])
+            alone = sorted(alone + [i for i, *_ in plain])
             plain = []
         if plain:
             with self._queue.turn():

@@ -7,11 +7,13 @@ its own `llama-batched` and `llama-server --parallel` do. This module drives tha
 through the low-level bindings: each step decodes one new token of every running
 sequence in a single llama_decode, and a waiting prompt joins as soon as a sequence
 ends (continuous batching), so the weights are read once per step for all of them.
+Each sequence has its own sampler chain, with its grammar first when it has one (a
+JSON-schema map step), as llama.cpp's own samplers are meant to be chained.
 
 The context is separate from the model's own (whose KV cache keeps its prefix reuse)
 and shares the loaded weights; it is made on first use, sized for the batch, and kept
-while later batches fit it. Requests with a grammar or choices are not decoded here
-(LlamaCppModel runs those one by one).
+while later batches fit it. Requests with choices (first-token probabilities) are not
+decoded here (LlamaCppModel runs those one by one).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from app.llm.base import Completion, CompletionRequest, GenerationCancelled, LLMError, Usage
+from app.llm.jsonfix import close_json
 
 _CTX_STEP = 256  # per-sequence context is rounded up to this, so similar batches reuse the context
 
@@ -31,6 +34,7 @@ class _Seq:
     index: int  # position of the request in the caller's list
     tokens: list[int]
     request: CompletionRequest
+    grammar: str | None = None  # GBNF, already checked to parse
     slot: int = -1
     fed: int = 0  # prompt tokens already in the batch
     next_token: int | None = None  # sampled, to be decoded in the next step
@@ -96,11 +100,17 @@ class ParallelDecoder:
             self._batch = None
 
     # --- sampling -------------------------------------------------------------------------
-    def _sampler(self, request: CompletionRequest):
-        """The same sampling as LlamaCppModel's single path: greedy at temperature 0,
-        else top-k 40, top-p 0.95, min-p 0.05, temperature, seeded."""
+    def _sampler(self, request: CompletionRequest, grammar: str | None):
+        """The same sampling as LlamaCppModel's single path: the grammar, then greedy at
+        temperature 0, else top-k 40, top-p 0.95, min-p 0.05, temperature, seeded."""
         C = self._C
         chain = C.llama_sampler_chain_init(C.llama_sampler_chain_default_params())
+        if grammar:
+            g = C.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root")
+            if not g:  # LlamaCppModel parsed it before; a NULL here must not reach the chain
+                C.llama_sampler_free(chain)
+                raise LLMError("invalid GBNF grammar")
+            C.llama_sampler_chain_add(chain, g)
         if float(request.temperature) <= 0:
             C.llama_sampler_chain_add(chain, C.llama_sampler_init_greedy())
         else:
@@ -111,18 +121,18 @@ class ParallelDecoder:
         return chain
 
     # --- the batch ------------------------------------------------------------------------
-    def run(self, items: list[tuple[int, list[int], CompletionRequest]], slots: int) -> dict[int, object]:
-        """Decode every (index, prompt tokens, request) with at most `slots` sequences at
+    def run(self, items: list[tuple[int, list[int], CompletionRequest, str | None]], slots: int) -> dict[int, object]:
+        """Decode every (index, prompt tokens, request, GBNF or None) with at most `slots` sequences at
         once. Returns {index: Completion or exception}. A request whose cancel fires ends
         with GenerationCancelled at the next step; llama.cpp's own decode is aborted only
         once every unfinished request is cancelled."""
         C = self._C
         slots = max(1, min(slots, len(items)))
-        per_seq = max(len(t) + r.max_tokens for _, t, r in items) + 1
+        per_seq = max(len(t) + r.max_tokens for _, t, r, _ in items) + 1
         ctx = self._context(slots, per_seq)
         mem = C.llama_get_memory(ctx.ctx)
         C.llama_memory_clear(mem, True)
-        waiting = [_Seq(i, list(t), r) for i, t, r in items]
+        waiting = [_Seq(i, list(t), r, g) for i, t, r, g in items]
         running: list[_Seq] = []
         free = list(range(slots))
         results: dict[int, object] = {}
@@ -164,7 +174,7 @@ class ParallelDecoder:
                 while waiting and free:
                     s = waiting.pop(0)
                     s.slot, s.t0 = free.pop(0), time.perf_counter()
-                    s.sampler = self._sampler(s.request)
+                    s.sampler = self._sampler(s.request, s.grammar)
                     s.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
                     running.append(s)
                 if not running:
@@ -256,6 +266,8 @@ class ParallelDecoder:
 
     def _completion(self, s: _Seq, finish: str) -> Completion:
         s.text += s.decoder.decode(b"", final=True)
+        if finish == "length" and s.request.json_schema is not None and not s.request.grammar:
+            s.text = close_json(s.text) or s.text
         if s.request.on_token is not None and len(s.text) > s.emitted:
             s.request.on_token(s.text[s.emitted:])
         usage = Usage(prompt_tokens=len(s.tokens), completion_tokens=s.n_out, cached_tokens=0,
