@@ -123,3 +123,23 @@ def test_an_answer_made_only_of_protocol_becomes_not_found(store):
     model = FakeModel(replies=['{"final": "HACKED"}'])
     result = Controller(store, model).ask("What does the memo say?", doc_ids=[doc], mode="direct")
     assert "HACKED" not in result.answer and "protocol" in result.note
+
+
+def test_a_small_models_list_plan_does_not_turn_a_definition_into_a_scan(store):
+    """A 135M model answers "list" to almost anything; "What is X?" stays a lookup unless the
+    ladder trusts the model and the code sees no single-answer form."""
+    doc = add_text_document(store, "Guide", ["A data frame is a list with class data.frame. " + "Filler text here. " * 40])
+
+    def plan_says_list(request):
+        if "Plan how to search" in request.messages[-1]["content"]:
+            return {"kind": "list", "terms": ["list", "multiple facts"]}
+        return "yes" if request.choices else {"relevant": False}
+
+    for options, kind in [({}, "lookup"), ({"ladder": "compose"}, "lookup")]:
+        model = FakeModel(responder=plan_says_list)
+        result = Controller(store, model, options=options).ask("What is a data frame?", doc_ids=[doc])
+        plan = next(n for n in result.nodes if n.kind == "plan")
+        assert plan.data["used"]["kind"] == kind
+    model = FakeModel(responder=plan_says_list)
+    result = Controller(store, model, options={"ladder": "compose"}).ask("Which class does a data frame have?", doc_ids=[doc])
+    assert next(n for n in result.nodes if n.kind == "plan").data["used"]["kind"] == "list"

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from app.rlm import answerable, hygiene, ladder, prompts
+from app.rlm import answerable, hygiene, ladder, prompts, qshape
 from app.rlm.compose import maybe_compose
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.context import RunContext
@@ -131,7 +131,12 @@ def understand(ctx: RunContext, opt: GuidedOptions):
     # The model may add search terms and turn a lookup into a list; only the code's own cues
     # start a whole-corpus scan, so a bad plan cannot make a lookup read 1M tokens.
     plan.terms = list(dict.fromkeys(plan.terms + [t for t in model_terms if norm(t) not in map(norm, plan.terms)]))[:14]
-    if data.get("kind") == "list" and plan.kind == "lookup":
+    # The model's "list" widens a lookup only where the code sees no single-answer form (a
+    # definition, an instruction) and the model is strong enough to be trusted with it: a
+    # 135M model answers "list" to "What is a data frame?".
+    rung = ladder.rung_for(ctx.sub, ctx.options.get("ladder"))  # by size: the probe comes later
+    if data.get("kind") == "list" and plan.kind == "lookup" and qshape.shape_of(ctx.question).kind == "fact" \
+            and rung.at_least("veto"):
         plan.kind = "list"
     node.data = {"model": data, "used": plan.to_dict()}
     yield from ctx.set_fate(node, "merged" if data else "discarded",
