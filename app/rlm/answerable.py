@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from app.rlm import sentences as sn
 from app.rlm.terms import STOPWORDS, strip_framing
 
+NOT_FOUND = "Not found in the selected documents."
 ANSWER_COVERAGE = 0.5  # share of the question's idf-weighted words the evidence must hold
 WORD_SHARE = 0.5  # and this share of those words, counted plainly
 CONTEXT_CHARS = 160  # characters read on each side of a cited quote (a heading, a term being defined)
@@ -125,8 +126,6 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
 
 def not_found_text(ctx, verdict: Verdict | None = None) -> str:
     """"Not found", with what was searched, so an analyst can judge the miss."""
-    from app.rlm.controller import NOT_FOUND
-
     stems = question_words(ctx.question)
     words = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z'’+#-]*|\d+", _ANSWER_KIND.sub(" ", strip_framing(ctx.question))))
              if sn.stem(w) in stems]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from app.rlm import prompts
+from app.rlm.answerable import NOT_FOUND
 from app.rlm.checks import best_sentence, locate
 from app.rlm.context import RunContext
 from app.rlm.events import AnswerDelta
@@ -130,7 +131,6 @@ def run_rag(ctx: RunContext):
     step = yield from ctx.step("filter", f"top-{k} search: {query or '(no terms)'}",
                                {"query": query, "hits": [f"{h.title} p. {h.page_start}" for h in hits]})
     if not hits:
-        from app.rlm.controller import NOT_FOUND
         yield from ctx.step("final", "no excerpt matched the question", NOT_FOUND, parent=step.id)
         yield AnswerDelta(NOT_FOUND)
         return NOT_FOUND, []

@@ -16,7 +16,7 @@ import re
 
 from app.cancel import CancelToken, Cancelled
 from app.llm.base import ContextOverflow, LLMError, Model
-from app.rlm import hygiene
+from app.rlm import answerable, hygiene
 from app.rlm.budget import Budget, BudgetExceeded
 from app.rlm.context import RunContext
 from app.rlm.environment import Environment
@@ -25,7 +25,7 @@ from app.rlm.events import AnswerDelta, RunFinished, RunResult, RunStarted
 log = logging.getLogger(__name__)
 
 MODES = ("guided", "repl", "direct", "rag")
-NOT_FOUND = "Not found in the selected documents."
+NOT_FOUND = answerable.NOT_FOUND  # kept here too: callers know it from the controller
 
 
 def _strategy(mode: str):
@@ -54,7 +54,7 @@ def _model_info(model: Model) -> dict:
 
 class Controller:
     def __init__(self, store, root_model: Model, sub_model: Model | None = None, options: dict | None = None):
-        """options tune the strategies (see guided.GuidedOptions, baselines.RAG_K ...);
+        """options tune the strategies (see guided.GuidedOptions, baselines.RAG_K ...; RunConfig.options in the CLI and the window);
         unknown keys are ignored."""
         self.store = store
         self.options = dict(options or {})

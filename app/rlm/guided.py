@@ -12,18 +12,18 @@ number from the verified quote. The model reads small slices and says yes or no.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from app.rlm import answerable, hygiene, ladder, prompts, qshape
-from app.rlm.compose import maybe_compose
+from app.rlm import answerable, ladder, prompts, qshape
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.context import RunContext
-from app.rlm.evidence import Finding, check, verify
+from app.rlm.evidence import Finding
+from app.rlm.ranked import answer_by_sentences
+from app.rlm.reading import answer_from_findings, read, slice_limit, update_partial
+from app.rlm.scan import scan
 from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm
-from app.rlm.trace import Citation, SliceRef
 
 
 @dataclass
@@ -67,8 +67,6 @@ def run_guided(ctx: RunContext):
     # quoted title ("Big Stone Gap") only narrows the slices, so sentences are ranked.
     ranked_first = opt.sentence_rank and plan.kind == "lookup" and all(" " in k for k in plan.exact)
     if ranked_first and candidates:
-        from app.rlm.ranked import answer_by_sentences
-
         result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
         if result is not None:
             return result
@@ -78,23 +76,19 @@ def run_guided(ctx: RunContext):
         for cand in candidates[:limit]:
             findings += yield from read(ctx, cand, plan, opt, depth=0, parent=filter_node.id,
                                         stop_at_first=plan.kind == "lookup")
-            _update_partial(ctx, findings, plan)
+            update_partial(ctx, findings, plan)
             if plan.kind == "lookup" and findings:
                 break  # early stop: a verified answer to a single-answer question
     if not findings and plan.kind == "lookup" and candidates and opt.sentence_rank and not ranked_first:
         # The key's slices were read and the small model confirmed nothing (a name such as
         # "Saint-Clair-sur-Epte" looks like a key but asks an open question): rank their
         # sentences before giving up.
-        from app.rlm.ranked import answer_by_sentences
-
         result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
         if result is not None:
             return result
     if plan.kind == "aggregate" or (not findings and _scan_affordable(ctx, candidates, opt)):
         why = "the question needs the whole selection" if plan.kind == "aggregate" else \
             "filtering found no verified answer" if candidates else "filtering matched nothing"
-        from app.rlm.scan import scan  # scan reads slices with read() below
-
         return (yield from scan(ctx, plan, opt, why))
     return (yield from answer_from_findings(ctx, findings, plan))
 
@@ -102,7 +96,7 @@ def run_guided(ctx: RunContext):
 def _scan_affordable(ctx: RunContext, candidates, opt: GuidedOptions) -> bool:
     if not candidates:
         return True  # nothing else to go on: read everything the budget allows
-    slices = ctx.env.total_chars() / max(1, _slice_limit(ctx, opt))
+    slices = ctx.env.total_chars() / max(1, slice_limit(ctx, opt))
     return slices <= opt.scan_fallback_calls
 
 
@@ -232,100 +226,3 @@ def _densest(text: str, terms: list[str], size: int) -> int:
         return 0
     best = max(hits, key=lambda h: len({t for p, t in hits if abs(p - h[0]) <= size // 2}))
     return best[0]
-
-
-# --- map, with recursion on slices too large for the sub-model ------------------------------
-def _capacity_chars(ctx: RunContext, opt: GuidedOptions) -> int:
-    spare = ctx.sub.n_ctx - opt.map_tokens - 200  # template and chat markers
-    return max(200, int(spare * 3))  # ~3 chars per token for safety
-
-
-def _slice_limit(ctx: RunContext, opt: GuidedOptions) -> int:
-    return min(_capacity_chars(ctx, opt), opt.scan_chars)
-
-
-def read(ctx: RunContext, s: SliceRef, plan: QuestionTerms, opt: GuidedOptions, *, depth: int,
-         parent: str | None, stop_at_first: bool, template: str = prompts.MAP_TEMPLATE):
-    """Map one slice; a slice the sub-model cannot hold is split and read by a child
-    controller one level deeper. Returns verified findings."""
-    ctx.checkpoint()
-    text = ctx.env.slice_text(s)
-    messages = prompts.user(template, question=ctx.question, slice=text)
-    fits = len(text) <= max(opt.scan_chars, opt.window_chars) and \
-        ctx.sub.count_messages(messages) + opt.map_tokens <= ctx.sub.n_ctx
-    if not fits:
-        return (yield from _recurse(ctx, s, plan, opt, depth, parent, stop_at_first, template))
-    node = ctx.new_node("map", f"read {s.describe()}", parent=parent, depth=depth, slice=s)
-    comp = yield from ctx.call(node, ctx.sub, messages, template=template, max_tokens=opt.map_tokens,
-                               json_schema=prompts.MAP_SCHEMA)
-    finding = yield from check(ctx, node, s, text, comp.text, plan, aggregate=template is prompts.SCAN_TEMPLATE)
-    if finding is None:
-        return []
-    if opt.verify_call and template is prompts.MAP_TEMPLATE:
-        ok = yield from verify(ctx, finding, messages, comp.text, depth)
-        if not ok:
-            return []
-    return [finding]
-
-
-def _recurse(ctx, s, plan, opt, depth, parent, stop_at_first, template):
-    child_depth = depth + 1
-    if child_depth > ctx.budget.max_depth:
-        child_depth = depth  # no deeper level allowed: split flat into pieces that fit
-    n = 2 if child_depth < ctx.budget.max_depth else max(2, math.ceil((s.char_end - s.char_start) / _slice_limit(ctx, opt)))
-    parts = ctx.env.split(s, n)
-    node = yield from ctx.step("filter", f"split into {len(parts)} slices (larger than a sub-call reads well: {opt.scan_chars} chars, {ctx.sub.n_ctx}-token context)",
-                               {"parts": [p.describe() for p in parts]}, parent=parent, depth=child_depth, slice=s)
-    found = []
-    for p in parts:
-        found += yield from read(ctx, p, plan, opt, depth=child_depth, parent=node.id,
-                                 stop_at_first=stop_at_first, template=template)
-        if stop_at_first and found:
-            break
-    return found
-
-# --- answers -------------------------------------------------------------------------------
-def _compose(findings: list[Finding], plan: QuestionTerms) -> tuple[str, list[Citation]]:
-    cites, parts, seen = [], [], {}
-    for f in findings:
-        key = norm(f.answer)
-        if key in seen:
-            parts[seen[key]] += f" [{len(cites) + 1}]"
-        else:
-            seen[key] = len(parts)
-            parts.append(f"{hygiene.quoted(f.answer)} [{len(cites) + 1}]")
-        cites.append(Citation(len(cites) + 1, f.node.id, f.slice.doc_id, f.slice.title, f.page, f.quote, f.span[0], f.span[1]))
-        if plan.kind == "lookup":
-            break
-    text = parts[0] if len(parts) == 1 else "\n".join(f"- {p}" for p in parts)
-    return text, cites
-
-
-def _update_partial(ctx: RunContext, findings: list[Finding], plan: QuestionTerms) -> None:
-    if findings:
-        ctx.partial.answer, ctx.partial.citations = _compose(findings, plan)
-
-
-def answer_from_findings(ctx: RunContext, findings: list[Finding], plan: QuestionTerms):
-    from app.rlm.controller import NOT_FOUND
-    from app.rlm.events import AnswerDelta
-
-    if not findings:
-        yield from ctx.step("final", "nothing survived verification", NOT_FOUND)
-        return (yield from answerable.not_found(ctx, None, final_step=False))
-    answer, cites = _compose(findings, plan)
-    if ctx.options.get("answer_gate", True):
-        verdict = yield from answerable.gate(ctx, cites)
-        if not verdict.ok:
-            return (yield from answerable.not_found(ctx, verdict))
-    answer = yield from maybe_compose(ctx, cites, answer)
-    cited = {c.node_id for c in cites}
-    for f in findings:
-        if f.node.id in cited:
-            yield from ctx.set_fate(f.node, "cited", "verified quote cited in the answer")
-        else:
-            yield from ctx.set_fate(f.node, "discarded", "another verified answer was cited")
-    yield from ctx.step("final", "answer from verified findings", answer,
-                        data={"citations": [c.to_dict() for c in cites]})
-    yield AnswerDelta(answer)
-    return answer, cites

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from app.rlm import prompts
+from app.rlm import answerable, prompts
 from app.rlm.context import RunContext
+from app.rlm.events import AnswerDelta
 from app.rlm.evidence import Finding
-from app.rlm.guided import _update_partial, answer_from_findings, read
+from app.rlm.reading import answer_from_findings, read, update_partial
 from app.rlm.terms import QuestionTerms
 from app.rlm.trace import Citation
 
@@ -41,18 +42,15 @@ def _scan_doc(ctx, whole, plan, opt, node, template, findings, aggregate):
         ctx.partial.citations = [Citation(i + 1, f.node.id, f.slice.doc_id, f.slice.title, f.page, f.quote, *f.span)
                                  for i, f in enumerate(findings)]
     else:
-        _update_partial(ctx, findings, plan)
+        update_partial(ctx, findings, plan)
     return found
 
 
 def reduce_findings(ctx: RunContext, findings: list[Finding], opt, parent: str):
-    from app.rlm.controller import NOT_FOUND
-    from app.rlm.events import AnswerDelta
-
     if not findings:
-        yield from ctx.step("final", "no slice held anything relevant", NOT_FOUND, parent=parent)
-        yield AnswerDelta(NOT_FOUND)
-        return NOT_FOUND, []
+        yield from ctx.step("final", "no slice held anything relevant", answerable.NOT_FOUND, parent=parent)
+        yield AnswerDelta(answerable.NOT_FOUND)
+        return answerable.NOT_FOUND, []
     notes = [(f"{f.answer}", {i + 1}) for i, f in enumerate(findings)]
     text, _ = yield from _reduce(ctx, notes, opt, parent, depth=0, final=True)
     # Renumber the [n] the model kept, in order of first use; cite every note if it kept none.
