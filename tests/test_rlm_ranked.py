@@ -37,7 +37,8 @@ def test_the_sentence_with_the_rare_question_words_wins_even_when_the_model_says
     assert ranking.data["idf"]["identity"] > ranking.data["idf"]["norman"]  # rare words weigh more
     checked = [n for n in result.nodes if n.kind == "map"]
     assert checked and all("p_yes" in n.data for n in checked)
-    assert [n.fate for n in checked].count("cited") == 1
+    # one checked sentence is behind [1]: cited, or merged with its step cited when the model said no
+    assert len([n for n in checked if n.fate in ("cited", "merged") and "[1]" in n.fate_reason]) == 1
 
 
 def test_the_model_breaks_a_tie_between_equally_scored_sentences(store):

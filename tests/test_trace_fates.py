@@ -142,3 +142,25 @@ def test_report_is_clean_markdown_and_pdf(tmp_path):
     with pymupdf.open(pdf) as doc:
         text = unicodedata.normalize("NFKC", " ".join(p.get_text() for p in doc))  # "ﬁ" ligatures
     assert "thirty five Years" in " ".join(text.split()) and "Sources" in text
+
+
+def test_the_stored_run_and_the_result_carry_the_settled_fates(store):
+    """Not only the window: `runs show --json` and the result's nodes say what the data says."""
+    add_text_document(store, "Constitution", CONSTITUTION)
+
+    def respond(req):
+        k = kind_of(req)
+        if k == "plan":
+            return {"kind": "lookup", "terms": []}
+        if k in ("map", "scan"):
+            return {"relevant": False, "quote": "", "answer": ""}
+        return "no"
+
+    res = Controller(store, FakeModel(responder=respond)).ask("How old must the President be?")
+    assert res.citations
+    live = [n.to_dict() for n in res.nodes]
+    stored = store.get_run(res.run_id)["nodes"]
+    for nodes in (live, stored):
+        _check(nodes, res.citations)
+        assert not [n for n in nodes if n.get("fate") == "cited" and _said_no(n)]
+    assert {n["id"]: n["fate"] for n in live} == {n["id"]: n["fate"] for n in stored}

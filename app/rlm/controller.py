@@ -21,6 +21,7 @@ from app.rlm.budget import Budget, BudgetExceeded
 from app.rlm.context import RunContext
 from app.rlm.environment import Environment
 from app.rlm.events import AnswerDelta, RunFinished, RunResult, RunStarted
+from app.rlm.trace import derive_fates
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,18 @@ def _model_info(model: Model) -> dict:
         return dict(model.info())
     except Exception:
         return {"name": getattr(model, "name", "model")}
+
+
+def _settle_fates(ctx: RunContext, citations, answer: str):
+    """Write the fates the finished run's data implies (trace.derive_fates) back to the
+    nodes, so the stored run, `runs show --json`, the CLI and the window all tell one story:
+    a sentence the model voted "no" on is never "cited", the node behind each [n] is."""
+    nodes = list(ctx.trace.nodes)
+    for node, settled in zip(nodes, derive_fates(nodes, citations, answer)):
+        fate, reason = settled.get("fate") or "", settled.get("fate_reason") or ""
+        if (node.fate, node.fate_reason) != (fate, reason):
+            node.fate, node.fate_reason = fate, reason
+            yield from ctx.update(node)
 
 
 class Controller:
@@ -122,6 +135,10 @@ class Controller:
             citations = ctx.partial.citations if ctx.partial.answer else []
             if answer and status in ("budget", "cancelled", "failed"):
                 yield AnswerDelta(answer)
+        try:
+            yield from _settle_fates(ctx, citations, answer)
+        except Exception as e:  # fates are an explanation: never the reason a run fails
+            log.warning("could not settle the fates of run %s: %s", run_id, e)
         note = " ".join(ctx.notes)
         try:
             env.label_citations(citations)  # the printed page number ("990"), where the PDF has one

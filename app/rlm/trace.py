@@ -281,7 +281,7 @@ def derive_fates(nodes, citations=(), answer: str = "") -> list[dict]:
         if n.get("fate") == "cited" and nid not in cited_ids:
             if _said_no(n):
                 n["fate"], n["fate_reason"] = "discarded", "the model said no here"
-            elif cites and n.get("kind") != "final":
+            elif cites and n.get("kind") not in ("final", "compose"):  # these wrote the answer itself
                 n["fate"], n["fate_reason"] = "merged", "fed the answer, but no [n] of the answer points here"
         if n.get("fate") == "discarded" and data.get("relevant") is True and \
                 any(w in str(n.get("fate_reason") or "") for w in _NOTHING):
