@@ -8,8 +8,11 @@ import re
 
 from app.rlm.terms import norm, words
 
-# A sentence may run over single line breaks (PDF lines); a blank line ends it.
-_SENTENCE = re.compile(r"(?:[^.!?\n]|\n(?!\s*\n))+[.!?]*")
+# A sentence ends at . ! or ? followed by a space or the end (so "data.frame", "read.table()",
+# "6.3" and URLs stay whole), not after a common abbreviation; it may run over single line
+# breaks (PDF lines), and a blank line ends it.
+_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)|\n[ \t]*\n\s*")
+_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|etc|cf|vs|viz|approx|fig|sec|no|dr|mr|mrs|ms|st|ch|vol|pp?)\.$", re.I)
 
 
 def parse_json(text: str) -> dict | None:
@@ -104,7 +107,20 @@ def locate_prefix(quote: str, text: str, min_chars: int = 30) -> tuple[int, int]
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    out, start = [], 0
+    for m in _END.finditer(text):
+        if m.group(0).startswith("\n"):
+            end, nxt = m.start(), m.end()  # a blank line: not part of either sentence
+        else:
+            if _ABBREVIATION.search(text[max(0, m.start() - 8):m.start() + 1]):
+                continue
+            end = nxt = m.end()
+        if text[start:end].strip():
+            out.append((start, end))
+        start = nxt
+    if text[start:].strip():
+        out.append((start, len(text)))
+    return out
 
 
 def best_sentence(text: str, wanted: list[str], must: str = "") -> tuple[int, int] | None:

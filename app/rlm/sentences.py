@@ -172,11 +172,12 @@ def _after_heading(text: str, a: int, b: int, heads) -> int:
     runs a heading, and its number, into the paragraph's first line."""
     for off, title in heads:
         core = _NUMBERING.sub("", title).split()  # "1.1 Cleaning the lens" may read "1 Cleaning…" after a split
-        if core and off - 12 <= a <= off + 12 and off < b:
-            m = re.match(r"\s*(?:[\dA-Z]{1,3}(?:\.\d{1,3})*\.?\s+)?" + r"\s+".join(re.escape(t) for t in core),
-                         text[a:b])
-            if m and b - (a + m.end()) >= 20:
-                a += m.end()
+        # The heading may follow a running head or a page number on the same line run.
+        if core and a - 12 <= off <= a + 60 and off < b:
+            at = max(a, off - 12)
+            m = re.compile(r"\s*(?:[\dA-Z]{1,3}(?:\.\d{1,3})*\.?\s+)?" + r"\s+".join(re.escape(t) for t in core)).search(text, at, b)
+            if m and m.start() - at <= 12 and b - m.end() >= 20:
+                a = m.end()
                 while a < b and text[a].isspace():
                     a += 1
     return a
@@ -184,17 +185,20 @@ def _after_heading(text: str, a: int, b: int, heads) -> int:
 
 def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
     """Sentences, with a run-on one (a legal list: "...; To declare War, ...; To raise
-    Armies...") cut at its semicolons: a long sentence holds many words by its length
+    Armies...") cut at its semicolons, and a block with no sentence end at all (a table,
+    a syntax summary) cut at its line breaks: a long span holds many words by its length
     alone, and an answer should be the clause that says it."""
     out = []
     for a, b in sentences(text):
-        if b - a <= longest or ";" not in text[a:b]:
+        if b - a <= longest:
             out.append((a, b))
             continue
+        cuts = r";\s*" if ";" in text[a:b] else r"\n"
         start = a
-        for m in re.finditer(r";\s*", text[a:b]):
-            out.append((start, a + m.start() + 1))
-            start = a + m.end()
+        for m in re.finditer(cuts, text[a:b]):
+            if a + m.start() + 1 - start >= 40 or cuts == r";\s*":  # whole lines, never tiny pieces
+                out.append((start, a + m.start() + 1))
+                start = a + m.end()
         if start < b:
             out.append((start, b))
     return out
