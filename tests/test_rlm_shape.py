@@ -143,3 +143,31 @@ def test_a_small_models_list_plan_does_not_turn_a_definition_into_a_scan(store):
     model = FakeModel(responder=plan_says_list)
     result = Controller(store, model, options={"ladder": "compose"}).ask("Which class does a data frame have?", doc_ids=[doc])
     assert next(n for n in result.nodes if n.kind == "plan").data["used"]["kind"] == "list"
+
+
+def test_irregular_verbs_and_british_spellings_meet():
+    import re
+
+    from app.rlm.terms import analyse
+
+    for a, b in [("wrote", "written"), ("licence", "license"), ("colour", "color"), ("organised", "organized")]:
+        assert sn.stem(a) == sn.stem(b), (a, b)
+    for word, text in [("licence", "released under the GNU General Public License"),
+                       ("color", "the colour of the pen"), ("write", "R was written by two authors")]:
+        assert re.search(r"\b" + sn.prefix_pattern(sn.stem(word)), text, re.I), (word, text)
+    assert "license" in analyse("Under which licence is R released?").terms
+    assert "write" in analyse("Who originally wrote R?").terms
+    assert sn.stem("left") != sn.stem("leave")  # "left margin" is not a form of leaving
+
+
+def test_the_gate_reads_the_heading_and_title_a_passage_sits_under(manual):
+    from app.rlm.answerable import judge
+
+    store, doc_id = manual
+    env = Environment(store)
+    text = env.text(doc_id)
+    a = text.rindex("Polish the lens")  # the last of six: the heading is far above it
+    b = a + len("Polish the lens with a dry chamois")
+    assert "clean" not in sn.content_words(text[a - 160:b + 160])  # only the section's heading says it
+    verdict = judge(env, "What is used for cleaning the lenses?", [(doc_id, a, b)])
+    assert "clean" in verdict.held and verdict.ok, verdict

@@ -63,7 +63,7 @@ def absent_names(env, question: str) -> list[str]:
     out = []
     for name in dict.fromkeys(names):
         stem = sn.stem(name)
-        pattern = r"\b" + re.escape(sn.search_prefix(stem) if len(stem) >= 4 else name)
+        pattern = r"\b" + (sn.prefix_pattern(stem) if len(stem) >= 4 else re.escape(name))
         if not any(re.search(pattern, env.text(d), re.I) for d in env.doc_ids):
             # A PDF line break may split the name ("Labora-\ntories"): look again without them.
             if not any(re.search(pattern, _unbroken(env.text(d)), re.I) for d in env.doc_ids):
@@ -93,6 +93,13 @@ def precheck(env, question: str) -> Verdict | None:
     return None
 
 
+def _heading_path(env, doc_id: int, offset: int) -> list[str]:
+    try:
+        return [s.title for s in env.sections(doc_id) if s.char_start <= offset < s.char_end]
+    except Exception:  # a store without structure
+        return []
+
+
 def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     """evidence: (doc_id, char_start, char_end) of each cited quote."""
     early = precheck(env, question)
@@ -110,7 +117,10 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     held: set[str] = set()
     for doc_id, a, b in evidence:
         text = env.text(doc_id)
-        around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS])
+        # What the passage is under counts as said by it: a sentence in the section "Save" of
+        # a document titled "Asymptote Reference Card" is about saving, in Asymptote.
+        headings = " ".join([getattr(env.docs.get(doc_id), "title", "") or ""] + _heading_path(env, doc_id, a))
+        around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS] + " " + headings)
         held |= {w for w in present if sn.holds(around, w)}
     total = sum(idf.values()) or 1.0
     coverage = sum(idf[w] for w in held) / total

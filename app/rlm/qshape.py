@@ -117,7 +117,7 @@ def definition_pattern(shape: Shape) -> str:
     words = [w for w in re.findall(r"[A-Za-z][\w.-]*", shape.subject) if sn.stem(w) in shape.subject_words]
     if not words or shape.kind != "definition":
         return ""
-    body = r"\s+".join(re.escape(sn.search_prefix(sn.stem(w))) + r"[\w-]*" for w in words)
+    body = r"\s+".join(sn.prefix_pattern(sn.stem(w)) + r"[\w-]*" for w in words)
     return r"\b" + body + r"\s*(?:\([^)]{0,80}\)\s*)?,?\s+(?:is|are|means|refers\s+to|stands\s+for)\s"
 
 
@@ -133,7 +133,7 @@ def defines(sentence: str, shape: Shape) -> float:
             continue
         spans = []
         for w in words:
-            m = re.search(r"\b" + re.escape(sn.search_prefix(w)) + r"[\w'-]*", head, re.I)
+            m = re.search(r"\b" + sn.prefix_pattern(w) + r"[\w'-]*", head, re.I)
             if m is None:
                 break
             spans.append(m)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from app.rlm.checks import sentences, trim_start
 from app.rlm.terms import STOPWORDS, has_number
+from app.rlm.wordforms import IRREGULAR, spelling
 
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
 NAME_BOOST = 1.5
@@ -36,11 +37,15 @@ _NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[A-Za-z]|[A-Z]{2,})(?:\s+(?:of\s+|de\s
 
 
 def stem(word: str) -> str:
-    """A crude stem, enough to match "originate"/"originated" and "countries"/"country"."""
+    """A crude stem, enough to match "originate"/"originated", "countries"/"country",
+    "wrote"/"write" and "licence"/"license"."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]  # possessive: "clerk's" is "clerk"
     w = w.rstrip("'")
+    w = IRREGULAR.get(w, w)
+    if len(w) >= 6:
+        w = spelling(w)
     if w.endswith("ies") and len(w) > 5:
         return w[:-3] + "y"
     if w.endswith("ing") and len(w) >= 7:
@@ -67,7 +72,7 @@ def block_freq(env, words: set[str]) -> tuple[dict[str, int], int]:
         text = env.text(doc_id)
         n_blocks += len(text) // BLOCK + 1
         for w in words:
-            seen[w] += len({m.start() // BLOCK for m in re.finditer(r"\b" + re.escape(search_prefix(w)), text, re.I)})
+            seen[w] += len({m.start() // BLOCK for m in re.finditer(r"\b" + prefix_pattern(w), text, re.I)})
     return seen, n_blocks
 
 
@@ -75,6 +80,26 @@ def search_prefix(stem_: str) -> str:
     """What a stem's word forms start with: "laboratory" (from "Laboratories") is found as
     "laborator", so "laboratories" in the text counts."""
     return stem_[:-1] if stem_.endswith("y") and len(stem_) > 4 else stem_
+
+
+def prefix_pattern(stem_: str) -> str:
+    """A regex (escaped, no anchors) for the word forms a stem stands for in raw text: its
+    search prefix, the irregular forms of its verb ("write": wrote, written) and its British
+    spelling ("color": colour, "licens": licenc, "organiz": organis)."""
+    p = search_prefix(stem_)
+    alts = {p} | {f for f, base in IRREGULAR.items() if base == stem_}
+    if len(p) >= 5:
+        for american, british in (("or", "our"), ("er", "re")):
+            if p.endswith(american):
+                alts.add(p[: -len(american)] + british)
+        for american, british in (("iz", "is"), ("yz", "ys")):
+            i = p.rfind(american)
+            if i >= len(p) - 4 and i > 1:
+                alts.add(p[:i] + british + p[i + 2:])
+        m = re.match(r"(lic|def|off|pret)ens", p)
+        if m:
+            alts.add(m.group(1) + "enc" + p[m.end():])
+    return "(?:" + "|".join(re.escape(a) for a in sorted(alts, key=len, reverse=True)) + ")"
 
 
 def weights(env, words: set[str]) -> dict[str, float]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from app.rlm.wordforms import IRREGULAR, spelling
+
 STOPWORDS = set(
     """a an the and or but if of to in on at by for with from into onto about as is are was were be been
     being do does did doing have has had having what which who whom whose when where why how this that
@@ -102,6 +104,15 @@ def analyse(question: str) -> QuestionTerms:
     kind = "aggregate" if _AGGREGATE.search(q) else "list" if _LIST.search(q) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
+    # The selection may spell a word the other way ("licence"/"license") or use another form
+    # of an irregular verb ("wrote"/"written"): search for both.
+    variants = []
+    for w in content:
+        low = w.lower()
+        base = IRREGULAR.get(low, low)
+        alt = spelling(base) if len(base) >= 6 else base
+        variants += [v for v in (base, alt) if v != low]
+    terms = _dedupe(terms + variants)
     for rx, extra in _EXPANSIONS:
         if rx.search(q):
             terms = _dedupe(terms + extra)
