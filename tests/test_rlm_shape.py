@@ -171,3 +171,25 @@ def test_the_gate_reads_the_heading_and_title_a_passage_sits_under(manual):
     assert "clean" not in sn.content_words(text[a - 160:b + 160])  # only the section's heading says it
     verdict = judge(env, "What is used for cleaning the lenses?", [(doc_id, a, b)])
     assert "clean" in verdict.held and verdict.ok, verdict
+
+
+def test_a_topic_summary_reads_the_topics_section_and_cites_every_point(manual):
+    store, doc_id = manual
+    calls = []
+
+    def respond(req):
+        calls.append(req)
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "aggregate", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask("Summarise the weather signals.", doc_ids=[doc_id],
+                                                                  budget=None)
+    assert result.status == "done" and result.citations, result
+    text = store.document_text(doc_id)
+    signals = text.rindex("2 Weather Signals")  # the heading, not the contents page
+    for c in result.citations:  # every point is quoted from the topic's own section, verbatim
+        assert c.char_start >= signals and text[c.char_start:c.char_end] == c.quote
+        assert f"[{c.n}]" in result.answer
+    assert len(calls) <= 2  # no scan of the whole selection
+    assert any(n.kind == "filter" and "summary of a topic" in n.label for n in result.nodes)

@@ -23,6 +23,7 @@ from app.rlm.evidence import Finding
 from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, slice_limit, update_partial
 from app.rlm.scan import scan
+from app.rlm.summarise import asks_summary, summarise_topic
 from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm
 
 
@@ -63,6 +64,10 @@ def run_guided(ctx: RunContext):
     yield from ctx.step("ladder", f"how much the model decides: {rung.name} ({rung.why})", rung.explain,
                         data={**rung.to_dict(), "probe": probed})
     candidates, filter_node = yield from filter_slices(ctx, plan, opt)
+    if plan.kind == "aggregate" and asks_summary(ctx.question):
+        result = yield from summarise_topic(ctx, candidates, filter_node.id)  # None: no topic, scan it all
+        if result is not None:
+            return result
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
     # quoted title ("Big Stone Gap") only narrows the slices, so sentences are ranked.
     ranked_first = opt.sentence_rank and plan.kind == "lookup" and all(" " in k for k in plan.exact)

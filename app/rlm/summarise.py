@@ -1,0 +1,95 @@
+"""Summaries of a topic ("Summarise what the R Foundation does"): find where the selection
+treats the topic, then give its main points as cited sentences.
+
+A summary of the whole selection is scan's map-reduce. A summary of one topic in a
+1,000-page library is not: reading every page to find the two that matter exhausts any
+budget (the run used to end "not found" after 12 calls). Structure finds the topic (a
+section titled by it, app.rlm.navigate), otherwise the best filtered slices do; the points
+are the passage's sentences that carry the topic's words, in document order, each with its
+own citation, so every point can be checked against its page. From the compose rung up the
+model rewrites them as prose that keeps only cited, checkable sentences (app.rlm.compose).
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.rlm import hygiene, navigate
+from app.rlm import sentences as sn
+from app.rlm.compose import maybe_compose
+from app.rlm.events import AnswerDelta
+from app.rlm.terms import strip_framing
+from app.rlm.trace import Citation
+
+# Words that ask for a summary rather than name its topic.
+_CUE = re.compile(r"\b(?:summari[sz]e|summary|overview|outline|main|key|points?|topics?|themes?|ideas?|findings?|"
+                  r"takeaways?|briefly|describe|explain|what|who|does|do|is|are|about|covers?|says?|"
+                  r"this|these|documents?|texts?|books?|reports?|files?|papers?|manuals?|selection)\b", re.I)
+_ASKS = re.compile(r"\b(?:summari[sz]e|summary|overview|main (?:points|topics|themes|ideas)|key (?:points|findings|takeaways)|"
+                   r"what is (?:this|the) (?:document|text|book|report) about)\b", re.I)
+MAX_POINTS = 5
+REGION_CHARS = 4000  # a topic's passage: a section's first pages, read whole
+
+
+def asks_summary(question: str) -> bool:
+    return bool(_ASKS.search(question))
+
+
+def topic_words(question: str) -> set[str]:
+    return sn.content_words(_CUE.sub(" ", strip_framing(question)))
+
+
+def summarise_topic(ctx, candidates, parent: str):
+    """The topic's main points as cited sentences; None when the question names no topic
+    (a summary of the whole selection: the caller scans)."""
+    topic = topic_words(ctx.question)
+    if not topic:
+        return None
+    idf = sn.weights(ctx.env, topic)
+    sections = navigate.matching_sections(ctx.env, topic, idf, limit=1)
+    if sections:
+        s = sections[0].section
+        regions = [ctx.env.slice(s.doc_id, s.char_start, min(s.char_end, s.char_start + REGION_CHARS))]
+        where = f"the section “{s.title}”"
+    else:
+        regions = candidates[:3]
+        where = f"the {len(regions)} best-matching passages"
+    if not regions:
+        return None
+    ranked = sn.rank(ctx.env, regions, topic, idf)
+    total = sum(idf.values()) or 1.0
+    # A point carries the topic (or sits in its own section) and says something of its own.
+    keep = [r for r in ranked if len(r.text) >= 40 and (sections or r.score / total >= 0.3)]
+    points, seen = [], set()
+    for r in sorted(keep, key=lambda r: -r.score):
+        key = frozenset(sn.content_words(r.text))
+        if any(len(key & k) / max(1, len(key | k)) > 0.6 for k in seen):
+            continue  # near-duplicate (the same sentence on a repeated page)
+        seen.add(key)
+        points.append(r)
+        if len(points) == MAX_POINTS:
+            break
+    node = yield from ctx.step("filter", f"summary of a topic: {', '.join(sorted(topic))} — read {where}",
+                               "\n".join(f"{r.score:5.2f}  {r.text[:110]}" for r in points) or "(no sentence carries the topic)",
+                               parent=parent, data={"topic": sorted(topic), "where": where,
+                                                    "regions": [x.to_dict() for x in regions]})
+    if not points:
+        yield from ctx.set_fate(node, "discarded", "no sentence of the topic's passages carries it: scanning instead")
+        return None
+    points.sort(key=lambda r: (r.doc_id, r.start))  # the document's own order reads as a summary
+    cites, lines = [], []
+    for n, r in enumerate(points, 1):
+        raw = ctx.env.text(r.doc_id)[r.start:r.end]
+        a = r.start + len(raw) - len(raw.lstrip())
+        b = r.end - (len(raw) - len(raw.rstrip()))
+        cites.append(Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, a),
+                              raw.strip(), a, b))
+        lines.append(f"- {hygiene.quoted(r.text)} [{n}]")
+    answer = "\n".join(lines)
+    ctx.partial.answer, ctx.partial.citations = answer, cites
+    answer = yield from maybe_compose(ctx, cites, answer)
+    yield from ctx.set_fate(node, "cited", f"{len(points)} sentences quoted as the summary's points")
+    yield from ctx.step("final", f"summary from {where}", answer, parent=node.id,
+                        data={"citations": [c.to_dict() for c in cites]})
+    yield AnswerDelta(answer)
+    return answer, cites
