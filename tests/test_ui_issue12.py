@@ -464,3 +464,27 @@ def test_sources_give_the_printed_page_label_and_the_file_name(qtbot, tmp_path):
         assert "page iii (PDF page 3)" in w.copy_answer()
     finally:
         close(w)
+
+
+def test_settings_from_before_the_run_configuration_are_carried_over_once():
+    """A window upgraded from the version that kept budgets in QSettings keeps the analyst's
+    choices (0 meant "no limit"), and the old keys go."""
+    from app.runconfig import RunConfig, config_path
+    from app.ui.settings import Settings, _qsettings
+
+    q = _qsettings()
+    for key, value in {"budget/max_calls": 30, "budget/max_tokens": 0, "budget/max_seconds": "0",
+                       "llm/n_threads": 3, "ask/mode": "rag", "budget/max_depth": "nonsense"}.items():
+        q.setValue(key, value)
+    q.sync()
+    assert not config_path().exists()
+    Settings()
+    cfg = RunConfig.load()
+    assert (cfg.max_calls, cfg.max_tokens, cfg.max_seconds, cfg.n_threads, cfg.mode) == (30, None, None, 3, "rag")
+    assert cfg.max_depth == RunConfig().max_depth  # an unreadable old value leaves the default
+    q = _qsettings()
+    assert not any(q.contains(k) for k in ("budget/max_calls", "ask/mode", "llm/n_threads"))
+    # once: a later change made with the CLI is not overwritten by anything left behind
+    cfg.replace(max_calls=7).save(models=False)
+    Settings()
+    assert RunConfig.load().max_calls == 7

@@ -6,6 +6,7 @@ means the embedded default model.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -45,9 +46,57 @@ def _qsettings() -> QSettings:
     return QSettings(ORG_NAME, APP_ID)
 
 
+# Keys that earlier versions kept here and the run configuration now owns. Their 0 meant
+# "no limit" for tokens and seconds (which the old engine then ignored), and "" the
+# embedded model.
+_OLD_RUN_KEYS = {"budget/max_calls": "max_calls", "budget/max_tokens": "max_tokens",
+                 "budget/max_seconds": "max_seconds", "budget/max_depth": "max_depth", "ask/mode": "mode",
+                 "llm/n_ctx": "n_ctx", "llm/n_threads": "n_threads", "llm/n_gpu_layers": "n_gpu_layers"}
+
+
 class Settings:
     def __init__(self, qsettings: QSettings | None = None):
         self.q = qsettings or _qsettings()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Carry a window's settings from before the shared run configuration into it, once:
+        the analyst who chose "no limit" or 4 threads keeps that choice. Values the run
+        configuration refuses are left at its defaults; the old keys are removed either way."""
+        old = {k: self.q.value(k) for k in list(_OLD_RUN_KEYS) + ["models/root", "models/sub"] if self.q.contains(k)}
+        if not old:
+            return
+        from app.runconfig import RunConfig, config_path
+
+        try:
+            if not config_path().exists():
+                cfg = RunConfig.load()
+                for key, field_ in _OLD_RUN_KEYS.items():
+                    if key not in old:
+                        continue
+                    value = old[key]
+                    try:
+                        if field_ == "mode":
+                            candidate = cfg.replace(mode=str(value))
+                        elif field_ in ("max_calls", "max_tokens", "max_seconds"):
+                            n = float(value)
+                            candidate = cfg.replace(**{field_: None if n <= 0 else (int(n) if field_ != "max_seconds" else n)})
+                        else:
+                            candidate = cfg.replace(**{field_: int(value)})
+                    except (TypeError, ValueError):
+                        continue  # an unreadable old value: the default stands
+                    cfg = candidate
+                roles = {r: str(old.get(f"models/{r}") or "") for r in ("root", "sub")}
+                for role, value in roles.items():
+                    if value:
+                        cfg = dataclasses.replace(cfg, **{role: value})
+                # Roles are written only when the window had chosen a model: otherwise they
+                # stay whatever `lectern models use` made them.
+                cfg.save(models=any(roles.values()))
+        except Exception:  # a settings file must never stop the window from starting
+            return
+        for key in old:
+            self.q.remove(key)
 
     def get(self, key: str):
         default = DEFAULTS.get(key)
