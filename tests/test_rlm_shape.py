@@ -193,3 +193,31 @@ def test_a_topic_summary_reads_the_topics_section_and_cites_every_point(manual):
         assert f"[{c.n}]" in result.answer
     assert len(calls) <= 2  # no scan of the whole selection
     assert any(n.kind == "filter" and "summary of a topic" in n.label for n in result.nodes)
+
+
+def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(store):
+    from app.rlm import listing
+
+    text = ("Filler about the lighthouse and its history. " * 30 +
+            "The keeper keeps these lamp fuels in the store:\n• whale oil\n• paraffin\n• colza oil\n• paraffin\n"
+            "Nothing else burns in the lamp. " + "More filler about the coast. " * 30)
+    doc = add_text_document(store, "Keeper", [text])
+
+    def respond(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "list", "terms": []}
+        if body.startswith("List the items"):
+            return {"items": ["whale oil", "paraffin", "petrol", "paraffin"]}  # "petrol" is invented
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask("Which lamp fuels does the keeper keep?", doc_ids=[doc])
+    items = [line for line in result.answer.splitlines() if line.startswith("- ")]
+    assert [i.split(" [")[0] for i in items] == ["- whale oil", "- paraffin"], result.answer
+    whole = store.document_text(doc)
+    for c in result.citations:
+        assert whole[c.char_start:c.char_end] == c.quote and f"[{c.n}]" in result.answer
+    # a model that gives fewer than two items: the passage's own bullets are read
+    assert listing.layout_items("Fuels:\n• whale oil\n• paraffin\n• colza oil\n") == ["whale oil", "paraffin", "colza oil"]
+    assert listing.layout_items("The pens are red, green, blue and black.") == ["The pens are red", "green", "blue and black"] \
+        or "green" in listing.layout_items("The pens are red, green, blue and black.")

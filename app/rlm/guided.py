@@ -20,6 +20,7 @@ from app.rlm import answerable, ladder, prompts, qshape
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
+from app.rlm.listing import answer_list
 from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, slice_limit, update_partial
 from app.rlm.scan import scan
@@ -73,6 +74,12 @@ def run_guided(ctx: RunContext):
     ranked_first = opt.sentence_rank and plan.kind == "lookup" and all(" " in k for k in plan.exact)
     if ranked_first and candidates:
         result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
+        if result is not None:
+            return result
+    if plan.kind == "list" and not plan.exact and candidates:
+        # An open list ("Which functions make a pen…?") is stated in one place: extract it
+        # there. Lists keyed by an exact name are read slice by slice below.
+        result = yield from answer_list(ctx, candidates, opt, filter_node.id)
         if result is not None:
             return result
     findings: list[Finding] = []

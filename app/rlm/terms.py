@@ -44,6 +44,10 @@ _AGGREGATE = re.compile(
     re.I,
 )
 _LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of))\b", re.I)
+# "Which named arguments can…", "What 3D data types does…": a plural noun taking a plural
+# auxiliary (a singular one takes "does"/"is" only after "what"/"which" itself).
+_PLURAL_ASK = re.compile(r"^\W*(?:which|what)\s+(?:[\w-]+\s+){0,2}[\w-]*[^\Wsu]s\s+"
+                         r"(?:are|were|do|does|did|can|could|should|will|would|have|must|may|might|exist)\b", re.I)
 _NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
 
 # What a question word asks for, as words a document would use: a small model cannot
@@ -101,7 +105,7 @@ def analyse(question: str) -> QuestionTerms:
     words = _WORD.findall(q)
     names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS]
     content = [w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())]
-    kind = "aggregate" if _AGGREGATE.search(q) else "list" if _LIST.search(q) else "lookup"
+    kind = "aggregate" if _AGGREGATE.search(q) else "list" if (_LIST.search(q) or _PLURAL_ASK.search(q)) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
     # The selection may spell a word the other way ("licence"/"license") or use another form

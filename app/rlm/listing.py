@@ -1,0 +1,150 @@
+"""Lists ("Which named arguments can be given to seq()?", "List the kernel error level
+names."): find the passages that enumerate the answer, have the model extract the items
+as constrained JSON, and keep, deduplicate and order them in code.
+
+A manual or a report states a list in one place: a bulleted block, a table's column, a
+comma series. Sentence ranking finds that place; the items are then read out of it,
+first by the model (a JSON array it cannot break out of), then by code from the
+passage's own layout when the model gives fewer than two (bullets, one item per line, a
+comma series). Every item must occur verbatim in its passage, so a model cannot add one;
+each is cited to the sentence that holds it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.rlm import hygiene, navigate, prompts
+from app.rlm import sentences as sn
+from app.rlm.checks import locate, parse_json
+from app.rlm.events import AnswerDelta
+from app.rlm.terms import norm, strip_framing
+from app.rlm.trace import Citation
+
+MAX_ITEMS = 20
+PASSAGES = 2
+PASSAGE_CHARS = 1500
+
+LIST_TEMPLATE = (
+    "List the items the question asks for, copied exactly from the document text. Reply in "
+    "JSON: items is the list (each a short exact phrase from the text; empty if there are none).\n"
+    "Question: {question}\n\n"
+    "<<<DOC\n{slice}\nDOC>>>"
+)
+LIST_SCHEMA = {
+    "type": "object",
+    "properties": {"items": {"type": "array", "items": {"type": "string", "maxLength": 80}, "maxItems": MAX_ITEMS}},
+    "required": ["items"],
+}
+_BULLET = re.compile(r"^\s*(?:[•◦▪‣∗*·-]|\d{1,2}[.)]|[a-z][.)])\s+(.{2,80}?)\s*$", re.M)
+_SERIES = re.compile(r"(?:[^,;:]{1,40},\s*){2,}(?:and|or)?\s*[^,;:.]{1,40}")
+
+
+def answer_list(ctx, candidates, opt, parent: str):
+    """A cited list, or None when no passage holds enough of the question (the caller
+    reads slices instead)."""
+    wanted = sn.content_words(strip_framing(ctx.question))
+    if not wanted:
+        return None
+    idf = sn.weights(ctx.env, wanted)
+    sections = navigate.matching_sections(ctx.env, wanted, idf)
+    slices = [navigate.opening(ctx.env, m, PASSAGE_CHARS) for m in sections] + list(candidates[:opt.sentence_slices])
+    ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf) if r.coverage >= opt.min_coverage]
+    passages = []
+    for r in ranked:
+        if len(passages) == PASSAGES:
+            break
+        if any(p.doc_id == r.doc_id and p.char_start <= r.start < p.char_end for p in passages):
+            continue
+        # The list usually follows the sentence that introduces it.
+        passages.append(ctx.env.window(r.doc_id, r.start, r.start + PASSAGE_CHARS // 2, PASSAGE_CHARS))
+    node = yield from ctx.step("filter", f"a list: read the {len(passages)} passages that introduce it",
+                               "\n".join(p.describe() for p in passages) or "(no passage holds enough of the question)",
+                               parent=parent, data={"passages": [p.to_dict() for p in passages]})
+    if not passages:
+        yield from ctx.set_fate(node, "discarded", "no passage holds enough of the question: reading slices instead")
+        return None
+    items: list[tuple[str, int, int, object]] = []  # (item, doc start, doc end, node)
+    for p in passages:
+        ctx.checkpoint()
+        text = ctx.env.slice_text(p)
+        call = ctx.new_node("map", f"extract the list from {p.describe()}", parent=node.id, slice=p)
+        comp = yield from ctx.call(call, ctx.sub, prompts.user(LIST_TEMPLATE, question=ctx.question, slice=text),
+                                   template=LIST_TEMPLATE, max_tokens=opt.map_tokens * 2, json_schema=LIST_SCHEMA)
+        got = [i for i in (parse_json(comp.text) or {}).get("items", []) if isinstance(i, str)]
+        found = _verbatim(got, text)
+        source = "the model"
+        if len(found) < 2:
+            found, source = _verbatim(layout_items(text), text), "the passage's layout"
+        call.data = {"model_items": got[:MAX_ITEMS], "kept": [f[0] for f in found], "source": source}
+        for item, a, b in found:
+            items.append((item, p.char_start + a, p.char_start + b, call))
+        yield from ctx.set_fate(call, "merged" if found else "discarded",
+                                f"{len(found)} items found verbatim in the passage (from {source})" if found
+                                else "no item of it occurs in the passage")
+    items = _dedupe(items)[:MAX_ITEMS]
+    if len(items) < 2:
+        return None
+    return (yield from _answer(ctx, items, node))
+
+
+def layout_items(text: str) -> list[str]:
+    """Items a passage lays out as a list: bulleted or numbered lines, else the longest
+    comma series."""
+    bullets = [m.group(1) for m in _BULLET.finditer(text)]
+    if len(bullets) >= 2:
+        return bullets
+    series = max((m.group(0) for m in _SERIES.finditer(text)), key=len, default="")
+    parts = [re.sub(r"^\s*(?:and|or)\s+", "", x).strip() for x in series.split(",")]
+    return [x for x in parts if 1 < len(x) <= 40]
+
+
+def _verbatim(items, text: str) -> list[tuple[str, int, int]]:
+    out = []
+    for item in items:
+        item = " ".join(item.split()).strip(" .;:")
+        if not item or len(item) > 80:
+            continue
+        span = locate(item, text)
+        if span is not None:
+            out.append((text[span[0]:span[1]], span[0], span[1]))
+    return out
+
+
+def _dedupe(items):
+    seen, out = set(), []
+    for item in sorted(items, key=lambda x: (x[3].slice.doc_id, x[1])):  # in the document's order
+        key = norm(item[0])
+        if key and key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _answer(ctx, items, parent_node):
+    cites, lines, by_sentence = [], [], {}
+    for item, a, b, call in items:
+        doc_id = call.slice.doc_id
+        text = ctx.env.text(doc_id)
+        # Cite the line or sentence holding the item: what an analyst checks it against.
+        s = max(text.rfind("\n", 0, a), text.rfind(". ", 0, a)) + 1
+        e = min(x for x in (text.find("\n", b), text.find(". ", b), len(text)) if x >= 0)
+        s = max(s, a - 200)
+        e = min(e + 1, b + 200)
+        while s < a and text[s].isspace():
+            s += 1
+        key = (doc_id, s)
+        if key not in by_sentence:
+            by_sentence[key] = len(cites) + 1
+            cites.append(Citation(len(cites) + 1, call.id, doc_id, ctx.env.docs[doc_id].title,
+                                  ctx.env.page_at(doc_id, s), text[s:e].strip(), s, s + len(text[s:e].strip())))
+        lines.append(f"- {hygiene.quoted(item)} [{by_sentence[key]}]")
+    answer = f"{len(items)} items:\n" + "\n".join(lines)
+    for c in cites:
+        node = next(n for n in ctx.trace.nodes if n.id == c.node_id)
+        yield from ctx.set_fate(node, "cited", "items quoted in the list")
+    ctx.partial.answer, ctx.partial.citations = answer, cites
+    yield from ctx.step("final", f"a list of {len(items)} items, each found verbatim", answer, parent=parent_node.id,
+                        data={"citations": [c.to_dict() for c in cites]})
+    yield AnswerDelta(answer)
+    return answer, cites
