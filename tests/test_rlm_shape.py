@@ -221,3 +221,22 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     assert listing.layout_items("Fuels:\n• whale oil\n• paraffin\n• colza oil\n") == ["whale oil", "paraffin", "colza oil"]
     assert listing.layout_items("The pens are red, green, blue and black.") == ["The pens are red", "green", "blue and black"] \
         or "green" in listing.layout_items("The pens are red, green, blue and black.")
+
+
+def test_a_heading_alone_is_never_an_answer():
+    from app.rlm.trace import SliceRef
+    from app.store.models import Section
+
+    text = ("7.29 What is the difference between package and library?\n\n"
+            "A package is a standardized collection of material extending R. A library is a directory.")
+
+    class Env:  # the two things rank() reads
+        def sections(self, doc_id):
+            return [Section(1, 1, "7.29 What is the difference between package and library?", 2, 0, len(text), 1)]
+
+        def slice_text(self, s):
+            return text[s.char_start:s.char_end]
+
+    wanted = sn.content_words("What is the difference between a package and a library?")
+    ranked = sn.rank(Env(), [SliceRef(1, "FAQ", 1, 1, 0, len(text))], wanted, {w: 1.0 for w in wanted})
+    assert ranked and all("difference between" not in r.text for r in ranked), [r.text for r in ranked]

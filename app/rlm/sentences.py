@@ -153,6 +153,8 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
             if i and a < b and (text[a].islower() or text[a] in ";,)") and text[spans[i - 1][1] - 1:spans[i - 1][1]] != ";":
                 a, b = trim_start(text, (spans[i - 1][0], b))
             a = _after_heading(text, a, b, heads)
+            if _is_heading(text, a, b, heads):
+                continue  # a section's title names a topic; it answers nothing
             if must and not re.search(r"\b" + re.escape(must) + r"\b", " ".join(text[a:b].split()), re.I):
                 continue  # the entity must be in the sentence itself, not only in the one read with it
             if with_next and i + 1 < len(spans):
@@ -189,6 +191,17 @@ def _headings_in(env, s) -> list[tuple[int, str]]:
 
 
 _NUMBERING = re.compile(r"^\s*[\dA-Z]{1,3}(?:\.\d{1,3})*\.?\s+")
+
+
+def _is_heading(text: str, a: int, b: int, heads) -> bool:
+    """The span is a heading alone ("7.29 What is the difference between package and
+    library?"), with at most its number and a few characters around it."""
+    span = " ".join(text[a:b].split())
+    for off, title in heads:
+        if abs(off - a) <= 12 and len(span) <= len(" ".join(title.split())) + 12 and \
+                " ".join(_NUMBERING.sub("", title).split()) in span:
+            return True
+    return False
 
 
 def _after_heading(text: str, a: int, b: int, heads) -> int:
