@@ -240,3 +240,23 @@ def test_a_heading_alone_is_never_an_answer():
     wanted = sn.content_words("What is the difference between a package and a library?")
     ranked = sn.rank(Env(), [SliceRef(1, "FAQ", 1, 1, 0, len(text))], wanted, {w: 1.0 for w in wanted})
     assert ranked and all("difference between" not in r.text for r in ranked), [r.text for r in ranked]
+
+
+def test_a_comparison_looks_up_each_side_and_cites_both(store):
+    doc = add_text_document(store, "FAQ", [
+        "What is the difference between a package and a library? " + "Filler on other matters. " * 20 +
+        "A package is a standardized collection of material extending R. " + "More filler here. " * 20 +
+        "A library is a directory into which packages can be installed. " + "Closing filler. " * 20])
+
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "lookup", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "What is the difference between a package and a library?", doc_ids=[doc])
+    lines = result.answer.splitlines()
+    assert lines[0].startswith("package: A package is a standardized") and lines[0].endswith("[1]"), result.answer
+    assert lines[1].startswith("library: A library is a directory") and lines[1].endswith("[2]"), result.answer
+    whole = store.document_text(doc)
+    assert [whole[c.char_start:c.char_end] == c.quote for c in result.citations] == [True, True]

@@ -18,6 +18,7 @@ from itertools import zip_longest
 
 from app.rlm import answerable, ladder, prompts, qshape
 from app.rlm.checks import parse_json, salvage_fields
+from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
 from app.rlm.listing import answer_list
@@ -67,6 +68,10 @@ def run_guided(ctx: RunContext):
     candidates, filter_node = yield from filter_slices(ctx, plan, opt)
     if plan.kind == "aggregate" and asks_summary(ctx.question):
         result = yield from summarise_topic(ctx, candidates, filter_node.id)  # None: no topic, scan it all
+        if result is not None:
+            return result
+    if candidates and sides(ctx.question) is not None:
+        result = yield from answer_comparison(ctx, candidates, opt, filter_node.id)
         if result is not None:
             return result
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
