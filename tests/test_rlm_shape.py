@@ -260,3 +260,10 @@ def test_a_comparison_looks_up_each_side_and_cites_both(store):
     assert lines[1].startswith("library: A library is a directory") and lines[1].endswith("[2]"), result.answer
     whole = store.document_text(doc)
     assert [whole[c.char_start:c.char_end] == c.quote for c in result.citations] == [True, True]
+
+
+def test_one_letter_names_are_content_words_and_qualifiers_are_not_the_subject():
+    assert "r" in sn.content_words("Who originally wrote R?")
+    assert not {"i", "a"} & sn.content_words("I wrote a letter")
+    assert qshape.shape_of("What is a factor in R?").subject == "factor"
+    assert qshape.shape_of("What is the R Foundation?").subject_words == {"r", "foundation"}

@@ -62,6 +62,9 @@ def shape_of(question: str) -> Shape:
         m = rx.match(q)
         if m:
             x = _LEADING.sub("", m.group("x").strip())
+            # "a factor in R", "a pen in Asymptote": the place named after the subject is
+            # context, not part of the term being defined.
+            x = re.sub(r"^(.+?)\s+(?:in|within|under|inside)\s+[\w .()+#-]+$", r"\1", x)
             shape.kind, shape.subject = "definition", x
             shape.subject_words = sn.content_words(x) or {w.lower() for w in re.findall(r"\w+", x)}
             break

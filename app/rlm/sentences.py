@@ -61,7 +61,14 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())}
+    """Stems of the words that say what a text is about: not stop words, and longer than two
+    letters unless a number or a one- or two-letter name in capitals ("R", "C", "UK"):
+    "Who originally wrote R?" is about R."""
+    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and
+            (len(w) > 2 or w.isdigit() or (w.isupper() and w not in _NOT_NAMES))}
+
+
+_NOT_NAMES = {"I", "A", "O"}
 
 
 def block_freq(env, words: set[str]) -> tuple[dict[str, int], int]:
