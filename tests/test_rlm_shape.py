@@ -191,6 +191,8 @@ def test_a_topic_summary_reads_the_topics_section_and_cites_every_point(manual):
     for c in result.citations:  # every point is quoted from the topic's own section, verbatim
         assert c.char_start >= signals and text[c.char_start:c.char_end] == c.quote
         assert f"[{c.n}]" in result.answer
+    spans = sorted((c.char_start, c.char_end) for c in result.citations)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), spans  # no point repeats another
     assert len(calls) <= 2  # no scan of the whole selection
     assert any(n.kind == "filter" and "summary of a topic" in n.label for n in result.nodes)
 

@@ -69,6 +69,7 @@ def content_words(text: str) -> set[str]:
 
 
 _NOT_NAMES = {"I", "A", "O"}
+_HYPHENATED = re.compile(r"(?<=[a-z])-\n\s*(?=[a-z])")
 
 
 def block_freq(env, words: set[str]) -> tuple[dict[str, int], int]:
@@ -167,7 +168,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
             if with_next and i + 1 < len(spans):
                 b = spans[i + 1][1]
             sent = text[a:b]
-            key = " ".join(sent.split())
+            key = " ".join(_HYPHENATED.sub("", sent).split())  # "in-\nstitutions" reads "institutions"
             if len(key) < 20 or key in seen:
                 continue
             seen.add(key)
@@ -237,6 +238,9 @@ def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
     for a, b in sentences(text):
         if b - a <= longest:
             out.append((a, b))
+            continue
+        if ";" not in text[a:b] and b - a <= 2 * longest:
+            out.append((a, b))  # a long sentence, but a sentence: only a block of lines is cut at line breaks
             continue
         cuts = r";\s*" if ";" in text[a:b] else r"\n"
         start = a

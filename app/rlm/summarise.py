@@ -63,8 +63,9 @@ def summarise_topic(ctx, candidates, parent: str):
     points, seen = [], set()
     for r in sorted(keep, key=lambda r: -r.score):
         key = frozenset(sn.content_words(r.text))
-        if any(len(key & k) / max(1, len(key | k)) > 0.6 for k in seen):
-            continue  # near-duplicate (the same sentence on a repeated page)
+        if any(len(key & k) / max(1, len(key | k)) > 0.6 for k in seen) or \
+                any(p.doc_id == r.doc_id and p.start < r.end and r.start < p.end for p in points):
+            continue  # near-duplicate (the same sentence on a repeated page) or overlapping a point
         seen.add(key)
         points.append(r)
         if len(points) == MAX_POINTS:
