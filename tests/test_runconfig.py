@@ -116,3 +116,22 @@ def test_lectern_config_writes_what_the_window_reads(capsys):
     assert shown["max_seconds"] is None and shown["max_calls"] == 12
     assert main(["config", "set", "max_tokens", "0"]) == 1
     assert "none" in capsys.readouterr().err
+
+
+def test_strategy_options_are_set_checked_and_reach_the_run(capsys):
+    assert main(["config", "option", "ladder", "compose"]) == 0
+    assert main(["config", "option", "sentence_checks", "4"]) == 0
+    assert RunConfig.load().options == {"ladder": "compose", "sentence_checks": 4}
+    for bad in (["ladder", "huge"], ["sentence_checks", "many"], ["answer_gate", "maybe"], ["no_such", "1"],
+                ["yes_weight", "nan"], ["window_chars", "-5"]):
+        assert main(["config", "option", *bad]) != 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert RunConfig.load().options == {"ladder": "compose", "sentence_checks": 4}  # refused values change nothing
+    assert main(["config", "option", "ladder", "--unset"]) == 0
+    assert RunConfig.load().options == {"sentence_checks": 4}
+    # the window and `lectern ask` build the controller from the same configuration
+    store = open_store()
+    doc = add_text_document(store, "Memo", ["The vault code for project heron is 4417."])
+    controller = Controller(store, FakeModel(responder=oracle_responder(lambda t: None)), options=RunConfig.load().options)
+    result = controller.ask("What is the vault code for project heron?", doc_ids=[doc], budget=Budget(max_calls=6))
+    assert store.get_run(result.run_id)["settings"]["sentence_checks"] == 4

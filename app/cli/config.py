@@ -34,6 +34,14 @@ def register(sub) -> None:
     s.add_argument("value")
     s.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     s.set_defaults(func=_set)
+    s = cs.add_parser("option", help="set or clear a strategy option, e.g. `lectern config option ladder compose`",
+                      description="Tune guided mode (app/rlm/guided.py GuidedOptions) and the model ladder for every "
+                      "question, in the CLI and the window. Without VALUE, list the options; --unset restores a default.")
+    s.add_argument("key", nargs="?")
+    s.add_argument("value", nargs="?")
+    s.add_argument("--unset", action="store_true", help="remove the option (its default applies)")
+    s.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    s.set_defaults(func=_option)
 
 
 def _show(args) -> int:
@@ -70,4 +78,74 @@ def _set(args) -> int:
         print(json.dumps(cfg.to_dict(), indent=2))
     else:
         print(f"{args.key} = {'none (no limit)' if value is None else value}")
+    return 0
+
+
+def strategy_options() -> dict:
+    """name -> (default, one line), for every option a run understands."""
+    import dataclasses
+
+    from app.rlm.guided import GuidedOptions
+    from app.rlm.ladder import RUNGS
+
+    out = {f.name: (f.default, "guided mode") for f in dataclasses.fields(GuidedOptions)}
+    out["ladder"] = ("", "how much the model decides: " + ", ".join(RUNGS) + " (default: by the model's size)")
+    return out
+
+
+def parse_option(key: str, raw: str):
+    """The value for option `key`, typed like its default; ValueError with a readable message."""
+    import math
+
+    from app.rlm.ladder import RUNGS
+
+    known = strategy_options()
+    if key not in known:
+        raise ValueError(f"unknown option {key!r}: choose one of {', '.join(sorted(known))}")
+    default = known[key][0]
+    if key == "ladder":
+        if raw not in RUNGS:
+            raise ValueError(f"ladder must be one of {', '.join(RUNGS)}")
+        return raw
+    if isinstance(default, bool):
+        if raw.lower() in ("true", "yes", "on", "1"):
+            return True
+        if raw.lower() in ("false", "no", "off", "0"):
+            return False
+        raise ValueError(f"{key} is true or false")
+    try:
+        value = type(default)(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a {type(default).__name__} (got {raw!r})") from None
+    if isinstance(value, float) and not math.isfinite(value) or isinstance(value, (int, float)) and value < 0:
+        raise ValueError(f"{key} must be a finite number of 0 or more")
+    return value
+
+
+def _option(args) -> int:
+    from app.cli import CliError
+    from app.runconfig import RunConfig
+
+    cfg = RunConfig.load()
+    if not args.key:
+        for name, (default, what) in sorted(strategy_options().items()):
+            now = cfg.options.get(name, default)
+            print(f"{name:20} {now!s:10} {'(set)' if name in cfg.options else ''}  {what}")
+        return 0
+    options = dict(cfg.options)
+    try:
+        if args.unset:
+            options.pop(args.key, None)
+        elif args.value is None:
+            raise ValueError("give a value, or --unset")
+        else:
+            options[args.key] = parse_option(args.key, args.value)
+        cfg.options = options
+        cfg.save(models=False)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    if getattr(args, "json", False):
+        print(json.dumps(cfg.options, indent=2))
+    else:
+        print(f"{args.key} = {options.get(args.key, '(default)')}")
     return 0
