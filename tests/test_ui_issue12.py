@@ -488,3 +488,24 @@ def test_settings_from_before_the_run_configuration_are_carried_over_once():
     cfg.replace(max_calls=7).save(models=False)
     Settings()
     assert RunConfig.load().max_calls == 7
+
+
+def test_the_models_role_is_chosen_in_the_settings_dialog_and_shared_with_the_cli(qtbot):
+    from app.runconfig import RunConfig
+    from app.ui.settings_dialog import SettingsDialog
+
+    prov = RecordingProvider(FakeModel(default="Not found."))
+    w = window_with(qtbot, prov)
+    try:
+        dlg = SettingsDialog(w.settings, w.engine, w.tasks, w)
+        assert dlg.ladder.currentData() == ""  # automatic
+        dlg.ladder.setCurrentIndex(dlg.ladder.findData("compose"))
+        dlg.accept()
+        assert RunConfig.load().options.get("ladder") == "compose"  # what `lectern ask` reads too
+        dlg = SettingsDialog(w.settings, w.engine, w.tasks, w)
+        assert dlg.ladder.currentData() == "compose"
+        dlg.ladder.setCurrentIndex(0)
+        dlg.accept()
+        assert "ladder" not in RunConfig.load().options
+    finally:
+        close(w)

@@ -38,6 +38,15 @@ def library_models() -> list[tuple[str, str]]:
         return []
 
 
+LADDER_CHOICES = [
+    ("", "Automatic (by the model's size)"),
+    ("tie-break", "Code ranks, the model breaks ties"),
+    ("veto", "The model can reject a passage"),
+    ("compose", "The model writes the answer from checked quotes"),
+    ("repl", "The model may write code (REPL mode offered)"),
+]
+
+
 class ModelCombo(QComboBox):
     """The embedded default, every GGUF file in the model library and, when servers are
     configured, the endpoint pool. Values are RunConfig role names ("default",
@@ -147,6 +156,14 @@ class SettingsDialog(QDialog):
         bf.addRow("Tokens", self.max_tokens)
         bf.addRow("Time", self.max_seconds)
         bf.addRow("Recursion depth", self.max_depth)
+        # How much the model decides (app.rlm.ladder): automatic is by its size and probe.
+        self.ladder = QComboBox()
+        for key, text in LADDER_CHOICES:
+            self.ladder.addItem(text, key)
+        self.ladder.setCurrentIndex(max(0, self.ladder.findData(cfg.options.get("ladder", ""))))
+        self.ladder.setToolTip("Automatic decides by the model's size and a short probe on first use. "
+                               "Same as `lectern config option ladder`.")
+        mf.insertRow(2, "Model's role", self.ladder)  # beside the models it is about
 
         self.error = QLabel("")
         self.error.setStyleSheet("color:#d6453d")
@@ -219,7 +236,11 @@ class SettingsDialog(QDialog):
 
     def result_config(self):
         root = self.root.path() or "default"
-        return self.config.replace(
+        options = dict(self.config.options)
+        options.pop("ladder", None)
+        if self.ladder.currentData():
+            options["ladder"] = self.ladder.currentData()
+        return self.config.replace(options=options,
             root=root, sub=self.sub.path() or root, endpoints=self._endpoint_list(),
             n_ctx=self.n_ctx.value(), n_threads=self.threads.value(), n_gpu_layers=self.gpu.value(),
             max_calls=self.max_calls.value() or None, max_tokens=self.max_tokens.value() or None,
