@@ -221,8 +221,9 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
         assert whole[c.char_start:c.char_end] == c.quote and f"[{c.n}]" in result.answer
     # a model that gives fewer than two items: the passage's own bullets are read
     assert listing.layout_items("Fuels:\n• whale oil\n• paraffin\n• colza oil\n") == ["whale oil", "paraffin", "colza oil"]
-    assert listing.layout_items("The pens are red, green, blue and black.") == ["The pens are red", "green", "blue and black"] \
-        or "green" in listing.layout_items("The pens are red, green, blue and black.")
+    assert listing.layout_items("The pens are red, green, blue and black.") == ["red", "green", "blue", "black"]
+    # pieces of two sentences, or long clauses, are no list
+    assert listing.layout_items("It restores the old graphics parameters. image(x, y, f) draws, and more of the same text here.") == []
 
 
 def test_a_heading_alone_is_never_an_answer():

@@ -16,7 +16,7 @@ import re
 
 from app.rlm import hygiene, navigate, prompts
 from app.rlm import sentences as sn
-from app.rlm.checks import locate, parse_json
+from app.rlm.checks import locate, parse_json, sentences
 from app.rlm.events import AnswerDelta
 from app.rlm.terms import norm, strip_framing
 from app.rlm.trace import Citation
@@ -72,10 +72,10 @@ def answer_list(ctx, candidates, opt, parent: str):
         comp = yield from ctx.call(call, ctx.sub, prompts.user(LIST_TEMPLATE, question=ctx.question, slice=text),
                                    template=LIST_TEMPLATE, max_tokens=opt.map_tokens * 2, json_schema=LIST_SCHEMA)
         got = [i for i in (parse_json(comp.text) or {}).get("items", []) if isinstance(i, str)]
-        found = _verbatim(got, text)
+        found = _answers(_verbatim(got, text), wanted)
         source = "the model"
         if len(found) < 2:
-            found, source = _verbatim(layout_items(text), text), "the passage's layout"
+            found, source = _answers(_verbatim(layout_items(text), text), wanted), "the passage's layout"
         call.data = {"model_items": got[:MAX_ITEMS], "kept": [f[0] for f in found], "source": source}
         for item, a, b in found:
             items.append((item, p.char_start + a, p.char_start + b, call))
@@ -90,21 +90,37 @@ def answer_list(ctx, candidates, opt, parent: str):
 
 def layout_items(text: str) -> list[str]:
     """Items a passage lays out as a list: bulleted or numbered lines, else the longest
-    comma series."""
+    series of short items within one sentence ("from=value, to=value, by=value and
+    length=value"): each at most four words, at least three of them."""
     bullets = [m.group(1) for m in _BULLET.finditer(text)]
     if len(bullets) >= 2:
         return bullets
-    series = max((m.group(0) for m in _SERIES.finditer(text)), key=len, default="")
-    parts = [re.sub(r"^\s*(?:and|or)\s+", "", x).strip() for x in series.split(",")]
-    return [x for x in parts if 1 < len(x) <= 40]
+    best: list[str] = []
+    for a, b in sentences(text):
+        sentence = " ".join(text[a:b].split()).rstrip(".!?")
+        for m in _SERIES.finditer(sentence):
+            parts = [re.sub(r"^\s*(?:and|or)\s+", "", x).strip() for x in re.split(r",|\s+(?:and|or)\s+", m.group(0))]
+            parts = [x for x in parts if x]
+            # The first part carries the sentence's lead-in ("The pens are red"): keep its tail.
+            if parts:
+                parts[0] = parts[0].split()[-1]
+            if len(parts) >= 3 and all(len(x.split()) <= 4 for x in parts) and len(parts) > len(best):
+                best = parts
+    return best
+
+
+def _answers(found, wanted: set[str]):
+    """Items that add something: not the question's own words back ("seq()" for "Which
+    arguments can be given to seq()?")."""
+    return [f for f in found if not sn.content_words(f[0]) <= wanted]
 
 
 def _verbatim(items, text: str) -> list[tuple[str, int, int]]:
     out = []
     for item in items:
         item = " ".join(item.split()).strip(" .;:")
-        if not item or len(item) > 80:
-            continue
+        if not item or len(item) > 80 or len(item.split()) > 8 or ". " in item:
+            continue  # an item is a name or a short phrase, never a run of sentences
         span = locate(item, text)
         if span is not None:
             out.append((text[span[0]:span[1]], span[0], span[1]))
