@@ -419,3 +419,27 @@ def test_a_question_with_an_exact_key_needs_no_plan_call(store):
     _, result = run(Controller(store, model, options={"keyed_without_plan": False}),
                     "What is the special magic number for tiny-cat?", doc_ids=[doc])
     assert [kind_of(r) for r in model.requests].count("plan") == 1
+
+
+def test_a_keyed_list_reads_its_slices_as_one_batch(store):
+    pages = [FILLER + f"One of the special magic numbers for tiny-cat is: {n}. " + FILLER for n in (1111111, 2222222, 3333333)]
+    doc = add_text_document(store, "Haystack", pages)
+
+    def find(text):
+        m = re.search(r"[^.]*magic numbers for tiny-cat is: (\d+)\.", text)
+        return (m.group(1), m.group(0).strip()) if m else None
+
+    batches = []
+    model = FakeModel(responder=oracle_responder(find))
+    real = model.complete_many
+
+    def spy(requests, max_concurrency=None):
+        batches.append(len(requests))
+        return real(requests, max_concurrency=max_concurrency)
+
+    model.complete_many = spy
+    _, result = run(Controller(store, model), "What are all the special magic numbers for tiny-cat?", doc_ids=[doc])
+    assert batches == [3]
+    maps = [n for n in result.nodes if n.kind == "map"]
+    assert len(maps) == 3 and all(n.data.get("batch") == 3 and n.slice is not None for n in maps)
+    assert all(str(n) in result.answer for n in (1111111, 2222222, 3333333))

@@ -23,7 +23,7 @@ from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
 from app.rlm.listing import answer_list
 from app.rlm.ranked import answer_by_sentences
-from app.rlm.reading import answer_from_findings, read, slice_limit, update_partial
+from app.rlm.reading import answer_from_findings, read, read_many, slice_limit, update_partial
 from app.rlm.scan import scan
 from app.rlm.summarise import asks_summary, summarise_topic
 from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm
@@ -88,8 +88,10 @@ def run_guided(ctx: RunContext):
         if result is not None:
             return result
     findings: list[Finding] = []
-    if plan.kind != "aggregate" and candidates:
-        limit = opt.max_candidates if plan.kind == "lookup" else opt.max_list_candidates
+    if plan.kind == "list" and candidates:
+        findings += yield from read_many(ctx, candidates[:opt.max_list_candidates], plan, opt, parent=filter_node.id)
+    elif plan.kind != "aggregate" and candidates:
+        limit = opt.max_candidates
         for cand in candidates[:limit]:
             findings += yield from read(ctx, cand, plan, opt, depth=0, parent=filter_node.id,
                                         stop_at_first=plan.kind == "lookup")

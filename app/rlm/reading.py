@@ -48,6 +48,47 @@ def read(ctx: RunContext, s: SliceRef, plan: QuestionTerms, opt, *, depth: int,
     return [finding]
 
 
+def read_many(ctx: RunContext, slices: list[SliceRef], plan: QuestionTerms, opt, *, parent: str | None):
+    """Map every slice (a list question reads them all, with no early stop) as one batch:
+    the model runs them together where it can (parallel sequences in the model host,
+    threads over an endpoint pool; app.rlm.context.call_many), each still its own trace
+    node with its slice. A slice too large for the sub-model is read alone, recursively."""
+    ctx.checkpoint()
+    fit, large = [], []
+    for s in slices:
+        text = ctx.env.slice_text(s)
+        messages = prompts.user(prompts.MAP_TEMPLATE, question=ctx.question, slice=text)
+        if len(text) <= max(opt.scan_chars, opt.window_chars) and \
+                ctx.sub.count_messages(messages) + opt.map_tokens <= ctx.sub.n_ctx:
+            fit.append((s, text, messages, ctx.new_node("map", f"read {s.describe()}", parent=parent, slice=s)))
+        else:
+            large.append(s)
+    findings = []
+    size = max(1, int(ctx.options.get("parallel", 4)))
+    while fit:
+        # A batch never asks for more calls than the budget has left: what fits is read,
+        # and the next batch stops the run with the partial answer.
+        room = ctx.budget.max_calls - ctx.meter.calls
+        batch, fit = fit[:max(1, min(size, room))], fit[max(1, min(size, room)):]
+        results = yield from ctx.call_many([(node, msgs) for _, _, msgs, node in batch], ctx.sub,
+                                           template=prompts.MAP_TEMPLATE, max_tokens=opt.map_tokens,
+                                           json_schema=prompts.MAP_SCHEMA)
+        for (s, text, messages, node), comp in zip(batch, results):
+            if isinstance(comp, BaseException):
+                continue  # that slice's call failed (the node says why); the others stand
+            finding = yield from check(ctx, node, s, text, comp.text, plan, aggregate=False)
+            if finding is None:
+                continue
+            if opt.verify_call and not (yield from verify(ctx, finding, messages, comp.text, 0)):
+                continue
+            findings.append(finding)
+            update_partial(ctx, findings, plan)
+    for s in large:
+        findings += yield from read(ctx, s, plan, opt, depth=0, parent=parent, stop_at_first=False)
+        update_partial(ctx, findings, plan)
+    return findings
+
+
 def _recurse(ctx, s, plan, opt, depth, parent, stop_at_first, template):
     child_depth = depth + 1
     if child_depth > ctx.budget.max_depth:
