@@ -31,7 +31,7 @@ MAX_CALLS = 12
 # "key": value of any of our schemas' keys, a FINAL call or a repl fence.
 _PROTOCOL = re.compile(r'"(?:%s)"\s*:|\bFINAL(?:_VAR)?\s*\(|```repl|<<<DOC|DOC>>>' % "|".join(C.PROTOCOL_KEYS))
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
-_STOP = {"that", "this", "with", "from", "were", "have", "which", "their", "there", "found", "selected",
+_STOP = {"that", "this", "with", "from", "were", "have", "which", "their", "there", "found", "selected", "disagree",
          "documents", "document", "sources", "source", "says", "said", "according", "states"}
 
 

@@ -163,3 +163,19 @@ def test_spelled_numbers_lead_the_answer_in_digits():
     assert as_digits("thirty five Years") == "35 years"
     assert as_digits("one hundred and twenty days") == "120 days"
     assert as_digits("first half") == "first half"  # not a count: left as written
+
+
+def test_sources_that_state_different_values_are_both_quoted(store):
+    from app.rlm.testing import add_text_document as add
+
+    filler = "The archive holds letters and maps of the harbour. " * 12
+    a = add(store, "Archive memo", [filler + "The vault combination for the Ellery archive is 31-17-42. " + filler])
+    b = add(store, "Office notice", [filler + "Notice: the vault combination for the Ellery archive is 88-02-19. " + filler])
+    model = FakeModel(responder=lambda req: "no" if req.choices else {"kind": "lookup", "terms": []})
+    result = Controller(store, model).ask("What is the vault combination for the Ellery archive?", doc_ids=[a, b])
+    assert result.answer.startswith("The sources disagree"), result.answer
+    assert "31-17-42" in result.answer and "88-02-19" in result.answer
+    assert sorted(c.doc_id for c in result.citations) == sorted([a, b])
+    # one source alone: no disagreement to report
+    result = Controller(store, model).ask("What is the vault combination for the Ellery archive?", doc_ids=[a])
+    assert not result.answer.startswith("The sources disagree") and "31-17-42" in result.answer

@@ -63,6 +63,9 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     if best is None:
         return None  # every checked sentence was vetoed: read slices instead
     chain = [(best, checks[id(best)])]
+    rival = _disagreeing(ctx, best, ranked, wanted)
+    if rival is not None:
+        return (yield from _disagreement(ctx, best, checks[id(best)], rival, node))
     if sn.hops(ctx.question):
         second = yield from _hop(ctx, best, wanted, idf, opt, node.id)
         if second is not None:
@@ -198,6 +201,59 @@ def _cite(ctx, n: int, r, node) -> Citation:
     quote = ctx.env.text(r.doc_id)[r.start:r.end].strip()
     return Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
                     quote, r.start, r.end)
+
+
+# "<the question's last word> is <value>": how a passage states the value of what is asked.
+_STATES = r"\b{word}[\w'-]*\s+(?:is|are|was|were|equals|reads|=|:)\s+(?P<value>[^\s,;]+(?:\s+[^\s,;]+){{0,2}}?)(?=[\s,;.]|$)"
+
+
+def _value(sentence: str, last_word: str) -> str:
+    m = re.search(_STATES.format(word=sn.prefix_pattern(last_word)), sentence, re.I)
+    return " ".join(m.group("value").split()).strip(".\"'”’").lower() if m else ""
+
+
+def _disagreeing(ctx, best, ranked, wanted):
+    """Another passage that holds the question as fully as the chosen one and states a
+    different value for it ("…the Ellery archive is 31-17-42" and "…is HACKED"): a
+    tie-break must not pick between sources silently."""
+    words = [w for w in sn.content_words(strip_framing(ctx.question)) if w in wanted]
+    q = [sn.stem(w) for w in re.findall(r"[A-Za-z][\w'-]*", strip_framing(ctx.question))]
+    ordered = [w for w in q if w in words]
+    if not ordered:
+        return None
+    last = ordered[-1]
+    mine = _value(best.text, last)
+    if not mine:
+        return None
+    for r in ranked[:8]:
+        if r is best or r.coverage < best.coverage - 1e-9:
+            continue
+        if r.doc_id == best.doc_id and abs(r.start - best.start) < 300:
+            continue  # the same passage, read twice
+        theirs = _value(r.text, last)
+        if theirs and theirs != mine and theirs not in mine and mine not in theirs:
+            return r
+    return None
+
+
+def _disagreement(ctx, best, best_node, rival, parent_node):
+    s = ctx.env.slice(rival.doc_id, rival.start, rival.end)
+    node = yield from ctx.step("check", "two sources state different values", f"{best.text}\n---\n{rival.text}",
+                               parent=parent_node.id, slice=s, data={"values": [best.text, rival.text]})
+    cites = [_cite(ctx, 1, best, best_node), _cite(ctx, 2, rival, node)]
+    if ctx.options.get("answer_gate", True):
+        verdict = yield from answerable.gate(ctx, cites)
+        if not verdict.ok:
+            return (yield from answerable.not_found(ctx, verdict))
+    answer = ("The sources disagree:\n"
+              f"- {hygiene.quoted(best.text)} [1]\n- {hygiene.quoted(rival.text)} [2]")
+    yield from ctx.set_fate(best_node, "cited", "one of two sources that disagree")
+    yield from ctx.set_fate(node, "cited", "the other source, which states a different value")
+    ctx.partial.answer, ctx.partial.citations = answer, cites
+    yield from ctx.step("final", "the sources disagree: both are quoted", answer,
+                        data={"citations": [c.to_dict() for c in cites]})
+    yield AnswerDelta(answer)
+    return answer, cites
 
 
 def _answer(ctx, chain, plan):
