@@ -270,3 +270,7 @@ def test_one_letter_names_are_content_words_and_qualifiers_are_not_the_subject()
     assert not {"i", "a"} & sn.content_words("I wrote a letter")
     assert qshape.shape_of("What is a factor in R?").subject == "factor"
     assert qshape.shape_of("What is the R Foundation?").subject_words == {"r", "foundation"}
+
+
+def test_words_with_digits_stay_whole():
+    assert {"ipv6", "ipv4", "path3"} <= sn.content_words("How does the MSS for IPv6 differ from IPv4 in path3?")

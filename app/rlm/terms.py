@@ -68,7 +68,7 @@ NUMBER_WORDS = set("""zero one two three four five six seven eight nine ten elev
 _QUOTED = re.compile(r"[\"“”']([^\"“”']{2,80})[\"“”']")
 _NUMBER = re.compile(r"\b\d[\d,.:/-]*\d\b|\b\d\b")
 _KEYLIKE = re.compile(r"\b[\w]+(?:[-_][\w]+)+\b|\b(?=\w*\d)(?=\w*[a-zA-Z])\w{3,}\b")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+|\d+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]+|\d+[A-Za-z]*")  # "IPv6", "path3", "3D" are one word
 
 
 @dataclass
