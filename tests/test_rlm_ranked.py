@@ -179,3 +179,15 @@ def test_sources_that_state_different_values_are_both_quoted(store):
     # one source alone: no disagreement to report
     result = Controller(store, model).ask("What is the vault combination for the Ellery archive?", doc_ids=[a])
     assert not result.answer.startswith("The sources disagree") and "31-17-42" in result.answer
+
+
+def test_an_instruction_is_led_by_the_command_it_names(store):
+    from app.rlm.testing import add_text_document as add
+
+    filler = "Packages come from several archives and mirrors of the project. " * 12
+    doc = add(store, "Reference", [filler + "The pinning situation of a package from several sources is displayed "
+                                   "by apt-cache policy package. " + filler])
+    model = FakeModel(responder=lambda req: "no" if req.choices else {"kind": "lookup", "terms": []})
+    result = Controller(store, model).ask("How do I see the pinning situation of a package from several sources?",
+                                          doc_ids=[doc])
+    assert result.answer.startswith("apt-cache policy: The pinning situation"), result.answer

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import sentences as sn
+from app.rlm.terms import STOPWORDS
 
 _DEFINITION = [
     re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:meant\s+by\s+)?(?P<x>.+?)\s*\??\s*$", re.I),
@@ -156,12 +157,34 @@ def names_code(sentence: str) -> bool:
     return bool(_CODE.search(sentence))
 
 
+_QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`\n]{2,60})[\"“”'‘’`]")
+
+
+_CALL = re.compile(r"\b[A-Za-z_][\w.]*\([^()]{0,40}\)")
+_DOTTED = re.compile(r"\b[a-z][a-z0-9]*(?:[._][a-z0-9]+)+\b")
+# A hyphenated name is a command only where the sentence runs it ("…displayed by
+# apt-cache policy", "use apt-get"): English hyphenates words too ("the apt-pinning situation").
+_HYPHENED = re.compile(r"\b(?:by|use|using|run|running|type|typing|command|with|invoke|call|execute)\s+"
+                       r"(?P<code>[a-z][a-z0-9]*(?:-[a-z0-9]+)+)\b", re.I)
+
+
 def lead_code(sentence: str) -> str:
-    """The first command or function named in an instruction, to lead the answer with."""
-    m = _CODE.search(sentence)
-    if not m or m.group(0).strip() == "Syntax:":
+    """The command or function an instruction names, to lead the answer with, surest
+    first: a quoted command (”apt-cache policy package”), a call ("read.table()"), a
+    dotted name, then a hyphenated name with its subcommand ("apt-cache policy"; weakest,
+    as English hyphenates words too)."""
+    for q in _QUOTED.finditer(sentence):
+        if _CODE.search(q.group(1)):
+            return " ".join(q.group(1).split())
+    for rx in (_CALL, _DOTTED):
+        m = rx.search(sentence)
+        if m:
+            return m.group(0)
+    m = _HYPHENED.search(sentence)
+    if not m:
         return ""
-    return m.group(0).strip()
+    nxt = re.match(r"\s+([a-z][\w-]*)", sentence[m.end():])
+    return m.group("code") + (" " + nxt.group(1) if nxt and nxt.group(1) not in STOPWORDS else "")
 
 
 def alias_hits(sentence_words: set[str], shape: Shape) -> set[str]:

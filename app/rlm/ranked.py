@@ -277,6 +277,12 @@ def _answer(ctx, chain, plan):
     if short and len(chain) == 1:
         # The value first, in digits ("35 years"), then the clause it was read from.
         answer = f"{as_digits(short)}: {answer}"
+    elif len(chain) == 1 and qshape.shape_of(strip_framing(ctx.question)).kind == "howto":
+        # An instruction is led by the command or function the user needs ("apt-cache
+        # policy: The apt-pinning situation… is displayed by ”apt-cache policy package”.").
+        code = qshape.lead_code(last)
+        if code and not hygiene.quoted(last).startswith(code):
+            answer = f"{code}: {answer}"
     answer = yield from maybe_compose(ctx, cites, answer)
     ctx.partial.answer, ctx.partial.citations = answer, cites
     yield from ctx.step("final", "answer from the best-ranked sentence" + (" and its second hop" if len(chain) > 1 else ""),
