@@ -222,6 +222,11 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     # a model that gives fewer than two items: the passage's own bullets are read
     assert listing.layout_items("Fuels:\n• whale oil\n• paraffin\n• colza oil\n") == ["whale oil", "paraffin", "colza oil"]
     assert listing.layout_items("The pens are red, green, blue and black.") == ["red", "green", "blue", "black"]
+    # names of one code shape
+    assert listing.layout_items("Give from=value and to=value, or by=value; see also x (not a list).") == \
+        ["from=value", "to=value", "by=value"]
+    # numbers cut out of a call are no list
+    assert listing.layout_items("This generates the vector c(-5.0, -4.8, -4.6, 4.6, 4.8, 5.0) in s3.") == []
     # pieces of two sentences, or long clauses, are no list
     assert listing.layout_items("It restores the old graphics parameters. image(x, y, f) draws, and more of the same text here.") == []
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from app.rlm import hygiene, navigate, prompts
+from app.rlm import answerable, hygiene, navigate, prompts
 from app.rlm import sentences as sn
 from app.rlm.checks import locate, parse_json, sentences
 from app.rlm.events import AnswerDelta
@@ -82,19 +82,32 @@ def answer_list(ctx, candidates, opt, parent: str):
         yield from ctx.set_fate(call, "merged" if found else "discarded",
                                 f"{len(found)} items found verbatim in the passage (from {source})" if found
                                 else "no item of it occurs in the passage")
+        if len(found) >= 2:
+            break  # a list is stated in one place: the next passage would add its neighbours' names
     items = _dedupe(items)[:MAX_ITEMS]
     if len(items) < 2:
         return None
     return (yield from _answer(ctx, items, node))
 
 
+# Families of code-shaped names a reference lists: named arguments (from=value), constants
+# (KERN_EMERG), calls (rgb(r,g,b)).
+_FAMILIES = [re.compile(r"\b[a-z][\w.]*=[\w.]+"), re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"),
+             re.compile(r"\b[a-z][\w.]*\([^()]{0,30}\)")]
+
+
 def layout_items(text: str) -> list[str]:
-    """Items a passage lays out as a list: bulleted or numbered lines, else the longest
-    series of short items within one sentence ("from=value, to=value, by=value and
-    length=value"): each at most four words, at least three of them."""
+    """Items a passage lays out as a list: bulleted or numbered lines; else three or more
+    distinct names of one code shape (from=value, KERN_EMERG, rgb(r,g,b)); else the longest
+    series of short items within one sentence ("red, green, blue and black"): each at most
+    four words, with a letter and balanced brackets, at least three of them."""
     bullets = [m.group(1) for m in _BULLET.finditer(text)]
     if len(bullets) >= 2:
         return bullets
+    for family in _FAMILIES:
+        names = list(dict.fromkeys(m.group(0) for m in family.finditer(text)))
+        if len(names) >= 3:
+            return names
     best: list[str] = []
     for a, b in sentences(text):
         sentence = " ".join(text[a:b].split()).rstrip(".!?")
@@ -104,7 +117,8 @@ def layout_items(text: str) -> list[str]:
             # The first part carries the sentence's lead-in ("The pens are red"): keep its tail.
             if parts:
                 parts[0] = parts[0].split()[-1]
-            if len(parts) >= 3 and all(len(x.split()) <= 4 for x in parts) and len(parts) > len(best):
+            if len(parts) >= 3 and len(parts) > len(best) and all(
+                    len(x.split()) <= 4 and re.search(r"[A-Za-z]", x) and x.count("(") == x.count(")") for x in parts):
                 best = parts
     return best
 
@@ -155,6 +169,10 @@ def _answer(ctx, items, parent_node):
             cites.append(Citation(len(cites) + 1, call.id, doc_id, ctx.env.docs[doc_id].title,
                                   ctx.env.page_at(doc_id, s), text[s:e].strip(), s, s + len(text[s:e].strip())))
         lines.append(f"- {hygiene.quoted(item)} [{by_sentence[key]}]")
+    if ctx.options.get("answer_gate", True):
+        verdict = yield from answerable.gate(ctx, cites)
+        if not verdict.ok:
+            return (yield from answerable.not_found(ctx, verdict))
     answer = f"{len(items)} items:\n" + "\n".join(lines)
     for c in cites:
         node = next(n for n in ctx.trace.nodes if n.id == c.node_id)
