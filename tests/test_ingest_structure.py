@@ -208,3 +208,24 @@ def test_a_title_the_user_gave_survives_reimporting_the_changed_file(tmp_path):
 def test_label_rules_no_reader_could_print_give_no_labels():
     asm = st.Assembler([st.RangeStructure(label_rules=[{"startpage": "x", "style": "D", "firstpagenum": None}])], 3)
     assert [asm.label(i) for i in range(3)] == ["", "", ""]
+
+
+def test_a_section_starts_at_its_numbered_heading_not_at_an_earlier_mention(tmp_path):
+    """The outline says "The read.table() function"; the page says "7.1 The read.table()
+    function" on its own line, after a paragraph that mentions "the read.table() function"."""
+    path = tmp_path / "manual.pdf"
+    doc = pymupdf.open()
+    page = doc.new_page()
+    pdfs._lines(page, [("An entire data frame can be read directly with the read.table() function.", 10, "helv"),
+                       ("There is also a more primitive input function.", 10, "helv"),
+                       ("7.1 The read.table() function", 14, "hebo"),
+                       ("To read an entire data frame directly, the file needs a special form.", 10, "helv")])
+    doc.set_toc([[1, "The read.table() function", 1]])
+    doc.save(str(path))
+    doc.close()
+    (done,) = [e for e in import_paths([str(path)], workers=0) if e.kind == "file-done"]
+    store = open_store()
+    text = store.document_text(done.doc_id)
+    (section,) = store.sections(done.doc_id)
+    assert text[section.char_start:].startswith("7.1 The read.table() function"), text[section.char_start:][:60]
+    store.close()

@@ -38,12 +38,19 @@ SUBSET = [
     "gp-pow",                     # table-figure, wrong: cites a contents line of another manual
     "un-france",                  # unanswerable, wrong: cites a locale table mentioning France
     "un-ethanol",                 # unanswerable, right (not found) since 250f424
+    # Added with the question-type strategies (all right at ee90f3d):
+    "rintro-dataframe",           # definition: "A data frame is a list with class…"
+    "rfaq-ess",                   # definition by acronym: "ESS, Emacs Speaks Statistics"
+    "rfaq-pkg-vs-lib",            # compare: one lookup per side
+    "rfaq-foundation-sum",        # summary of a topic from its section
 ]
 # Measured 2026-11-29: at commit 996dda5, 5 of these 9 right (the same five in the full
 # dev-split benchmark run and in this test); with the code of 250f424 (the controller's
 # "answerable" check), 6 of 9 (un-ethanol now answers not found). The threshold is the
 # current code's figure: losing any one fails. Raise it when more are right.
-MIN_RIGHT = 6
+# At ee90f3d (the dev-split benchmark run of the question-type strategies) the nine above
+# were 6 of 9 again and the four added ones 4 of 4: 10 of 13.
+MIN_RIGHT = 10
 # A bounded run: guided mode needed at most 7 calls on these questions.
 MAX_CALLS = 12
 

@@ -440,7 +440,9 @@ def _title_pattern(title: str, line_start: bool):
         return None
     # A heading starts its line; a running head ("Chapter 1: Introduction") holds the
     # same words mid-line, so a match at a line start is tried first.
-    lead = r"(?m)^[^\w\n]{0,4}" if line_start else ""
+    # The line may open with the heading's number ("7.1 The read.table() function") when the
+    # outline's title leaves it out.
+    lead = r"(?m)^[^\w\n]{0,4}(?:(?:\d{1,3}(?:\.\d{1,3})*|[A-Z])\.?\s+)?" if line_start else ""
     return re.compile(lead + r"\W*".join(re.escape(w) for w in words), re.I)
 
 
