@@ -69,6 +69,7 @@ def test_how_to_sentences_name_code():
     assert qshape.names_code("Run apt-cache policy to see the candidate.")
     assert not qshape.names_code("Packages can be installed from the network.")
     assert qshape.lead_code("Use read.table() to read a data frame.") == "read.table()"
+    assert qshape.lead_code("Syntax: set terminal png {{no}enhanced} {rgb_color}") == "set terminal png"
 
 
 def test_stems_meet_across_plural_forms():

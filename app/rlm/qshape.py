@@ -170,9 +170,12 @@ _HYPHENED = re.compile(r"\b(?:by|use|using|run|running|type|typing|command|with|
 
 def lead_code(sentence: str) -> str:
     """The command or function an instruction names, to lead the answer with, surest
-    first: a quoted command (”apt-cache policy package”), a call ("read.table()"), a
+    first: a syntax line's command ("Syntax: set terminal png {…}"), a quoted command (”apt-cache policy package”), a call ("read.table()"), a
     dotted name, then a hyphenated name with its subcommand ("apt-cache policy"; weakest,
     as English hyphenates words too)."""
+    syntax = re.search(r"\b(?:Syntax|Usage|SYNOPSIS):?\s+([A-Za-z][\w.-]*(?:\s+[a-z][\w.-]*){0,3})", sentence)
+    if syntax:
+        return syntax.group(1)  # a manual's syntax line: the command words before its options
     for q in _QUOTED.finditer(sentence):
         if _CODE.search(q.group(1)):
             return " ".join(q.group(1).split())
