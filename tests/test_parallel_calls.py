@@ -22,9 +22,13 @@ class _EchoServer:
     """An OpenAI-compatible stub: answers "echo <prompt>" after `delay(prompt)` seconds,
     HTTP 400 for a prompt containing "bad"; records the peak of requests in flight."""
 
-    def __init__(self, delay=lambda prompt: 0.0):
+    def __init__(self, delay=lambda prompt: 0.0, company: int = 1):
+        # company: a request waits (up to 5 s) until this many are in flight before it
+        # answers, so a client that sends requests at once is seen to, however loaded
+        # the machine; a client that sends one at a time only makes each wait.
         self.delay, self.prompts, self.in_flight, self.peak = delay, [], 0, 0
         lock = threading.Lock()
+        together = threading.Condition(lock)
         outer = self
 
         class H(BaseHTTPRequestHandler):
@@ -38,13 +42,20 @@ class _EchoServer:
                     outer.prompts.append(prompt)
                     outer.in_flight += 1
                     outer.peak = max(outer.peak, outer.in_flight)
+                    together.notify_all()
+                    together.wait_for(lambda: outer.in_flight >= company, timeout=5)
+                if "bad" not in prompt:
+                    time.sleep(outer.delay(prompt))
+                # Out of flight before the reply leaves: a client that sends its next request
+                # on receiving this one must not be counted twice.
+                with lock:
+                    outer.in_flight -= 1
                 try:
                     if "bad" in prompt:
                         self.send_response(400)
                         self.end_headers()
                         self.wfile.write(b'{"error": "bad prompt"}')
                         return
-                    time.sleep(outer.delay(prompt))
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
@@ -52,9 +63,6 @@ class _EchoServer:
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-                finally:
-                    with lock:
-                        outer.in_flight -= 1
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -87,17 +95,20 @@ def test_default_complete_many_keeps_order_and_each_error_in_its_slot():
     assert [o.text if isinstance(o, Completion) else type(o).__name__ for o in out] == ["ONE", "ValueError", "THREE"]
 
 
-def test_pool_runs_requests_at_once_over_its_servers_in_request_order(echo_servers):
-    pool = EndpointPool([Endpoint(s.url, concurrency=2) for s in echo_servers])
-    t0 = time.perf_counter()
-    out = pool.complete_many([req(f"prompt {i}") for i in range(8)], max_concurrency=4)
-    took = time.perf_counter() - t0
-    assert [o.text for o in out] == [f"echo prompt {i}" for i in range(8)]
-    # Each server held two requests at once, and both servers were used.
-    assert all(s.peak == 2 for s in echo_servers), [s.peak for s in echo_servers]
-    assert all(s.prompts for s in echo_servers)
-    sequential = sum(0.05 * (8 - i) for i in range(8))  # 1.8 s one after another
-    assert took < sequential * 0.7, took
+def test_pool_runs_requests_at_once_over_its_servers_in_request_order():
+    # Early prompts are the slow ones, so completion order is the reverse of request order;
+    # each server answers only once two requests are in flight there (or after 5 s).
+    servers = [_EchoServer(delay=lambda p: 0.05 * (8 - int(p.split()[-1])), company=2) for _ in range(2)]
+    try:
+        pool = EndpointPool([Endpoint(s.url, concurrency=2) for s in servers])
+        out = pool.complete_many([req(f"prompt {i}") for i in range(8)], max_concurrency=4)
+        assert [o.text for o in out] == [f"echo prompt {i}" for i in range(8)]
+        # Each server held two requests at once, and both servers were used.
+        assert all(s.peak == 2 for s in servers), [s.peak for s in servers]
+        assert all(s.prompts for s in servers)
+    finally:
+        for s in servers:
+            s.close()
 
 
 def test_pool_concurrency_is_capped_by_max_concurrency(echo_servers):
@@ -119,13 +130,11 @@ def test_cancel_stops_the_whole_batch():
         pool = EndpointPool([Endpoint(slow[0].url, concurrency=2)])
         token = CancelToken()
         threading.Timer(0.3, token.cancel).start()
-        t0 = time.perf_counter()
         out = pool.complete_many([req(f"prompt {i}", cancel=token) for i in range(6)], max_concurrency=2)
-        took = time.perf_counter() - t0
     finally:
         slow[0].close()
+    # cancelled, not answered after the servers' 5 s
     assert all(isinstance(o, GenerationCancelled) for o in out), out
-    assert took < 2.0, took  # not 3 rounds of 5 s
     assert len(slow[0].prompts) == 2  # the four waiting for a slot were never sent
 
 
@@ -275,10 +284,8 @@ def test_hosted_model_decodes_a_batch_in_its_host(default_model_path):
         assert [type(o).__name__ for o in out] == ["Completion", "ContextOverflow", "Completion", "Completion"]
         token = CancelToken()
         threading.Timer(0.5, token.cancel).start()
-        t0 = time.perf_counter()
         out = model.complete_many(_story_requests(4, token), max_concurrency=4)
-        assert all(isinstance(o, GenerationCancelled) for o in out), out
-        assert time.perf_counter() - t0 < 10  # 4 x 1000 tokens would take minutes
+        assert all(isinstance(o, GenerationCancelled) for o in out), out  # not 4 x 1000 tokens
         assert model.complete(_map_requests(1)[0]).text  # the host lives on
     finally:
         model.close()
