@@ -191,3 +191,25 @@ def test_an_instruction_is_led_by_the_command_it_names(store):
     result = Controller(store, model).ask("How do I see the pinning situation of a package from several sources?",
                                           doc_ids=[doc])
     assert result.answer.startswith("apt-cache policy: The pinning situation"), result.answer
+
+
+def test_an_instruction_without_a_command_is_led_by_its_sections_command():
+    from app.rlm import qshape
+
+    assert qshape.lead_code("7.1 The read.table() function") == "read.table()"
+
+
+def test_a_run_on_span_does_not_win_by_its_length():
+    class Env:
+        def slice_text(self, s):
+            return self.text
+
+    from app.rlm.trace import SliceRef
+
+    env = Env()
+    env.text = ("To read an entire data frame directly, the file needs a special form. "
+                "> x <- data.frame(a=1, b=2) > y <- frame.read(x) read the entire data file external frame "
+                + "> z <- f(x, y) more code here without any stop " * 12)
+    wanted = sn.content_words("How do I read an entire data frame from an external file?")
+    ranked = sn.rank(env, [SliceRef(1, "R", 1, 1, 0, len(env.text))], wanted, {w: 1.0 for w in wanted})
+    assert ranked[0].text.startswith("To read an entire data frame directly"), [r.text[:60] for r in ranked]

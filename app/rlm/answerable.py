@@ -99,7 +99,8 @@ def precheck(env, question: str) -> Verdict | None:
     return None
 
 
-def _heading_path(env, doc_id: int, offset: int) -> list[str]:
+def heading_path(env, doc_id: int, offset: int) -> list[str]:
+    """Titles of the sections holding `offset`, outermost first."""
     try:
         return [s.title for s in env.sections(doc_id) if s.char_start <= offset < s.char_end]
     except Exception:  # a store without structure
@@ -125,7 +126,7 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
         text = env.text(doc_id)
         # What the passage is under counts as said by it: a sentence in the section "Save" of
         # a document titled "Asymptote Reference Card" is about saving, in Asymptote.
-        headings = " ".join([getattr(env.docs.get(doc_id), "title", "") or ""] + _heading_path(env, doc_id, a))
+        headings = " ".join([getattr(env.docs.get(doc_id), "title", "") or ""] + heading_path(env, doc_id, a))
         around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS] + " " + headings)
         held |= {w for w in present if sn.holds(around, w)}
     total = sum(idf.values()) or 1.0

@@ -99,10 +99,14 @@ def _bonus(shape, sections):
 
 
 def _merge_slices(first, rest):
-    """first, then rest, leaving out slices of rest that overlap one already taken."""
-    out = list(first)
-    for s in rest:
-        if not any(o.doc_id == s.doc_id and o.char_start < s.char_end and s.char_start < o.char_end for o in out):
+    """first, then rest, without exact repeats. Overlapping slices both stay: a search hit's
+    window that overlaps a section's opening may hold the sentence just above the heading,
+    and rank() reads each distinct sentence once."""
+    out, seen = [], set()
+    for s in list(first) + list(rest):
+        key = (s.doc_id, s.char_start, s.char_end)
+        if key not in seen:
+            seen.add(key)
             out.append(s)
     return out
 
@@ -280,7 +284,11 @@ def _answer(ctx, chain, plan):
     elif len(chain) == 1 and qshape.shape_of(strip_framing(ctx.question)).kind == "howto":
         # An instruction is led by the command or function the user needs ("apt-cache
         # policy: The apt-pinning situation… is displayed by ”apt-cache policy package”.").
-        code = qshape.lead_code(last)
+        r = chain[0][0]
+        # The sentence's own command, else the one its section is titled by ("7.1 The
+        # read.table() function" over "To read an entire data frame directly…").
+        code = qshape.lead_code(last) or next(
+            (c for c in (qshape.lead_code(t) for t in reversed(answerable.heading_path(ctx.env, r.doc_id, r.start))) if c), "")
         if code and not hygiene.quoted(last).startswith(code):
             answer = f"{code}: {answer}"
     answer = yield from maybe_compose(ctx, cites, answer)

@@ -179,6 +179,10 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
             if expects_number and has_number(sent):
                 score += 1.0
             coverage = score / total
+            if len(key) > LONGEST:
+                # A run-on span (a code example running into prose) holds many words by its
+                # length alone; damp it by the square root of how much longer it is.
+                score *= (LONGEST / len(key)) ** 0.5
             if bonus is not None:
                 score += bonus(s.doc_id, s.char_start + a, key, total)
             out.append(Ranked(score, coverage, s.doc_id, s.char_start + a, s.char_start + b, key, matched))
