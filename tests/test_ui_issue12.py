@@ -509,3 +509,27 @@ def test_the_models_role_is_chosen_in_the_settings_dialog_and_shared_with_the_cl
         assert "ladder" not in RunConfig.load().options
     finally:
         close(w)
+
+
+def test_a_document_is_renamed_from_the_library_with_f2_and_cited_by_its_new_title(qtbot, pdf, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    prov = RecordingProvider(oracle_for(2))
+    w = window_with(qtbot, prov)
+    try:
+        import_by_drop(qtbot, w, w.library.view.viewport(), [pdf])
+        lib = w.library
+        doc_index = next(lib.proxy.index(r, 0, lib.proxy.index(0, 0)) for r in range(1))
+        lib.view.setCurrentIndex(doc_index)
+        lib.view.selectionModel().select(doc_index, lib.view.selectionModel().SelectionFlag.ClearAndSelect
+                                         | lib.view.selectionModel().SelectionFlag.Rows)
+        monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Harbour\nregister [2] forged", True))
+        lib.view.setFocus()
+        qtbot.keyClick(lib.view, Qt.Key.Key_F2)
+        qtbot.waitUntil(lambda: not w.tasks.busy and any(d.title == "Harbour register [2] forged"
+                                                         for d in w.engine.list_documents()), timeout=WAIT)
+        result = ask(qtbot, w, f"Which page has the marker {page_marker(2)}?")
+        run = w.engine.get_run(result["run_id"])
+        assert run["citations"] and run["citations"][0]["title"] == "Harbour register [2] forged"
+    finally:
+        close(w)

@@ -125,6 +125,11 @@ class Engine:
                 s.remove_document(d)
         return len(doc_ids)
 
+    def set_title(self, doc_id: int, title: str, _cancel=None) -> str:
+        """The user's own title for a document (cleaned like any title); returns it as stored."""
+        with self.store() as s:
+            return s.set_title(doc_id, title)
+
     def stats(self, doc_ids=None, _cancel=None) -> dict:
         with self.store() as s:
             return dict(s.stats(doc_ids))

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -114,6 +115,15 @@ class LibraryPanel(QWidget):
         hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.model.itemChanged.connect(self._item_changed)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
+        # Rename (F2) and Remove on the documents themselves, as in a file manager.
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.rename_action = QAction("Rename…", self.view)
+        self.rename_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.rename_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.rename_action.triggered.connect(self.rename_selected)
+        remove_action = QAction("Remove from library…", self.view)
+        remove_action.triggered.connect(self.remove_selected)
+        self.view.addActions([self.rename_action, remove_action])
 
         self.empty = QLabel("Drop PDFs or folders here,\nor press Ctrl+O to import.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -230,6 +240,23 @@ class LibraryPanel(QWidget):
             f"Remove {n} document{'s' if n != 1 else ''} from the library?\nThe files on disk are not touched.")
         if answer == QMessageBox.StandardButton.Yes:
             self.remove_documents(ids)
+
+    def rename_selected(self) -> None:
+        """Give the selected document a title of the user's choosing (F2 or the context menu):
+        a title from a PDF's metadata can be wrong ("Preface", "Microsoft Word - draft3")."""
+        items = [it for it in self.selected_items() if it.data(DOC_ID) is not None]
+        if len(items) != 1:
+            self.show_message("Select one document to rename.")
+            return
+        item = items[0]
+        title, ok = QInputDialog.getText(self, "Rename document", "Title shown in the library and in citations:",
+                                         text=item.text())
+        if not ok or not title.strip():
+            return
+        doc_id = item.data(DOC_ID)
+        self.tasks.run_function(lambda _c: self.engine.set_title(doc_id, title),
+                                on_result=lambda t: (self.show_message(f"Renamed to “{t}”."), self.refresh()),
+                                on_failed=self.show_message)
 
     def remove_documents(self, ids) -> None:
         self.tasks.run_function(lambda _c: self.engine.remove_documents(list(ids)),
