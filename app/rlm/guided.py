@@ -1,9 +1,15 @@
 """Guided mode: the strategies the RLM paper's models found by themselves, run by code,
 with a (possibly tiny) model making each local decision through constrained JSON.
 
-    understand -> filter -> map (+ recurse on oversized slices) -> verify -> answer
+    understand -> filter -> by question type, first that answers:
+        summary of a topic (summarise) | comparison (compare) | open lookup, definition,
+        how-to (ranked sentences) | open list (listing) | keyed lookup or list: map
+        (+ recurse on oversized slices) -> verify -> answer (reading)
                        \\-> scan (+ pairwise reduce) when nothing matches or the
                             question needs the whole corpus
+
+Each question type is its own module; this function is the one place that chooses, and
+each strategy's first trace step names the choice.
 
 A 135M model cannot plan, so the code reads the question too (terms.analyse), searches
 exact keys with regex, checks every quote against its slice and repairs a garbled
@@ -90,13 +96,11 @@ def run_guided(ctx: RunContext):
     findings: list[Finding] = []
     if plan.kind == "list" and candidates:
         findings += yield from read_many(ctx, candidates[:opt.max_list_candidates], plan, opt, parent=filter_node.id)
-    elif plan.kind != "aggregate" and candidates:
-        limit = opt.max_candidates
-        for cand in candidates[:limit]:
-            findings += yield from read(ctx, cand, plan, opt, depth=0, parent=filter_node.id,
-                                        stop_at_first=plan.kind == "lookup")
+    elif plan.kind == "lookup" and candidates:
+        for cand in candidates[:opt.max_candidates]:
+            findings += yield from read(ctx, cand, plan, opt, depth=0, parent=filter_node.id, stop_at_first=True)
             update_partial(ctx, findings, plan)
-            if plan.kind == "lookup" and findings:
+            if findings:
                 break  # early stop: a verified answer to a single-answer question
     if not findings and plan.kind == "lookup" and candidates and opt.sentence_rank and not ranked_first:
         # The key's slices were read and the small model confirmed nothing (a name such as
