@@ -36,8 +36,9 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
 
 
 @contextmanager
-def llama_servers(model_path, count: int, *, threads: int = 1, n_ctx: int = 1024):
-    """Start `count` servers of model_path, each with `threads` threads; yields their URLs."""
+def llama_server_procs(model_path, count: int, *, threads: int = 1, n_ctx: int = 1024):
+    """Start `count` servers of model_path, each with `threads` threads; yields (urls,
+    processes), so a test can kill one mid-flight; all are stopped on exit."""
     procs, urls = [], []
     try:
         for _ in range(count):
@@ -50,7 +51,7 @@ def llama_servers(model_path, count: int, *, threads: int = 1, n_ctx: int = 1024
             urls.append(f"http://127.0.0.1:{port}")
         for url, proc in zip(urls, procs):
             wait_ready(url, proc)
-        yield urls
+        yield urls, procs
     finally:
         for p in procs:
             if p.poll() is None:
@@ -60,3 +61,10 @@ def llama_servers(model_path, count: int, *, threads: int = 1, n_ctx: int = 1024
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@contextmanager
+def llama_servers(model_path, count: int, *, threads: int = 1, n_ctx: int = 1024):
+    """Start `count` servers of model_path, each with `threads` threads; yields their URLs."""
+    with llama_server_procs(model_path, count, threads=threads, n_ctx=n_ctx) as (urls, _procs):
+        yield urls

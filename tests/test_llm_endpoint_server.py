@@ -5,39 +5,15 @@ requests of a server killed mid-flight finish on the other."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
 from app.llm.endpoint import EndpointPool
+from tests.servers import llama_server_procs
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited early: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/v1/models", timeout=2) as r:
-                json.load(r)
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"llama_cpp.server at {url} did not start within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -45,30 +21,8 @@ def servers(default_model_path):
     missing = [m for m in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
                if importlib.util.find_spec(m) is None]
     assert not missing, f"llama-cpp-python[server] dependencies missing: {missing} (make venv installs them)"
-    procs, urls = [], []
-    try:
-        for _ in range(2):
-            port = _free_port()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "app.llm.server", "--model", str(default_model_path),
-                 "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "1", "--n_threads_batch", "1",
-                 "--verbose", "False"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            )
-            procs.append(proc)
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, procs):
-            _wait_ready(url, proc)
+    with llama_server_procs(default_model_path, 2) as (urls, procs):
         yield urls, procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 def _ask_all(pool, n, max_tokens):

@@ -169,13 +169,15 @@ def test_list_question_collects_every_verified_answer(store):
     assert sorted(c.page for c in result.citations) == [1, 3]
 
 
+def find_tiny_cat(text):
+    m = re.search(r"[^.]*magic numbers for tiny-cat is: (\d+)\.", text)
+    return (m.group(1), m.group(0).strip()) if m else None
+
+
 def test_call_budget_returns_partial_answer_with_note(store):
     pages = [FILLER + f"One of the special magic numbers for tiny-cat is: {n}. " + FILLER for n in (1111111, 2222222, 3333333)]
     doc = add_text_document(store, "Haystack", pages)
-    def find(text):
-        m = re.search(r"[^.]*magic numbers for tiny-cat is: (\d+)\.", text)
-        return (m.group(1), m.group(0).strip()) if m else None
-    model = FakeModel(responder=oracle_responder(find))
+    model = FakeModel(responder=oracle_responder(find_tiny_cat))
     # "tiny-cat" is an exact key (no plan call) and each answer is verbatim in its quote (no
     # verify call): two maps, then the third cannot start
     _, result = run(Controller(store, model), "What are all the special magic numbers for tiny-cat?", doc_ids=[doc],
@@ -425,12 +427,8 @@ def test_a_keyed_list_reads_its_slices_as_one_batch(store):
     pages = [FILLER + f"One of the special magic numbers for tiny-cat is: {n}. " + FILLER for n in (1111111, 2222222, 3333333)]
     doc = add_text_document(store, "Haystack", pages)
 
-    def find(text):
-        m = re.search(r"[^.]*magic numbers for tiny-cat is: (\d+)\.", text)
-        return (m.group(1), m.group(0).strip()) if m else None
-
     batches = []
-    model = FakeModel(responder=oracle_responder(find))
+    model = FakeModel(responder=oracle_responder(find_tiny_cat))
     real = model.complete_many
 
     def spy(requests, max_concurrency=None):

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.ingest import import_paths
 from app.llm.fake import FakeModel
 from app.rlm import Controller, hygiene, navigate, qshape
 from app.rlm import sentences as sn
 from app.rlm.environment import Environment
 from app.rlm.testing import add_text_document
-from app.store import open_store
-from tests import pdfs
+from tests.test_rlm_structure import manual  # noqa: F401  (the structured manual fixture)
 
 
 @pytest.mark.parametrize("question,kind,subject", [
@@ -77,16 +75,6 @@ def test_stems_meet_across_plural_forms():
                  ("country", "countries"), ("originate", "originated"), ("row", "rows")]:
         assert sn.stem(a) == sn.stem(b), (a, b)
     assert sn.stem("class") != sn.stem("clas")
-
-
-@pytest.fixture
-def manual(tmp_path):
-    pdf = pdfs.structured_pdf(tmp_path / "manual.pdf")
-    events = list(import_paths([str(pdf)], workers=0))
-    (done,) = [e for e in events if e.kind == "file-done"]
-    store = open_store()
-    yield store, done.doc_id
-    store.close()
 
 
 def test_a_question_naming_a_section_title_reaches_that_section(manual):
@@ -280,3 +268,11 @@ def test_one_letter_names_are_content_words_and_qualifiers_are_not_the_subject()
 
 def test_words_with_digits_stay_whole():
     assert {"ipv6", "ipv4", "path3"} <= sn.content_words("How does the MSS for IPv6 differ from IPv4 in path3?")
+
+
+def test_word_counts_are_made_once_per_selection(manual, monkeypatch):
+    store, _doc_id = manual
+    env = Environment(store)
+    first = sn.block_freq(env, {"lens", "fog"})
+    monkeypatch.setattr(sn, "prefix_pattern", lambda w: pytest.fail(f"counted {w!r} again"))
+    assert sn.block_freq(env, {"lens"}) == ({"lens": first[0]["lens"]}, first[1])

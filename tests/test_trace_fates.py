@@ -47,18 +47,20 @@ def _check(nodes, citations):
         assert any(n.get("fate") == "cited" for n in nodes), "an answer with citations has a cited row"
 
 
+def says_no(req):
+    """A 135M model: "no" to nearly everything, nothing relevant in any slice."""
+    k = kind_of(req)
+    if k == "plan":
+        return {"kind": "lookup", "terms": []}
+    if k in ("map", "scan"):
+        return {"relevant": False, "quote": "", "answer": ""}
+    return "no"
+
+
 def test_a_ranked_sentence_the_model_said_no_to_is_never_cited(store):
     add_text_document(store, "Constitution", CONSTITUTION)
 
-    def respond(req):  # a 135M model says "no" to nearly everything
-        k = kind_of(req)
-        if k == "plan":
-            return {"kind": "lookup", "terms": []}
-        if k in ("map", "scan"):
-            return {"relevant": False, "quote": "", "answer": ""}
-        return "no"
-
-    res = Controller(store, FakeModel(responder=respond)).ask("How old must the President be?")
+    res = Controller(store, FakeModel(responder=says_no)).ask("How old must the President be?")
     raw = [n.to_dict() for n in res.nodes]
     cited_no = [n for n in raw if n["fate"] == "cited" and _said_no(n)]
     nodes = derive_fates(res.nodes, res.citations, res.answer)
@@ -148,15 +150,7 @@ def test_the_stored_run_and_the_result_carry_the_settled_fates(store):
     """Not only the window: `runs show --json` and the result's nodes say what the data says."""
     add_text_document(store, "Constitution", CONSTITUTION)
 
-    def respond(req):
-        k = kind_of(req)
-        if k == "plan":
-            return {"kind": "lookup", "terms": []}
-        if k in ("map", "scan"):
-            return {"relevant": False, "quote": "", "answer": ""}
-        return "no"
-
-    res = Controller(store, FakeModel(responder=respond)).ask("How old must the President be?")
+    res = Controller(store, FakeModel(responder=says_no)).ask("How old must the President be?")
     assert res.citations
     live = [n.to_dict() for n in res.nodes]
     stored = store.get_run(res.run_id)["nodes"]

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QHeaderView  # noqa: E402
 
 from app.llm.fake import FakeModel  # noqa: E402
-from app.rlm.testing import kind_of, oracle_responder  # noqa: E402
+from app.rlm.testing import oracle_responder  # noqa: E402
 from app.runconfig import RunConfig  # noqa: E402
 from app.ui.engine import Engine  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
@@ -134,16 +134,10 @@ def test_the_first_window_fits_a_small_screen():
 
 # --- 4. a truthful trace -----------------------------------------------------------------
 def test_a_no_is_never_shown_as_cited_and_coverage_counts_only_model_reads(qtbot, tmp_path):
-    def respond(req):  # a small model that says "no" to every sentence
-        k = kind_of(req)
-        if k == "plan":
-            return {"kind": "lookup", "terms": []}
-        if k in ("map", "scan"):
-            return {"relevant": False, "quote": "", "answer": ""}
-        return "no"
+    from tests.test_trace_fates import says_no  # a small model that says "no" to every sentence
 
     doc = multi_page_pdf(tmp_path / "c.pdf", pages=8)
-    w = window_with(qtbot, RecordingProvider(FakeModel(responder=respond)))
+    w = window_with(qtbot, RecordingProvider(FakeModel(responder=says_no)))
     try:
         import_by_drop(qtbot, w, w.library.view.viewport(), [doc])
         result = ask(qtbot, w, f"Which page has the marker {page_marker(5)}?")

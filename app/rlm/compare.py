@@ -45,14 +45,16 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         return None
     wanted_all = sn.content_words(strip_framing(ctx.question))
     idf = sn.weights(ctx.env, wanted_all | sn.content_words(" ".join(pair)))
+    # Where the question's sections start is the same for both sides.
+    openings = [navigate.opening(ctx.env, m, opt.window_chars)
+                for m in navigate.matching_sections(ctx.env, wanted_all, idf)]
     chosen, rows = [], []
     for side in pair:
         shape = qshape.shape_of(f"What is {side}?")
         words = sn.content_words(side)
         if not words:
             return None
-        sections = navigate.matching_sections(ctx.env, wanted_all, idf)
-        extra = [navigate.opening(ctx.env, m, opt.window_chars) for m in sections]
+        extra = list(openings)
         pattern = qshape.definition_pattern(shape)
         if pattern:
             extra += [ctx.env.window(d, a, b, opt.window_chars // 2) for d, a, b in ctx.env.regex_hits(pattern, limit=4)]

@@ -120,20 +120,9 @@ class RunContext:
         max_tokens = max(1, min(max_tokens, remaining))
         if self.meter.tokens + model.count_messages(messages) + 1 > self.budget.max_tokens:
             raise BudgetExceeded(f"token budget reached (the next call would pass {self.budget.max_tokens} tokens)")
-        node.template = template
-        node.prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
-        node.status = "running"
+        self._running(node, template, messages)
         yield from self.add(node)
-        # The call gets its own token: the run's cancel reaches it, and so does the end of
-        # the wall-time budget, so one slow call cannot overrun max_seconds.
-        token = CancelToken()
-        self.cancel.on_cancel(token.cancel)
-        remaining_s = self.meter.remaining_seconds()
-        # No time limit (infinity): no timer, since threading cannot wait forever by number.
-        timer = threading.Timer(max(0.0, remaining_s), token.cancel) if math.isfinite(remaining_s) else None
-        if timer is not None:
-            timer.daemon = True
-            timer.start()
+        token, timer = self._deadline()
         req = CompletionRequest(messages=messages, max_tokens=max_tokens, json_schema=json_schema,
                                 grammar=grammar, cancel=token, choices=choices)
         t0 = time.perf_counter()
@@ -160,6 +149,26 @@ class RunContext:
         self._record_done(node, comp, t0)
         yield from self.update(node)
         return comp
+
+    @staticmethod
+    def _running(node: TraceNode, template: str, messages: list[dict]) -> None:
+        node.template = template
+        node.prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+        node.status = "running"
+
+    def _deadline(self):
+        """A cancel token for a model call: the run's cancel reaches it, and so does the end
+        of the wall-time budget (a timer), so one slow call cannot overrun max_seconds.
+        Returns (token, timer or None); the caller cancels the timer when the call ends."""
+        token = CancelToken()
+        self.cancel.on_cancel(token.cancel)
+        remaining_s = self.meter.remaining_seconds()
+        # No time limit (infinity): no timer, since threading cannot wait forever by number.
+        timer = threading.Timer(max(0.0, remaining_s), token.cancel) if math.isfinite(remaining_s) else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        return token, timer
 
     def _record_done(self, node: TraceNode, comp, t0: float) -> None:
         u = comp.usage
@@ -194,18 +203,10 @@ class RunContext:
         # The batch shares what the budget has left; each call gets an equal part at most.
         max_tokens = max(1, min(max_tokens, remaining // len(calls)))
         for node, msgs in calls:
-            node.template = template
-            node.prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in msgs)
-            node.status = "running"
+            self._running(node, template, msgs)
             node.data["batch"] = len(calls)
             yield from self.add(node)
-        token = CancelToken()  # as in call(): Stop and the wall-time budget both reach every request
-        self.cancel.on_cancel(token.cancel)
-        remaining_s = self.meter.remaining_seconds()
-        timer = threading.Timer(max(0.0, remaining_s), token.cancel) if math.isfinite(remaining_s) else None
-        if timer is not None:
-            timer.daemon = True
-            timer.start()
+        token, timer = self._deadline()  # one token: Stop and the wall-time budget reach every request
         reqs = [CompletionRequest(messages=msgs, max_tokens=max_tokens, json_schema=json_schema, grammar=grammar,
                                   cancel=token, choices=choices) for _, msgs in calls]
         t0 = time.perf_counter()

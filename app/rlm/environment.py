@@ -45,6 +45,9 @@ class Environment:
         self.docs: dict[int, DocView] = {
             d.id: DocView(d.id, d.title or f"document {d.id}", d.page_count or 0, d.char_count or 0) for d in docs
         }
+        # How many blocks of the selection each word stem occurs in (app.rlm.sentences.block_freq):
+        # counted once per run, since the precheck, the ranking and the answer gate all ask.
+        self.block_df: dict[str, int] = {}
 
     # --- what the model may see ----------------------------------------------------------
     @property
