@@ -11,6 +11,8 @@ import pytest
 from app.cli import main
 from app.ingest import import_paths
 from app.llm.fake import FakeModel
+from app.rlm import navigate
+from app.rlm import sentences as sn
 from app.rlm.environment import Environment
 from app.rlm.testing import add_text_document, oracle_responder
 from app.rlm.trace import Citation, run_to_markdown
@@ -28,6 +30,11 @@ def manual(tmp_path):
     store.close()
 
 
+def _match(env, question):
+    wanted = sn.content_words(question)
+    return navigate.matching_sections(env, wanted, sn.weights(env, wanted))
+
+
 def test_sections_section_at_and_matching_titles(manual):
     store, doc_id = manual
     env = Environment(store)
@@ -39,11 +46,11 @@ def test_sections_section_at_and_matching_titles(manual):
     assert env.section_at(doc_id, at).title == "1.1 Cleaning the lens"  # the innermost section
     assert env.section_at(doc_id, text.index("trimmed at midnight")).title == "1 Lamps and Lenses"
     assert env.section_at(doc_id, 0) is None  # the cover comes before any section
-    (best, score), *_ = env.sections_matching("What are the fog horn codes?")
-    assert best.title == "2.1 Fog horn codes" and score > 0.5
-    assert env.sections_matching("How do I clean a lens?")[0][0].title == "1.1 Cleaning the lens"
-    assert env.sections_matching("zeppelin mooring") == []
-    s = env.section_slice(best)
+    best = _match(env, "What are the fog horn codes?")[0]
+    assert best.section.title == "2.1 Fog horn codes" and best.score > 0.5
+    assert _match(env, "How do I clean a lens?")[0].section.title == "1.1 Cleaning the lens"
+    assert _match(env, "zeppelin mooring") == []
+    s = env.section_slice(best.section)
     assert env.slice_text(s).startswith("2.1 Fog horn codes") and (s.page_start, s.page_end) == (6, 6)
 
 
@@ -85,7 +92,7 @@ def test_a_document_without_structure_still_slices(tmp_path):
         doc_id = add_text_document(store, "Plain", ["One sentence here. " * 40, "Another one there. " * 40])
         env = Environment(store)
         assert env.sections(doc_id) == [] and env.section_at(doc_id, 10) is None and env.tables(doc_id) == []
-        assert env.page_label(doc_id, 1) == "" and env.sections_matching("sentence") == []
+        assert env.page_label(doc_id, 1) == "" and _match(env, "sentence") == []
         slices = env.section_slices(doc_id, 400)
         assert slices[-1].char_end == len(env.text(doc_id)) and all(s.char_end - s.char_start <= 400 for s in slices)
         # Cut at sentence ends, not mid-word.

@@ -194,25 +194,6 @@ class Environment:
         """The whole span of a section as a slice."""
         return self.slice(section.doc_id, section.char_start, section.char_end)
 
-    def sections_matching(self, text: str, limit: int = 5, doc_ids=None) -> list[tuple[object, float]]:
-        """Sections whose titles share words with `text` (a question), best first, as
-        (Section, score). The score is the share of the title's words found in the text,
-        weighted up for more words in common; titles sharing no word are left out."""
-        want = _title_words(text)
-        if not want:
-            return []
-        scored = []
-        for doc_id in (doc_ids if doc_ids is not None else self.docs):
-            if doc_id not in self.docs:
-                continue
-            for s in self.sections(doc_id):
-                words = _title_words(s.title)
-                common = len(words & want)
-                if common:
-                    scored.append((s, common / len(words) + 0.25 * (common - 1)))
-        scored.sort(key=lambda x: (-x[1], x[0].level, x[0].char_end - x[0].char_start))
-        return scored[:limit]
-
     def section_slices(self, doc_id: int, max_chars: int) -> list[SliceRef]:
         """The whole document as consecutive slices of at most `max_chars`, each ending at
         a section boundary where one is in reach (so a slice holds whole sections, and a
@@ -253,19 +234,6 @@ class Environment:
 
 
 _MIN_SECTION_GAP = 200
-
-_TITLE_STOP = frozenset("the and for with from that this what which how are was were does did can you your "
-                        "about into its their there when where who why has have had not use using".split())
-
-
-def _title_words(text: str) -> set[str]:
-    out = set()
-    for w in re.findall(r"[^\W_]{3,}", (text or "").lower()):
-        if w in _TITLE_STOP:
-            continue
-        out.add(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
-
 
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+|\n")
 
