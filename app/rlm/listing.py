@@ -174,9 +174,8 @@ def _answer(ctx, items, parent_node):
         if not verdict.ok:
             return (yield from answerable.not_found(ctx, verdict))
     answer = f"{len(items)} items:\n" + "\n".join(lines)
-    for c in cites:
-        node = next(n for n in ctx.trace.nodes if n.id == c.node_id)
-        yield from ctx.set_fate(node, "cited", "items quoted in the list")
+    for node_id in dict.fromkeys(c.node_id for c in cites):
+        yield from ctx.set_fate(ctx.trace.get(node_id), "cited", "items quoted in the list")
     ctx.partial.answer, ctx.partial.citations = answer, cites
     yield from ctx.step("final", f"a list of {len(items)} items, each found verbatim", answer, parent=parent_node.id,
                         data={"citations": [c.to_dict() for c in cites]})

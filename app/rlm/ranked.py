@@ -220,9 +220,8 @@ def _disagreeing(ctx, best, ranked, wanted):
     """Another passage that holds the question as fully as the chosen one and states a
     different value for it ("…the Ellery archive is 31-17-42" and "…is HACKED"): a
     tie-break must not pick between sources silently."""
-    words = [w for w in sn.content_words(strip_framing(ctx.question)) if w in wanted]
-    q = [sn.stem(w) for w in re.findall(r"[A-Za-z][\w'-]*", strip_framing(ctx.question))]
-    ordered = [w for w in q if w in words]
+    # The question's last content word names the thing whose value is asked ("…the Ellery archive").
+    ordered = [sn.stem(w) for w in re.findall(r"[A-Za-z][\w'-]*", strip_framing(ctx.question)) if sn.stem(w) in wanted]
     if not ordered:
         return None
     last = ordered[-1]
