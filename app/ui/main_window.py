@@ -494,7 +494,7 @@ class MainWindow(QMainWindow):
         result["nodes"] = nodes
         self.trace.merge_nodes(nodes)
         self.trace.set_run_totals(result.get("totals"))
-        citations = result.get("citations") or []
+        citations = self._with_file_names(result.get("citations") or [])
         self.ask.set_answer(result.get("answer", ""), citations)
         self._fill_sources(citations)
         status = result.get("status", "done")
@@ -513,6 +513,19 @@ class MainWindow(QMainWindow):
         self.last_result = result
         self.history.refresh()
         self.runFinished.emit(result)
+
+    def _with_file_names(self, citations: list) -> list:
+        """The library already knows each cited file's name: the sources list shows it with
+        the answer, not a moment later (only printed page labels need a worker's read)."""
+        out = []
+        for c in citations:
+            c = dict(c) if isinstance(c, dict) else c
+            if isinstance(c, dict) and not c.get("file"):
+                path = self._doc_path(c.get("doc_id"))
+                if path:
+                    c["file"] = Path(path).name
+            out.append(c)
+        return out
 
     def _fill_sources(self, citations: list) -> None:
         """File names and printed page labels for the sources list (read in a worker)."""
