@@ -65,3 +65,28 @@ def test_a_name_in_another_word_form_or_split_by_a_line_break_is_not_absent(stor
     env = Environment(store, [doc])
     assert answerable.absent_names(env, "Who developed the S language at Bell Laboratories?") == []
     assert answerable.absent_names(env, "Who developed it at Murray Hill?") == ["Murray", "Hill"]
+
+
+def test_a_passage_that_never_names_what_is_asked_for_does_not_answer(store):
+    # "France" is in the passage, "capital" is not: a table of country codes is not the
+    # capital of France, however rare "France" is in the selection.
+    codes = "Country codes in a locale name: FR is France, DE is Germany, US is the United States. "
+    doc = add_text_document(store, "Locales", [FILL + PAD + codes + PAD + LAW + FILL])
+    env = Environment(store, [doc])
+    text = env.text(doc)
+    a = text.index("Country codes")
+    v = answerable.judge(env, "What is the capital of France?", [(doc, a, a + len(codes))])
+    assert not v.ok and v.lacking[0] == "capital" and "what the question asks for" in v.why
+    # the same passage does answer what it names
+    assert answerable.judge(env, "What is the country code of France?", [(doc, a, a + len(codes))]).ok
+    # relation nouns a passage rarely repeats are not required
+    assert answerable.asked_head("What is the effect of a Pin-Priority of 1001?") == ""
+    assert answerable.asked_head("How many bitcoins exist?") == "bitcoin"
+
+
+def test_what_is_asked_for_never_used_by_the_selection_is_not_found(store):
+    doc = add_text_document(store, "Law", [FILL + LAW + FILL])
+    result = Controller(store, _yes_man()).ask("How many senators does each state have?", doc_ids=[doc])
+    assert not result.answer.startswith(NOT_FOUND) and result.citations  # answerable: "senators" is there
+    result = Controller(store, _yes_man()).ask("How many bitcoins does the clerk keep?", doc_ids=[doc])
+    assert result.answer.startswith(NOT_FOUND) and "bitcoin" in result.answer and not result.citations

@@ -40,6 +40,29 @@ CONTEXT_CHARS = 160  # characters read on each side of a cited quote (a heading,
 _ANSWER_KIND = re.compile(r"\bhow\s+(?:old|long|many|much|far|tall|often|big|large|do\s+i|can\s+i|to)\b"
                           r"|\b(?:what|which|whose)\s+(?!(?:is|are|was|were|does|do|did|has|have|had|can|will|would|should)\b)[a-z]+\b", re.I)
 
+# What the question asks for by name: "the capital of France" asks for a capital, "how many
+# bitcoins" counts bitcoins. A passage that answers names it (or its section does); one that
+# only shares the other words ("France" in a table of locale codes) answers something else.
+_ASKED_HEAD = re.compile(r"\b(?:what|which)\s+(?:is|are|was|were)\s+the\s+(?:[a-z-]+\s+){0,2}?([a-z-]+)\s+(?:of|for)\b"
+                         r"|\bhow\s+many\s+([a-z-]+)", re.I)
+# Relation nouns the answering passage rarely repeats ("the effect of a Pin-Priority of 1001"
+# is answered by what the priority does, not by the word "effect").
+_GENERIC_HEADS = {"effect", "difference", "purpose", "meaning", "role", "use", "usage", "name", "result",
+                  "reason", "way", "kind", "type", "sort", "number", "value", "point", "size", "amount",
+                  "function", "job", "aim", "goal", "idea", "benefit", "advantage", "disadvantage",
+                  "cause", "syntax", "format", "form", "content", "contents", "definition", "status"}
+
+
+def asked_head(question: str) -> str:
+    """Stem of the noun the question asks for by name ("" when it names none)."""
+    m = _ASKED_HEAD.search(strip_framing(question))
+    if not m:
+        return ""
+    word = (m.group(1) or m.group(2) or "").lower()
+    if word in _GENERIC_HEADS or word.rstrip("s") in _GENERIC_HEADS or word in STOPWORDS or len(word) < 3:
+        return ""
+    return sn.stem(word)
+
 
 @dataclass
 class Verdict:
@@ -88,8 +111,11 @@ def precheck(env, question: str) -> Verdict | None:
                        "the selected documents never mention " + ", ".join(f"“{n}”" for n in missing))
     if not wanted:
         return None
-    df, _ = sn.block_freq(env, wanted)
+    head = asked_head(question)
+    df, _ = sn.block_freq(env, wanted | ({head} if head else set()))
     absent = {w for w in wanted if df[w] == 0}
+    if head and df[head] == 0:
+        return Verdict(False, 0.0, [], [], [head], f"the selected documents never use “{head}”, what the question asks for")
     if len(absent) * 2 > len(wanted):
         # Most of what the question is about appears nowhere in the selection. Not half:
         # "In what country is Normandy located?" is answered by "…Normandy, a region in
@@ -122,12 +148,14 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     present = wanted - absent
     idf = {w: math.log((n_blocks - df[w] + 0.5) / (df[w] + 0.5) + 1) for w in present}
     held: set[str] = set()
+    heard: list[set[str]] = []  # each cited passage's words, with its context and headings
     for doc_id, a, b in evidence:
         text = env.text(doc_id)
         # What the passage is under counts as said by it: a sentence in the section "Save" of
         # a document titled "Asymptote Reference Card" is about saving, in Asymptote.
         headings = " ".join([getattr(env.docs.get(doc_id), "title", "") or ""] + heading_path(env, doc_id, a))
         around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS] + " " + headings)
+        heard.append(around)
         held |= {w for w in present if sn.holds(around, w)}
     total = sum(idf.values()) or 1.0
     coverage = sum(idf[w] for w in held) / total
@@ -138,6 +166,11 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     ok = coverage >= ANSWER_COVERAGE and share >= WORD_SHARE
     why = (f"the cited text holds {len(held)} of the question's {len(present)} words ({coverage:.0%} by weight)" +
            ("" if ok else f"; it lacks {', '.join(lacking[:4])}"))
+    head = asked_head(question)
+    if ok and head and not any(sn.holds(words, head) for words in heard):
+        ok = False
+        lacking = [head] + [w for w in lacking if w != head]
+        why += f"; it never names “{head}”, what the question asks for"
     return Verdict(ok, coverage, [], sorted(held), lacking, why)
 
 
