@@ -89,11 +89,35 @@ def test_on_the_compose_rung_only_cited_checkable_sentences_survive(store):
     whys = [d["why"] for d in node.data["dropped"]]
     assert any("40" in w for w in whys) and "no citation" in whys
     assert r.citations[0].quote == EAST
-    # a model that cannot phrase the verified quotes does not outvote them
-    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=lambda q: "Not found.")),
+    # a reply with nothing checkable in it leaves the quoted answer standing
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=lambda q: "He is also a poet.")),
                    options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
     assert r.answer == EAST + " [1]"
     assert next(n for n in r.nodes if n.kind == "compose").fate == "discarded"
+    # a model on this rung that reads the best passages and finds no answer is believed: "not found"
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=lambda q: "Not found.")),
+                   options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert r.answer.startswith(NOT_FOUND) and "found no answer in the" in r.answer and not r.citations
+    node = next(n for n in r.nodes if n.kind == "compose")
+    assert node.fate == "merged" and node.fate != "cited"
+
+
+def test_on_the_compose_rung_the_model_reads_the_best_passages_not_only_the_first(store):
+    # The code ranks the near miss first; the model answers from the second passage and the
+    # citation points at it, renumbered [1].
+    near = "The harbour master of Veldt keeps a ledger of ships. "
+    doc = add_text_document(store, "Veldt", [COMMON + near + COMMON + EAST + " " + COMMON])
+    seen = {}
+
+    def prose(quotes):
+        seen["quotes"] = quotes
+        n = next(line[1] for line in quotes.splitlines() if line.startswith("[") and "eastern gate" in line)
+        return f"[{n}] The harbour master keeps the eastern gate."
+
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=prose)), options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert "[2]" in seen["quotes"], "more than one passage was offered"
+    assert r.answer == "The harbour master keeps the eastern gate. [1]"
+    assert [c.quote for c in r.citations] == [EAST]
 
 
 def test_check_sentences_rules():

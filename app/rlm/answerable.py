@@ -187,6 +187,8 @@ def not_found_text(ctx, verdict: Verdict | None = None) -> str:
         text += " " + verdict.why[0].upper() + verdict.why[1:] + "."
     elif verdict is not None and verdict.lacking:
         text += f" The closest passages do not mention {', '.join(verdict.lacking[:3])}."
+    elif verdict is not None and verdict.why:
+        text += " " + verdict.why[0].upper() + verdict.why[1:] + "."
     return text
 
 

@@ -16,7 +16,9 @@ from app.rlm import sentences as sn
 from app.rlm.terms import NUMBER_WORDS, words
 
 COMPOSE_TOKENS = 160
-_SENTENCE = re.compile(r"[^.!?\n]*?(?:[.!?](?:\s*\[\d+\])*|\[\d+\][.!?]?|$)", re.S)
+# A sentence ends at . ! ? before a space or the end ("data.frame" and "sources.list" do
+# not end one), with any citations that follow it, or at a citation.
+_SENTENCE = re.compile(r"[^\n]*?(?:[.!?](?=\s|\[|$)(?:\s*\[\d+\])*[.!?]?|\[\d+\][.!?]?|$)", re.S)
 
 
 def _numbers(text: str) -> set[str]:
@@ -26,6 +28,9 @@ def _numbers(text: str) -> set[str]:
 def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list[tuple[str, str]]]:
     """(kept sentences, [(dropped sentence, why)]) of a composed reply."""
     kept, dropped = [], []
+    if re.match(r"\s*\[\d+\]\s*\w", reply):
+        # "[1] A UPG is… [2] A UPG has…": the model wrote each citation before its sentence.
+        reply = re.sub(r"\[(\d+)\]\s*([^\[]*[^\[\s])\s*", lambda m: f"{m.group(2)} [{m.group(1)}]\n", reply)
     for m in _SENTENCE.finditer(reply):
         s = m.group(0).strip()
         if not s or not re.search(r"\w", re.sub(r"\[\d+\]", "", s)):
@@ -74,6 +79,69 @@ def compose(ctx, cites, extractive: str, parent: str | None = None):
                                   if dropped else "")
     yield from ctx.set_fate(node, "cited", reason)
     return " ".join(kept)
+
+
+# How many of the best-ranked passages the model reads on the compose rung: the code's
+# first choice is often a near miss ("A UPG is created whenever…") a line away from the
+# answer ("A UPG has the same name as the user…"); a 1B model can tell them apart.
+PASSAGES = 5
+DECLINED = "declined"  # compose_passages(): the model says none of the passages answers
+
+
+def pick_passages(best, ranked, vetoed, limit: int = PASSAGES) -> list:
+    """The code's choice first, then the next best sentences from other places, skipping
+    those the model already vetoed."""
+    out = [best]
+    for r in ranked:
+        if len(out) >= limit:
+            break
+        if r is best or vetoed(r):
+            continue
+        if any(r.doc_id == o.doc_id and r.start < o.end and o.start < r.end for o in out):
+            continue  # the same place, read with a different neighbour
+        out.append(r)
+    return out
+
+
+def _renumber(sentences: list[str]) -> tuple[list[str], list[int]]:
+    """Citations renumbered 1, 2, … in order of first use; returns (sentences, old numbers in new order)."""
+    order: list[int] = []
+    for s in sentences:
+        for n in re.findall(r"\[(\d+)\]", s):
+            if int(n) not in order:
+                order.append(int(n))
+    new = {old: i for i, old in enumerate(order, 1)}
+    return [re.sub(r"\[(\d+)\]", lambda m: f"[{new[int(m.group(1))]}]", s) for s in sentences], order
+
+
+def compose_passages(ctx, passages, make_cite, parent: str | None = None):
+    """The model answers from the numbered passages, citing them; code keeps only the
+    sentences whose citations check out. Returns (answer, citations), DECLINED when the
+    model says none answers, or None when nothing checkable came back (the caller keeps
+    its extractive answer). make_cite(n, passage, node) -> Citation."""
+    quotes = {i: (sn.lead_in(ctx.env, r.doc_id, r.start, 240) + " " + r.text).strip()
+              for i, r in enumerate(passages, 1)}
+    listing = "\n".join(f"[{n}] {q}" for n, q in quotes.items())
+    node = ctx.new_node("compose", f"write the answer from the {len(passages)} best passages", parent=parent)
+    messages = prompts.user(prompts.COMPOSE_TEMPLATE, question=ctx.question, slice=listing)
+    comp = yield from ctx.call(node, ctx.root, messages, template=prompts.COMPOSE_TEMPLATE, max_tokens=COMPOSE_TOKENS)
+    reply = comp.text.strip()
+    if re.fullmatch(r"not found\.?", reply, re.I):
+        node.data = {"not_found": True}
+        yield from ctx.set_fate(node, "merged", f"the model found no answer in the {len(passages)} best passages: "
+                                                "the answer is “not found”")
+        return DECLINED
+    kept, dropped = check_sentences(reply, quotes)
+    node.data = {"kept": kept, "dropped": [{"sentence": s, "why": w} for s, w in dropped]}
+    if not kept:
+        yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
+        return None
+    kept, order = _renumber(kept)
+    cites = [make_cite(new, passages[old - 1], node) for new, old in enumerate(order, 1)]
+    reason = f"composed from passage(s) {', '.join(map(str, order))} of {len(passages)}" + (
+        f"; dropped {len(dropped)} sentence(s): " + "; ".join(w for _, w in dropped) if dropped else "")
+    yield from ctx.set_fate(node, "cited", reason)
+    return " ".join(kept), cites
 
 
 def maybe_compose(ctx, cites, extractive: str):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from app.rlm import answerable, hygiene, navigate, prompts, qshape
+from app.rlm import answerable, compose, hygiene, navigate, prompts, qshape
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.compose import maybe_compose
@@ -66,6 +66,11 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     rival = _disagreeing(ctx, best, ranked, wanted)
     if rival is not None:
         return (yield from _disagreement(ctx, best, checks[id(best)], rival, node))
+    rung = ctx.options.get("rung")
+    if rung is not None and rung.at_least("compose") and not sn.hops(ctx.question):
+        composed = yield from _composed(ctx, best, ranked, checks, node)
+        if composed is not None:
+            return composed
     if sn.hops(ctx.question):
         second = yield from _hop(ctx, best, wanted, idf, opt, node.id)
         if second is not None:
@@ -255,6 +260,42 @@ def _disagreement(ctx, best, best_node, rival, parent_node):
     ctx.partial.answer, ctx.partial.citations = answer, cites
     yield from ctx.step("final", "the sources disagree: both are quoted", answer,
                         data={"citations": [c.to_dict() for c in cites]})
+    yield AnswerDelta(answer)
+    return answer, cites
+
+
+def _composed(ctx, best, ranked, checks, parent_node):
+    """The compose rung: the model reads the best few passages, not only the code's choice,
+    and answers from those it cites, or says none answers. None: keep the extractive answer."""
+    def vetoed(r):
+        node = checks.get(id(r))
+        return node is not None and node.data.get("p_yes", 1.0) < VETO_BELOW
+
+    passages = compose.pick_passages(best, ranked, vetoed)
+    result = yield from compose.compose_passages(
+        ctx, passages, lambda n, r, node: _cite(ctx, n, r, checks.get(id(r)) or node), parent=parent_node.id)
+    if result is None:
+        return None
+    if result == compose.DECLINED:
+        verdict = answerable.Verdict(False, 0.0, [], [], [], f"the model found no answer in the {len(passages)} best passages")
+        for r in passages:
+            if id(r) in checks:
+                yield from ctx.set_fate(checks[id(r)], "discarded", "the model found no answer in the best passages")
+        return (yield from answerable.not_found(ctx, verdict))
+    answer, cites = result
+    if ctx.options.get("answer_gate", True):
+        verdict = yield from answerable.gate(ctx, cites)
+        if not verdict.ok:
+            return (yield from answerable.not_found(ctx, verdict))
+    cited = {c.node_id for c in cites}
+    for r, node in ((r, checks[id(r)]) for r in passages if id(r) in checks):
+        if node.id in cited:
+            yield from ctx.set_fate(node, "cited", "a passage the composed answer cites")
+        else:
+            yield from ctx.set_fate(node, "discarded", "the composed answer does not use it")
+    ctx.partial.answer, ctx.partial.citations = answer, cites
+    yield from ctx.step("final", f"answer composed by the model from {len(cites)} of the {len(passages)} best passages",
+                        answer, data={"citations": [c.to_dict() for c in cites]})
     yield AnswerDelta(answer)
     return answer, cites
 
