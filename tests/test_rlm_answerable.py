@@ -90,3 +90,13 @@ def test_what_is_asked_for_never_used_by_the_selection_is_not_found(store):
     assert not result.answer.startswith(NOT_FOUND) and result.citations  # answerable: "senators" is there
     result = Controller(store, _yes_man()).ask("How many bitcoins does the clerk keep?", doc_ids=[doc])
     assert result.answer.startswith(NOT_FOUND) and "bitcoin" in result.answer and not result.citations
+
+
+def test_a_tool_the_question_says_to_use_that_the_selection_never_names_is_not_found(store):
+    doc = add_text_document(store, "Law", [FILL + LAW + FILL])
+    env = Environment(store, [doc])
+    assert answerable.absent_names(env, "How do I file the records with winget?") == ["winget"]
+    assert answerable.absent_names(env, "How are the records kept using a ledger?") == ["ledger"]
+    assert answerable.absent_names(env, "How does the clerk report with the records?") == []  # named there
+    result = Controller(store, _yes_man()).ask("How do I file the records with winget?", doc_ids=[doc])
+    assert result.answer.startswith(NOT_FOUND) and "winget" in result.answer and result.totals["calls"] == 0

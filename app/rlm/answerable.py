@@ -82,11 +82,18 @@ def question_words(question: str) -> set[str]:
     return sn.content_words(_ANSWER_KIND.sub(" ", strip_framing(question)))
 
 
+# "…with winget", "…using Excel", "…via rsync": the tool the question says to use. Documents
+# that never name it cannot say how to use it, whatever else they share with the question.
+_INSTRUMENT = re.compile(r"\b(?:with|using|via)\s+(?:an?\s+|the\s+)?([A-Za-z][\w.+#-]*[\w+#])", re.I)
+
+
 def absent_names(env, question: str) -> list[str]:
-    """Names in the question that no selected document contains, in any case."""
+    """Names in the question, and the tool it says to use, that no selected document
+    contains, in any case."""
     q = strip_framing(question)
     toks = re.findall(r"[A-Za-z][A-Za-z'’.+#-]*[A-Za-z+#]|[A-Za-z]", q)
     names = [t for i, t in enumerate(toks) if i > 0 and t[0].isupper() and len(t) > 2 and t.lower() not in STOPWORDS]
+    names += [t for t in _INSTRUMENT.findall(q) if len(t) > 2 and t.lower() not in STOPWORDS]
     out = []
     for name in dict.fromkeys(names):
         stem = sn.stem(name)
