@@ -158,3 +158,11 @@ def test_the_stored_run_and_the_result_carry_the_settled_fates(store):
         _check(nodes, res.citations)
         assert not [n for n in nodes if n.get("fate") == "cited" and _said_no(n)]
     assert {n["id"]: n["fate"] for n in live} == {n["id"]: n["fate"] for n in stored}
+
+
+def test_the_plan_row_says_what_the_run_used_when_code_overrules_the_model(store):
+    doc = add_text_document(store, "Harbour", ["The harbour master keeps the eastern gate. " * 20])
+    model = FakeModel(responder=oracle_responder(lambda t: None, plan={"kind": "lookup", "terms": ["gate"]}))
+    result = Controller(store, model).ask("Summarize this document.", doc_ids=[doc])
+    plan = next(n for n in result.nodes if n.kind == "plan")
+    assert "used: aggregate question" in plan.fate_reason and "the model said “lookup”" in plan.fate_reason

@@ -156,8 +156,12 @@ def understand(ctx: RunContext, opt: GuidedOptions):
             and rung.at_least("veto"):
         plan.kind = "list"
     node.data = {"model": data, "used": plan.to_dict()}
+    # The row reads the model's reply; the reason says what the run actually uses, which
+    # differs when code overrules the model's kind (a summary the model called a lookup).
+    used = f"used: {plan.kind} question, searching {', '.join(plan.terms[:6])}"
+    overruled = f" (the model said “{data.get('kind')}”)" if data and data.get("kind") not in (None, plan.kind) else ""
     yield from ctx.set_fate(node, "merged" if data else "discarded",
-                            "plan merged with terms read from the question" if data else "unparseable plan: used terms read from the question")
+                            (used + overruled) if data else "unparseable plan: " + used)
     return plan
 
 
