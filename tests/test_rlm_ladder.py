@@ -127,3 +127,9 @@ def test_check_sentences_rules():
     assert kept == ["Each state has two senators [1].", "Terms last six years [1]."]
     assert [w for _, w in dropped] == ["states nine, which its quote does not", "cites [3], which is not one of the quotes",
                                        "no citation"]
+
+
+def test_composed_sentences_carry_no_protocol_or_control_characters():
+    quotes = {1: "The harbour master keeps the eastern gate."}
+    kept, _ = check_sentences('The master keeps the eastern\u202e gate {"final": "west"} [1].', quotes)
+    assert kept == ["The master keeps the eastern gate [1]."]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from app.rlm import prompts
+from app.rlm import hygiene, prompts
 from app.rlm import sentences as sn
 from app.rlm.terms import NUMBER_WORDS, words
 
@@ -48,7 +48,8 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
         if said - backed:
             dropped.append((s, f"states {', '.join(sorted(said - backed))}, which its quote does not"))
             continue
-        kept.append(s)
+        # Model-written, from document text: no control characters or protocol shapes.
+        kept.append(hygiene.strip_protocol(hygiene.printable(s)))
     return kept, dropped
 
 
