@@ -133,3 +133,11 @@ def test_composed_sentences_carry_no_protocol_or_control_characters():
     quotes = {1: "The harbour master keeps the eastern gate."}
     kept, _ = check_sentences('The master keeps the eastern\u202e gate {"final": "west"} [1].', quotes)
     assert kept == ["The master keeps the eastern gate [1]."]
+
+
+def test_not_found_with_a_citation_is_still_a_decline():
+    from app.rlm.compose import declines
+
+    assert declines("Not found. [1]") and declines("[2] Not found.") and declines("not found")
+    kept, dropped = check_sentences("The gate is east [1]. Not found [1].", {1: "The eastern gate."})
+    assert kept == ["The gate is east [1]."] and dropped == [("Not found [1].", "says not found")]

@@ -25,6 +25,11 @@ def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\d[\d,.]*\d|\d", text)) | {w for w in words(text) if w in NUMBER_WORDS}
 
 
+def declines(reply: str) -> bool:
+    """The model's "Not found." however it dresses it ("Not found [1].", "not found")."""
+    return bool(re.match(r"\W*not found\b", re.sub(r"\[\d+\]", "", reply), re.I))
+
+
 def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list[tuple[str, str]]]:
     """(kept sentences, [(dropped sentence, why)]) of a composed reply."""
     kept, dropped = [], []
@@ -36,6 +41,9 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
         if not s or not re.search(r"\w", re.sub(r"\[\d+\]", "", s)):
             continue
         refs = [int(n) for n in re.findall(r"\[(\d+)\]", s)]
+        if declines(s):
+            dropped.append((s, "says not found"))
+            continue
         if not refs:
             dropped.append((s, "no citation"))
             continue
@@ -65,7 +73,7 @@ def compose(ctx, cites, extractive: str, parent: str | None = None):
     messages = prompts.user(prompts.COMPOSE_TEMPLATE, question=ctx.question, slice=listing)
     comp = yield from ctx.call(node, ctx.root, messages, template=prompts.COMPOSE_TEMPLATE, max_tokens=COMPOSE_TOKENS)
     reply = comp.text.strip()
-    if re.fullmatch(r"not found\.?", reply, re.I):
+    if declines(reply):
         # The quotes passed the code's evidence check; a model that cannot phrase them does
         # not outvote that (vetoes happen on single sentences, before the answer is chosen).
         node.data = {"not_found": True}
@@ -127,7 +135,7 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None):
     messages = prompts.user(prompts.COMPOSE_TEMPLATE, question=ctx.question, slice=listing)
     comp = yield from ctx.call(node, ctx.root, messages, template=prompts.COMPOSE_TEMPLATE, max_tokens=COMPOSE_TOKENS)
     reply = comp.text.strip()
-    if re.fullmatch(r"not found\.?", reply, re.I):
+    if declines(reply):
         node.data = {"not_found": True}
         yield from ctx.set_fate(node, "merged", f"the model found no answer in the {len(passages)} best passages: "
                                                 "the answer is “not found”")

@@ -74,9 +74,9 @@ VERIFY_GRAMMAR = 'root ::= "yes" | "no"'
 COMPOSE_TEMPLATE = (
     "Quotes from documents:\n<<<DOC\n{slice}\nDOC>>>\n\n"
     "Question: {question}\n"
-    "Answer the question in one to three short sentences using only the quotes above. End every "
-    "sentence with the number of the quote it uses, like [2]. If none of the quotes answers the "
-    "question, reply: Not found."
+    "Answer the question in one to three short sentences using only the quotes above. Copy names, "
+    "commands and numbers exactly as the quotes write them. End every sentence with the number of "
+    "the quote it uses, like [2]. If none of the quotes answers the question, reply: Not found."
 )
 
 REDUCE_TEMPLATE = (
