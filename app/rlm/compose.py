@@ -137,8 +137,8 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None):
     reply = comp.text.strip()
     if declines(reply):
         node.data = {"not_found": True}
-        yield from ctx.set_fate(node, "merged", f"the model found no answer in the {len(passages)} best passages: "
-                                                "the answer is “not found”")
+        yield from ctx.set_fate(node, "discarded", f"the model found no answer in the {len(passages)} best passages: "
+                                                   "the best-ranked sentence stands")
         return DECLINED
     kept, dropped = check_sentences(reply, quotes)
     node.data = {"kept": kept, "dropped": [{"sentence": s, "why": w} for s, w in dropped]}
