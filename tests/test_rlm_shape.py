@@ -276,3 +276,28 @@ def test_word_counts_are_made_once_per_selection(manual, monkeypatch):
     first = sn.block_freq(env, {"lens", "fog"})
     monkeypatch.setattr(sn, "prefix_pattern", lambda w: pytest.fail(f"counted {w!r} again"))
     assert sn.block_freq(env, {"lens"}) == ({"lens": first[0]["lens"]}, first[1])
+
+
+def test_on_the_compose_rung_prose_that_leaves_out_a_side_of_a_comparison_is_not_used(store):
+    doc = add_text_document(store, "FAQ", [
+        "Filler on other matters. " * 20 + "A package is a standardized collection of material extending R. " +
+        "More filler here. " * 20 + "A library is a directory into which packages can be installed. " + "Closing filler. " * 20])
+    prose = {"reply": ""}
+
+    def respond(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "lookup", "terms": []}
+        if body.startswith("Quotes from documents"):
+            return prose["reply"]
+        return "no" if req.choices else {"relevant": False}
+
+    q = "What is the difference between a package and a library?"
+    prose["reply"] = "A package is a standardized collection, e.g. of material extending R [1]."
+    result = Controller(store, FakeModel(responder=respond), options={"ladder": "compose"}).ask(q, doc_ids=[doc])
+    assert result.answer.splitlines()[1].startswith("library: A library is a directory"), result.answer
+    node = next(n for n in result.nodes if n.kind == "compose")
+    assert node.fate == "discarded" and "leaves out quote [2]" in node.fate_reason
+    prose["reply"] = "A package is a standardized collection, e.g. of material extending R [1]. A library is a directory [2]."
+    result = Controller(store, FakeModel(responder=respond), options={"ladder": "compose"}).ask(q, doc_ids=[doc])
+    assert result.answer == prose["reply"]  # both sides, and one sentence despite "e.g."

@@ -21,6 +21,10 @@ COMPOSE_TOKENS = 160
 _SENTENCE = re.compile(r"[^\n]*?(?:[.!?](?=\s|\[|$)(?:\s*\[\d+\])*[.!?]?|\[\d+\][.!?]?|$)", re.S)
 
 
+# A dot that ends an abbreviation or an initial, not a sentence.
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|al|Dr|Mr|Mrs|Ms|No|Fig|Sec|Ch)|\b[A-Z])\.$")
+
+
 def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\d[\d,.]*\d|\d", text)) | {w for w in words(text) if w in NUMBER_WORDS}
 
@@ -36,9 +40,15 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
     if re.match(r"\s*\[\d+\]\s*\w", reply):
         # "[1] A UPG is… [2] A UPG has…": the model wrote each citation before its sentence.
         reply = re.sub(r"\[(\d+)\]\s*([^\[]*[^\[\s])\s*", lambda m: f"{m.group(2)} [{m.group(1)}]\n", reply)
+    pieces: list[str] = []
     for m in _SENTENCE.finditer(reply):
         s = m.group(0).strip()
-        if not s or not re.search(r"\w", re.sub(r"\[\d+\]", "", s)):
+        if pieces and _ABBREVIATION.search(pieces[-1]):
+            pieces[-1] += " " + s  # "…material extending R, e.g. providing code…" is one sentence
+        elif s:
+            pieces.append(s)
+    for s in pieces:
+        if not re.search(r"\w", re.sub(r"\[\d+\]", "", s)):
             continue
         refs = [int(n) for n in re.findall(r"\[(\d+)\]", s)]
         if declines(s):
@@ -83,6 +93,12 @@ def compose(ctx, cites, extractive: str, parent: str | None = None):
     node.data = {"kept": kept, "dropped": [{"sentence": s, "why": w} for s, w in dropped]}
     if not kept:
         yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
+        return extractive
+    unused = [n for n in quotes if not any(f"[{n}]" in s for s in kept)]
+    if unused:
+        # Each quote here is a part of the answer (a comparison's side, a second hop): prose
+        # that leaves one out answers half the question.
+        yield from ctx.set_fate(node, "discarded", f"the prose leaves out quote [{unused[0]}]: the quoted answer stands")
         return extractive
     reason = "composed answer" + (f"; dropped {len(dropped)} sentence(s): " + "; ".join(w for _, w in dropped)
                                   if dropped else "")
