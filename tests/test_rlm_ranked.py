@@ -179,6 +179,11 @@ def test_sources_that_state_different_values_are_both_quoted(store):
     # one source alone: no disagreement to report
     result = Controller(store, model).ask("What is the vault combination for the Ellery archive?", doc_ids=[a])
     assert not result.answer.startswith("The sources disagree") and "31-17-42" in result.answer
+    # a question asking why states no value: two sentences "X is …" are not a disagreement
+    c = add(store, "Town memo", [filler + "Veldt is a harbour town on the northern coast. " + filler])
+    d = add(store, "River notice", [filler + "Veldt is being rebuilt after the flood of the river. " + filler])
+    result = Controller(store, model).ask("Why is Veldt called Veldt?", doc_ids=[c, d])
+    assert result.citations and not result.answer.startswith("The sources disagree"), result.answer
 
 
 def test_an_instruction_is_led_by_the_command_it_names(store):
