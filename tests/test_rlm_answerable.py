@@ -100,3 +100,17 @@ def test_a_tool_the_question_says_to_use_that_the_selection_never_names_is_not_f
     assert answerable.absent_names(env, "How does the clerk report with the records?") == []  # named there
     result = Controller(store, _yes_man()).ask("How do I file the records with winget?", doc_ids=[doc])
     assert result.answer.startswith(NOT_FOUND) and "winget" in result.answer and result.totals["calls"] == 0
+
+
+def test_a_passage_that_never_mentions_the_name_asked_about_does_not_answer(store):
+    # "Capital" is there, and "Norland" is in the document, but not in or around the passage.
+    capital = "Capital letters begin the names of provinces and towns. "
+    norland = "Norland exports timber and furs every autumn. "
+    doc = add_text_document(store, "Atlas", [FILL + PAD + capital + PAD + FILL + PAD + norland + PAD + FILL])
+    env = Environment(store, [doc])
+    text = env.text(doc)
+    a = text.index("Capital letters")
+    v = answerable.judge(env, "What is the capital of Norland?", [(doc, a, a + len(capital))])
+    assert not v.ok and "norland" in v.lacking and "which the question is about" in v.why
+    b = text.index("Norland exports")
+    assert answerable.judge(env, "What does Norland export?", [(doc, b, b + len(norland))]).ok

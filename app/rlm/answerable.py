@@ -132,6 +132,10 @@ def precheck(env, question: str) -> Verdict | None:
     return None
 
 
+def held_all(heard: list[set[str]]) -> set[str]:
+    return set().union(*heard) if heard else set()
+
+
 def heading_path(env, doc_id: int, offset: int) -> list[str]:
     """Titles of the sections holding `offset`, outermost first."""
     try:
@@ -178,6 +182,13 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
         ok = False
         lacking = [head] + [w for w in lacking if w != head]
         why += f"; it never names “{head}”, what the question asks for"
+    # A name the question is about ("France", "Octave") that the cited passages, their
+    # headings and their document's title never mention: the passages are about something else.
+    unnamed = sorted(w for w in sn.names_in(strip_framing(question)) & present if not sn.holds(held_all(heard), w))
+    if ok and unnamed:
+        ok = False
+        lacking = unnamed + [w for w in lacking if w not in unnamed]
+        why += f"; it never mentions {', '.join(unnamed)}, which the question is about"
     return Verdict(ok, coverage, [], sorted(held), lacking, why)
 
 
