@@ -132,10 +132,6 @@ def precheck(env, question: str) -> Verdict | None:
     return None
 
 
-def held_all(heard: list[set[str]]) -> set[str]:
-    return set().union(*heard) if heard else set()
-
-
 def heading_path(env, doc_id: int, offset: int) -> list[str]:
     """Titles of the sections holding `offset`, outermost first."""
     try:
@@ -184,7 +180,7 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
         why += f"; it never names “{head}”, what the question asks for"
     # A name the question is about ("France", "Octave") that the cited passages, their
     # headings and their document's title never mention: the passages are about something else.
-    unnamed = sorted(w for w in sn.names_in(strip_framing(question)) & present if not sn.holds(held_all(heard), w))
+    unnamed = sorted((sn.names_in(strip_framing(question)) & present) - held)
     if ok and unnamed:
         ok = False
         lacking = unnamed + [w for w in lacking if w not in unnamed]
@@ -205,8 +201,6 @@ def not_found_text(ctx, verdict: Verdict | None = None) -> str:
         text += " " + verdict.why[0].upper() + verdict.why[1:] + "."
     elif verdict is not None and verdict.lacking:
         text += f" The closest passages do not mention {', '.join(verdict.lacking[:3])}."
-    elif verdict is not None and verdict.why:
-        text += " " + verdict.why[0].upper() + verdict.why[1:] + "."
     return text
 
 
