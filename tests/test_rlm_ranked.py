@@ -218,3 +218,18 @@ def test_a_run_on_span_does_not_win_by_its_length():
     wanted = sn.content_words("How do I read an entire data frame from an external file?")
     ranked = sn.rank(env, [SliceRef(1, "R", 1, 1, 0, len(env.text))], wanted, {w: 1.0 for w in wanted})
     assert ranked[0].text.startswith("To read an entire data frame directly"), [r.text[:60] for r in ranked]
+
+
+def test_a_sentence_naming_the_function_the_question_names_wins_over_one_sharing_its_words(store):
+    from app.rlm import qshape
+    from app.rlm.testing import add_text_document as add
+
+    assert qshape.code_names("Why is read.table() slow on large data sets?") == ["read.table"]
+    filler = "The manual describes input and output of data in several chapters. " * 12
+    # The first sentence holds "read", "table", "slow", "large" and "data" as separate words;
+    # the second is about read.table() itself.
+    doc = add(store, "Manual", [filler + "Read the table of large devices: slow data read from random sources. " + filler
+                                + "By default, read.table() reads everything as character data, which is slow. " + filler])
+    model = FakeModel(responder=lambda req: "no" if req.choices else {"kind": "lookup", "terms": []})
+    result = Controller(store, model).ask("Why is read.table() slow on large data sets?", doc_ids=[doc])
+    assert "read.table() reads everything as character data" in result.answer, result.answer

@@ -168,6 +168,18 @@ _HYPHENED = re.compile(r"\b(?:by|use|using|run|running|type|typing|command|with|
                        r"(?P<code>[a-z][a-z0-9]*(?:-[a-z0-9]+)+)\b", re.I)
 
 
+def code_names(question: str) -> list[str]:
+    """Functions and dotted names the question names ("read.table()" -> "read.table",
+    "seq()" -> "seq"): a question naming one is about it, not about its words apart."""
+    names = [re.sub(r"\(.*$", "", m.group(0)) for m in _CALL.finditer(question)]
+    names += [m.group(0) for m in _DOTTED.finditer(question)]
+    return [n for n in dict.fromkeys(names) if len(n) >= 2]
+
+
+def names_name(sentence: str, name: str) -> bool:
+    return bool(re.search(r"(?<![\w.])" + re.escape(name) + r"(?![\w])", sentence))
+
+
 def lead_code(sentence: str) -> str:
     """The command or function an instruction names, to lead the answer with, surest
     first: a syntax line's command ("Syntax: set terminal png {…}"), a quoted command (”apt-cache policy package”), a call ("read.table()"), a

@@ -44,7 +44,8 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     slices = _merge_slices(openings + defined, candidates[:opt.sentence_slices])
     ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
                                  also_holds=lambda sw: qshape.alias_hits(sw, shape),
-                                 bonus=_bonus(shape, sections)) if r.coverage >= opt.min_coverage]
+                                 bonus=_bonus(shape, sections, qshape.code_names(strip_framing(ctx.question))))
+              if r.coverage >= opt.min_coverage]
     ranked.sort(key=lambda r: -r.score)
     ctx.checkpoint()
     node = yield from ctx.step(
@@ -85,11 +86,12 @@ EXPANDS_BONUS = 0.35  # it spells out the acronym asked about
 SECTION_BONUS = 0.3  # it sits in a section titled like the question (times the title's match)
 OPENING_BONUS = 0.15  # ...within that section's opening
 CODE_BONUS = 0.15  # a how-to's sentence names a command or function
+NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table()"), not only its words
 
 
-def _bonus(shape, sections):
+def _bonus(shape, sections, code=()):
     def score(doc_id: int, start: int, text: str, total: float) -> float:
-        add = 0.0
+        add = NAMED_CODE_BONUS if any(qshape.names_name(text, c) for c in code) else 0.0
         if shape.kind == "definition":
             add += DEFINES_BONUS * qshape.defines(text, shape)
             if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
