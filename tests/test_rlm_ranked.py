@@ -225,6 +225,7 @@ def test_a_sentence_naming_the_function_the_question_names_wins_over_one_sharing
     from app.rlm.testing import add_text_document as add
 
     assert qshape.code_names("Why is read.table() slow on large data sets?") == ["read.table"]
+    assert qshape.code_names("Which options, e.g. the colours, does plot take?") == []
     filler = "The manual describes input and output of data in several chapters. " * 12
     # The first sentence holds "read", "table", "slow", "large" and "data" as separate words;
     # the second is about read.table() itself.

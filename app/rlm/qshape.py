@@ -173,10 +173,12 @@ def code_names(question: str) -> list[str]:
     "seq()" -> "seq"): a question naming one is about it, not about its words apart."""
     names = [re.sub(r"\(.*$", "", m.group(0)) for m in _CALL.finditer(question)]
     names += [m.group(0) for m in _DOTTED.finditer(question)]
-    return [n for n in dict.fromkeys(names) if len(n) >= 2]
+    # "e.g", "i.e": abbreviations, not names
+    return [n for n in dict.fromkeys(names) if len(n) >= 2 and not re.fullmatch(r"(?:[a-z][._])+[a-z]", n, re.I)]
 
 
-def names_name(sentence: str, name: str) -> bool:
+def mentions(sentence: str, name: str) -> bool:
+    """The sentence names `name` whole ("read.table", not "read" and "table" apart)."""
     return bool(re.search(r"(?<![\w.])" + re.escape(name) + r"(?![\w])", sentence))
 
 

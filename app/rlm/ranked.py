@@ -91,7 +91,7 @@ NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table(
 
 def _bonus(shape, sections, code=()):
     def score(doc_id: int, start: int, text: str, total: float) -> float:
-        add = NAMED_CODE_BONUS if any(qshape.names_name(text, c) for c in code) else 0.0
+        add = NAMED_CODE_BONUS if any(qshape.mentions(text, c) for c in code) else 0.0
         if shape.kind == "definition":
             add += DEFINES_BONUS * qshape.defines(text, shape)
             if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
