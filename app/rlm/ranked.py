@@ -279,10 +279,7 @@ def _composed(ctx, best, ranked, checks, parent_node):
     passages = compose.pick_passages(best, ranked, vetoed)
     result = yield from compose.compose_passages(
         ctx, passages, lambda n, r, node: _cite(ctx, n, r, checks.get(id(r)) or node), parent=parent_node.id)
-    if result is None or result == compose.DECLINED:
-        # A decline does not overrule the code's evidence check: on the dev split a 1.5B
-        # coder declined passages that held the answer (seq()'s default, chsh) about as
-        # often as ones that did not. Honest "not found" stays with the gate.
+    if result is None:
         return None
     answer, cites = result
     if ctx.options.get("answer_gate", True):
