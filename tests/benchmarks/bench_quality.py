@@ -16,6 +16,11 @@ document), once per mode and per model. The same GGUF is root and sub-model.
 THE TEST SPLIT IS NEVER READ WHILE TUNING. Tune on `--split dev`; `--split test` needs
 `--final` and is run once, to report.
 
+`--split holdout --final` asks the held-out questions of tests/benchmarks/quality/holdout.json
+(written by a separate session, never read by the developer) over a library of ONLY their
+own documents (fetch.HOLDOUT: R Data Import/Export, R Installation and Administration, the
+Asymptote manual), imported into a store of its own. Run once, to report.
+
 Scoring (tests/benchmarks/quality/scoring.py has the details):
 - an answerable question is right when the answer is not "Not found in the selected
   documents." and contains the accepted answer (any of `accept`, all of `all`, or
@@ -56,7 +61,7 @@ for p in (str(QUALITY), str(ROOT)):
 
 import fetch  # noqa: E402
 from scoring import TYPES, citation_ok, is_not_found, score_answer  # noqa: E402
-from verify import load_questions  # noqa: E402
+from verify import load_holdout, load_questions  # noqa: E402
 
 DATA_DIR = HERE / "data"
 DEFAULT_MODES = "guided,rag"
@@ -104,11 +109,11 @@ def code_state() -> str:
     return f"code {head}" + (f" plus uncommitted changes to {', '.join(dirty)}" if dirty else " (app/ clean)")
 
 
-def import_library(store_path: Path) -> dict[int, str]:
-    """Imports the evaluation PDFs; returns {doc_id: evaluation key}."""
+def import_library(store_path: Path, docs=None) -> dict[int, str]:
+    """Imports the evaluation PDFs (`docs`, default fetch.DOCS); returns {doc_id: evaluation key}."""
     from app.ingest import import_paths
 
-    docs = fetch.ensure()
+    docs = fetch.ensure([d.key for d in docs] if docs else None)
     by_path = {str(d.path.resolve()): d.key for d in docs}
     out, problems = {}, []
     for ev in import_paths([d.path for d in docs], store_path=store_path):
@@ -238,8 +243,9 @@ def report(records: list[dict], models: dict[str, dict]) -> str:
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--modes", default=DEFAULT_MODES, help=f"comma-separated from guided,repl,rag,direct (default {DEFAULT_MODES})")
-    ap.add_argument("--split", choices=("dev", "test", "all"), default="dev")
-    ap.add_argument("--final", action="store_true", help="required for --split test/all: the one reporting run")
+    ap.add_argument("--split", choices=("dev", "test", "all", "holdout"), default="dev",
+                    help="holdout: holdout.json over its own documents only")
+    ap.add_argument("--final", action="store_true", help="required for --split test/all/holdout: the one reporting run")
     ap.add_argument("--model", action="append", type=Path, default=None, metavar="GGUF",
                     help="a GGUF for root and sub-model; repeat to compare models (default: the embedded SmolLM2-135M)")
     ap.add_argument("--limit", type=int, default=None, help="at most N questions, spread over the types")
@@ -262,7 +268,7 @@ def parse_args(argv=None):
     if bad:
         ap.error(f"unknown mode(s) or type(s): {bad}")
     if args.split != "dev" and not args.final and not args.report_from:
-        ap.error("the test split is for the one final, reporting run: add --final (never tune on it)")
+        ap.error(f"the {args.split} split is for the one final, reporting run: add --final (never tune on it)")
     return args
 
 
@@ -293,12 +299,13 @@ def main(argv=None) -> int:
     from app.rlm import Budget, Controller
     from app.store import open_store
 
-    questions = select(load_questions(), args)
+    holdout = args.split == "holdout"
+    questions = select(load_holdout() if holdout else load_questions(), args)
     state = code_state()
     print(state, flush=True)
     store_path = home / "library.sqlite3"
     t0 = time.perf_counter()
-    key_of = import_library(store_path)
+    key_of = import_library(store_path, fetch.HOLDOUT if holdout else None)
     doc_of = {k: i for i, k in key_of.items()}
     print(f"{len(key_of)} documents imported in {time.perf_counter() - t0:.1f} s; {len(questions)} {args.split} "
           f"questions; modes {', '.join(args.modes)}; LECTERN_HOME={home}", flush=True)
