@@ -123,7 +123,7 @@ def test_code_proposes_the_sentence_when_the_model_quote_is_invented(store, doc)
     fake = lambda text: ("9999", "The vault code for project heron is 9999.") if "heron" in text else None
     model = FakeModel(responder=oracle_responder(fake))
     _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
-    assert result.answer == "4417 [1]" and result.citations[0].quote == FACT
+    assert result.answer == f"4417: {FACT} [1]" and result.citations[0].quote == FACT
     cited = [n for n in result.nodes if n.fate == "cited"][0]
     assert cited.data["checks"]["quote_in_slice"] is False and cited.data["checks"]["quote_from_code"] is True
 
@@ -323,7 +323,7 @@ def test_code_reads_the_key_sentence_when_the_small_model_misses_it(store):
     model = FakeModel(responder=oracle_responder(lambda t: None))
     _, result = run(Controller(store, model), "What is the special magic number for tiny-cat mentioned in the provided text?",
                     doc_ids=[doc])
-    assert result.status == "done" and result.answer == "1234567 [1]"
+    assert result.status == "done" and result.answer == "1234567: One of the special magic numbers for tiny-cat is: 1234567. [1]"
     assert result.citations[0].page == 2
     assert result.citations[0].quote == "One of the special magic numbers for tiny-cat is: 1234567."
     cited = [n for n in result.nodes if n.fate == "cited"][0]
@@ -348,7 +348,8 @@ def test_long_model_answer_is_cut_to_the_value_the_key_sentence_holds(store):
     model = FakeModel(responder=oracle_responder(reply))
     _, result = run(Controller(store, model),
                     "What is the special magic number for crooked-necklace mentioned in the provided text?", doc_ids=[doc])
-    assert result.answer == "3608237 [1]"
+    # The value first, then the clause it was read from (never the run-on reply).
+    assert result.answer == "3608237: One of the special magic numbers for crooked-necklace is: 3608237. [1]"
     assert result.citations[0].quote == "One of the special magic numbers for crooked-necklace is: 3608237."
 
 
@@ -441,3 +442,11 @@ def test_a_keyed_list_reads_its_slices_as_one_batch(store):
     maps = [n for n in result.nodes if n.kind == "map"]
     assert len(maps) == 3 and all(n.data.get("batch") == 3 and n.slice is not None for n in maps)
     assert all(str(n) in result.answer for n in (1111111, 2222222, 3333333))
+
+
+def test_an_answer_its_quote_does_not_state_is_shown_as_the_quote(store, doc):
+    # A model confirms its own "Captain Reyes" for a sentence that never names anyone: the
+    # user sees what the document states, with its citation, not the model's claim.
+    model = FakeModel(responder=oracle_responder(lambda t: ("Captain Reyes", FACT) if "heron" in t else None))
+    _, result = run(reading(store, model), "Who keeps the vault of project heron?", doc_ids=[doc])
+    assert "Reyes" not in result.answer and result.answer == f"{FACT} [1]"

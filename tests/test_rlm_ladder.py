@@ -142,3 +142,13 @@ def test_not_found_with_a_citation_is_still_a_decline():
     assert declines("Not found. [1]") and declines("[2] Not found.") and declines("not found")
     kept, dropped = check_sentences("The gate is east [1]. Not found [1].", {1: "The eastern gate."})
     assert kept == ["The gate is east [1]."] and dropped == [("Not found [1].", "says not found")]
+
+
+def test_a_command_the_quote_does_not_spell_is_dropped():
+    # A user copies a command as written: "set term png" is not what the manual says.
+    quotes = {1: "Syntax: set terminal png {{no}enhanced} {{no}transparent}",
+              2: "The default is “set output 'plot.png'” for files."}
+    kept, dropped = check_sentences("Use `set term png` [1]. Use `set terminal png` [1]. "
+                                    "Then `set output 'plot.png'` [2].", quotes)
+    assert kept == ["Use `set terminal png` [1].", "Then `set output 'plot.png'` [2]."]
+    assert dropped == [("Use `set term png` [1].", "writes “set term png”, which its quote does not")]

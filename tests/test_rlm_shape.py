@@ -259,6 +259,23 @@ def test_a_comparison_looks_up_each_side_and_cites_both(store):
     assert [whole[c.char_start:c.char_end] == c.quote for c in result.citations] == [True, True]
 
 
+def test_a_comparison_both_sides_of_which_one_sentence_states_cites_that_sentence_once(store):
+    both = "The MSS is MTU - 40 for IPv4 and MTU - 60 for IPv6."
+    doc = add_text_document(store, "Net", ["Filler on other matters. " * 20 + both + " Closing filler on routers. " * 20])
+
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "lookup", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "How does the MSS for IPv6 differ from the MSS for IPv4?", doc_ids=[doc])
+    assert result.answer == f"{both} [1]", result.answer
+    assert [c.quote for c in result.citations] == [both]
+    # Answered as the comparison it is (each side looked up), not left to a lookup by chance.
+    assert any(n.label.startswith("a comparison") and n.fate == "cited" for n in result.nodes)
+
+
 def test_one_letter_names_are_content_words_and_qualifiers_are_not_the_subject():
     assert "r" in sn.content_words("Who originally wrote R?")
     assert not {"i", "a"} & sn.content_words("I wrote a letter")

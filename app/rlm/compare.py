@@ -64,9 +64,13 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         def bonus(doc_id, start, text, _total, shape=shape, total=total):
             return 0.6 * total * qshape.defines(text, shape)
 
-        ranked = [r for r in sn.rank(ctx.env, slices, words, idf, bonus=bonus)
-                  if r.coverage >= 0.99 and not any(r.start == c.start and r.doc_id == c.doc_id for c in chosen)]
-        ranked.sort(key=lambda r: -r.score)
+        covering = sorted((r for r in sn.rank(ctx.env, slices, words, idf, bonus=bonus) if r.coverage >= 0.99),
+                          key=lambda r: -r.score)
+        ranked = [r for r in covering if not any(r.start == c.start and r.doc_id == c.doc_id for c in chosen)]
+        if not ranked and chosen and covering and _same(covering[0], chosen[0]):
+            # The only sentence about this side is the first side's own: one sentence states
+            # both ("MSS = MTU - 40 for IPv4 • MSS = MTU - 60 for IPv6").
+            ranked = covering[:1]
         if not ranked:
             return None
         chosen.append(ranked[0])
@@ -74,6 +78,12 @@ def answer_comparison(ctx, candidates, opt, parent: str):
     node = yield from ctx.step("filter", f"a comparison: look up “{pair[0]}” and “{pair[1]}” each on its own",
                                "\n".join(rows), parent=parent, data={"sides": list(pair)})
     cites, lines = [], []
+    if _same(*chosen):
+        r = chosen[0]
+        cites.append(Citation(1, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
+                              ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end))
+        lines.append(f"{hygiene.quoted(r.text)} [1]")
+        chosen = []
     for n, (side, r) in enumerate(zip(pair, chosen), 1):
         cites.append(Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
                               ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end))
@@ -90,3 +100,7 @@ def answer_comparison(ctx, candidates, opt, parent: str):
                         data={"citations": [c.to_dict() for c in cites]})
     yield AnswerDelta(answer)
     return answer, cites
+
+
+def _same(a, b) -> bool:
+    return a.doc_id == b.doc_id and a.start == b.start

@@ -34,6 +34,18 @@ def declines(reply: str) -> bool:
     return bool(re.match(r"\W*not found\b", re.sub(r"\[\d+\]", "", reply), re.I))
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]{2,80})`")
+
+
+def _code_spans(sentence: str) -> list[str]:
+    return [m.group(1).strip() for m in _CODE_SPAN.finditer(sentence) if m.group(1).strip()]
+
+
+def _squash(text: str) -> str:
+    # Quotes in PDFs come with their own quote marks and line breaks: compare the characters.
+    return re.sub(r"[\s\"'”“‘’`]+", " ", text).strip().lower()
+
+
 def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list[tuple[str, str]]]:
     """(kept sentences, [(dropped sentence, why)]) of a composed reply."""
     kept, dropped = [], []
@@ -65,6 +77,12 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
         backed = set().union(*(_numbers(quotes[n]) for n in refs))
         if said - backed:
             dropped.append((s, f"states {', '.join(sorted(said - backed))}, which its quote does not"))
+            continue
+        invented = [c for c in _code_spans(s) if not any(_squash(c) in _squash(quotes[n]) for n in refs)]
+        if invented:
+            # A command the quote does not spell ("set term png" for "set terminal png")
+            # would be copied by the user as written: only the document's own spelling counts.
+            dropped.append((s, f"writes “{invented[0]}”, which its quote does not"))
             continue
         # Model-written, from document text: no control characters or protocol shapes.
         kept.append(hygiene.strip_protocol(hygiene.printable(s)))

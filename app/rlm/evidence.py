@@ -16,6 +16,7 @@ from app.rlm import prompts
 from app.rlm.checks import (best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json,
                             repair_number, salvage_fields, sentences, trim_start)
 from app.rlm.context import RunContext
+from app.rlm.sentences import content_words
 from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, words
 from app.rlm.trace import SliceRef, TraceNode
 
@@ -117,6 +118,15 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     node.data = {**node.data, "parsed": {"relevant": relevant, "answer": answer, "quote": quote}, "checks": checks}
     yield from ctx.update(node)
     return Finding(node, s, answer, quote, doc_span, ctx.env.page_at(s.doc_id, doc_span[0]), checks)
+
+
+def stated_by(answer: str, quote: str) -> bool:
+    """The quote states the answer: verbatim, or every word and number of it (in any order,
+    as "Thomas Williams and Colin Kelley" for "Colin Kelley and Thomas Williams")."""
+    if locate(answer, quote) is not None:
+        return True
+    said = content_words(answer)
+    return bool(said) and said <= content_words(quote) and set(numbers(answer)) <= set(numbers(quote))
 
 
 def _to_sentence_end(text: str, span: tuple[int, int]) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from app.rlm import answerable, hygiene, prompts
 from app.rlm.compose import maybe_compose
 from app.rlm.context import RunContext
 from app.rlm.events import AnswerDelta
-from app.rlm.evidence import Finding, check, verify
+from app.rlm.evidence import Finding, check, stated_by, verify
 from app.rlm.terms import QuestionTerms, norm
 from app.rlm.trace import Citation, SliceRef
 
@@ -106,6 +106,21 @@ def _recurse(ctx, s, plan, opt, depth, parent, stop_at_first, template):
     return found
 
 # --- answers -------------------------------------------------------------------------------
+def _shown(f: Finding, plan: QuestionTerms) -> str:
+    """A lookup's finding as the user reads it: the value with the clause it was read from
+    ("40: The MSS = MTU - 40 for IPv4"), not a bare "40"; and where the model's answer is
+    not what its quote states ("755" for a sentence about octal digits, confirmed by a
+    small model's yes), the quote alone, so nothing shown goes beyond the document."""
+    if plan.kind != "lookup" or norm(f.answer) == norm(f.quote):
+        return hygiene.quoted(f.answer)
+    code_read = {"answer_repaired", "answer_from_key_sentence"} & set(f.checks)
+    if not code_read and not stated_by(f.answer, f.quote):
+        return hygiene.quoted(f.quote)
+    if norm(f.answer) in norm(f.quote) and len(f.answer.split()) > 8:
+        return hygiene.quoted(f.answer)  # already a clause
+    return f"{hygiene.quoted(f.answer)}: {hygiene.quoted(f.quote)}"
+
+
 def _compose(findings: list[Finding], plan: QuestionTerms) -> tuple[str, list[Citation]]:
     cites, parts, seen = [], [], {}
     for f in findings:
@@ -114,7 +129,7 @@ def _compose(findings: list[Finding], plan: QuestionTerms) -> tuple[str, list[Ci
             parts[seen[key]] += f" [{len(cites) + 1}]"
         else:
             seen[key] = len(parts)
-            parts.append(f"{hygiene.quoted(f.answer)} [{len(cites) + 1}]")
+            parts.append(f"{_shown(f, plan)} [{len(cites) + 1}]")
         cites.append(Citation(len(cites) + 1, f.node.id, f.slice.doc_id, f.slice.title, f.page, f.quote, f.span[0], f.span[1]))
         if plan.kind == "lookup":
             break
