@@ -318,3 +318,13 @@ def test_on_the_compose_rung_prose_that_leaves_out_a_side_of_a_comparison_is_not
     prose["reply"] = "A package is a standardized collection, e.g. of material extending R [1]. A library is a directory [2]."
     result = Controller(store, FakeModel(responder=respond), options={"ladder": "compose"}).ask(q, doc_ids=[doc])
     assert result.answer == prose["reply"]  # both sides, and one sentence despite "e.g."
+
+
+def test_search_terms_hold_every_form_of_an_irregular_verb_and_survive_question_words_only():
+    from app.rlm.terms import analyse
+
+    assert {"wrote", "write", "written"} <= set(analyse("Who originally wrote R?").terms)
+    assert {"began", "begin", "begun"} <= set(analyse("When was the survey begun?").terms)
+    # Nothing but question words and a short name: search for those, not for nothing.
+    assert analyse("Why is R named R?").terms == ["named", "R"]
+    assert analyse("What is it?").terms == []

@@ -153,3 +153,39 @@ def test_lectern_outline_prints_entries_labels_and_tables(manual, capsys):
     got = json.loads(capsys.readouterr().out)
     assert got["outline"][0]["page_label"] == "988" and got["tables"][0]["header"] == ["Code", "Meaning", "Blasts"]
     assert main(["outline", "999"]) == 1
+
+
+def test_a_question_naming_a_document_reads_only_that_document(store):
+    fill = "Filler about other matters. " * 30
+    card = add_text_document(store, "Asymptote Reference Card",
+                             [fill + "The 3D types of Asymptote are triple, path3 and guide3. " + fill])
+    add_text_document(store, "gnuplot documentation", [fill + "3D data types in gnuplot are grids and surfaces. " + fill])
+    add_text_document(store, "R Data Import", [fill + "Data types of R are vectors and lists. " + fill])
+    env = Environment(store)
+    assert navigate.named_documents(env, "Which 3D data types does Asymptote provide?") == [card]
+    # Lower-case "data" is no name, though a title has "Data"; all named is no narrowing.
+    assert navigate.named_documents(env, "How do I import data types?") == []
+    assert len(navigate.named_documents(env, "Does gnuplot or Asymptote draw in 3D?")) == 2
+    model = FakeModel(responder=oracle_responder(lambda t: None))
+    from app.rlm import Controller
+
+    result = Controller(store, model).ask("Which 3D data types does Asymptote provide?")
+    assert {c.doc_id for c in result.citations} <= {card}
+    assert any(n.label.startswith("the question names “Asymptote Reference Card”") for n in result.nodes)
+
+
+def test_a_faq_heading_worded_as_the_question_is_its_section():
+    # "Why is R named R?" has no content word but the name: the FAQ's own heading is found.
+    from app.store.models import Section
+
+    class Env:  # what matching_sections reads
+        doc_ids = [1]
+
+        def sections(self, doc_id):
+            return [Section(1, 1, "2.1 What is R?", 2, 0, 500, 7), Section(1, 2, "2.2 Why is R named R?", 2, 500, 900, 14)]
+
+    wanted, idf = {"r"}, {"r": 1.0}
+    asked = navigate.matching_sections(Env(), wanted, idf, question="Why is R named R?")
+    assert asked[0].section.title == "2.2 Why is R named R?" and asked[0].score == 1.0
+    # Without the question's wording the two headings are alike, and the first comes first.
+    assert navigate.matching_sections(Env(), wanted, idf)[0].section.title == "2.1 What is R?"

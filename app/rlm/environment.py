@@ -49,6 +49,14 @@ class Environment:
         # counted once per run, since the precheck, the ranking and the answer gate all ask.
         self.block_df: dict[str, int] = {}
 
+    def narrowed(self, doc_ids) -> "Environment":
+        """The same documents' views (texts already read stay read) for a subset; word
+        counts are the subset's own."""
+        env = object.__new__(Environment)
+        env.store, env.missing, env.block_df = self.store, [], {}
+        env.docs = {i: self.docs[i] for i in doc_ids if i in self.docs}
+        return env
+
     # --- what the model may see ----------------------------------------------------------
     @property
     def doc_ids(self) -> list[int]:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from app.rlm import answerable, ladder, prompts, qshape
+from app.rlm import answerable, ladder, navigate, prompts, qshape
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
@@ -66,6 +66,14 @@ def run_guided(ctx: RunContext):
             yield from ctx.step("check", "does the selection mention what the question asks about?", verdict.why,
                                 data=verdict.to_dict())
             return (yield from answerable.not_found(ctx, verdict))
+    named = navigate.named_documents(ctx.env, ctx.question)
+    if named:
+        # "Which 3D data types does Asymptote provide?" is asked of the Asymptote card, not
+        # of every manual that mentions 3D data: read the documents the question names.
+        ctx.env = ctx.env.narrowed(named)
+        yield from ctx.step("filter", "the question names " + ", ".join(f"“{ctx.env.docs[d].title}”" for d in named)
+                            + ": reading only " + ("it" if len(named) == 1 else "them"),
+                            {"documents": [ctx.env.docs[d].title for d in named]}, data={"doc_ids": named})
     plan = yield from understand(ctx, opt)
     rung, probed = ladder.rung_of_run(ctx.sub, ctx.options.get("ladder"))
     ctx.options["rung"] = rung

@@ -12,9 +12,11 @@ The question's share enters as a square root: a how-to question carries many wor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from app.rlm import sentences as sn
+from app.rlm.terms import STOPWORDS
 
 MIN_SCORE = 0.5  # below this, a title shares too little with the question to steer reading
 OPENING_SENTENCES = 2  # a section's first sentences: where manuals define what the section is about
@@ -24,20 +26,32 @@ OPENING_SENTENCES = 2  # a section's first sentences: where manuals define what 
 class SectionMatch:
     section: object  # app.store.models.Section
     score: float  # sqrt(question coverage) x title coverage, 0..1
+    worded_as_asked: bool = False  # the heading is the question itself (a FAQ's)
 
     def describe(self) -> str:
         return f"{self.section.title} (p. {self.section.page_label or self.section.page_start}, {self.score:.2f})"
 
 
-def matching_sections(env, wanted: set[str], idf: dict[str, float], limit: int = 3) -> list[SectionMatch]:
+def _asked(text: str) -> str:
+    # "2.2 Why is R named R?" and "why is R named r" are the same question.
+    return " ".join(re.sub(r"^[\d.\s]+", "", text).lower().replace("’", "'").strip(" ?.!:").split())
+
+
+def matching_sections(env, wanted: set[str], idf: dict[str, float], limit: int = 3,
+                      question: str = "") -> list[SectionMatch]:
     if not wanted:
         return []
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
     out = []
+    asked = _asked(question) if question else None
     for doc_id in env.doc_ids:
         for s in env.sections(doc_id):
             if s.char_end - s.char_start < 40:
                 continue  # an index entry or an empty heading: nothing to read
+            if asked and _asked(s.title) == asked:
+                # A FAQ's heading is the question itself, whatever words it is made of.
+                out.append(SectionMatch(s, 1.0, True))
+                continue
             title = {w for w in sn.content_words(s.title) if not w.isdigit()}  # "6 Lists…": a number, not a word
             if not title:
                 continue
@@ -51,7 +65,7 @@ def matching_sections(env, wanted: set[str], idf: dict[str, float], limit: int =
                 out.append(SectionMatch(s, score))
     # Best first; among equal titles ("Fit" the command, "Fit" under "set") the main entry,
     # the shallower one, which a manual puts first.
-    out.sort(key=lambda m: (-m.score, m.section.level, m.section.char_start))
+    out.sort(key=lambda m: (-m.score, not m.worded_as_asked, m.section.level, m.section.char_start))
     return out[:limit]
 
 
@@ -71,3 +85,50 @@ def section_bonus(matches: list[SectionMatch], doc_id: int, start: int) -> tuple
             best = m.score
             opening_ = start - s.char_start < 400
     return best, opening_
+
+
+# Words that describe what kind of document a title names, not which one.
+_GENERIC_TITLE_WORDS = {"documentation", "manual", "guide", "introduction", "handbook", "reference", "card",
+                        "notes", "report", "user", "users", "version", "edition", "volume", "part", "chapter"}
+_TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#-]*")
+
+
+def _name_words(title: str) -> dict[str, str]:
+    """{stem: as written} of a title's words that can name it ("Asymptote", "gnuplot", "R")."""
+    out = {}
+    for w in _TITLE_WORD.findall(title):
+        low = w.lower()
+        if low in _GENERIC_TITLE_WORDS or low in STOPWORDS or (len(w) < 3 and not w.isupper()):
+            continue
+        out[sn.stem(low)] = w
+    return out
+
+
+def named_documents(env, question: str) -> list[int]:
+    """The documents a question names by their title ("Which 3D data types does Asymptote
+    provide?" names the Asymptote Reference Card), when it names some but not all of the
+    selection; else []. A word counts as naming a title where the question writes it as a
+    name (capitalised after its first word) or the title itself writes it in lower case
+    (a name such as "gnuplot"), so "How do I import data?" does not name "R Data Import"."""
+    if len(env.doc_ids) < 2:
+        return []
+    words = _TITLE_WORD.findall(question)
+    asked = {sn.stem(w.lower()): w for i, w in enumerate(words) if w.lower() not in STOPWORDS}
+    counts = {}
+    for doc_id in env.doc_ids:
+        title = _name_words(env.docs[doc_id].title)
+        hits = 0
+        for stem_, written in title.items():
+            q = asked.get(stem_)
+            if q is None:
+                continue
+            as_name = q[0].isupper() and words.index(q) > 0
+            if as_name or written.islower():
+                hits += 1
+        if hits:
+            counts[doc_id] = hits
+    if not counts:
+        return []
+    best = max(counts.values())
+    named = [d for d, n in counts.items() if n == best]
+    return named if len(named) < len(env.doc_ids) else []

@@ -20,7 +20,7 @@ from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.compose import maybe_compose
 from app.rlm.evidence import as_digits, number_phrase
-from app.rlm.terms import analyse, key_pattern, strip_framing
+from app.rlm.terms import SOFT_STOPWORDS, analyse, key_pattern, strip_framing
 from app.rlm.trace import Citation
 
 
@@ -28,12 +28,16 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     # The question's words and what its question word asks for ("how old" -> age, years),
     # read by code; a small model's plan terms are too noisy to weigh sentences with.
     wanted = sn.content_words(strip_framing(ctx.question) + " " + " ".join(analyse(ctx.question).terms))
+    if all(len(w) <= 2 for w in sn.content_words(strip_framing(ctx.question))):
+        # Question words and a short name only ("Why is R named R?"): the softer question
+        # words say what about the name is asked.
+        wanted |= {sn.stem(SOFT_STOPWORDS[w.lower()]) for w in re.findall(r"[A-Za-z]+", ctx.question) if w.lower() in SOFT_STOPWORDS}
     if not wanted:
         return None
     idf = sn.weights(ctx.env, wanted)
     names = sn.names_in(strip_framing(ctx.question))
     shape = qshape.shape_of(strip_framing(ctx.question))
-    sections = navigate.matching_sections(ctx.env, wanted, idf)
+    sections = navigate.matching_sections(ctx.env, wanted, idf, question=strip_framing(ctx.question))
     # A section titled like the question is read first, from its heading: manuals define
     # and instruct in a section's opening sentences.
     openings = [navigate.opening(ctx.env, m, opt.window_chars) for m in sections]

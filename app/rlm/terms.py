@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.rlm.wordforms import IRREGULAR, spelling
+from app.rlm.wordforms import FORMS, IRREGULAR, spelling
 
 STOPWORDS = set(
     """a an the and or but if of to in on at by for with from into onto about as is are was were be been
@@ -21,6 +21,10 @@ STOPWORDS = set(
     says find show list name named please
     """.split()
 )
+
+# Stop words that carry the question when nothing else does.
+SOFT_STOPWORDS = {"give": "give", "tell": "tell", "say": "say", "said": "say", "says": "say", "find": "find",
+                  "show": "show", "list": "list", "name": "name", "named": "name"}  # and their base forms
 
 # Phrases that frame a question instead of asking it ("according to the text", "mentioned in
 # the provided documents"). They go as whole phrases, so "text" or "document" in a real
@@ -105,6 +109,11 @@ def analyse(question: str) -> QuestionTerms:
     words = _WORD.findall(q)
     names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS]
     content = [w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())]
+    if not content:
+        # Nothing but question words ("Why is R named R?"): the softer of them and short
+        # names in capitals are what it is about, rather than no search at all.
+        content = [w for w in words if w.lower() in SOFT_STOPWORDS] + \
+            [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", q)) if w not in ("I", "A")]
     kind = "aggregate" if _AGGREGATE.search(q) else "list" if (_LIST.search(q) or _PLURAL_ASK.search(q)) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
@@ -115,7 +124,7 @@ def analyse(question: str) -> QuestionTerms:
         low = w.lower()
         base = IRREGULAR.get(low, low)
         alt = spelling(base) if len(base) >= 6 else base
-        variants += [v for v in (base, alt) if v != low]
+        variants += [v for v in (base, alt, *FORMS.get(low, ())) if v != low]
     terms = _dedupe(terms + variants)
     for rx, extra in _EXPANSIONS:
         if rx.search(q):

@@ -20,6 +20,12 @@ IRREGULAR = {f: base for base, forms in {
     "teach": "taught", "catch": "caught", "seek": "sought", "fight": "fought",
     "spend": "spent", "lend": "lent",
 }.items() for f in forms.split()}
+# Every form of an irregular verb, from any of them: a search for "wrote" must also find
+# "was written".
+FORMS = {}
+for _form, _base in IRREGULAR.items():
+    FORMS.setdefault(_base, [_base]).append(_form)
+FORMS.update({f: FORMS[b] for f, b in IRREGULAR.items()})
 # British spellings meet American ones ("licence" and "license", "colour" and "color").
 _SPELLING = [(re.compile(r"(?<=[a-z]{3})our$"), "or"), (re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|ation)$"), r"iz\1"),
              (re.compile(r"(?<=[a-z]{2})ys(e|ed|es|ing)$"), r"yz\1"), (re.compile(r"^(lic|def|off|pret)ence"), r"\1ense"),
