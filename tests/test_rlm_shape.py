@@ -328,3 +328,21 @@ def test_search_terms_hold_every_form_of_an_irregular_verb_and_survive_question_
     # Nothing but question words and a short name: search for those, not for nothing.
     assert analyse("Why is R named R?").terms == ["named", "R"]
     assert analyse("What is it?").terms == []
+
+
+def test_an_answer_goes_on_into_a_next_sentence_that_speaks_through_it(store):
+    text = ("Filler on other matters here. " * 20 + "\n\nThe next two arguments to seq() may be named by=value and "
+            "length=value, which specify a step size and a length for the sequence. If neither of these is given, "
+            "the default by=1 is assumed. The fifth argument may be named along=vector.\n\n" + "Closing filler. " * 20)
+    doc = add_text_document(store, "R intro", [text])
+
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "lookup", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "What step size does seq() use when no length is specified?", doc_ids=[doc])
+    assert "If neither of these is given, the default by=1 is assumed." in result.answer, result.answer
+    assert "along=vector" not in result.answer  # a sentence of its own is not read on
+    assert result.citations[0].quote.endswith("the default by=1 is assumed.")

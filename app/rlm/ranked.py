@@ -304,6 +304,16 @@ def _composed(ctx, best, ranked, checks, parent_node):
 
 
 def _answer(ctx, chain, plan):
+    shape = qshape.shape_of(strip_framing(ctx.question))
+    went_on = False
+    if len(chain) == 1 and shape.kind in ("fact", "definition"):
+        # The statement may go on in the next sentence ("If neither of these is given, the
+        # default by=1 is assumed."): the answer quotes both.
+        r, node = chain[0]
+        subjects = [shape.acronym, shape.subject] if shape.kind == "definition" else []
+        longer = sn.continuation(ctx.env, r, subjects)
+        if longer is not None:
+            chain, went_on = [(longer, node)], True
     cites, parts = [], []
     for n, (r, node) in enumerate(chain, 1):
         cites.append(_cite(ctx, n, r, node))
@@ -315,7 +325,9 @@ def _answer(ctx, chain, plan):
     for n, (r, node) in enumerate(chain, 1):
         yield from ctx.set_fate(node, "cited", "best-ranked sentence" + (" of the second hop" if n > 1 else ""))
     last = chain[-1][0].text
-    short = number_phrase(last, plan) if plan.expects_number else ""
+    # A statement over two sentences may hold several numbers: which one answers is for the
+    # reader to see, not for a value picked by nearness to lead.
+    short = number_phrase(last, plan) if plan.expects_number and not went_on else ""
     if short and re.search(re.escape(short) + r"\s*:", last):
         short = ""  # a label ("Document 557:", "Section 4:"), not a value
     # The value first when a number is asked for, then the sentence it was read from: a
@@ -324,7 +336,7 @@ def _answer(ctx, chain, plan):
     if short and len(chain) == 1:
         # The value first, in digits ("35 years"), then the clause it was read from.
         answer = f"{as_digits(short)}: {answer}"
-    elif len(chain) == 1 and qshape.shape_of(strip_framing(ctx.question)).kind == "howto":
+    elif len(chain) == 1 and shape.kind == "howto":
         # An instruction is led by the command or function the user needs ("apt-cache
         # policy: The apt-pinning situation… is displayed by ”apt-cache policy package”.").
         r = chain[0][0]

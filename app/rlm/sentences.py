@@ -259,6 +259,40 @@ def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
     return out
 
 
+# A sentence that only says something together with the one before it: "If neither of
+# these is given, the default by=1 is assumed." after the sentence naming by= and length=.
+_ANAPHORA = re.compile(r"(?:(?:If|When|Unless)\s+(?:neither|either|none|both|one|any|each)\s+of\s+(?:these|them|those|the\s+two)"
+                       r"|(?:If|When)\s+(?:this|these|that|it|they)\b|(?:Otherwise|In\s+that\s+case|In\s+this\s+case)\b"
+                       r"|(?:This|These|Those|Such|It|They|Its|Their)\s+(?!is\s+(?:a|an|the)\s+(?:section|chapter|table|figure))\w)")
+CONTINUATION_CHARS = 300  # a longer next sentence starts a topic of its own
+
+
+def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
+    """`r` read with its next sentence, where that sentence only speaks through `r`: it
+    opens with a reference back ("If neither of these…", "This…", "It…") or, for a
+    definition, with the same subject ("A UPG is created…" then "A UPG has the same name as
+    the user…"). None when the next sentence is in another paragraph or stands alone."""
+    text = env.text(r.doc_id)
+    after = text[r.end:r.end + CONTINUATION_CHARS + 200]
+    gap = len(after) - len(after.lstrip())
+    if "\n\n" in after[:gap] or not after.strip():
+        return None  # a new paragraph (or a heading) is not the same statement
+    spans = sentences(after)
+    if not spans:
+        return None
+    a, b = spans[0]
+    a = max(a, gap)
+    nxt = after[a:b].strip()
+    if not nxt or len(nxt) > CONTINUATION_CHARS:
+        return None
+    same_subject = any(re.match(r"(?:(?:a|an|the)\s+)?" + re.escape(x) + r"\b", nxt, re.I) for x in subjects if x)
+    if not (_ANAPHORA.match(nxt) or same_subject):
+        return None
+    end = r.end + b
+    return Ranked(r.score, r.coverage, r.doc_id, r.start, end, " ".join(_HYPHENATED.sub("", text[r.start:end]).split()),
+                  r.matched)
+
+
 def hops(question: str) -> bool:
     """A relative clause after a noun ("the woman who…", "the arena where…"; not "From
     which countries…") or an "X of Y" opening ("The director of…")."""
