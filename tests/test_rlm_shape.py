@@ -346,3 +346,28 @@ def test_an_answer_goes_on_into_a_next_sentence_that_speaks_through_it(store):
     assert "If neither of these is given, the default by=1 is assumed." in result.answer, result.answer
     assert "along=vector" not in result.answer  # a sentence of its own is not read on
     assert result.citations[0].quote.endswith("the default by=1 is assumed.")
+
+
+def test_an_instruction_is_led_by_the_command_made_of_the_questions_words():
+    s = ("use a command like > library(boot) Users connected to the Internet can use the install.packages() "
+         "and update.packages() functions")
+    assert qshape.lead_code(s) == "library(boot)"  # without the question: the first call
+    assert qshape.lead_code(s, "How can users connected to the Internet install add-on packages?") == "install.packages()"
+
+
+def test_a_hyphenated_word_of_the_question_does_not_hide_the_passages_without_it(store):
+    # "add-on" reads like an exact key; the answering passage says "packages" without it.
+    pages = [("Filler on other matters. " * 15 + f"Add-on number {i} is described in chapter {i}. " +
+              "More filler here. " * 15) for i in range(4)]
+    pages.append("Filler on other matters. " * 15 + "Users connected to the Internet can use the install.packages() "
+                 "function to install packages. " + "Closing filler. " * 15)
+    doc = add_text_document(store, "R intro", pages)
+
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "lookup", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "How can users connected to the Internet install add-on packages?", doc_ids=[doc])
+    assert result.answer.startswith("install.packages(): Users connected to the Internet"), result.answer

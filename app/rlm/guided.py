@@ -79,7 +79,7 @@ def run_guided(ctx: RunContext):
     ctx.options["rung"] = rung
     yield from ctx.step("ladder", f"how much the model decides: {rung.name} ({rung.why})", rung.explain,
                         data={**rung.to_dict(), "probe": probed})
-    candidates, filter_node = yield from filter_slices(ctx, plan, opt)
+    candidates, everything, filter_node = yield from filter_slices(ctx, plan, opt)
     if plan.kind == "aggregate" and asks_summary(ctx.question):
         result = yield from summarise_topic(ctx, candidates, filter_node.id)  # None: no topic, scan it all
         if result is not None:
@@ -113,8 +113,8 @@ def run_guided(ctx: RunContext):
     if not findings and plan.kind == "lookup" and candidates and opt.sentence_rank and not ranked_first:
         # The key's slices were read and the small model confirmed nothing (a name such as
         # "Saint-Clair-sur-Epte" looks like a key but asks an open question): rank their
-        # sentences before giving up.
-        result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
+        # sentences before giving up, the key's slices first.
+        result = yield from answer_by_sentences(ctx, plan, everything, opt, filter_node.id)
         if result is not None:
             return result
     if plan.kind == "aggregate" or (not findings and _scan_affordable(ctx, candidates, opt)):
@@ -227,18 +227,21 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
     # the best BM25 slices (what a rag baseline would read) are always among the first read.
     order = list(dict.fromkeys(k for pair in zip_longest(by_terms, bm25_order[:opt.max_list_candidates]) for k in pair if k))
     ranked = [scored[k][1] for k in order]
+    keyed = ranked
     if plan.exact:
         # The question names an exact key: slices without it cannot answer (they hold the
         # distractors), so when some slices have it, only those are read.
-        keyed = [s for s in ranked if any(_has(env.slice_text(s), k) for k in plan.exact)]
-        ranked = keyed or ranked
+        keyed = [s for s in ranked if any(_has(env.slice_text(s), k) for k in plan.exact)] or ranked
     ctx.checkpoint()
     node = yield from ctx.step(
         "filter", f"search: {query or '(no terms)'}",
-        {"query": query, "regex_keys": plan.exact, "fts_hits": len(hits), "candidates": [s.describe() for s in ranked[:12]]},
-        data={"candidates": [s.to_dict() for s in ranked], "sources": sources},
+        {"query": query, "regex_keys": plan.exact, "fts_hits": len(hits), "candidates": [s.describe() for s in keyed[:12]]},
+        data={"candidates": [s.to_dict() for s in keyed], "sources": sources},
     )
-    return ranked, node
+    # Also every slice in order of score: a key can be an ordinary hyphenated word ("add-on
+    # packages"), and the sentence ranking that follows when no map call confirms an
+    # answer must still see the slices that say it without the hyphen.
+    return keyed, ranked, node
 
 
 def _has(text: str, term: str) -> bool:

@@ -182,11 +182,19 @@ def mentions(sentence: str, name: str) -> bool:
     return bool(re.search(r"(?<![\w.])" + re.escape(name) + r"(?![\w])", sentence))
 
 
-def lead_code(sentence: str) -> str:
+def lead_code(sentence: str, question: str = "") -> str:
     """The command or function an instruction names, to lead the answer with, surest
     first: a syntax line's command ("Syntax: set terminal png {…}"), a quoted command (”apt-cache policy package”), a call ("read.table()"), a
     dotted name, then a hyphenated name with its subcommand ("apt-cache policy"; weakest,
-    as English hyphenates words too)."""
+    as English hyphenates words too). Among calls and dotted names, one made of the
+    question's own words comes first: "How can users install add-on packages?" is led
+    by install.packages(), not by the library(boot) of the sentence before."""
+    if question:
+        asked = sn.content_words(question)
+        found = [m.group(0) for rx in (_CALL, _DOTTED) for m in rx.finditer(sentence)]
+        shared = {c: len(sn.content_words(re.sub(r"[._()]+", " ", c)) & asked) for c in found}
+        if shared and max(shared.values()):
+            return max(found, key=lambda c: shared[c])  # the first of the best
     syntax = re.search(r"\b(?:Syntax|Usage|SYNOPSIS):?\s+([A-Za-z][\w.-]*(?:\s+[a-z][\w.-]*){0,3})", sentence)
     if syntax:
         return syntax.group(1)  # a manual's syntax line: the command words before its options

@@ -342,7 +342,7 @@ def _answer(ctx, chain, plan):
         r = chain[0][0]
         # The sentence's own command, else the one its section is titled by ("7.1 The
         # read.table() function" over "To read an entire data frame directly…").
-        code = qshape.lead_code(last) or next(
+        code = qshape.lead_code(last, strip_framing(ctx.question)) or next(
             (c for c in (qshape.lead_code(t) for t in reversed(answerable.heading_path(ctx.env, r.doc_id, r.start))) if c), "")
         if code and not hygiene.quoted(last).startswith(code):
             answer = f"{code}: {answer}"
