@@ -169,9 +169,12 @@ def test_a_question_naming_a_document_reads_only_that_document(store):
     model = FakeModel(responder=oracle_responder(lambda t: None))
     from app.rlm import Controller
 
-    result = Controller(store, model).ask("Which 3D data types does Asymptote provide?")
+    result = Controller(store, model).ask("Which 3D data types are there in Asymptote?")
     assert {c.doc_id for c in result.citations} <= {card}
     assert any(n.label.startswith("the question names “Asymptote Reference Card”") for n in result.nodes)
+    # Naming a title's word is not naming the source: a title must not decide what is read.
+    result = Controller(store, model).ask("Which 3D data types does Asymptote provide?")
+    assert not any(n.label.startswith("the question names") for n in result.nodes)
 
 
 def test_a_faq_heading_worded_as_the_question_is_its_section():
@@ -189,3 +192,14 @@ def test_a_faq_heading_worded_as_the_question_is_its_section():
     assert asked[0].section.title == "2.2 Why is R named R?" and asked[0].score == 1.0
     # Without the question's wording the two headings are alike, and the first comes first.
     assert navigate.matching_sections(Env(), wanted, idf)[0].section.title == "2.1 What is R?"
+
+
+def test_the_phrase_naming_the_source_is_not_asked_of_it():
+    assert navigate.without_source("Why is R named R according to the R FAQ?", ["R FAQ"]) == "Why is R named R?"
+    assert navigate.without_source("In the Debian Reference, which values are notable?",
+                                   ["Debian Reference"]) == "Which values are notable?"
+    assert navigate.without_source("How do I draw an arrow in Asymptote?", ["Asymptote Reference Card"]) == \
+        "How do I draw an arrow?"
+    # The subject itself stays: only "according to / in / from <title>" is the source.
+    assert navigate.without_source("Which types does Asymptote provide?", ["Asymptote Reference Card"]) == \
+        "Which types does Asymptote provide?"

@@ -67,13 +67,18 @@ def run_guided(ctx: RunContext):
                                 data=verdict.to_dict())
             return (yield from answerable.not_found(ctx, verdict))
     named = navigate.named_documents(ctx.env, ctx.question)
-    if named:
-        # "Which 3D data types does Asymptote provide?" is asked of the Asymptote card, not
-        # of every manual that mentions 3D data: read the documents the question names.
+    titles = [ctx.env.docs[d].title for d in named]
+    asked = navigate.without_source(ctx.question, titles) if named else ctx.question
+    if asked != ctx.question:
+        # "How do I draw an arrow in Asymptote?" is asked of the Asymptote card, not of every
+        # manual that draws arrows. Only a question that names its source ("according to /
+        # in / from <title>") narrows: a title is document text, and a title that merely
+        # shares a question's words must not decide what is read.
         ctx.env = ctx.env.narrowed(named)
-        yield from ctx.step("filter", "the question names " + ", ".join(f"“{ctx.env.docs[d].title}”" for d in named)
-                            + ": reading only " + ("it" if len(named) == 1 else "them"),
-                            {"documents": [ctx.env.docs[d].title for d in named]}, data={"doc_ids": named})
+        yield from ctx.step("filter", "the question names " + ", ".join(f"“{t}”" for t in titles)
+                            + ": reading only " + ("it" if len(named) == 1 else "them"), f"asks of it: {asked}",
+                            data={"doc_ids": named, "documents": titles, "asks": asked})
+        ctx.question = asked
     plan = yield from understand(ctx, opt)
     rung, probed = ladder.rung_of_run(ctx.sub, ctx.options.get("ladder"))
     ctx.options["rung"] = rung

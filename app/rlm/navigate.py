@@ -132,3 +132,17 @@ def named_documents(env, question: str) -> list[int]:
     best = max(counts.values())
     named = [d for d, n in counts.items() if n == best]
     return named if len(named) < len(env.doc_ids) else []
+
+
+def without_source(question: str, titles: list[str]) -> str:
+    """The question without the phrase that names its source ("Why is R named R according to
+    the R FAQ?" asks "Why is R named R?" of the R FAQ): once the run reads only that
+    document, the phrase is no longer something the evidence must say."""
+    words = {w.lower() for t in titles for w in _TITLE_WORD.findall(t)}
+    if not words:
+        return question
+    name = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
+    rx = re.compile(r"\s*,?\s*\b(?:according\s+to|in|from|within)\s+(?:the\s+)?" + name + r"(?:\s+" + name + r")*\b(?:'s)?",
+                    re.I)
+    out = rx.sub("", question).strip(" ,;:")
+    return out[:1].upper() + out[1:] if re.search(r"\w", out) else question

@@ -18,7 +18,7 @@ STOPWORDS = set(
     these those it its it's there their they them he she his her him we our you your i me my can could
     should would will shall may might must not no yes than then so such any each some many much more most
     very just also only own same other another both either neither one ones all every give tell say said
-    says find show list name named please
+    says find show list name named please according
     """.split()
 )
 
