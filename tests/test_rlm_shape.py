@@ -371,3 +371,7 @@ def test_a_hyphenated_word_of_the_question_does_not_hide_the_passages_without_it
     result = Controller(store, FakeModel(responder=respond)).ask(
         "How can users connected to the Internet install add-on packages?", doc_ids=[doc])
     assert result.answer.startswith("install.packages(): Users connected to the Internet"), result.answer
+
+
+def test_plural_gerunds_meet_their_singular():
+    assert sn.stem("meanings") == sn.stem("meaning") and sn.stem("strings") == sn.stem("string")

@@ -203,3 +203,17 @@ def test_the_phrase_naming_the_source_is_not_asked_of_it():
     # The subject itself stays: only "according to / in / from <title>" is the source.
     assert navigate.without_source("Which types does Asymptote provide?", ["Asymptote Reference Card"]) == \
         "Which types does Asymptote provide?"
+
+
+def test_a_list_set_as_a_table_is_read_from_its_column(manual):
+    store, doc_id = manual
+    model = FakeModel(responder=oracle_responder(lambda t: None))
+    from app.rlm import Controller
+
+    result = Controller(store, model).ask("Which meanings can a fog horn code have?", doc_ids=[doc_id])
+    assert result.answer.startswith("3 items:"), result.answer
+    assert [line.split(" [")[0] for line in result.answer.splitlines()[1:]] == \
+        ["- Fog ahead", "- Vessel aground", "- Clear passage"]
+    whole = store.document_text(doc_id)
+    assert all(whole[c.char_start:c.char_end] == c.quote and c.page == 6 for c in result.citations)
+    assert any(n.label.startswith("a list set as a table: the column “Meaning”") for n in result.nodes)

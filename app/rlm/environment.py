@@ -96,6 +96,14 @@ class Environment:
         i = max(0, bisect.bisect_right(starts, char) - 1)
         return nos[i]
 
+    def page_span(self, doc_id: int, page: int) -> tuple[int, int] | None:
+        """[start, end) of a page in the document's text; None for a page it does not have."""
+        starts, nos = self._pages_index(doc_id)
+        if page not in nos:
+            return None
+        i = nos.index(page)
+        return starts[i], (starts[i + 1] if i + 1 < len(starts) else len(self.text(doc_id)))
+
     def slice(self, doc_id: int, start: int, end: int) -> SliceRef:
         n = len(self.text(doc_id))
         start, end = max(0, start), min(n, end)

@@ -27,7 +27,7 @@ from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
-from app.rlm.listing import answer_list
+from app.rlm.listing import answer_from_table, answer_list
 from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, read_many, slice_limit, update_partial
 from app.rlm.scan import scan
@@ -98,6 +98,11 @@ def run_guided(ctx: RunContext):
     ranked_first = opt.sentence_rank and plan.kind == "lookup" and all(" " in k for k in plan.exact)
     if ranked_first and candidates:
         result = yield from answer_by_sentences(ctx, plan, candidates, opt, filter_node.id)
+        if result is not None:
+            return result
+    if plan.kind == "list":
+        # A reference often sets a list as a table: a column headed by what is asked for.
+        result = yield from answer_from_table(ctx, filter_node.id)
         if result is not None:
             return result
     if plan.kind == "list" and not plan.exact and candidates:

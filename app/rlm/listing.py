@@ -18,7 +18,7 @@ from app.rlm import answerable, hygiene, navigate, prompts
 from app.rlm import sentences as sn
 from app.rlm.checks import locate, parse_json, sentences
 from app.rlm.events import AnswerDelta
-from app.rlm.terms import norm, strip_framing
+from app.rlm.terms import SOFT_STOPWORDS, norm, strip_framing
 from app.rlm.trace import Citation
 
 MAX_ITEMS = 20
@@ -86,6 +86,63 @@ def answer_list(ctx, candidates, opt, parent: str):
             break  # a list is stated in one place: the next passage would add its neighbours' names
     items = _dedupe(items)[:MAX_ITEMS]
     if len(items) < 2:
+        return None
+    return (yield from _answer(ctx, items, node))
+
+
+COLUMN_SHARE = 0.3  # of the question's idf weight a column's header must hold to be the list asked for
+
+
+def answer_from_table(ctx, parent: str):
+    """A list a reference sets as a table ("Which Pin-Priority values…?" is the Pin-Priority
+    column of a table): the column whose header holds most of the question's rare words,
+    its cells in order, each cited to its line on the table's page. None when no header
+    holds enough of the question."""
+    wanted = sn.content_words(strip_framing(ctx.question))
+    if not wanted:
+        return None
+    idf = sn.weights(ctx.env, wanted)
+    total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
+    best, best_score = None, COLUMN_SHARE * total
+    for doc_id in ctx.env.doc_ids:
+        for t in ctx.env.tables(doc_id):
+            if len(t.rows) < 2:
+                continue
+            for col, head in enumerate(t.header):
+                # "error level name" is headed by "name", which is a stop word in questions
+                # only because "What is the name of…" frames them.
+                words = sn.content_words(head or "") | {sn.stem(SOFT_STOPWORDS[w]) for w in
+                                                       re.findall(r"[a-z]+", (head or "").lower()) if w in SOFT_STOPWORDS}
+                held = {w for w in wanted if sn.holds(words, w)}
+                score = sum(idf.get(w, 0.0) for w in held)
+                if score > best_score:
+                    best, best_score = (t, col), score
+    if best is None:
+        return None
+    t, col = best
+    span = ctx.env.page_span(t.doc_id, t.page_no)
+    if span is None:
+        return None
+    page = ctx.env.slice(t.doc_id, *span)
+    text = ctx.env.slice_text(page)
+    cells = [" ".join(r[col].split()) for r in t.rows if col < len(r) and r[col] and r[col].strip()]
+    node = yield from ctx.step("filter", f"a list set as a table: the column “{t.header[col]}” of the table on "
+                               f"{page.describe()}", "\n".join(cells[:MAX_ITEMS]), parent=parent, slice=page,
+                               data={"header": t.header, "column": col, "table_id": t.id})
+    items, at = [], 0
+    for cell in cells:
+        # In the page's own text, in table order: each cell is cited where it stands.
+        # Whole cells only: "1" is not the 1 of "1001", "-1" not the 1 of "-10".
+        m = re.search(r"(?<![\w-])" + r"\s+".join(map(re.escape, cell.split())) + r"(?![\w])", text[at:]) \
+            if len(cell) <= 80 else None
+        if m is None:
+            continue
+        a, b = at + m.start(), at + m.end()
+        items.append((text[a:b], page.char_start + a, page.char_start + b, node))
+        at = b
+    items = _dedupe(items)[:MAX_ITEMS]
+    if len(items) < 2:
+        yield from ctx.set_fate(node, "discarded", "its cells are not in the page's text")
         return None
     return (yield from _answer(ctx, items, node))
 

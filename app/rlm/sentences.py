@@ -48,6 +48,8 @@ def stem(word: str) -> str:
         w = spelling(w)
     if w.endswith("ies") and len(w) > 5:
         return w[:-3] + "y"
+    if w.endswith("ings") and len(w) >= 8:
+        w = w[:-1]  # "meanings" and "meaning" meet
     if w.endswith("ing") and len(w) >= 7:
         w = w[:-3]
     elif w.endswith("ed") and len(w) >= 6:
