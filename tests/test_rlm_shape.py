@@ -375,3 +375,13 @@ def test_a_hyphenated_word_of_the_question_does_not_hide_the_passages_without_it
 
 def test_plural_gerunds_meet_their_singular():
     assert sn.stem("meanings") == sn.stem("meaning") and sn.stem("strings") == sn.stem("string")
+
+
+def test_a_url_broken_at_a_line_end_does_not_end_a_sentence():
+    from app.rlm.checks import sentences
+
+    t = "Load it (see https://CRAN.\nR-project.org/package=boot) with a command. Next one."
+    assert [t[a:b] for a, b in sentences(t)] == ["Load it (see https://CRAN.\nR-project.org/package=boot) with a command.",
+                                                 " Next one."]
+    t = "See https://example.org.\nThen more."
+    assert [t[a:b].strip() for a, b in sentences(t)] == ["See https://example.org.", "Then more."]

@@ -12,6 +12,7 @@ from app.rlm.terms import norm, words
 # "6.3" and URLs stay whole), not after a common abbreviation; it may run over single line
 # breaks (PDF lines), and a blank line ends it.
 _END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)|\n[ \t]*\n\s*")
+_IN_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s]*\.$", re.I)
 _ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|etc|cf|vs|viz|approx|fig|sec|no|dr|mr|mrs|ms|st|ch|vol|pp?)\.$", re.I)
 
 
@@ -114,6 +115,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
         else:
             if _ABBREVIATION.search(text[max(0, m.start() - 8):m.start() + 1]):
                 continue
+            if _IN_URL.search(text[max(0, m.start() - 200):m.start() + 1]) and \
+                    re.match(r"\n[^\s]*[./][^\s]", text[m.end():m.end() + 80]):
+                continue  # a URL broken at a line end ("https://CRAN.\nR-project.org/…") goes on
             end = nxt = m.end()
         if text[start:end].strip():
             out.append((start, end))

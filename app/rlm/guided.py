@@ -116,7 +116,15 @@ def run_guided(ctx: RunContext):
         findings += yield from read_many(ctx, candidates[:opt.max_list_candidates], plan, opt, parent=filter_node.id)
     elif plan.kind == "lookup" and candidates:
         for cand in candidates[:opt.max_candidates]:
-            findings += yield from read(ctx, cand, plan, opt, depth=0, parent=filter_node.id, stop_at_first=True)
+            got = yield from read(ctx, cand, plan, opt, depth=0, parent=filter_node.id, stop_at_first=True)
+            if got and opt.answer_gate and not answerable.judge(
+                    ctx.env, ctx.question, [(f.slice.doc_id, f.span[0], f.span[1]) for f in got]).ok:
+                # A stronger model confirms a quote that only shares the question's words
+                # ("R CMD INSTALL add-on packages."): read on rather than end at "not found".
+                for f in got:
+                    yield from ctx.set_fate(f.node, "discarded", "shares words with the question but does not answer it")
+                continue
+            findings += got
             update_partial(ctx, findings, plan)
             if findings:
                 break  # early stop: a verified answer to a single-answer question
