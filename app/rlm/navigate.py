@@ -93,10 +93,13 @@ _GENERIC_TITLE_WORDS = {"documentation", "manual", "guide", "introduction", "han
 _TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#-]*")
 
 
+MAX_TITLE_WORDS = 16  # a title is document text: a long one names nothing more
+
+
 def _name_words(title: str) -> dict[str, str]:
     """{stem: as written} of a title's words that can name it ("Asymptote", "gnuplot", "R")."""
     out = {}
-    for w in _TITLE_WORD.findall(title):
+    for w in _TITLE_WORD.findall(title)[:MAX_TITLE_WORDS]:
         low = w.lower()
         if low in _GENERIC_TITLE_WORDS or low in STOPWORDS or (len(w) < 3 and not w.isupper()):
             continue
@@ -138,7 +141,7 @@ def without_source(question: str, titles: list[str]) -> str:
     """The question without the phrase that names its source ("Why is R named R according to
     the R FAQ?" asks "Why is R named R?" of the R FAQ): once the run reads only that
     document, the phrase is no longer something the evidence must say."""
-    words = {w.lower() for t in titles for w in _TITLE_WORD.findall(t)}
+    words = {w.lower() for t in titles for w in _TITLE_WORD.findall(t)[:MAX_TITLE_WORDS]}
     if not words:
         return question
     name = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
