@@ -103,9 +103,28 @@ def test_on_the_compose_rung_only_cited_checkable_sentences_survive(store):
     assert node.fate == "discarded" and "found no answer" in node.fate_reason
 
 
+def test_on_the_compose_rung_prose_that_leaves_out_the_best_ranked_passage_is_not_used(store):
+    # The model answers from another passage only: code and the model's vote ranked a
+    # different one first, so the best-ranked sentence stands and the trace says why.
+    near = "The harbour master of Veldt keeps a ledger of ships. "
+    doc = add_text_document(store, "Veldt", [COMMON + near + COMMON + EAST + " " + COMMON])
+
+    seen = {}
+
+    def prose(quotes):
+        other = next(line for line in quotes.splitlines() if line.startswith("[") and not line.startswith("[1]"))
+        seen["other"] = other[4:]
+        return f"{other[4:]} {other[:3]}"
+
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=prose)), options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    node = next(n for n in r.nodes if n.kind == "compose")
+    assert node.fate == "discarded" and "not from the best-ranked one" in node.fate_reason
+    assert len(r.citations) == 1 and r.answer == r.citations[0].quote + " [1]"
+    assert r.citations[0].quote not in seen["other"]
+
+
 def test_on_the_compose_rung_the_model_reads_the_best_passages_not_only_the_first(store):
-    # The code ranks the near miss first; the model answers from the second passage and the
-    # citation points at it, renumbered [1].
+    # The model answers from the best-ranked passage and the citation points at it, renumbered [1].
     near = "The harbour master of Veldt keeps a ledger of ships. "
     doc = add_text_document(store, "Veldt", [COMMON + near + COMMON + EAST + " " + COMMON])
     seen = {}

@@ -172,7 +172,8 @@ def _renumber(sentences: list[str]) -> tuple[list[str], list[int]]:
 
 def compose_passages(ctx, passages, make_cite, parent: str | None = None):
     """The model answers from the numbered passages, citing them; code keeps only the
-    sentences whose citations check out. Returns (answer, citations), or None when the
+    sentences whose citations check out, and only prose that rests on the best-ranked
+    passage (it may add from the others). Returns (answer, citations), or None when the
     model says none answers or nothing checkable came back (a decline does not overrule
     the code's checked answer: on the dev split a 1.5B coder declined passages that held
     the answer about as often as others; honest "not found" stays with the gate).
@@ -187,6 +188,13 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None):
         yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
         return None
     kept, order = _renumber(kept)
+    if 1 not in order:
+        # Prose that leaves out the passage code and the model's own vote ranked first is
+        # the model overruling both; on the dev split a 1.5B coder did so to wrong passages
+        # more often than to right ones ("What is a UPG?" answered from a sentence on umask).
+        yield from ctx.set_fate(node, "discarded", f"it answers from passage(s) {', '.join(map(str, order))} "
+                                                   "but not from the best-ranked one: the best-ranked sentence stands")
+        return None
     cites = [make_cite(new, passages[old - 1], node) for new, old in enumerate(order, 1)]
     yield from ctx.set_fate(node, "cited", f"composed from passage(s) {', '.join(map(str, order))} of {len(passages)}"
                             + _dropped_reason(dropped))
