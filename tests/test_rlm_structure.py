@@ -217,3 +217,10 @@ def test_a_list_set_as_a_table_is_read_from_its_column(manual):
     whole = store.document_text(doc_id)
     assert all(whole[c.char_start:c.char_end] == c.quote and c.page == 6 for c in result.citations)
     assert any(n.label.startswith("a list set as a table: the column “Meaning”") for n in result.nodes)
+
+
+def test_only_a_phrase_made_of_the_title_is_the_source():
+    assert navigate.without_source("How do I read a file in a loop in R?", ["A Guide to R"]) == \
+        "How do I read a file in a loop?"
+    assert navigate.without_source("What is a factor according to An Introduction to R?", ["An Introduction to R"]) == \
+        "What is a factor?"

@@ -116,7 +116,7 @@ def named_documents(env, question: str) -> list[int]:
     if len(env.doc_ids) < 2:
         return []
     words = _TITLE_WORD.findall(question)
-    asked = {sn.stem(w.lower()): w for i, w in enumerate(words) if w.lower() not in STOPWORDS}
+    asked = {sn.stem(w.lower()): w for w in words if w.lower() not in STOPWORDS}
     counts = {}
     for doc_id in env.doc_ids:
         title = _name_words(env.docs[doc_id].title)
@@ -141,11 +141,13 @@ def without_source(question: str, titles: list[str]) -> str:
     """The question without the phrase that names its source ("Why is R named R according to
     the R FAQ?" asks "Why is R named R?" of the R FAQ): once the run reads only that
     document, the phrase is no longer something the evidence must say."""
-    words = {w.lower() for t in titles for w in _TITLE_WORD.findall(t)[:MAX_TITLE_WORDS]}
+    words = {w.lower() for t in titles for w in _TITLE_WORD.findall(t)[:MAX_TITLE_WORDS] if w.lower() not in STOPWORDS}
     if not words:
         return question
+    # A title's own words, joined as titles join them ("Introduction to R"); never a bare
+    # "in a …", which is no title.
     name = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
-    rx = re.compile(r"\s*,?\s*\b(?:according\s+to|in|from|within)\s+(?:the\s+)?" + name + r"(?:\s+" + name + r")*\b(?:'s)?",
-                    re.I)
+    rx = re.compile(r"\s*,?\s*\b(?:according\s+to|in|from|within)\s+(?:the\s+|an?\s+)?" + name +
+                    r"(?:\s+(?:(?:to|of|on|for|and|the)\s+)?" + name + r")*\b(?:'s)?", re.I)
     out = rx.sub("", question).strip(" ,;:")
     return out[:1].upper() + out[1:] if re.search(r"\w", out) else question
