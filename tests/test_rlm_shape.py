@@ -13,6 +13,16 @@ from app.rlm.testing import add_text_document
 from tests.test_rlm_structure import manual  # noqa: F401  (the structured manual fixture)
 
 
+def _unhelpful_model():
+    """A model that plans a lookup and confirms nothing: what code alone answers."""
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "lookup", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    return FakeModel(responder=respond)
+
+
 @pytest.mark.parametrize("question,kind,subject", [
     ("What is a data frame?", "definition", "data frame"),
     ("What does the fit command do?", "definition", "fit command"),
@@ -245,12 +255,7 @@ def test_a_comparison_looks_up_each_side_and_cites_both(store):
         "A package is a standardized collection of material extending R. " + "More filler here. " * 20 +
         "A library is a directory into which packages can be installed. " + "Closing filler. " * 20])
 
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "lookup", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=respond)).ask(
+    result = Controller(store, _unhelpful_model()).ask(
         "What is the difference between a package and a library?", doc_ids=[doc])
     lines = result.answer.splitlines()
     assert lines[0].startswith("package: A package is a standardized") and lines[0].endswith("[1]"), result.answer
@@ -263,12 +268,7 @@ def test_a_comparison_both_sides_of_which_one_sentence_states_cites_that_sentenc
     both = "The MSS is MTU - 40 for IPv4 and MTU - 60 for IPv6."
     doc = add_text_document(store, "Net", ["Filler on other matters. " * 20 + both + " Closing filler on routers. " * 20])
 
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "lookup", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=respond)).ask(
+    result = Controller(store, _unhelpful_model()).ask(
         "How does the MSS for IPv6 differ from the MSS for IPv4?", doc_ids=[doc])
     assert result.answer == f"{both} [1]", result.answer
     assert [c.quote for c in result.citations] == [both]
@@ -336,12 +336,7 @@ def test_an_answer_goes_on_into_a_next_sentence_that_speaks_through_it(store):
             "the default by=1 is assumed. The fifth argument may be named along=vector.\n\n" + "Closing filler. " * 20)
     doc = add_text_document(store, "R intro", [text])
 
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "lookup", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=respond)).ask(
+    result = Controller(store, _unhelpful_model()).ask(
         "What step size does seq() use when no length is specified?", doc_ids=[doc])
     assert "If neither of these is given, the default by=1 is assumed." in result.answer, result.answer
     assert "along=vector" not in result.answer  # a sentence of its own is not read on
@@ -363,12 +358,7 @@ def test_a_hyphenated_word_of_the_question_does_not_hide_the_passages_without_it
                  "function to install packages. " + "Closing filler. " * 15)
     doc = add_text_document(store, "R intro", pages)
 
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "lookup", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=respond)).ask(
+    result = Controller(store, _unhelpful_model()).ask(
         "How can users connected to the Internet install add-on packages?", doc_ids=[doc])
     assert result.answer.startswith("install.packages(): Users connected to the Internet"), result.answer
 

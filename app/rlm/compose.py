@@ -13,6 +13,7 @@ import re
 
 from app.rlm import hygiene, prompts
 from app.rlm import sentences as sn
+from app.rlm.checks import locate
 from app.rlm.terms import NUMBER_WORDS, words
 
 COMPOSE_TOKENS = 160
@@ -39,11 +40,6 @@ _CODE_SPAN = re.compile(r"`([^`\n]{2,80})`")
 
 def _code_spans(sentence: str) -> list[str]:
     return [m.group(1).strip() for m in _CODE_SPAN.finditer(sentence) if m.group(1).strip()]
-
-
-def _squash(text: str) -> str:
-    # Quotes in PDFs come with their own quote marks and line breaks: compare the characters.
-    return re.sub(r"[\s\"'”“‘’`]+", " ", text).strip().lower()
 
 
 def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -78,7 +74,7 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
         if said - backed:
             dropped.append((s, f"states {', '.join(sorted(said - backed))}, which its quote does not"))
             continue
-        invented = [c for c in _code_spans(s) if not any(_squash(c) in _squash(quotes[n]) for n in refs)]
+        invented = [c for c in _code_spans(s) if not any(locate(c, quotes[n]) for n in refs)]
         if invented:
             # A command the quote does not spell ("set term png" for "set terminal png")
             # would be copied by the user as written: only the document's own spelling counts.

@@ -18,7 +18,7 @@ from app.rlm import answerable, hygiene, navigate, prompts
 from app.rlm import sentences as sn
 from app.rlm.checks import locate, parse_json, sentences
 from app.rlm.events import AnswerDelta
-from app.rlm.terms import SOFT_STOPWORDS, norm, strip_framing
+from app.rlm.terms import norm, strip_framing
 from app.rlm.trace import Citation
 
 MAX_ITEMS = 20
@@ -111,8 +111,7 @@ def answer_from_table(ctx, parent: str):
             for col, head in enumerate(t.header):
                 # "error level name" is headed by "name", which is a stop word in questions
                 # only because "What is the name of…" frames them.
-                words = sn.content_words(head or "") | {sn.stem(SOFT_STOPWORDS[w]) for w in
-                                                       re.findall(r"[a-z]+", (head or "").lower()) if w in SOFT_STOPWORDS}
+                words = sn.content_words(head or "") | sn.soft_words(head or "")
                 held = {w for w in wanted if sn.holds(words, w)}
                 score = sum(idf.get(w, 0.0) for w in held)
                 if score > best_score:

@@ -20,7 +20,7 @@ from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.compose import maybe_compose
 from app.rlm.evidence import as_digits, number_phrase
-from app.rlm.terms import SOFT_STOPWORDS, analyse, key_pattern, strip_framing
+from app.rlm.terms import analyse, key_pattern, strip_framing
 from app.rlm.trace import Citation
 
 
@@ -31,7 +31,7 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     if all(len(w) <= 2 for w in sn.content_words(strip_framing(ctx.question))):
         # Question words and a short name only ("Why is R named R?"): the softer question
         # words say what about the name is asked.
-        wanted |= {sn.stem(SOFT_STOPWORDS[w.lower()]) for w in re.findall(r"[A-Za-z]+", ctx.question) if w.lower() in SOFT_STOPWORDS}
+        wanted |= sn.soft_words(ctx.question)
     if not wanted:
         return None
     idf = sn.weights(ctx.env, wanted)

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from app.rlm.checks import sentences, trim_start
-from app.rlm.terms import STOPWORDS, has_number
+from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, has_number
 from app.rlm.wordforms import IRREGULAR, spelling
 
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
@@ -68,6 +68,12 @@ def content_words(text: str) -> set[str]:
     "Who originally wrote R?" is about R."""
     return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and
             (len(w) > 2 or w.isdigit() or (w.isupper() and w not in _NOT_NAMES))}
+
+
+def soft_words(text: str) -> set[str]:
+    """Stems of the stop words that can still carry a text ("named" in "Why is R named R?",
+    "name" in a column headed "error level name"), by their base form."""
+    return {stem(SOFT_STOPWORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in SOFT_STOPWORDS}
 
 
 _NOT_NAMES = {"I", "A", "O"}
