@@ -184,6 +184,11 @@ def test_sources_that_state_different_values_are_both_quoted(store):
     d = add(store, "River notice", [filler + "Veldt is being rebuilt after the flood of the river. " + filler])
     result = Controller(store, model).ask("Why is Veldt called Veldt?", doc_ids=[c, d])
     assert result.citations and not result.answer.startswith("The sources disagree"), result.answer
+    # a definition: another sentence about the term says something else, not what it is
+    e = add(store, "Manual", [filler + "A factor is a vector object used to classify other vectors. " + filler +
+                              "The levels of factors are stored in alphabetical order. " + filler])
+    result = Controller(store, model).ask("What is a factor?", doc_ids=[e])
+    assert result.answer.startswith("A factor is a vector object"), result.answer
 
 
 def test_an_instruction_is_led_by_the_command_it_names(store):

@@ -241,11 +241,17 @@ def _disagreeing(ctx, best, ranked, wanted):
     mine = _value(best.text, last)
     if not mine:
         return None
+    shape = qshape.shape_of(strip_framing(ctx.question))
+    # A plain definition ("A factor is a vector object…") has rivals only in sentences that
+    # also say what the term is; "The levels of factors are stored…" says something else.
+    definition = shape.kind == "definition" and qshape.defines(best.text, shape) >= 1.0
     for r in ranked[:8]:
         if r is best or r.coverage < best.coverage - 1e-9:
             continue
         if r.doc_id == best.doc_id and abs(r.start - best.start) < 300:
             continue  # the same passage, read twice
+        if definition and not qshape.defines(r.text, shape):
+            continue
         theirs = _value(r.text, last)
         if theirs and theirs != mine and theirs not in mine and mine not in theirs:
             return r
