@@ -20,6 +20,9 @@ THE TEST SPLIT IS NEVER READ WHILE TUNING. Tune on `--split dev`; `--split test`
 (written by a separate session, never read by the developer) over a library of ONLY their
 own documents (fetch.HOLDOUT: R Data Import/Export, R Installation and Administration, the
 Asymptote manual), imported into a store of its own. Run once, to report.
+`--split holdout2 --final` does the same for the second held-out split, holdout2.json, over
+fetch.HOLDOUT2 only (the GNU Octave manual, the R Language Definition, the survival
+package's vignette). Run once, to report.
 
 Scoring (tests/benchmarks/quality/scoring.py has the details):
 - an answerable question is right when the answer is not "Not found in the selected
@@ -61,7 +64,7 @@ for p in (str(QUALITY), str(ROOT)):
 
 import fetch  # noqa: E402
 from scoring import TYPES, citation_ok, is_not_found, score_answer  # noqa: E402
-from verify import load_holdout, load_questions  # noqa: E402
+from verify import load_holdout, load_holdout2, load_questions  # noqa: E402
 
 DATA_DIR = HERE / "data"
 DEFAULT_MODES = "guided,rag"
@@ -243,9 +246,9 @@ def report(records: list[dict], models: dict[str, dict]) -> str:
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--modes", default=DEFAULT_MODES, help=f"comma-separated from guided,repl,rag,direct (default {DEFAULT_MODES})")
-    ap.add_argument("--split", choices=("dev", "test", "all", "holdout"), default="dev",
-                    help="holdout: holdout.json over its own documents only")
-    ap.add_argument("--final", action="store_true", help="required for --split test/all/holdout: the one reporting run")
+    ap.add_argument("--split", choices=("dev", "test", "all", "holdout", "holdout2"), default="dev",
+                    help="holdout, holdout2: holdout.json, holdout2.json over their own documents only")
+    ap.add_argument("--final", action="store_true", help="required for --split test/all/holdout/holdout2: the one reporting run")
     ap.add_argument("--model", action="append", type=Path, default=None, metavar="GGUF",
                     help="a GGUF for root and sub-model; repeat to compare models (default: the embedded SmolLM2-135M)")
     ap.add_argument("--limit", type=int, default=None, help="at most N questions, spread over the types")
@@ -299,13 +302,13 @@ def main(argv=None) -> int:
     from app.rlm import Budget, Controller
     from app.store import open_store
 
-    holdout = args.split == "holdout"
-    questions = select(load_holdout() if holdout else load_questions(), args)
+    held = {"holdout": (load_holdout, fetch.HOLDOUT), "holdout2": (load_holdout2, fetch.HOLDOUT2)}.get(args.split)
+    questions = select(held[0]() if held else load_questions(), args)
     state = code_state()
     print(state, flush=True)
     store_path = home / "library.sqlite3"
     t0 = time.perf_counter()
-    key_of = import_library(store_path, fetch.HOLDOUT if holdout else None)
+    key_of = import_library(store_path, held[1] if held else None)
     doc_of = {k: i for i, k in key_of.items()}
     print(f"{len(key_of)} documents imported in {time.perf_counter() - t0:.1f} s; {len(questions)} {args.split} "
           f"questions; modes {', '.join(args.modes)}; LECTERN_HOME={home}", flush=True)

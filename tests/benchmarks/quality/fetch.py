@@ -3,6 +3,7 @@
     .venv/bin/python tests/benchmarks/quality/fetch.py          # fetch (if needed) and check
     .venv/bin/python tests/benchmarks/quality/fetch.py --list   # what is pinned
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout  # the held-out split's documents
+    .venv/bin/python tests/benchmarks/quality/fetch.py --holdout2  # the second held-out split's documents
 
 Each document is pinned by its Debian package version and by the SHA-256 of the PDF inside
 it. Packages are fetched with `apt-get download <pkg>=<version>` (the ordinary client, no
@@ -76,7 +77,21 @@ HOLDOUT = [
         "e17165321f74a5ec1b884cf20773cc43361df8f7fc707b071debf4ef707de051", 196,
         "language manual (Asymptote 2.85)"),
 ]
-BY_KEY = {d.key: d for d in DOCS + HOLDOUT}
+# The second held-out split's documents (holdout2.json), likewise never in the dev/test library;
+# `bench_quality.py --split holdout2 --final` imports only these. r-cran-survival is an amd64
+# package: its vignette PDF is the one built upstream (CRAN), pinned here from the amd64 .deb.
+HOLDOUT2 = [
+    Doc("octave", "octave-doc", "7.3.0-2", "usr/share/doc/octave/octave.pdf",
+        "ddd24489f87b46fbf99c15cc34aa865ae66775fb7c21927f7f2d6be9470becb8", 1158,
+        "software manual (GNU Octave 7.3.0)"),
+    Doc("R-lang", "r-doc-pdf", "4.2.2.20221110-2", "usr/share/R/doc/manual/R-lang.pdf",
+        "4a6120ba505021d7c208078b575fe3f5d5dc91636dcf17de8a4208adda90d7dc", 69,
+        "language reference (R Language Definition, R 4.2.2)"),
+    Doc("survival", "r-cran-survival", "3.5-3-1", "usr/lib/R/library/survival/doc/survival.pdf",
+        "d8e4cac102d76e25b9e0e224eb262e7db542c351e0f81b9c1c3f3fcf0a81436c", 98,
+        "package vignette with printed result tables (A package for survival analysis in R, T. Therneau)"),
+]
+BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2}
 
 
 class FetchError(RuntimeError):
@@ -145,8 +160,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--list", action="store_true", help="print the pinned documents and exit")
     ap.add_argument("--holdout", action="store_true", help="the held-out split's documents instead")
+    ap.add_argument("--holdout2", action="store_true", help="the second held-out split's documents instead")
     args = ap.parse_args(argv)
-    chosen = HOLDOUT if args.holdout else DOCS
+    chosen = HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
     if args.list:
         for d in chosen:
             print(f"{d.key:17s} {d.package} {d.version}  {d.pages:4d} pages  {d.kind}\n{'':17s} {d.member}  {d.sha256}")
