@@ -87,6 +87,12 @@ def test_stems_meet_across_plural_forms():
     assert sn.stem("class") != sn.stem("clas")
 
 
+def test_stems_meet_when_a_suffix_doubled_the_consonant():
+    for a, b in [("setting", "set"), ("embedded", "embed"), ("committed", "commit"), ("installed", "install")]:
+        assert sn.stem(a) == sn.stem(b), (a, b)
+    assert sn.stem("installed") == "install"  # a double l is the word's own
+
+
 def test_a_question_naming_a_section_title_reaches_that_section(manual):
     store, doc_id = manual
     env = Environment(store)
@@ -200,7 +206,7 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     from app.rlm import listing
 
     text = ("Filler about the lighthouse and its history. " * 30 +
-            "The keeper keeps these lamp fuels in the store:\n• whale oil\n• paraffin\n• colza oil\n• paraffin\n"
+            "The keeper keeps these lamp fuels in the store: whale oil, paraffin, colza oil and paraffin. "
             "Nothing else burns in the lamp. " + "More filler about the coast. " * 30)
     doc = add_text_document(store, "Keeper", [text])
 
@@ -228,6 +234,57 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     assert listing.layout_items("This generates the vector c(-5.0, -4.8, -4.6, 4.6, 4.8, 5.0) in s3.") == []
     # pieces of two sentences, or long clauses, are no list
     assert listing.layout_items("It restores the old graphics parameters. image(x, y, f) draws, and more of the same text here.") == []
+
+
+def test_a_list_laid_out_after_its_lead_in_is_read_item_by_item_with_wrapped_items_whole(store):
+    text = ("Filler about the lighthouse and its history. " * 30 +
+            "2.5 Search paths\nWhen looking for charts, the keeper searches these cabinets, in the order listed:\n"
+            "1. The chart room;\n2. The cabinet named by the variable CHART_DIR or by the keeper's log (sepa-\n"
+            "rated by commas);\n3. The chart room;\n4. The tower's top floor.\n2.6 Lamps\nThe lamp burns oil. "
+            + "More filler about the coast. " * 30)
+    doc = add_text_document(store, "Keeper", [text])
+
+    def respond(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "list", "terms": []}
+        if body.startswith("List the items"):
+            return {"items": ["The chart room"]}  # a model reading one item: the layout has four
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "Which cabinets does the keeper search for charts?", doc_ids=[doc])
+    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    assert items == ["- The chart room", "- The cabinet named by the variable CHART_DIR or by the keeper's log "
+                     "(separated by commas)", "- The tower's top floor"], result.answer
+    whole = store.document_text(doc)
+    for c in result.citations:
+        assert whole[c.char_start:c.char_end] == c.quote and "Lamps" not in c.quote
+    assert any(n.kind == "filter" and "laid out" in n.label for n in result.nodes)
+
+
+def test_an_answer_ending_with_a_colon_carries_what_it_introduces():
+    from app.rlm import sentences as sn
+    from app.rlm.checks import sentences
+
+    text = ("To build the keeper's tools from source\nexecute the commands:\ngunzip tools.tgz\ntar -xf tools.tar\n"
+            "cd tools\nBy default the system version of the lamp library is used.\n")
+
+    class Env:
+        def text(self, doc_id):
+            return text
+
+        def page_at(self, doc_id, char):
+            return 1
+
+        def page_span(self, doc_id, page):
+            return 0, len(text)
+
+    a, b = sentences(text)[0]
+    assert text[a:b].endswith("commands:")  # a colon at a line end ends the lead-in
+    longer = sn.listed(Env(), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
+    assert longer.text.splitlines()[1:] == ["gunzip tools.tgz", "tar -xf tools.tar", "cd tools"]
+    assert sn.listed(Env(), sn.Ranked(1.0, 1.0, 1, 0, 20, text[:20], frozenset())) is None  # no colon: no block
 
 
 def test_a_heading_alone_is_never_an_answer():

@@ -11,8 +11,10 @@ from app.rlm.terms import norm, words
 # A sentence ends at . ! or ? followed by a space or the end (so "data.frame", "read.table()",
 # "6.3" and URLs stay whole), not after a common abbreviation; it may run over single line
 # breaks (PDF lines), and a blank line ends it.
-_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)|\n[ \t]*\n\s*")
+# A colon at a line end ("…execute the commands:") ends the lead-in to the block below it.
+_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)|:(?=[ \t]*\n)|\n[ \t]*\n\s*")
 _IN_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s]*\.$", re.I)
+_ITEM_NUMBER = re.compile(r"(?:(?<=\n)|^)[ \t]*\d{1,2}$", re.M)
 _ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|etc|cf|vs|viz|approx|fig|sec|no|dr|mr|mrs|ms|st|ch|vol|pp?)\.$", re.I)
 
 
@@ -112,6 +114,13 @@ def sentences(text: str) -> list[tuple[int, int]]:
     for m in _END.finditer(text):
         if m.group(0).startswith("\n"):
             end, nxt = m.start(), m.end()  # a blank line: not part of either sentence
+        elif m.group(0) == "." and (marker := _ITEM_NUMBER.search(text, max(0, m.start() - 6), m.start())) is not None:
+            # "…in the order listed:\n1. The current directory;": the number opens an item,
+            # which is a statement of its own; the lead-in ends where its line does.
+            if text[start:marker.start()].strip():
+                out.append((start, marker.start()))
+            start = marker.start()
+            continue
         else:
             if _ABBREVIATION.search(text[max(0, m.start() - 8):m.start() + 1]):
                 continue

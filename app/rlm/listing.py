@@ -50,6 +50,9 @@ def answer_list(ctx, candidates, opt, parent: str):
     sections = navigate.matching_sections(ctx.env, wanted, idf)
     slices = [navigate.opening(ctx.env, m, PASSAGE_CHARS) for m in sections] + list(candidates[:opt.sentence_slices])
     ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf) if r.coverage >= opt.min_coverage]
+    laid_out = yield from _laid_out(ctx, ranked[:PASSAGES], wanted, parent)
+    if laid_out is not None:
+        return laid_out
     passages = []
     for r in ranked:
         if len(passages) == PASSAGES:
@@ -88,6 +91,36 @@ def answer_list(ctx, candidates, opt, parent: str):
     if len(items) < 2:
         return None
     return (yield from _answer(ctx, items, node))
+
+
+ITEM_CHARS = 160  # an item shown longer than this is cut at a word; its citation has it whole
+_ITEM_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+")
+
+
+def _laid_out(ctx, ranked, wanted, parent: str):
+    """The items a best-ranked lead-in lays out below it ("…will search the following paths,
+    in the order listed:" then "1. The current directory; 2. …"): the document has already
+    made the list, so it is read as laid out, item by item, with no model call. None when
+    no such lead-in is among the best."""
+    for r in ranked:
+        spans = [(a, b) for a, b in sn.block(ctx.env, r) if _ITEM_MARKER.match(ctx.env.text(r.doc_id)[a:b])]
+        if len(spans) < 2:
+            continue
+        text = ctx.env.text(r.doc_id)
+        node = yield from ctx.step(
+            "filter", "a list laid out after its lead-in: read item by item", " ".join(r.text.split()),
+            parent=parent, slice=ctx.env.slice(r.doc_id, r.start, spans[-1][1]),
+            data={"lead_in": [r.start, r.end], "items": len(spans)})
+        items = []
+        for a, b in spans:
+            shown = " ".join(_ITEM_MARKER.sub("", sn.unhyphenated(text[a:b])).split()).rstrip(";,.")
+            if len(shown) > ITEM_CHARS:
+                shown = shown[:ITEM_CHARS].rsplit(" ", 1)[0] + "…"
+            items.append((shown, a, b, node))
+        if not _answers([(i[0], i[1], i[2]) for i in items], wanted):
+            continue
+        return (yield from _answer(ctx, _dedupe(items)[:MAX_ITEMS], node))
+    return None
 
 
 COLUMN_SHARE = 0.3  # of the question's idf weight a column's header must hold to be the list asked for

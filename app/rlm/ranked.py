@@ -312,7 +312,11 @@ def _composed(ctx, best, ranked, checks, parent_node):
 def _answer(ctx, chain, plan):
     shape = qshape.shape_of(strip_framing(ctx.question))
     went_on = False
-    if len(chain) == 1 and shape.kind in ("fact", "definition"):
+    listed = sn.listed(ctx.env, chain[0][0]) if len(chain) == 1 else None
+    if listed is not None:
+        # "…execute the commands:" says nothing without the commands: the answer carries them.
+        chain, went_on = [(listed, chain[0][1])], True
+    elif len(chain) == 1 and shape.kind in ("fact", "definition"):
         # The statement may go on in the next sentence ("If neither of these is given, the
         # default by=1 is assumed."): the answer quotes both.
         r, node = chain[0]

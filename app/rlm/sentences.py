@@ -54,7 +54,16 @@ def stem(word: str) -> str:
         w = w[:-3]
     elif w.endswith("ed") and len(w) >= 6:
         w = w[:-2]
-    elif re.search(r"(?:ss|x|z|ch|sh)es$", w) and len(w) >= 5:
+    else:
+        return _plural(w)
+    # "setting" and "set", "embedded" and "embed" meet; "installed" keeps its double l
+    if len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "aeiouylsz":
+        w = w[:-1]
+    return w[:-1] if w.endswith("e") and len(w) > 5 else w
+
+
+def _plural(w: str) -> str:
+    if re.search(r"(?:ss|x|z|ch|sh)es$", w) and len(w) >= 5:
         w = w[:-2]  # "classes", "boxes", "matches"
     elif w.endswith("s") and len(w) >= 4 and not w.endswith(("ss", "us", "is")):
         w = w[:-1]  # "frames" and "frame" meet; "class" keeps its s
@@ -299,6 +308,71 @@ def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
     end = r.end + b
     return Ranked(r.score, r.coverage, r.doc_id, r.start, end, " ".join(_HYPHENATED.sub("", text[r.start:end]).split()),
                   r.matched)
+
+
+LISTED_CHARS = 900  # what a lead-in may carry: a few steps or items, not a chapter
+_MARKER = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+\S")
+_PROSE_LINE = re.compile(r"[A-Z][a-z]+(?:\s+\S+){5,}")
+
+
+def unhyphenated(text: str) -> str:
+    """A word broken at a line end made whole ("environ-\nment" → "environment")."""
+    return _HYPHENATED.sub("", text)
+
+
+def listed(env, r: Ranked) -> Ranked | None:
+    """`r`, a lead-in ending with a colon ("…will search the following paths, in the order
+    listed:", "…execute the commands:"), read with what it introduces (see `block`). The
+    lead-in alone says nothing; None when it does not end with a colon or nothing item-like
+    follows."""
+    lines = block(env, r)
+    if not lines:
+        return None
+    text = env.text(r.doc_id)
+    shown = [text[r.start:r.end]] + [text[a:b] for a, b in lines]
+    return Ranked(r.score, r.coverage, r.doc_id, r.start, lines[-1][1],
+                  "\n".join(" ".join(_HYPHENATED.sub("", x).split()) for x in shown), r.matched)
+
+
+def block(env, r: Ranked) -> list[tuple[int, int]]:
+    """The spans (document coordinates) of what a lead-in ending with a colon introduces:
+    its numbered or bulleted items, an item going on over its wrapped lines until a line
+    ends it ("…;", "….") and the next line is no item; else up to eight short lines of
+    commands, until prose resumes. Ends at the lead-in's page end, so a quote of it is on
+    one page. Empty when `r` does not end with a colon."""
+    if not r.text.rstrip().endswith(":"):
+        return []
+    text = env.text(r.doc_id)
+    limit = r.end + LISTED_CHARS
+    span = env.page_span(r.doc_id, env.page_at(r.doc_id, r.start))
+    if span is not None:
+        limit = min(limit, span[1])
+    lines, pos = [], r.end
+    while pos < limit:
+        nl = text.find("\n", pos)
+        nl = len(text) if nl < 0 else nl
+        if nl > limit:
+            break
+        if text[pos:nl].strip():
+            a = pos + len(text[pos:nl]) - len(text[pos:nl].lstrip())
+            lines.append((a, pos + len(text[pos:nl].rstrip())))
+        pos = nl + 1
+    out: list[tuple[int, int]] = []
+    if lines and _MARKER.match(text[lines[0][0]:lines[0][1]]):
+        for a, b in lines:
+            if _MARKER.match(text[a:b]):
+                out.append((a, b))
+            elif text[out[-1][0]:out[-1][1]].endswith((".", ";", ":", "!", "?")):
+                break  # the last item ended: this line is the text after the list
+            else:
+                out[-1] = (out[-1][0], b)  # a wrapped item
+    else:
+        for a, b in lines[:8]:
+            line = text[a:b]
+            if len(line) > 80 or line.endswith(".") or _PROSE_LINE.match(line):
+                break
+            out.append((a, b))
+    return out
 
 
 def hops(question: str) -> bool:
