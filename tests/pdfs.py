@@ -397,3 +397,30 @@ def stroke_bomb_pdf(path, strokes: int = 40_000) -> Path:
     doc.save(str(path), garbage=3, deflate=True)
     doc.close()
     return path
+
+
+HARBOUR_FLEET = [["Vessel", "Home port", "Tonnage", "Built"], ["Ellery Star", "Port Ellery", "1,240", "1931"],
+                 ["Grey Heron", "Saint Brand", "860", "1947"], ["North Wind", "Port Ellery", "2,015", "1958"],
+                 ["Morning Gull", "Kestle", "415", "1962"], ["Tide Runner", "Saint Brand", "990", "1970"]]
+
+
+def layout_table_pdf(path, rows=HARBOUR_FLEET) -> Path:
+    """One page with a paragraph and a table set out by position alone (no rules, as a
+    report's columns of figures often are): a bold header row and one line per row, each
+    cell a line of its own at its column's left edge, and a contents-like list of titles
+    and rising page numbers below it, which is no table."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    p = doc.new_page()
+    _lines(p, [("The harbour fleet", 16, "hebo")], y=72)
+    _body(p, 100, "The harbour board keeps a register of the vessels that sail from its ports. " * 2)
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            p.insert_text((72 + c * 120, 200 + r * 16), cell, fontsize=10, fontname="hebo" if r == 0 else "helv")
+    for r, (title, page_no) in enumerate([("Lamps", "3"), ("Lenses", "7"), ("Signals", "12"), ("Fog horns", "19")]):
+        p.insert_text((72, 400 + r * 16), title, fontsize=10, fontname="helv")
+        p.insert_text((400, 400 + r * 16), page_no, fontsize=10, fontname="helv")
+    doc.save(str(path), garbage=3, deflate=True)
+    doc.close()
+    return path

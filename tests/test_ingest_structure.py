@@ -229,3 +229,14 @@ def test_a_section_starts_at_its_numbered_heading_not_at_an_earlier_mention(tmp_
     (section,) = store.sections(done.doc_id)
     assert text[section.char_start:].startswith("7.1 The read.table() function"), text[section.char_start:][:60]
     store.close()
+
+
+def test_a_table_set_out_by_position_alone_is_kept_with_its_header(tmp_path):
+    pdf = pdfs.layout_table_pdf(tmp_path / "fleet.pdf")
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    (table,) = store.tables(done.doc_id)  # the contents-like list below it is no table
+    assert table.page_no == 1
+    assert table.header == pdfs.HARBOUR_FLEET[0] and table.rows == pdfs.HARBOUR_FLEET[1:]
+    # Prose is no table, however it is laid out.
+    assert not st.looks_tabular("The harbour board keeps a register of the vessels.\n" * 20)

@@ -224,3 +224,83 @@ def test_only_a_phrase_made_of_the_title_is_the_source():
         "How do I read a file in a loop?"
     assert navigate.without_source("What is a factor according to An Introduction to R?", ["An Introduction to R"]) == \
         "What is a factor?"
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    pdf = pdfs.layout_table_pdf(tmp_path / "fleet.pdf")
+    events = list(import_paths([str(pdf)], workers=0))
+    (done,) = [e for e in events if e.kind == "file-done"]
+    store = open_store()
+    yield store, done.doc_id
+    store.close()
+
+
+def _lookup_planner(req):
+    body = req.messages[-1]["content"]
+    if "Plan how to search" in body:
+        return {"kind": "lookup", "terms": []}
+    return "no" if req.choices else {"relevant": False}
+
+
+def test_a_figure_is_read_from_its_table_row_with_the_column_label_and_cited_on_its_page(fleet):
+    store, doc_id = fleet
+    from app.rlm import Controller
+
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("What is the tonnage of the North Wind?")
+    assert result.answer.startswith("2,015 (Tonnage): Vessel: North Wind; Home port: Port Ellery; Tonnage: 2,015"), \
+        result.answer
+    (c,) = result.citations
+    text = store.document_text(doc_id)
+    assert c.page == 1 and text[c.char_start:c.char_end] == c.quote
+    assert c.quote.startswith("North Wind") and c.quote.endswith("1958")
+    # The row is picked by what the question holds, the column by its header.
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("Which vessel was built in 1962?")
+    assert "Morning Gull" in result.answer and "Tide Runner" not in result.answer, result.answer
+
+
+def test_a_question_the_table_does_not_hold_is_not_answered_from_it(fleet):
+    store, _ = fleet
+    from app.rlm import cells
+    from app.rlm.environment import Environment
+
+    env = Environment(store)
+    assert cells.best_row(env, "What is the tonnage of the North Wind?") is not None
+    # Its rarest word is in no row: a header word alone ("tonnage") picks no row.
+    assert cells.best_row(env, "What is the tonnage of the Iron Duke?") is None
+    assert cells.best_row(env, "What is the capital of France?") is None
+
+
+def test_a_column_is_no_list_for_a_question_whose_rarest_word_is_not_on_its_page(fleet):
+    store, _ = fleet
+    from app.rlm import Controller
+
+    def plans_list(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "list", "terms": []}
+        if body.startswith("List the items"):
+            return {"items": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=plans_list)).ask("List the tonnages in the register.")
+    assert any(n.label.startswith("a list set as a table") for n in result.nodes), [n.label for n in result.nodes]
+    # The column headed "Tonnage" holds a word of the question, not what it asks about,
+    # which another document holds.
+    add_text_document(store, "Admiralty notice", ["The Admiralty lists the tonnages of its own ships. " * 3])
+    add_text_document(store, "Admiralty minutes", ["The Admiralty meets in the old customs house. " * 3])
+    result = Controller(store, FakeModel(responder=plans_list)).ask("Which tonnages does the Admiralty list?")
+    assert "2,015" not in result.answer and not any(n.label.startswith("a list set as a table") for n in result.nodes)
+
+
+def test_a_row_across_two_page_columns_is_cited_for_the_cells_that_stand_together():
+    from app.rlm import cells
+
+    text = ("array {0,1,...,n-1}\nsequence(n)\narray {n,n+1,...,m}\nsequence(n,m)\n" + "filler line\n" * 60
+            + "RGB pen from a string\nrgb(string)\n")
+    row = ["array {0,1,...,n-1}", "sequence(n)", "RGB pen from a string", "rgb(string)"]
+    a, b, n = cells._in_text(row, text)
+    assert (text[a:b], n) == ("array {0,1,...,n-1}\nsequence(n)", 2)
+    assert cells._in_text(["sequence(n)", "nowhere"], text) is None  # one cell is no row
+    # Whole cells: the "1" of "1001" is not a cell "1".
+    assert cells._in_text(["Pin", "1"], "Pin 1001") is None

@@ -277,7 +277,11 @@ class PageReader:
             pass
         try:
             if self._tables:
+                found = len(self.out.tables)
                 self._find_tables(page)
+                # A page with a ruled table has had its tables found; the others may set one out by position.
+                if len(self.out.tables) == found < MAX_TABLES and looks_tabular(text):
+                    self.out.tables.extend(layout_tables(number + 1, tp))
         except Exception:
             pass
         return text
@@ -431,6 +435,101 @@ def _table_record(page_no: int, t) -> dict | None:
     # Unnamed columns ("Col1"...) are pymupdf's placeholders, not the document's words.
     names = ["" if re.fullmatch(r"Col\d+", n) else n for n in names]
     return {"page": page_no, "header": names, "rows": cells, "bbox": list(t.bbox), "truncated": truncated}
+
+
+# A table drawn without rules (a reference card's "description  name" pairs, an operator
+# table, a statement's columns of figures) comes out of get_text() one cell per line.
+# Its rows are lines side by side at one height; only pages where short lines dominate
+# are read for them, so prose pages cost nothing.
+LAYOUT_MIN_SHORT_LINES = 12
+LAYOUT_SHORT_CHARS = 30
+LAYOUT_MIN_ROWS = 3
+_DOT_LEADERS = re.compile(r"(?:\.\s?){4,}")  # "Arrays . . . . . 21": a contents line's dots
+
+
+def looks_tabular(text: str) -> bool:
+    """Most of a page's lines are short: cells, not wrapped prose."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    short = sum(1 for ln in lines if len(ln.strip()) <= LAYOUT_SHORT_CHARS)
+    return short >= LAYOUT_MIN_SHORT_LINES and short * 2 >= len(lines)
+
+
+def layout_tables(page_no: int, tp) -> list[dict]:
+    """Tables set out by position alone: runs of at least three rows of two or more lines
+    at one height, each line over the same column as the line above it (columns may be
+    left-aligned, centred or right-aligned, so a cell need only overlap its column), with
+    a column of short cells (a name, a figure), so two columns of prose side by side are
+    no table. The first row is the header when it holds no figure and is set in another
+    type than the rows below it."""
+    from app.store.models import clean_cell
+
+    lines = []
+    for block in tp.extractDICT().get("blocks", []):
+        for line in block.get("lines", []):
+            spans = line.get("spans", [])
+            text = "".join(s.get("text", "") for s in spans).strip()
+            if text:
+                x0, y0, x1, y1 = line["bbox"]
+                lines.append((x0, y0, x1, y1, text, spans[0].get("font", "") if spans else ""))
+    lines.sort(key=lambda ln: ((ln[1] + ln[3]) / 2, ln[0]))
+    rows: list[list] = []  # [y centre, height, [(x0, x1, y0, y1, text, font)]]
+    for x0, y0, x1, y1, text, font in lines:
+        yc, h = (y0 + y1) / 2, y1 - y0
+        if rows and abs(rows[-1][0] - yc) <= max(2.0, 0.4 * min(h, rows[-1][1])):
+            rows[-1][2].append((x0, x1, y0, y1, text, font))
+        else:
+            rows.append([yc, h, [(x0, x1, y0, y1, text, font)]])
+    for r in rows:
+        r[2].sort()
+    tables: list[dict] = []
+    run: list = []
+    columns: list[list[float]] = []  # [left, right] of each column so far
+
+    def fits(cells) -> bool:
+        return len(cells) == len(columns) and all(
+            c[0] <= right + 2 and c[1] >= left - 2 for c, (left, right) in zip(cells, columns))
+
+    for r in rows + [[0.0, 0.0, []]]:  # a last empty row closes the last run
+        cells = r[2]
+        if run and len(cells) >= 2 and fits(cells):
+            run.append(r)
+            columns = [[min(left, c[0]), max(right, c[1])] for c, (left, right) in zip(cells, columns)]
+            continue
+        if len(run) >= LAYOUT_MIN_ROWS:
+            rec = _layout_record(page_no, run, clean_cell)
+            if rec:
+                tables.append(rec)
+            if len(tables) >= MAX_TABLES_PER_PAGE:
+                break
+        run = [r] if len(cells) >= 2 else []
+        columns = [[c[0], c[1]] for c in cells]
+    return tables
+
+
+def _layout_record(page_no: int, run: list, clean_cell) -> dict | None:
+    grid = [[clean_cell(c[4], MAX_CELL_CHARS) for c in r[2][:MAX_TABLE_COLS]] for r in run[:MAX_TABLE_ROWS + 1]]
+    n_cols = len(grid[0])
+    if not any(sum(len(row[i].split()) <= 3 for row in grid) * 5 >= len(grid) * 4 for i in range(n_cols)):
+        return None  # no column of names or figures: prose side by side
+    last = [c[-1].strip() for c in grid]
+    if all(x.isdigit() for x in last) and [int(x) for x in last] == sorted(int(x) for x in last) or \
+            sum(bool(_DOT_LEADERS.search(" ".join(r))) for r in grid) * 2 >= len(grid):
+        return None  # titles and page numbers: a contents or index page, not a table
+    fonts = [[c[5] for c in r[2]] for r in run[1:]]
+    header: list[str] = []
+    if not any(re.search(r"\d", c) for c in grid[0]) and (
+            any(all(f[i] != run[0][2][i][5] for f in fonts) for i in range(n_cols))
+            or sum(sum(bool(re.search(r"\d", r[i])) for r in grid[1:]) * 2 >= len(grid) - 1
+                   for i in range(n_cols)) * 2 >= n_cols):
+        # Set in other type than the rows, or names over columns of figures.
+        header, grid = grid[0], grid[1:]
+    grid = grid[:MAX_TABLE_ROWS]
+    x0 = min(c[0] for r in run for c in r[2])
+    x1 = max(c[1] for r in run for c in r[2])
+    y0 = min(c[2] for c in run[0][2])
+    y1 = max(c[3] for c in run[-1][2])
+    return {"page": page_no, "header": header, "rows": grid, "bbox": [x0, y0, x1, y1],
+            "truncated": len(run) > MAX_TABLE_ROWS + 1}
 
 
 # --- writer side ----------------------------------------------------------------------------

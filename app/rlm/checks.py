@@ -14,6 +14,7 @@ from app.rlm.terms import norm, words
 # A colon at a line end ("…execute the commands:") ends the lead-in to the block below it.
 _END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)|:(?=[ \t]*\n)|\n[ \t]*\n\s*")
 _IN_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s]*\.$", re.I)
+_PROMPT_LINE = re.compile(r"(?m)^[ \t]*[>$][ \t]+\S[^\n]*$")
 _ITEM_NUMBER = re.compile(r"(?:(?<=\n)|^)[ \t]*\d{1,2}$", re.M)
 _ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|etc|cf|vs|viz|approx|fig|sec|no|dr|mr|mrs|ms|st|ch|vol|pp?)\.$", re.I)
 
@@ -133,7 +134,20 @@ def sentences(text: str) -> list[tuple[int, int]]:
         start = nxt
     if text[start:].strip():
         out.append((start, len(text)))
-    return out
+    return [piece for a, b in out for piece in _prompt_lines(text, a, b)]
+
+
+def _prompt_lines(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """A sentence span cut around the prompt lines inside it ("> accountants <- data.frame(…)",
+    "$ make"): a line typed at a prompt ends with its line, with or without a full stop,
+    and is no part of the prose before or after it."""
+    cuts = []
+    for m in _PROMPT_LINE.finditer(text, a, b):
+        cuts += [m.start(), m.end()]
+    if not cuts:
+        return [(a, b)]
+    edges = [a] + cuts + [b]
+    return [(x, y) for x, y in zip(edges, edges[1:]) if text[x:y].strip()]
 
 
 def best_sentence(text: str, wanted: list[str], must: str = "") -> tuple[int, int] | None:

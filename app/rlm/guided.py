@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 
 from app.rlm import answerable, ladder, navigate, prompts, qshape
+from app.rlm.cells import answer_from_cells
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
@@ -32,7 +33,7 @@ from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, read_many, slice_limit, update_partial
 from app.rlm.scan import scan
 from app.rlm.summarise import asks_summary, summarise_topic
-from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm
+from app.rlm.terms import QuestionTerms, analyse, fts_query, key_pattern, norm, strip_framing
 
 
 @dataclass
@@ -91,6 +92,12 @@ def run_guided(ctx: RunContext):
             return result
     if candidates and sides(ctx.question) is not None:
         result = yield from answer_comparison(ctx, candidates, opt, filter_node.id)
+        if result is not None:
+            return result
+    if plan.kind == "lookup" and not plan.exact and qshape.shape_of(strip_framing(ctx.question)).kind != "howto":
+        # A figure set in a table is a row read with its column labels, not a sentence;
+        # an instruction is prose.
+        result = yield from answer_from_cells(ctx, filter_node.id)
         if result is not None:
             return result
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a

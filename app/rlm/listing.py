@@ -136,11 +136,15 @@ def answer_from_table(ctx, parent: str):
         return None
     idf = sn.weights(ctx.env, wanted)
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
+    rarest = max(sorted(wanted), key=lambda w: idf.get(w, 0.0))
     best, best_score = None, COLUMN_SHARE * total
     for doc_id in ctx.env.doc_ids:
         for t in ctx.env.tables(doc_id):
             if len(t.rows) < 2:
                 continue
+            span = ctx.env.page_span(doc_id, t.page_no)
+            if span is None or rarest not in sn.content_words(ctx.env.text(doc_id)[span[0]:span[1]]):
+                continue  # the arguments of seq() are not in a table of distributions' arguments
             for col, head in enumerate(t.header):
                 # "error level name" is headed by "name", which is a stop word in questions
                 # only because "What is the name of…" frames them.
