@@ -304,3 +304,20 @@ def test_a_row_across_two_page_columns_is_cited_for_the_cells_that_stand_togethe
     assert cells._in_text(["sequence(n)", "nowhere"], text) is None  # one cell is no row
     # Whole cells: the "1" of "1001" is not a cell "1".
     assert cells._in_text(["Pin", "1"], "Pin 1001") is None
+
+
+def test_an_instruction_is_read_from_a_reference_card_row_only_when_the_row_names_the_call(store):
+    from app.rlm import Controller
+
+    rows = [["draw path with pen", "draw(path,pen)"], ["draw labeled path", "draw(Label,path)"],
+            ["draw arrow with pen", "draw(path,pen,Arrow)"], ["fill path with pen", "fill(path,pen)"],
+            ["colour of the harbour lamp", "amber"]]
+    text = "Drawing commands\n" + "\n".join(f"{a}\n{b}" for a, b in rows) + "\n"
+    add_text_document(store, "Reference card", [text + "Filler about the card and its printing. " * 20],
+                      tables=[(1, [], rows)])
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("How do I draw an arrow with a pen?")
+    assert result.answer.startswith("draw arrow with pen | draw(path,pen,Arrow) [1]"), result.answer
+    assert result.citations[0].quote == "draw arrow with pen\ndraw(path,pen,Arrow)"
+    # An instruction whose row names no call is prose's to answer, not the table's.
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("How do I set the colour of the harbour lamp?")
+    assert not any(n.label.startswith("a figure from a table") for n in result.nodes)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from app.rlm import answerable, hygiene
+from app.rlm import answerable, hygiene, qshape
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.terms import strip_framing
@@ -23,7 +23,7 @@ ROW_CHARS = 400  # a row's cells stand within this many characters of the page's
 CAPTION_CHARS = 160  # text above a table that names it
 
 
-def best_row(env, question: str):
+def best_row(env, question: str, needs_code: bool = False):
     """(table, row index, column or None, share, rarest word) of the row that answers best,
     or None.
     The row must hold the question's rarest word itself, whole: a header alone names a
@@ -48,7 +48,7 @@ def best_row(env, question: str):
             for i, row in enumerate(t.rows):
                 # Whole words: a cell is looked up by what it says ("frame" is not "framework").
                 words = sn.content_words(" ".join(row))
-                if rarest not in words:
+                if rarest not in words or needs_code and not any(qshape.names_code(c) for c in row):
                     continue
                 in_row = wanted & words
                 by_col = [(wanted - in_row) & h for h in heads]
@@ -77,10 +77,11 @@ def _caption_words(env, t) -> set[str]:
     return sn.content_words(text[max(0, at[0] - above):at[0]])
 
 
-def answer_from_cells(ctx, parent: str):
+def answer_from_cells(ctx, parent: str, needs_code: bool = False):
     """A cited answer from a table's row, or None when no row holds enough of the question
-    or its cells cannot be found on their page."""
-    found = best_row(ctx.env, ctx.question)
+    or its cells cannot be found on their page. needs_code: only a row with a cell that
+    names a command or call (an instruction's answer)."""
+    found = best_row(ctx.env, ctx.question, needs_code)
     if found is None:
         return None
     t, i, col, share, rarest = found

@@ -94,10 +94,12 @@ def run_guided(ctx: RunContext):
         result = yield from answer_comparison(ctx, candidates, opt, filter_node.id)
         if result is not None:
             return result
-    if plan.kind == "lookup" and not plan.exact and qshape.shape_of(strip_framing(ctx.question)).kind != "howto":
-        # A figure set in a table is a row read with its column labels, not a sentence;
-        # an instruction is prose.
-        result = yield from answer_from_cells(ctx, filter_node.id)
+    if plan.kind == "lookup" and not plan.exact:
+        # A figure set in a table is a row read with its column labels, not a sentence; an
+        # instruction is, when the row names the call (a reference card's "draw arrow with
+        # pen | draw(path,pen,Arrow)").
+        howto = qshape.shape_of(strip_framing(ctx.question)).kind == "howto"
+        result = yield from answer_from_cells(ctx, filter_node.id, needs_code=howto)
         if result is not None:
             return result
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
