@@ -299,11 +299,11 @@ def test_a_row_across_two_page_columns_is_cited_for_the_cells_that_stand_togethe
     text = ("array {0,1,...,n-1}\nsequence(n)\narray {n,n+1,...,m}\nsequence(n,m)\n" + "filler line\n" * 60
             + "RGB pen from a string\nrgb(string)\n")
     row = ["array {0,1,...,n-1}", "sequence(n)", "RGB pen from a string", "rgb(string)"]
-    a, b, n = cells._in_text(row, text)
+    a, b, n = cells.row_span(row, text)
     assert (text[a:b], n) == ("array {0,1,...,n-1}\nsequence(n)", 2)
-    assert cells._in_text(["sequence(n)", "nowhere"], text) is None  # one cell is no row
+    assert cells.row_span(["sequence(n)", "nowhere"], text) is None  # one cell is no row
     # Whole cells: the "1" of "1001" is not a cell "1".
-    assert cells._in_text(["Pin", "1"], "Pin 1001") is None
+    assert cells.row_span(["Pin", "1"], "Pin 1001") is None
 
 
 def test_an_instruction_is_read_from_a_reference_card_row_only_when_the_row_names_the_call(store):
@@ -321,3 +321,41 @@ def test_an_instruction_is_read_from_a_reference_card_row_only_when_the_row_name
     # An instruction whose row names no call is prose's to answer, not the table's.
     result = Controller(store, FakeModel(responder=_lookup_planner)).ask("How do I set the colour of the harbour lamp?")
     assert not any(n.label.startswith("a figure from a table") for n in result.nodes)
+
+
+def test_a_list_set_as_rows_is_the_cells_beside_the_rows_that_hold_the_question(store):
+    from app.rlm import Controller
+
+    rows = [["grayscale pen from value", "gray(g)"], ["RGB pen from values", "rgb(r,g,b)"],
+            ["CMYK pen from values", "cmyk(c,m,y,k)"], ["invisible pen", "invisible"],
+            ["fill path with pen", "fill(path,pen)"]]
+    text = "Pens\n" + "\n".join(f"{a}\n{b}" for a, b in rows) + "\n"
+    add_text_document(store, "Reference card", [text + "Filler about the card and its printing. " * 20],
+                      tables=[(1, [], rows)])
+
+    def plans_list(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "list", "terms": []}
+        if body.startswith("List the items"):
+            return {"items": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=plans_list)).ask("Which calls make a pen from values?")
+    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    assert items == ["- gray(g)", "- rgb(r,g,b)", "- cmyk(c,m,y,k)"], result.answer
+    whole = store.document_text(result.citations[0].doc_id)
+    for c in result.citations:
+        assert whole[c.char_start:c.char_end] == c.quote
+    assert any(n.label.startswith("a list set as rows") for n in result.nodes)
+
+
+def test_a_row_holding_the_head_of_the_asked_phrase_without_its_modifier_is_about_something_else(fleet):
+    store, _ = fleet
+    from app.rlm import cells
+    from app.rlm.environment import Environment
+
+    env = Environment(store)
+    assert cells.best_row(env, "What is the home port of the North Wind in the harbour register?") is not None
+    # "Grey Wind" is one name: the row of the "Grey Heron" is another vessel's.
+    assert cells.best_row(env, "What is the home port of the Grey Wind in the harbour register?") is None

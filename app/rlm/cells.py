@@ -24,8 +24,8 @@ CAPTION_CHARS = 160  # text above a table that names it
 
 
 def best_row(env, question: str, needs_code: bool = False):
-    """(table, row index, column or None, share, rarest word) of the row that answers best,
-    or None.
+    """(table, row index, column or None, share, the rarest words it holds) of the row that
+    answers best, or None.
     The row must hold the question's rarest word itself, whole: a header alone names a
     column, not a row. The column is the one whose header holds a question word the row lacks
     ("size" of the gimp row)."""
@@ -34,6 +34,10 @@ def best_row(env, question: str, needs_code: bool = False):
         return None  # one word picks rows by accident, not a row and a column
     idf = sn.weights(env, wanted)
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
+    # "line width", "North Wind": a row that holds one word of a phrase the question makes
+    # of two, and not the other ("Default page width", "Grey Heron"), is about something else.
+    stems = [sn.stem(w) for w in re.findall(r"[A-Za-z][\w'-]*", strip_framing(question))]
+    phrases = [(a, b) for a, b in zip(stems, stems[1:]) if a in wanted and b in wanted]
     best, best_share = None, ROW_SHARE
     for doc_id in env.doc_ids:
         # A word of the document's title ("Which Asymptote data type…" of the Asymptote
@@ -41,24 +45,27 @@ def best_row(env, question: str, needs_code: bool = False):
         titled = wanted & sn.content_words(env.docs[doc_id].title or "")
         if not wanted - titled:
             continue
-        rarest = max(sorted(wanted - titled), key=lambda w: idf.get(w, 0.0))
+        top = max(idf.get(w, 0.0) for w in wanted - titled)
+        rarest = {w for w in wanted - titled if idf.get(w, 0.0) >= 0.95 * top}  # ties: any of them
         for t in env.tables(doc_id):
             heads = [sn.content_words(h or "") | sn.soft_words(h or "") for h in t.header]
             caption = None
             for i, row in enumerate(t.rows):
                 # Whole words: a cell is looked up by what it says ("frame" is not "framework").
                 words = sn.content_words(" ".join(row))
-                if rarest not in words or needs_code and not any(qshape.names_code(c) for c in row):
+                if not rarest & words or needs_code and not any(qshape.names_code(c) for c in row):
                     continue
                 in_row = wanted & words
                 by_col = [(wanted - in_row) & h for h in heads]
                 in_head = set().union(*by_col) if by_col else set()
+                if any((a in in_row | in_head) != (b in in_row | in_head) for a, b in phrases):
+                    continue
                 if caption is None:
                     caption = _caption_words(env, t)
                 share = sum(idf.get(w, 0.0) for w in in_row | in_head | (wanted & caption) | titled) / total
                 if share > best_share and len(row) - sum(1 for c in row if not c.strip()) >= 2:
                     col = max(range(len(by_col)), key=lambda c: len(by_col[c])) if in_head else None
-                    best, best_share = (t, i, col, share, rarest), share
+                    best, best_share = (t, i, col, share, rarest & words), share
     return best
 
 
@@ -70,7 +77,7 @@ def _caption_words(env, t) -> set[str]:
         return set()
     text = env.text(t.doc_id)[span[0]:span[1]]
     # Where its first row stands (a page may hold two tables under the same header words).
-    at = _in_text([" ".join(c.split()) for c in t.rows[0]], text)
+    at = row_span([" ".join(c.split()) for c in t.rows[0]], text)
     if at is None:
         return set()
     above = CAPTION_CHARS + sum(len(h) + 1 for h in t.header or [])
@@ -91,13 +98,13 @@ def answer_from_cells(ctx, parent: str, needs_code: bool = False):
         return None
     page = ctx.env.slice(t.doc_id, *span)
     text = ctx.env.slice_text(page)
-    cells = _in_text(row, text)
+    cells = row_span(row, text)
     labels = [" ".join(h.split()) for h in t.header] if t.header else []
     node = yield from ctx.step(
         "filter", f"a figure from a table: the row {_show(row)} of the table on {page.describe()}",
         _show(row, labels), parent=parent, slice=page,
         data={"header": labels, "row": row, "column": col, "share": round(share, 2), "table_id": t.id})
-    if cells is None or rarest not in sn.content_words(" ".join(row[:cells[2]])):
+    if cells is None or not rarest & sn.content_words(" ".join(row[:cells[2]])):
         yield from ctx.set_fate(node, "discarded", "the row's cells are not together in the page's text")
         return None
     a, b, n = cells
@@ -134,7 +141,7 @@ def _show(row: list[str], labels: list[str] | None = None) -> str:
     return " | ".join(c for c in row if c)
 
 
-def _in_text(row: list[str], text: str) -> tuple[int, int, int] | None:
+def row_span(row: list[str], text: str) -> tuple[int, int, int] | None:
     """Where the row's cells stand, in order, each within ROW_CHARS of the one before:
     (start, end, n), the span from the first cell's start to the end of the n-th, for the
     longest such run from the first cell (all the row's cells when they are together, two

@@ -28,7 +28,7 @@ from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
-from app.rlm.listing import answer_from_table, answer_list
+from app.rlm.listing import answer_from_rows, answer_from_table, answer_list
 from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, read_many, slice_limit, update_partial
 from app.rlm.scan import scan
@@ -112,6 +112,8 @@ def run_guided(ctx: RunContext):
     if plan.kind == "list":
         # A reference often sets a list as a table: a column headed by what is asked for.
         result = yield from answer_from_table(ctx, filter_node.id)
+        if result is None:
+            result = yield from answer_from_rows(ctx, filter_node.id)
         if result is not None:
             return result
     if plan.kind == "list" and not plan.exact and candidates:

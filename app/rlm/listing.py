@@ -16,6 +16,7 @@ import re
 
 from app.rlm import answerable, hygiene, navigate, prompts
 from app.rlm import sentences as sn
+from app.rlm.cells import row_span
 from app.rlm.checks import locate, parse_json, sentences
 from app.rlm.events import AnswerDelta
 from app.rlm.terms import norm, strip_framing
@@ -124,6 +125,68 @@ def _laid_out(ctx, ranked, wanted, parent: str):
 
 
 COLUMN_SHARE = 0.3  # of the question's idf weight a column's header must hold to be the list asked for
+ROWS_SHARE = 0.2  # of the question's idf weight (its words not in the title) a row must hold to be an item's
+
+
+def answer_from_rows(ctx, parent: str):
+    """A list a reference sets as rows ("Which functions make a pen from colour values?"
+    over a card's "RGB pen from values in [0,1] | rgb(r,g,b)" rows): the rows of one
+    table that each hold two of the question's words or more, ROWS_SHARE of its weight,
+    each read for the cell beside the one that matched (the name a description stands
+    for), cited where the two stand on the page. The rows of one list hold the same
+    question words in the same column. None unless two rows of one table do."""
+    wanted = sn.content_words(strip_framing(ctx.question))
+    idf = sn.weights(ctx.env, wanted)
+    # A word the selection never uses ("colour" where the card says "RGB") is the
+    # question's paraphrase: it cannot tell rows apart.
+    used = {w for w, df in sn.block_freq(ctx.env, wanted)[0].items() if df}
+    best: list = []
+    for doc_id in ctx.env.doc_ids:
+        asked = (wanted & used) - sn.content_words(ctx.env.docs[doc_id].title or "")
+        total = sum(idf.get(w, 0.0) for w in asked) or 1.0
+        for t in ctx.env.tables(doc_id):
+            groups: dict = {}  # (column, the question's words it holds) -> rows
+            for row in t.rows:
+                row = [" ".join(c.split()) for c in row]
+                held = [asked & sn.content_words(c) for c in row]
+                k = max(range(len(row)), key=lambda i: sum(idf.get(w, 0.0) for w in held[i]), default=0)
+                share = sum(idf.get(w, 0.0) for w in held[k]) / total
+                if len(held[k]) < 2 or share < ROWS_SHARE:
+                    continue
+                # The cell beside the matching one, when it holds none of the question: the
+                # name its description stands for (or the description of a name asked for).
+                side = [j for j in (k + 1, k - 1) if 0 <= j < len(row) and row[j] and not held[j]]
+                if side:
+                    groups.setdefault((k, frozenset(held[k])), []).append((row[k], row[side[0]], share, side[0] > k))
+            # The items of one list hold the same words of the question in the same column.
+            for found in groups.values():
+                if len(found) >= 2 and (len(found), sum(f[2] for f in found)) > (len(best), sum(f[2] for f in best)):
+                    best = [(t, *f) for f in found]
+    if not best:
+        return None
+    t = best[0][0]
+    span = ctx.env.page_span(t.doc_id, t.page_no)
+    if span is None:
+        return None
+    page = ctx.env.slice(t.doc_id, *span)
+    text = ctx.env.slice_text(page)
+    node = yield from ctx.step("filter", f"a list set as rows of the table on {page.describe()}",
+                               "\n".join(f"{m} | {item}" for _, m, item, _, _ in best[:MAX_ITEMS]), parent=parent,
+                               slice=page, data={"table_id": t.id, "rows": len(best)})
+    items = []
+    for _, match, item, _, after in best:
+        at = row_span([match, item] if after else [item, match], text)
+        if at is None:
+            continue
+        a, b, _ = at
+        i = text.rfind(item, a, b) if after else text.find(item, a, b)
+        if i >= 0:
+            items.append((item, page.char_start + i, page.char_start + i + len(item), node))
+    items = _dedupe(items)[:MAX_ITEMS]
+    if len(items) < 2:
+        yield from ctx.set_fate(node, "discarded", "its cells are not together in the page's text")
+        return None
+    return (yield from _answer(ctx, items, node))
 
 
 def answer_from_table(ctx, parent: str):

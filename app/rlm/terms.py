@@ -52,6 +52,14 @@ _LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (
 # auxiliary (a singular one takes "does"/"is" only after "what"/"which" itself).
 _PLURAL_ASK = re.compile(r"^\W*(?:which|what)\s+(?:[\w-]+\s+){0,2}[\w-]*[^\Wsu]s\s+"
                          r"(?:are|were|do|does|did|can|could|should|will|would|have|must|may|might|exist)\b", re.I)
+# "Which functions make a pen…?", "What options control…?": a plural noun and the verb it
+# governs. A singular noun's verb ("Which operator gives the modulo?", "What goes in…")
+# ends in s itself and is followed by its object, so a word such as "the" or "in" after
+# the s-word, or a capitalised name, keeps the question a lookup.
+_PLURAL_DOES = re.compile(r"^\W*(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
+                          r"(?!(?:does|do|did|is|are|was|were|has|have|its|this|that|goes|gives|uses|means)\b)"
+                          r"[\w-]*[^\W\d_su]s\s+(?!(?:of|is|was|has|does|do|did|are|were|the|a|an|this|these|that|"
+                          r"those|its|their|in|on|to|for|from|with|by|at|into|as)\b)(?-i:[a-z]+)\b", re.I)
 _NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
 
 # What a question word asks for, as words a document would use: a small model cannot
@@ -114,7 +122,8 @@ def analyse(question: str) -> QuestionTerms:
         # names in capitals are what it is about, rather than no search at all.
         content = [w for w in words if w.lower() in SOFT_STOPWORDS] + \
             [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", q)) if w not in ("I", "A")]
-    kind = "aggregate" if _AGGREGATE.search(q) else "list" if (_LIST.search(q) or _PLURAL_ASK.search(q)) else "lookup"
+    kind = "aggregate" if _AGGREGATE.search(q) else \
+        "list" if (_LIST.search(q) or _PLURAL_ASK.search(q) or _PLURAL_DOES.search(q)) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
     # The selection may spell a word the other way ("licence"/"license") or use another form
