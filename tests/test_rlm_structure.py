@@ -359,3 +359,24 @@ def test_a_row_holding_the_head_of_the_asked_phrase_without_its_modifier_is_abou
     assert cells.best_row(env, "What is the home port of the North Wind in the harbour register?") is not None
     # "Grey Wind" is one name: the row of the "Grey Heron" is another vessel's.
     assert cells.best_row(env, "What is the home port of the Grey Wind in the harbour register?") is None
+
+
+def test_of_two_tables_listing_rows_the_one_with_more_rows_is_read(store):
+    from app.rlm import Controller
+
+    small = [["blue pen from values", "blue(v)"], ["green pen from values", "green(v)"]]
+    large = [["grayscale pen from value", "gray(g)"], ["RGB pen from values", "rgb(r,g,b)"],
+             ["CMYK pen from values", "cmyk(c,m,y,k)"]]
+    text = "\n".join(f"{a}\n{b}" for a, b in small) + "\nmore pens\n" + "\n".join(f"{a}\n{b}" for a, b in large) + "\n"
+    add_text_document(store, "Reference card", [text + "Filler about the card and its printing. " * 20],
+                      tables=[(1, [], small), (1, [], large)])
+
+    def plans_list(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "list", "terms": []}
+        return {"items": []} if body.startswith("List the items") else "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=plans_list)).ask("Which calls make a pen from values?")
+    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    assert items == ["- gray(g)", "- rgb(r,g,b)", "- cmyk(c,m,y,k)"], result.answer

@@ -140,7 +140,8 @@ def answer_from_rows(ctx, parent: str):
     # A word the selection never uses ("colour" where the card says "RGB") is the
     # question's paraphrase: it cannot tell rows apart.
     used = {w for w, df in sn.block_freq(ctx.env, wanted)[0].items() if df}
-    best: list = []
+    best: list = []  # (matching cell, item cell, share, item after the match)
+    t_best = None
     for doc_id in ctx.env.doc_ids:
         asked = (wanted & used) - sn.content_words(ctx.env.docs[doc_id].title or "")
         total = sum(idf.get(w, 0.0) for w in asked) or 1.0
@@ -160,21 +161,21 @@ def answer_from_rows(ctx, parent: str):
                     groups.setdefault((k, frozenset(held[k])), []).append((row[k], row[side[0]], share, side[0] > k))
             # The items of one list hold the same words of the question in the same column.
             for found in groups.values():
-                if len(found) >= 2 and (len(found), sum(f[2] for f in found)) > (len(best), sum(f[2] for f in best)):
-                    best = [(t, *f) for f in found]
+                if len(found) >= 2 and _weight(found) > _weight(best):
+                    best, t_best = found, t
     if not best:
         return None
-    t = best[0][0]
+    t = t_best
     span = ctx.env.page_span(t.doc_id, t.page_no)
     if span is None:
         return None
     page = ctx.env.slice(t.doc_id, *span)
     text = ctx.env.slice_text(page)
     node = yield from ctx.step("filter", f"a list set as rows of the table on {page.describe()}",
-                               "\n".join(f"{m} | {item}" for _, m, item, _, _ in best[:MAX_ITEMS]), parent=parent,
+                               "\n".join(f"{m} | {item}" for m, item, _, _ in best[:MAX_ITEMS]), parent=parent,
                                slice=page, data={"table_id": t.id, "rows": len(best)})
     items = []
-    for _, match, item, _, after in best:
+    for match, item, _, after in best:
         at = row_span([match, item] if after else [item, match], text)
         if at is None:
             continue
@@ -187,6 +188,11 @@ def answer_from_rows(ctx, parent: str):
         yield from ctx.set_fate(node, "discarded", "its cells are not together in the page's text")
         return None
     return (yield from _answer(ctx, items, node))
+
+
+def _weight(rows) -> tuple[int, float]:
+    """More rows first, then more of the question held."""
+    return len(rows), sum(share for _, _, share, _ in rows)
 
 
 def answer_from_table(ctx, parent: str):
