@@ -280,8 +280,11 @@ class PageReader:
                 found = len(self.out.tables)
                 self._find_tables(page)
                 # A page with a ruled table has had its tables found; the others may set one out by position.
-                if len(self.out.tables) == found < MAX_TABLES and looks_tabular(text):
-                    self.out.tables.extend(layout_tables(number + 1, tp))
+                if len(self.out.tables) == found < MAX_TABLES and len(text) <= MAX_LAYOUT_PAGE_CHARS \
+                        and self._table_seconds <= TABLE_TIME_BUDGET_S and looks_tabular(text):
+                    t0 = time.process_time()
+                    self.out.tables.extend(layout_tables(number + 1, tp)[:MAX_TABLES - found])
+                    self._table_seconds += time.process_time() - t0
         except Exception:
             pass
         return text
@@ -442,6 +445,7 @@ def _table_record(page_no: int, t) -> dict | None:
 # Its rows are lines side by side at one height; only pages where short lines dominate
 # are read for them, so prose pages cost nothing.
 LAYOUT_MIN_SHORT_LINES = 12
+MAX_LAYOUT_PAGE_CHARS = 40_000  # a page of more is a dump, not a page of a table
 LAYOUT_SHORT_CHARS = 30
 LAYOUT_MIN_ROWS = 3
 _DOT_LEADERS = re.compile(r"(?:\.\s?){4,}")  # "Arrays . . . . . 21": a contents line's dots

@@ -119,7 +119,9 @@ def answer_from_cells(ctx, parent: str, needs_code: bool = False):
     if ctx.options.get("answer_gate", True):
         verdict = yield from answerable.gate(ctx, [cite])
         if not verdict.ok:
-            return (yield from answerable.not_found(ctx, verdict))
+            # A row that shares words without answering leaves the question to the prose.
+            yield from ctx.set_fate(node, "discarded", verdict.why)
+            return None
     shown = _show(row, labels)
     value = row[col] if col is not None and col < len(row) and row[col] else ""
     if value and labels:
