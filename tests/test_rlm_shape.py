@@ -432,3 +432,26 @@ def test_a_url_broken_at_a_line_end_does_not_end_a_sentence():
                                                  " Next one."]
     t = "See https://example.org.\nThen more."
     assert [t[a:b].strip() for a, b in sentences(t)] == ["See https://example.org.", "Then more."]
+
+
+def test_a_sentence_followed_by_a_prompt_line_carries_the_command():
+    from app.rlm import sentences as sn
+    from app.rlm.checks import sentences
+
+    text = ("To get more information on any specific named function, for example solve, the command is\n"
+            "> help(solve)\nAn alternative is\n> ?solve\n")
+
+    class Env:
+        def text(self, doc_id):
+            return text
+
+        def page_at(self, doc_id, char):
+            return 1
+
+        def page_span(self, doc_id, page):
+            return 0, len(text)
+
+    a, b = sentences(text)[0]
+    assert text[a:b].endswith("the command is\n")  # the prompt line is a statement of its own
+    longer = sn.listed(Env(), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
+    assert longer.text.splitlines()[-1] == "> help(solve)"

@@ -310,6 +310,13 @@ def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
                   r.matched)
 
 
+_PROMPT_NEXT = re.compile(r"[ \t]*\n?[ \t]*[>$][ \t]+\S")
+
+
+def _prompt_follows(text: str, end: int) -> bool:
+    """The next line, starting at or after `end`, is typed at a prompt ("> help(solve)")."""
+    m = _PROMPT_NEXT.match(text, end)
+    return m is not None and ("\n" in m.group(0) or text[end - 1:end] == "\n")
 LISTED_CHARS = 900  # what a lead-in may carry: a few steps or items, not a chapter
 _MARKER = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+\S")
 _PROSE_LINE = re.compile(r"[A-Z][a-z]+(?:\s+\S+){5,}")
@@ -322,8 +329,8 @@ def unhyphenated(text: str) -> str:
 
 def listed(env, r: Ranked) -> Ranked | None:
     """`r`, a lead-in ending with a colon ("…will search the following paths, in the order
-    listed:", "…execute the commands:"), read with what it introduces (see `block`). The
-    lead-in alone says nothing; None when it does not end with a colon or nothing item-like
+    listed:", "…execute the commands:") or followed by a prompt line, read with what it
+    introduces (see `block`). The lead-in alone says nothing; None when nothing item-like
     follows."""
     lines = block(env, r)
     if not lines:
@@ -339,10 +346,12 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
     its numbered or bulleted items, an item going on over its wrapped lines until a line
     ends it ("…;", "….") and the next line is no item; else up to eight short lines of
     commands, until prose resumes. Ends at the lead-in's page end, so a quote of it is on
-    one page. Empty when `r` does not end with a colon."""
-    if not r.text.rstrip().endswith(":"):
-        return []
+    one page. A sentence followed by lines typed at a prompt ("…the command is" then
+    "> help(solve)") introduces them as a colon would. Empty when `r` does neither."""
     text = env.text(r.doc_id)
+    colon = r.text.rstrip().endswith(":")
+    if not colon and not _prompt_follows(text, r.end):
+        return []
     limit = r.end + LISTED_CHARS
     span = env.page_span(r.doc_id, env.page_at(r.doc_id, r.start))
     if span is not None:
@@ -369,8 +378,9 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
     else:
         for a, b in lines[:8]:
             line = text[a:b]
-            if len(line) > 80 or line.endswith(".") or _PROSE_LINE.match(line):
-                break
+            if len(line) > 80 or line.endswith(".") or _PROSE_LINE.match(line) or \
+                    not colon and not re.match(r"[>$+][ \t]", line):
+                break  # prose resumes; after a prompt line, so does any line not typed at one
             out.append((a, b))
     return out
 
