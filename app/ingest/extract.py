@@ -130,6 +130,9 @@ def _sniff(head: bytes) -> str:
 def open_document(path: Path, fmt: str, password: str | None):
     import pymupdf
 
+    # find_tables otherwise prints an advertisement for another package on stdout, into the
+    # user's terminal and the CLI's JSON output.
+    getattr(pymupdf, "no_recommend_layout", lambda: None)()
     doc = pymupdf.open(str(path), filetype=fmt if fmt in ("html",) else None)
     if doc.needs_pass:
         if not password:
