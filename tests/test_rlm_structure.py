@@ -380,3 +380,19 @@ def test_of_two_tables_listing_rows_the_one_with_more_rows_is_read(store):
     result = Controller(store, FakeModel(responder=plans_list)).ask("Which calls make a pen from values?")
     items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
     assert items == ["- gray(g)", "- rgb(r,g,b)", "- cmyk(c,m,y,k)"], result.answer
+
+
+def test_an_instruction_row_must_say_what_is_asked_itself_not_through_its_caption(store):
+    from app.rlm import cells
+    from app.rlm.environment import Environment
+
+    rows = [["/dev/null", "read", "return end-of-file"], ["/dev/zero", "read", "return zeros"],
+            ["/dev/random", "read", "return random bytes"]]
+    text = "Missing values and how to test for them in special files\n" + \
+        "\n".join(" ".join(r) for r in rows) + "\n" + "Filler about devices. " * 20
+    add_text_document(store, "Devices", [text], tables=[(1, [], rows)])
+    env = Environment(store)
+    # The caption holds "test" and "missing values"; the row only "return" and "null".
+    question = "How do I test for missing values that return null?"
+    assert cells.best_row(env, question, needs_code=True) is None
+    assert cells.best_row(env, question) is not None  # as a figure, the caption may name the table

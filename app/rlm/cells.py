@@ -63,6 +63,8 @@ def best_row(env, question: str, needs_code: bool = False):
                 if caption is None:
                     caption = _caption_words(env, t)
                 share = sum(idf.get(w, 0.0) for w in in_row | in_head | (wanted & caption) | titled) / total
+                if needs_code and sum(idf.get(w, 0.0) for w in in_row | titled) / total <= ROW_SHARE:
+                    continue  # an instruction's row says what is asked itself, not through its caption
                 if share > best_share and len(row) - sum(1 for c in row if not c.strip()) >= 2:
                     col = max(range(len(by_col)), key=lambda c: len(by_col[c])) if in_head else None
                     best, best_share = (t, i, col, share, rarest & words), share
