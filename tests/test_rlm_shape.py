@@ -263,6 +263,22 @@ def test_a_list_laid_out_after_its_lead_in_is_read_item_by_item_with_wrapped_ite
     assert any(n.kind == "filter" and "laid out" in n.label for n in result.nodes)
 
 
+class _OnePage:
+    """An environment of one document of one page: what sentences.listed reads."""
+
+    def __init__(self, text: str):
+        self._text = text
+
+    def text(self, doc_id):
+        return self._text
+
+    def page_at(self, doc_id, char):
+        return 1
+
+    def page_span(self, doc_id, page):
+        return 0, len(self._text)
+
+
 def test_an_answer_ending_with_a_colon_carries_what_it_introduces():
     from app.rlm import sentences as sn
     from app.rlm.checks import sentences
@@ -270,21 +286,11 @@ def test_an_answer_ending_with_a_colon_carries_what_it_introduces():
     text = ("To build the keeper's tools from source\nexecute the commands:\ngunzip tools.tgz\ntar -xf tools.tar\n"
             "cd tools\nBy default the system version of the lamp library is used.\n")
 
-    class Env:
-        def text(self, doc_id):
-            return text
-
-        def page_at(self, doc_id, char):
-            return 1
-
-        def page_span(self, doc_id, page):
-            return 0, len(text)
-
     a, b = sentences(text)[0]
     assert text[a:b].endswith("commands:")  # a colon at a line end ends the lead-in
-    longer = sn.listed(Env(), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
+    longer = sn.listed(_OnePage(text), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
     assert longer.text.splitlines()[1:] == ["gunzip tools.tgz", "tar -xf tools.tar", "cd tools"]
-    assert sn.listed(Env(), sn.Ranked(1.0, 1.0, 1, 0, 20, text[:20], frozenset())) is None  # no colon: no block
+    assert sn.listed(_OnePage(text), sn.Ranked(1.0, 1.0, 1, 0, 20, text[:20], frozenset())) is None  # no colon: no block
 
 
 def test_a_heading_alone_is_never_an_answer():
@@ -441,17 +447,7 @@ def test_a_sentence_followed_by_a_prompt_line_carries_the_command():
     text = ("To get more information on any specific named function, for example solve, the command is\n"
             "> help(solve)\nAn alternative is\n> ?solve\n")
 
-    class Env:
-        def text(self, doc_id):
-            return text
-
-        def page_at(self, doc_id, char):
-            return 1
-
-        def page_span(self, doc_id, page):
-            return 0, len(text)
-
     a, b = sentences(text)[0]
     assert text[a:b].endswith("the command is\n")  # the prompt line is a statement of its own
-    longer = sn.listed(Env(), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
+    longer = sn.listed(_OnePage(text), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
     assert longer.text.splitlines()[-1] == "> help(solve)"

@@ -236,11 +236,20 @@ def fleet(tmp_path):
     store.close()
 
 
-def _lookup_planner(req):
-    body = req.messages[-1]["content"]
-    if "Plan how to search" in body:
-        return {"kind": "lookup", "terms": []}
-    return "no" if req.choices else {"relevant": False}
+def _planner(kind):
+    """A model that plans `kind`, extracts no list items and confirms nothing: what is
+    answered comes from code."""
+    def respond(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": kind, "terms": []}
+        if body.startswith("List the items"):
+            return {"items": []}
+        return "no" if req.choices else {"relevant": False}
+    return respond
+
+
+_lookup_planner, _list_planner = _planner("lookup"), _planner("list")
 
 
 def test_a_figure_is_read_from_its_table_row_with_the_column_label_and_cited_on_its_page(fleet):
@@ -275,21 +284,13 @@ def test_a_column_is_no_list_for_a_question_whose_rarest_word_is_not_on_its_page
     store, _ = fleet
     from app.rlm import Controller
 
-    def plans_list(req):
-        body = req.messages[-1]["content"]
-        if "Plan how to search" in body:
-            return {"kind": "list", "terms": []}
-        if body.startswith("List the items"):
-            return {"items": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=plans_list)).ask("List the tonnages in the register.")
+    result = Controller(store, FakeModel(responder=_list_planner)).ask("List the tonnages in the register.")
     assert any(n.label.startswith("a list set as a table") for n in result.nodes), [n.label for n in result.nodes]
     # The column headed "Tonnage" holds a word of the question, not what it asks about,
     # which another document holds.
     add_text_document(store, "Admiralty notice", ["The Admiralty lists the tonnages of its own ships. " * 3])
     add_text_document(store, "Admiralty minutes", ["The Admiralty meets in the old customs house. " * 3])
-    result = Controller(store, FakeModel(responder=plans_list)).ask("Which tonnages does the Admiralty list?")
+    result = Controller(store, FakeModel(responder=_list_planner)).ask("Which tonnages does the Admiralty list?")
     assert "2,015" not in result.answer and not any(n.label.startswith("a list set as a table") for n in result.nodes)
 
 
@@ -333,15 +334,7 @@ def test_a_list_set_as_rows_is_the_cells_beside_the_rows_that_hold_the_question(
     add_text_document(store, "Reference card", [text + "Filler about the card and its printing. " * 20],
                       tables=[(1, [], rows)])
 
-    def plans_list(req):
-        body = req.messages[-1]["content"]
-        if "Plan how to search" in body:
-            return {"kind": "list", "terms": []}
-        if body.startswith("List the items"):
-            return {"items": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=plans_list)).ask("Which calls make a pen from values?")
+    result = Controller(store, FakeModel(responder=_list_planner)).ask("Which calls make a pen from values?")
     items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
     assert items == ["- gray(g)", "- rgb(r,g,b)", "- cmyk(c,m,y,k)"], result.answer
     whole = store.document_text(result.citations[0].doc_id)
@@ -371,13 +364,7 @@ def test_of_two_tables_listing_rows_the_one_with_more_rows_is_read(store):
     add_text_document(store, "Reference card", [text + "Filler about the card and its printing. " * 20],
                       tables=[(1, [], small), (1, [], large)])
 
-    def plans_list(req):
-        body = req.messages[-1]["content"]
-        if "Plan how to search" in body:
-            return {"kind": "list", "terms": []}
-        return {"items": []} if body.startswith("List the items") else "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=plans_list)).ask("Which calls make a pen from values?")
+    result = Controller(store, FakeModel(responder=_list_planner)).ask("Which calls make a pen from values?")
     items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
     assert items == ["- gray(g)", "- rgb(r,g,b)", "- cmyk(c,m,y,k)"], result.answer
 

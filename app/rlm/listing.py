@@ -190,6 +190,12 @@ def answer_from_rows(ctx, parent: str):
     return (yield from _answer(ctx, items, node))
 
 
+def _on_page(env, t, word: str) -> bool:
+    """Does the table's page use the word? Asked only of a column that would win."""
+    span = env.page_span(t.doc_id, t.page_no)
+    return span is not None and word in sn.content_words(env.text(t.doc_id)[span[0]:span[1]])
+
+
 def _weight(rows) -> tuple[int, float]:
     """More rows first, then more of the question held."""
     return len(rows), sum(share for _, _, share, _ in rows)
@@ -211,16 +217,14 @@ def answer_from_table(ctx, parent: str):
         for t in ctx.env.tables(doc_id):
             if len(t.rows) < 2:
                 continue
-            span = ctx.env.page_span(doc_id, t.page_no)
-            if span is None or rarest not in sn.content_words(ctx.env.text(doc_id)[span[0]:span[1]]):
-                continue  # the arguments of seq() are not in a table of distributions' arguments
             for col, head in enumerate(t.header):
                 # "error level name" is headed by "name", which is a stop word in questions
                 # only because "What is the name of…" frames them.
                 words = sn.content_words(head or "") | sn.soft_words(head or "")
                 held = {w for w in wanted if sn.holds(words, w)}
                 score = sum(idf.get(w, 0.0) for w in held)
-                if score > best_score:
+                if score > best_score and _on_page(ctx.env, t, rarest):
+                    # (the arguments of seq() are not in a table of distributions' arguments)
                     best, best_score = (t, col), score
     if best is None:
         return None
