@@ -234,6 +234,10 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     assert listing.layout_items("This generates the vector c(-5.0, -4.8, -4.6, 4.6, 4.8, 5.0) in s3.") == []
     # pieces of two sentences, or long clauses, are no list
     assert listing.layout_items("It restores the old graphics parameters. image(x, y, f) draws, and more of the same text here.") == []
+    # a cross-reference names where to read on, not an item
+    found = listing._verbatim(listing.layout_items("See also: [intmax], page 59, [flintmax], page 60, and [realmax]."),
+                              "See also: [intmax], page 59, [flintmax], page 60, and [realmax].")
+    assert [f[0] for f in listing._answers(found, set())] == ["[intmax]", "[flintmax]", "[realmax]"]
 
 
 def test_a_list_laid_out_after_its_lead_in_is_read_item_by_item_with_wrapped_items_whole(store):

@@ -289,10 +289,14 @@ def layout_items(text: str) -> list[str]:
     return best
 
 
+# "See also: [intmax], page 59, …": a manual's cross-reference is where to read on, not an item.
+_PAGE_REF = re.compile(r"^\W*(?:see(?:\s+also)?\W+)?(?:pages?|pp?\.)\s*[\dixvlc]+(?:\s*[-–]\s*[\dixvlc]+)?\W*$", re.I)
+
+
 def _answers(found, wanted: set[str]):
     """Items that add something: not the question's own words back ("seq()" for "Which
-    arguments can be given to seq()?")."""
-    return [f for f in found if not sn.content_words(f[0]) <= wanted]
+    arguments can be given to seq()?"), nor a reference to a page."""
+    return [f for f in found if not sn.content_words(f[0]) <= wanted and not _PAGE_REF.match(f[0])]
 
 
 def _verbatim(items, text: str) -> list[tuple[str, int, int]]:
