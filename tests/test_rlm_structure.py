@@ -224,6 +224,11 @@ def test_only_a_phrase_made_of_the_title_is_the_source():
         "How do I read a file in a loop?"
     assert navigate.without_source("What is a factor according to An Introduction to R?", ["An Introduction to R"]) == \
         "What is a factor?"
+    # the title said as the kind of document it is
+    assert navigate.without_source("Who was the main author of the R Data Import/Export manual?",
+                                   ["R Data Import/Export"]) == "Who was the main author?"
+    assert navigate.without_source("What is the value of the R data frame?", ["R Data Import/Export"]) == \
+        "What is the value of the R data frame?"
 
 
 @pytest.fixture

@@ -137,6 +137,9 @@ def named_documents(env, question: str) -> list[int]:
     return named if len(named) < len(env.doc_ids) else []
 
 
+_DOCUMENT_NOUN = r"(?:manual|guide|reference(?:\s+card)?|card|document(?:ation)?|report|vignette|book|handbook|faq)"
+
+
 def without_source(question: str, titles: list[str]) -> str:
     """The question without the phrase that names its source ("Why is R named R according to
     the R FAQ?" asks "Why is R named R?" of the R FAQ): once the run reads only that
@@ -147,7 +150,11 @@ def without_source(question: str, titles: list[str]) -> str:
     # A title's own words, joined as titles join them ("Introduction to R"); never a bare
     # "in a …", which is no title.
     name = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
-    rx = re.compile(r"\s*,?\s*\b(?:according\s+to|in|from|within)\s+(?:the\s+|an?\s+)?" + name +
-                    r"(?:\s+(?:(?:to|of|on|for|and|the)\s+)?" + name + r")*\b(?:'s)?", re.I)
-    out = rx.sub("", question).strip(" ,;:")
+    joined = name + r"(?:(?:\s+(?:(?:to|of|on|for|and|the)\s+)?|/)" + name + r")*"
+    rx = re.compile(r"\s*,?\s*\b(?:according\s+to|in|from|within)\s+(?:the\s+|an?\s+)?" + joined + r"\b(?:'s)?", re.I)
+    out = rx.sub("", question)
+    # "…the main author of the R Data Import/Export manual": the title said as the kind of
+    # document it is. Only with that noun: "the value of the R data frame" names no source.
+    out = re.sub(r"\s+\b(?:of|for)\s+the\s+" + joined + r"\s+" + _DOCUMENT_NOUN + r"\b", "", out, flags=re.I)
+    out = out.strip(" ,;:")
     return out[:1].upper() + out[1:] if re.search(r"\w", out) else question

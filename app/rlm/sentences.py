@@ -310,6 +310,33 @@ def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
                   r.matched)
 
 
+def antecedent(env, r: Ranked) -> Ranked | None:
+    """`r` read with the sentence before it, where `r` only speaks through that sentence: it
+    opens with a reference back ("This enables the int system(string s) calls…" after the
+    sentence naming the option that does). None when `r` stands alone, or the sentence
+    before is in another paragraph, is a heading, or is too long to be one statement with it."""
+    if not _ANAPHORA.match(r.text):
+        return None
+    text = env.text(r.doc_id)
+    lo = max(0, r.start - CONTINUATION_CHARS - 200)
+    before = text[lo:r.start]
+    body = before.rstrip()
+    if not body or "\n\n" in before[len(body):] or not re.search(r"[.!?:;)]$", body):
+        return None  # a new paragraph, or a heading above it, is not what "This" points back to
+    spans = sentences(body)
+    if not spans:
+        return None
+    a, b = spans[-1]
+    while a < b and body[a].isspace():
+        a += 1
+    prev = body[a:b]
+    if a == 0 and lo > 0 or len(prev) > CONTINUATION_CHARS or "\n\n" in prev or len(prev.split()) < 3:
+        return None
+    start = lo + a
+    return Ranked(r.score, r.coverage, r.doc_id, start, r.end, " ".join(_HYPHENATED.sub("", text[start:r.end]).split()),
+                  r.matched)
+
+
 _PROMPT_NEXT = re.compile(r"[ \t]*\n?[ \t]*[>$][ \t]+\S")
 
 
