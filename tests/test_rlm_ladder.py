@@ -171,3 +171,60 @@ def test_a_command_the_quote_does_not_spell_is_dropped():
                                     "Then `set output 'plot.png'` [2].", quotes)
     assert kept == ["Use `set terminal png` [1].", "Then `set output 'plot.png'` [2]."]
     assert dropped == [("Use `set term png` [1].", "writes “set term png”, which its quote does not")]
+
+
+def _picker(p_west: float, voter):
+    """Sentence votes from `voter`; on the pick call, P(p_west) for the passage about the
+    western gate and the rest spread over the other numbers."""
+    def respond(request):
+        if kind_of(request) != "pick":
+            return voter(request)
+        passages = dict((n, t) for n, t in (line[1:].split("] ", 1) for line in slice_of(request).splitlines()
+                                             if line.startswith("[")))
+        west = next(n for n, t in passages.items() if "western" in t)
+        rest = (1 - p_west) / len(passages)
+        lp = {n: math.log(rest) for n in ["0", *passages]}
+        lp[west] = math.log(p_west)
+        return Completion(text=max(lp, key=lp.get), choice_logprobs=lp)
+
+    return respond
+
+
+def test_on_the_veto_rung_the_model_picks_among_the_best_passages(store):
+    doc = add_text_document(store, "Veldt", [COMMON + EAST + " " + COMMON + WEST + " " + COMMON])
+    voter = _voter(0.6, 0.6)
+    # tie-break rung: no pick call; the code's first sentence stands
+    model = FakeModel(responder=_picker(0.9, voter))
+    r = Controller(store, model, options={"ladder": "tie-break"}).ask(Q, doc_ids=[doc])
+    assert "eastern" in r.answer and not any(kind_of(q) == "pick" for q in model.requests)
+    # veto rung: a sure pick of the other passage replaces the code's choice, and is cited
+    r = Controller(store, FakeModel(responder=_picker(0.9, voter)), options={"ladder": "veto"}).ask(Q, doc_ids=[doc])
+    assert "western" in r.answer and "eastern" not in r.answer
+    assert [c.quote for c in r.citations] == [WEST]
+    pick = next(n for n in r.nodes if n.kind == "pick")
+    assert pick.data["overruled"] and pick.data["picked"] != "1"
+    assert any(n.fate == "discarded" and "picked passage" in n.fate_reason for n in r.nodes if n.kind == "map")
+    # a pick the model is not sure of leaves the code's choice standing, and says so
+    r = Controller(store, FakeModel(responder=_picker(0.45, voter)), options={"ladder": "veto"}).ask(Q, doc_ids=[doc])
+    assert "eastern" in r.answer
+    pick = next(n for n in r.nodes if n.kind == "pick")
+    assert "not surely" in pick.fate_reason and not pick.data.get("overruled")
+
+
+def test_a_name_the_quote_does_not_write_is_dropped():
+    quotes = {1: "AUTHORS Original Software: Thomas Williams, Colin Kelley."}
+    kept, dropped = check_sentences("The authors are Thomas Williams and Colin Kelley [1]. "
+                                    "Gnuplot was written by Robert Gentleman and Ross Ihaka [1].", quotes,
+                                    "Who wrote gnuplot?")
+    assert kept == ["The authors are Thomas Williams and Colin Kelley [1]."]
+    assert dropped == [("Gnuplot was written by Robert Gentleman and Ross Ihaka [1].",
+                        "names “Robert”, which its quote does not")]
+
+
+def test_prose_that_is_a_fragment_leaves_the_quoted_answer(store):
+    doc = add_text_document(store, "Veldt", [COMMON + EAST + " " + COMMON])
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=lambda q: "Eastern [1].")),
+                   options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert r.answer == EAST + " [1]"
+    node = next(n for n in r.nodes if n.kind == "compose")
+    assert node.fate == "discarded" and "fragment" in node.fate_reason

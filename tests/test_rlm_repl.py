@@ -285,3 +285,22 @@ def test_the_outline_of_many_documents_leaves_room_for_the_example_search(store)
     Controller(store, root).ask(QUESTION, doc_ids=ids, mode="repl")
     first = root.requests[0].messages[-1]["content"]
     assert first.count("context[") >= 7 and "'Heron Report'" in first and FACT in first
+
+
+def test_search_orders_hits_by_their_best_sentence_not_by_bm25_alone(store):
+    # A page that repeats the rarest word ("heron") is BM25's kind of hit, whatever else it
+    # says. A small coder reads hits[0] only, so the chunk whose sentence answers comes first.
+    from types import SimpleNamespace
+
+    from app.rlm import repl
+    from app.rlm.environment import Environment
+
+    herons = "Project heron began in spring, and the heron team of project heron met weekly by the heron pond. " * 3
+    doc = add_text_document(store, "Heron Report", [herons, FILLER + FACT + " " + FILLER], chunk_chars=4000)
+    text = store.document_text(doc)
+    hits = [SimpleNamespace(doc_id=doc, char_start=0, char_end=len(herons), text=herons),
+            SimpleNamespace(doc_id=doc, char_start=len(herons), char_end=len(text), text=text[len(herons):])]
+    ctx = SimpleNamespace(env=Environment(store, [doc]))
+    ordered = repl._by_sentence(ctx, hits, QUESTION)
+    assert [h.char_start for h, _ in ordered] == [len(herons), 0]
+    assert ordered[0][1] == FACT

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.llm.fake import FakeModel
-from app.rlm import Controller, hygiene, navigate, qshape
+from app.rlm import NOT_FOUND, Controller, hygiene, navigate, qshape
 from app.rlm import sentences as sn
 from app.rlm.environment import Environment
 from app.rlm.testing import add_text_document
@@ -408,6 +408,55 @@ def test_an_answer_goes_on_into_a_next_sentence_that_speaks_through_it(store):
     assert "If neither of these is given, the default by=1 is assumed." in result.answer, result.answer
     assert "along=vector" not in result.answer  # a sentence of its own is not read on
     assert result.citations[0].quote.endswith("the default by=1 is assumed.")
+
+
+def test_an_answer_that_speaks_through_the_sentence_before_it_quotes_that_sentence(store):
+    text = ("Filler on other matters here. " * 20 + "\n\nThe keeper's console is locked by default. The -unlock "
+            "option lifts the lock on the signal lamp. This enables the flash() and beam() calls, allowing one to "
+            "signal passing ships.\n\n" + "Closing filler. " * 20)
+    doc = add_text_document(store, "Lamp manual", [text])
+
+    result = Controller(store, _unhelpful_model()).ask("How can I signal passing ships with the lamp?", doc_ids=[doc])
+    assert "The -unlock option lifts the lock on the signal lamp. This enables" in result.answer, result.answer
+    assert "locked by default" not in result.answer  # only the sentence it points back to
+    assert result.citations[0].quote.startswith("The -unlock option")
+
+    def at(text, sentence):
+        i = text.index(sentence)
+        return sn.Ranked(1.0, 1.0, 1, i, i + len(sentence), sentence, frozenset())
+
+    # a sentence after a paragraph break or a heading does not point back across it, and
+    # one that does not open with a reference back stands alone
+    this = "This enables the flash() call."
+    for text in ("The -unlock option lifts the lock.\n\n" + this, "Signalling ships\n" + this):
+        assert sn.antecedent(_OnePage(text), at(text, this)) is None
+    alone = "The -unlock option lifts the lock. The flash() call signals ships."
+    assert sn.antecedent(_OnePage(alone), at(alone, "The flash() call signals ships.")) is None
+    joined = "The -unlock option lifts the lock. " + this
+    assert sn.antecedent(_OnePage(joined), at(joined, this)).text == joined
+
+
+def test_a_best_sentence_the_gate_rejects_gives_way_to_a_near_rival_that_answers(store):
+    # "To uninstall a beacon binary…" holds more of the question's words, but is another
+    # program's manual; the sentence that names Veldt answers, and "not found" would be false.
+    other = [f"Page {i} tells of tides, charts, lamps and the keepers of the coast in season {i}. " * 8 for i in range(12)]
+    beacon = add_text_document(store, "Beacon manual", other[:6] + [
+        "Filler on beacons and lamps. " * 20 + "\n\nTo uninstall a beacon binary built from source, use the commands "
+        "tar and xargs rm.\n\n" + "Closing filler on lamps. " * 20])
+    veldt = add_text_document(store, "Veldt Installation", other[6:] + [
+        "Veldt reads charts. " * 10 + "\n\nYou can uninstall Veldt by make uninstall.\n\n"
+        + "The harbour program reads charts and tides. " * 10])
+
+    result = Controller(store, _unhelpful_model()).ask("How do I uninstall Veldt after building it from source?",
+                                                       doc_ids=[beacon, veldt])
+    assert result.answer.startswith("You can uninstall Veldt by make uninstall."), result.answer
+    assert [c.doc_id for c in result.citations] == [veldt]
+    step = next(n for n in result.nodes if n.kind == "check" and n.data.get("rejected"))
+    assert step.data["rejected"].startswith("To uninstall a beacon binary")
+    # the rival must be near: alone, the beacon sentence still ends at "not found"
+    result = Controller(store, _unhelpful_model()).ask("How do I uninstall Veldt after building it from source?",
+                                                       doc_ids=[beacon])
+    assert result.answer.startswith(NOT_FOUND), result.answer
 
 
 def test_an_instruction_is_led_by_the_command_made_of_the_questions_words():

@@ -71,3 +71,13 @@ def test_rebuilding_from_stored_dicts(qapp, qtmodeltester):
 def test_slice_labels():
     assert slice_label({"title": "a.pdf", "page_start": 3, "page_end": 3}) == "a.pdf p.3"
     assert slice_label(None) == ""
+
+
+def test_a_pick_row_says_which_passage_the_model_named():
+    from app.ui.trace_model import sub_query_text
+
+    node = {"kind": "pick", "label": "which of the 4 best passages answers?", "prompt": "…", "output": "3",
+            "data": {"picked": "3", "p": {"0": 0.02, "1": 0.05, "3": 0.91}}}
+    assert sub_query_text(node) == "asked: which of the 4 best passages answers? / found: passage 3 (P 0.91)"
+    node["data"] = {"picked": "0", "p": {"0": 0.7}}
+    assert sub_query_text(node).endswith("found: none of them (P 0.70)")

@@ -42,7 +42,21 @@ def _code_spans(sentence: str) -> list[str]:
     return [m.group(1).strip() for m in _CODE_SPAN.finditer(sentence) if m.group(1).strip()]
 
 
-def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list[tuple[str, str]]]:
+_NAME = re.compile(r"(?<![\w.'’-])[A-Z][\w'’-]*[A-Za-z]")
+
+
+def _unbacked_names(sentence: str, backing: str) -> list[str]:
+    """Capitalised words after the first that neither the cited quotes nor the question
+    write: a name the model brought in ("Robert Gentleman and Ross Ihaka [1]" cited to a
+    gnuplot heading)."""
+    text = re.sub(r"\[\d+\]", "", sentence)
+    first = re.match(r"\W*[\w'’-]+", text)
+    have = {w.lower() for w in re.findall(r"[\w'’-]+", backing)}
+    return [m.group(0) for m in _NAME.finditer(text, first.end() if first else 0)
+            if m.group(0).lower() not in have and m.group(0).lower().rstrip("s") not in have]
+
+
+def check_sentences(reply: str, quotes: dict[int, str], question: str = "") -> tuple[list[str], list[tuple[str, str]]]:
     """(kept sentences, [(dropped sentence, why)]) of a composed reply."""
     kept, dropped = [], []
     if re.match(r"\s*\[\d+\]\s*\w", reply):
@@ -80,15 +94,19 @@ def check_sentences(reply: str, quotes: dict[int, str]) -> tuple[list[str], list
             # would be copied by the user as written: only the document's own spelling counts.
             dropped.append((s, f"writes “{invented[0]}”, which its quote does not"))
             continue
+        names = _unbacked_names(s, " ".join(quotes[n] for n in refs) + " " + question)
+        if names:
+            dropped.append((s, f"names “{names[0]}”, which its quote does not"))
+            continue
         # Model-written, from document text: no control characters or protocol shapes.
         kept.append(hygiene.strip_protocol(hygiene.printable(s)))
     return kept, dropped
 
 
-def _quote(ctx, doc_id: int, start: int, text: str) -> str:
+def passage_text(ctx, doc_id: int, start: int, text: str, before: int = 240) -> str:
     # Each quote is given with the text just before it: a clause such as "neither shall any
     # Person be eligible to that Office..." names its subject ("President") only there.
-    return (sn.lead_in(ctx.env, doc_id, start, 240) + " " + " ".join(text.split())).strip()
+    return (sn.lead_in(ctx.env, doc_id, start, before) + " " + " ".join(text.split())).strip()
 
 
 def _ask(ctx, label: str, quotes: dict[int, str], parent: str | None):
@@ -102,9 +120,18 @@ def _ask(ctx, label: str, quotes: dict[int, str], parent: str | None):
     if declines(reply):
         node.data = {"not_found": True}
         return node, None, []
-    kept, dropped = check_sentences(reply, quotes)
+    kept, dropped = check_sentences(reply, quotes, ctx.question)
     node.data = {"kept": kept, "dropped": [{"sentence": s, "why": w} for s, w in dropped]}
     return node, kept, dropped
+
+
+# Prose shorter than this (in words, citations aside) is a fragment ("12 [1]" for "up to 12
+# independent variables"): it loses the qualifiers the quoted answer keeps.
+FRAGMENT_WORDS = 4
+
+
+def _fragment(kept: list[str]) -> bool:
+    return len(re.findall(r"[\w'’.-]+", re.sub(r"\[\d+\]", "", " ".join(kept)))) < FRAGMENT_WORDS
 
 
 def _dropped_reason(dropped) -> str:
@@ -114,7 +141,7 @@ def _dropped_reason(dropped) -> str:
 def compose(ctx, cites, extractive: str, parent: str | None = None):
     """The composed answer, or `extractive` when nothing checkable survives or the model
     declines."""
-    quotes = {c.n: _quote(ctx, c.doc_id, c.char_start, c.quote) for c in cites}
+    quotes = {c.n: passage_text(ctx, c.doc_id, c.char_start, c.quote) for c in cites}
     node, kept, dropped = yield from _ask(ctx, "write the answer from the verified quotes", quotes, parent)
     if kept is None:
         # The quotes passed the code's evidence check; a model that cannot phrase them does
@@ -123,6 +150,9 @@ def compose(ctx, cites, extractive: str, parent: str | None = None):
         return extractive
     if not kept:
         yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
+        return extractive
+    if _fragment(kept):
+        yield from ctx.set_fate(node, "discarded", f"the prose is a fragment (“{' '.join(kept)}”): the quoted answer stands")
         return extractive
     unused = [n for n in quotes if not any(f"[{n}]" in s for s in kept)]
     if unused:
@@ -174,7 +204,7 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None):
     the code's checked answer: on the dev split a 1.5B coder declined passages that held
     the answer about as often as others; honest "not found" stays with the gate).
     make_cite(n, passage, node) -> Citation."""
-    quotes = {i: _quote(ctx, r.doc_id, r.start, r.text) for i, r in enumerate(passages, 1)}
+    quotes = {i: passage_text(ctx, r.doc_id, r.start, r.text) for i, r in enumerate(passages, 1)}
     node, kept, dropped = yield from _ask(ctx, f"write the answer from the {len(passages)} best passages", quotes, parent)
     if kept is None:
         yield from ctx.set_fate(node, "discarded", f"the model found no answer in the {len(passages)} best passages: "
@@ -182,6 +212,9 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None):
         return None
     if not kept:
         yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
+        return None
+    if _fragment(kept):
+        yield from ctx.set_fate(node, "discarded", f"the prose is a fragment (“{' '.join(kept)}”): the quoted answer stands")
         return None
     kept, order = _renumber(kept)
     if 1 not in order:

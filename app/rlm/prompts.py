@@ -79,6 +79,16 @@ COMPOSE_TEMPLATE = (
     "the quote it uses, like [2]. If none of the quotes answers the question, reply: Not found."
 )
 
+# The veto rung and above (app.rlm.ranked._pick): the model reads the best few passages side
+# by side and names the one that answers. Judging passages against each other is what a
+# stronger model does better than a code ranking; one sentence judged alone (SENTENCE)
+# says little about which of several near misses answers. Passages first, as for COMPOSE.
+PICK_TEMPLATE = (
+    "Passages from documents:\n<<<DOC\n{slice}\nDOC>>>\n\n"
+    "Question: {question}\n"
+    "Which passage answers the question? Reply with its number only, or 0 if none of them answers it."
+)
+
 REDUCE_TEMPLATE = (
     "Combine the numbered notes into one answer to the question. Use only the notes and "
     "keep their numbers in brackets, like [2], after what they support.\n"

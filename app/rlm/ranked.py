@@ -67,11 +67,15 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     best, checks = yield from _choose(ctx, ranked, opt, node.id, depth=0)
     if best is None:
         return None  # every checked sentence was vetoed: read slices instead
+    rung = ctx.options.get("rung")
+    if rung is not None and rung.at_least("veto"):
+        best = yield from _pick(ctx, best, ranked, checks, node)
+    if ctx.options.get("answer_gate", True) and not sn.hops(ctx.question):
+        best = yield from _answerable_first(ctx, best, ranked, checks, node)
     chain = [(best, checks[id(best)])]
     rival = _disagreeing(ctx, best, ranked, wanted)
     if rival is not None:
         return (yield from _disagreement(ctx, best, checks[id(best)], rival, node))
-    rung = ctx.options.get("rung")
     if rung is not None and rung.at_least("compose") and not sn.hops(ctx.question):
         composed = yield from _composed(ctx, best, ranked, checks, node)
         if composed is not None:
@@ -176,6 +180,60 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
         if r is not best:
             yield from ctx.set_fate(nodes[id(r)], "discarded", "another sentence scored higher")
     return best, nodes
+
+
+PICK_PASSAGES = 5  # passages the model reads side by side on the veto rung and above
+PICK_CHARS = 480  # of each: the sentence and the words before it, enough to tell what it is about
+# The model's pick overrules the code's choice only when the model is this sure of it: a
+# vote spread over two passages is a model that cannot tell them apart, and then the
+# code's ranking, which is the same on every machine, decides.
+PICK_SURE = 0.6
+
+
+def _pick(ctx, best, ranked, checks, parent_node):
+    """The model reads the best few passages from different places side by side and names
+    the one that answers; a sure pick other than the code's choice replaces it. Returns
+    the passage to answer from (its node is in `checks`)."""
+    def vetoed(r):
+        node = checks.get(id(r))
+        return node is not None and node.data.get("p_yes", 1.0) < VETO_BELOW
+
+    passages = compose.pick_passages(best, ranked, vetoed, limit=PICK_PASSAGES)
+    if len(passages) < 2:
+        return best
+    ctx.checkpoint()
+    listing = "\n".join(f"[{i}] {compose.passage_text(ctx, r.doc_id, r.start, r.text, 160)[:PICK_CHARS]}"
+                        for i, r in enumerate(passages, 1))
+    choices = tuple(str(i) for i in range(len(passages) + 1))
+    node = ctx.new_node("pick", f"which of the {len(passages)} best passages answers?", parent=parent_node.id,
+                        slice=ctx.env.slice(best.doc_id, best.start, best.end))
+    messages = prompts.user(prompts.PICK_TEMPLATE, question=ctx.question, slice=listing)
+    comp = yield from ctx.call(node, ctx.sub, messages, template=prompts.PICK_TEMPLATE, max_tokens=1,
+                               grammar="root ::= " + " | ".join(f'"{c}"' for c in choices), choices=choices)
+    lp = comp.choice_logprobs or {}
+    probs = {k: math.exp(v) for k, v in lp.items()} if lp else {comp.text.strip()[:1]: 1.0}
+    choice = max(probs, key=probs.get)
+    sure = probs.get(choice, 0.0)
+    node.data.update({"passages": [{"n": i, "doc_id": r.doc_id, "start": r.start, "text": r.text[:200]}
+                                   for i, r in enumerate(passages, 1)],
+                      "p": {k: round(v, 3) for k, v in sorted(probs.items())}, "picked": choice})
+    if choice not in choices[2:] or sure < PICK_SURE:
+        why = ("the model picks the code's choice" if choice == "1" else
+               "the model says none answers: the code's checked choice stands" if choice == "0" else
+               f"the model leans to passage {choice}, not surely: the code's choice stands")
+        yield from ctx.set_fate(node, "merged", f"{why} (P {sure:.2f})")
+        return best
+    picked = passages[int(choice) - 1]
+    old = checks.get(id(best))
+    if old is not None:
+        yield from ctx.set_fate(old, "discarded", f"the model picked passage {choice} of {len(passages)} instead")
+    if id(picked) in checks:
+        yield from ctx.set_fate(node, "merged", f"the model picked passage {choice} (P {sure:.2f}) over the code's choice")
+    else:
+        node.slice = ctx.env.slice(picked.doc_id, picked.start, picked.end)  # the pick is this node's evidence
+        checks[id(picked)] = node
+    node.data["overruled"] = True
+    return picked
 
 
 def _decide(checked, margin: float):
@@ -309,21 +367,78 @@ def _composed(ctx, best, ranked, checks, parent_node):
     return answer, cites
 
 
-def _answer(ctx, chain, plan):
-    shape = qshape.shape_of(strip_framing(ctx.question))
+def _whole(ctx, r, shape):
+    """(the statement `r` belongs to, whether it reaches beyond `r`): the sentence with the
+    one before it when it speaks through that one, with what a lead-in introduces, or with
+    a next sentence that goes on saying it."""
     went_on = False
-    listed = sn.listed(ctx.env, chain[0][0]) if len(chain) == 1 else None
+    # "This enables the int system() calls…" says what it enables only with the sentence
+    # before it, which names the option: the answer quotes both.
+    earlier = sn.antecedent(ctx.env, r)
+    if earlier is not None:
+        r, went_on = earlier, True
+    listed = sn.listed(ctx.env, r)
     if listed is not None:
         # "…execute the commands:" says nothing without the commands: the answer carries them.
-        chain, went_on = [(listed, chain[0][1])], True
-    elif len(chain) == 1 and shape.kind in ("fact", "definition"):
+        return listed, True
+    if shape.kind in ("fact", "definition"):
         # The statement may go on in the next sentence ("If neither of these is given, the
         # default by=1 is assumed."): the answer quotes both.
-        r, node = chain[0]
         subjects = [shape.acronym, shape.subject] if shape.kind == "definition" else []
         longer = sn.continuation(ctx.env, r, subjects)
         if longer is not None:
-            chain, went_on = [(longer, node)], True
+            return longer, True
+    return r, went_on
+
+
+RESCUE_DEPTH = 8  # best-ranked sentences looked at when the first choice cannot answer
+RESCUE_SHARE = 0.6  # of the first choice's score a replacement must have: a near rival, not any sentence
+
+
+def _answerable_first(ctx, best, ranked, checks, parent_node):
+    """The chosen sentence, unless the answer gate would reject it and a near rival from
+    another place holds what it lacks ("To uninstall a Linux binary distribution…" from
+    another program's manual, for "How do I uninstall R…?", against "You can uninstall R
+    by make uninstall"): that rival. A lookup that ends at "not found" while a sentence
+    almost as good answers is a false "not found"."""
+    shape = qshape.shape_of(strip_framing(ctx.question))
+    rung = ctx.options.get("rung")
+
+    def judged(r):
+        whole, _ = _whole(ctx, r, shape)
+        return answerable.judge(ctx.env, ctx.question, [(whole.doc_id, whole.start, whole.end)])
+
+    first = judged(best)
+    if first.ok:
+        return best
+    for r in ranked[:RESCUE_DEPTH]:
+        if r is best or r.score < RESCUE_SHARE * best.score:
+            continue
+        if r.doc_id == best.doc_id and r.start < best.end and best.start < r.end:
+            continue
+        node = checks.get(id(r))
+        if rung is not None and rung.at_least("veto") and node is not None and node.data.get("p_yes", 1.0) < VETO_BELOW:
+            continue
+        if not judged(r).ok:
+            continue
+        step = yield from ctx.step(
+            "check", "the best sentence does not answer the question: the next that does is read instead",
+            f"{first.why}\n---\n{r.text}", parent=parent_node.id, slice=ctx.env.slice(r.doc_id, r.start, r.end),
+            data={"rejected": best.text[:300], "verdict": first.to_dict()})
+        old = checks.get(id(best))
+        if old is not None:
+            yield from ctx.set_fate(old, "discarded", f"does not answer the question: {first.why}")
+        checks.setdefault(id(r), step)
+        return r
+    return best
+
+
+def _answer(ctx, chain, plan):
+    shape = qshape.shape_of(strip_framing(ctx.question))
+    went_on = False
+    if len(chain) == 1:
+        whole, went_on = _whole(ctx, chain[0][0], shape)
+        chain = [(whole, chain[0][1])]
     cites, parts = [], []
     for n, (r, node) in enumerate(chain, 1):
         cites.append(_cite(ctx, n, r, node))

@@ -25,7 +25,8 @@ from app.rlm.context import RunContext
 from app.rlm.events import AnswerDelta
 from app.rlm.prompts import fence
 from app.rlm.sandbox import Sandbox, SandboxError, SandboxUnavailable, SandboxViolation, availability
-from app.rlm.terms import analyse, fts_query, norm, words
+from app.rlm import sentences as sn
+from app.rlm.terms import analyse, fts_query, norm, strip_framing, words
 from app.rlm.trace import Citation, SliceRef
 
 ROOT_TOKENS = 400
@@ -349,23 +350,45 @@ def _sub_calls(ctx: RunContext, prompts: list[str], parent, depth: int):
     return [f"error: {r}" if isinstance(r, BaseException) else r.text for r in results]
 
 
+SEARCH_POOL = 20  # chunks FTS returns for search() to order by their best sentence
+
+
 def _search(ctx: RunContext, query: str, k: int, parent, depth: int):
     limit, query = max(1, min(k, 20)), query[:500]
     try:
-        hits = ctx.store.search(query, doc_ids=ctx.env.doc_ids, limit=limit)
+        hits = ctx.store.search(query, doc_ids=ctx.env.doc_ids, limit=SEARCH_POOL)
     except ValueError:
         hits = []
     if not hits:
         # A small coder searches with a whole question; FTS5 would need every word. Any
         # of its content words is what it meant.
         alt = fts_query(analyse(query).terms)
-        hits = ctx.store.search(alt, doc_ids=ctx.env.doc_ids, limit=limit) if alt else []
-    out = [{"doc": h.doc_id, "title": h.title, "page": h.page_start, "text": h.text, "match": _match(h.text, query)}
-           for h in hits]
+        hits = ctx.store.search(alt, doc_ids=ctx.env.doc_ids, limit=SEARCH_POOL) if alt else []
+    ordered = _by_sentence(ctx, hits, query)[:limit]
+    out = [{"doc": h.doc_id, "title": h.title, "page": h.page_start, "text": h.text, "match": match or _match(h.text, query)}
+           for h, match in ordered]
     spans = [[h.doc_id, h.char_start, h.char_end] for h in hits]
     yield from ctx.step("filter", f"search({query[:80]!r})", {"hits": [f"{h['title']} p. {h['page']}" for h in out]},
                         parent=parent.id, depth=depth, data={"repl_search": True, "spans": spans})
     return out
+
+
+def _by_sentence(ctx: RunContext, hits, query: str) -> list:
+    """[(hit, its best sentence)], the hits ordered by their best sentence as guided mode
+    ranks sentences (the query's words weighted by their rarity in the selection), BM25's
+    order among equals. A small coder reads hits[0] and little else: the chunk whose
+    sentence holds the rare words must come first, not the one that repeats a common word."""
+    wanted = sn.content_words(strip_framing(query))
+    if not hits or not wanted:
+        return [(h, "") for h in hits]
+    idf = sn.weights(ctx.env, wanted)
+    scored = []
+    for i, h in enumerate(hits):
+        ranked = sn.rank(ctx.env, [ctx.env.slice(h.doc_id, h.char_start, h.char_end)], wanted, idf)
+        best = ranked[0] if ranked else None
+        scored.append((-(best.score if best else 0.0), i, h, best.text[:400] if best else ""))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return [(h, match) for _, _, h, match in scored]
 
 
 def _match(text: str, query: str) -> str:

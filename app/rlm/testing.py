@@ -39,9 +39,10 @@ def slice_of(request) -> str:
 
 
 def kind_of(request) -> str:
-    """Which guided step a request belongs to: plan, map, scan, sentence, verify, reduce, direct, rag, or ''."""
+    """Which guided step a request belongs to: plan, map, scan, sentence, pick, verify, compose,
+    reduce, direct, rag, or ''."""
     body = request.messages[-1]["content"]
-    for name in ("VERIFY", "PLAN", "MAP", "SCAN", "SENTENCE", "COMPOSE", "REDUCE", "DIRECT", "RAG"):
+    for name in ("VERIFY", "PLAN", "MAP", "SCAN", "SENTENCE", "PICK", "COMPOSE", "REDUCE", "DIRECT", "RAG"):
         head = getattr(prompts, f"{name}_TEMPLATE").split("\n", 1)[0]
         if body.startswith(head.split("{", 1)[0][:40]):
             return name.lower()
@@ -64,6 +65,9 @@ def oracle_responder(find, *, plan=None, verify: bool = True, reduce=None, answe
             return {"relevant": True, "quote": got[1], "answer": got[0]}
         if kind == "sentence":
             return "yes" if find(slice_of(request)) else "no"
+        if kind == "pick":  # the first numbered passage that answers, else 0
+            passages = re.findall(r"^\[(\d+)\] (.*)$", slice_of(request), re.M)
+            return next((n for n, text in passages if find(text)), "0")
         if kind == "verify":
             return "yes" if verify else "no"
         if kind == "reduce":

@@ -26,7 +26,7 @@ from typing import Iterable
 
 from app.rlm.hygiene import printable
 
-NODE_KINDS = ("plan", "filter", "map", "verify", "reduce", "code", "final")
+NODE_KINDS = ("plan", "ladder", "filter", "map", "pick", "veto", "check", "verify", "reduce", "compose", "code", "final")
 FATES = ("cited", "merged", "discarded", "")
 STATUSES = ("running", "done", "failed", "cancelled", "skipped")
 

@@ -52,6 +52,7 @@ _ASKED = {
     "filter": "",
     "verify": "is this answer supported by the slice?",
     "reduce": "combine the notes into one answer",
+    "pick": "which of these passages answers the question?",
     "final": "the answer",
     "code": "run the model's program",
 }
@@ -88,6 +89,9 @@ def asked_found(n: dict) -> tuple[str, str]:
     elif kind == "filter":
         cands = data.get("candidates")
         found = f"{len(cands)} candidate slices" if isinstance(cands, list) else short(out, 60)
+    elif kind == "pick" and data.get("picked") is not None:
+        picked, p = str(data["picked"]), (data.get("p") or {}).get(str(data["picked"]))
+        found = ("none of them" if picked == "0" else f"passage {picked}") + (f" (P {float(p):.2f})" if p is not None else "")
     elif "p_yes" in data:
         found = f"{out or '?'} (P(yes) {float(data['p_yes']):.2f})"
     else:
