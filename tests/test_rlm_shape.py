@@ -295,6 +295,12 @@ def test_an_answer_ending_with_a_colon_carries_what_it_introduces():
     longer = sn.listed(_OnePage(text), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
     assert longer.text.splitlines()[1:] == ["gunzip tools.tgz", "tar -xf tools.tar", "cd tools"]
     assert sn.listed(_OnePage(text), sn.Ranked(1.0, 1.0, 1, 0, 20, text[:20], frozenset())) is None  # no colon: no block
+    # a series set one name a line ends with the line that ends it, not before it
+    text = "The lamp's makers\nOriginal design:\nAda Brand,\nOle Kvist.\nLater additions:\nMira Holt.\n"
+    a = text.index("Original")
+    b = text.index(":", a) + 1
+    longer = sn.listed(_OnePage(text), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
+    assert longer.text.splitlines()[1:] == ["Ada Brand,", "Ole Kvist."]
 
 
 def test_a_heading_alone_is_never_an_answer():

@@ -192,13 +192,13 @@ PICK_SURE = 0.6
 
 def _pick(ctx, best, ranked, checks, parent_node):
     """The model reads the best few passages from different places side by side and names
-    the one that answers; a sure pick other than the code's choice replaces it. Returns
-    the passage to answer from (its node is in `checks`)."""
-    def vetoed(r):
-        node = checks.get(id(r))
-        return node is not None and node.data.get("p_yes", 1.0) < VETO_BELOW
-
-    passages = compose.pick_passages(best, ranked, vetoed, limit=PICK_PASSAGES)
+    the one that answers; a sure pick other than the code's choice replaces it, even one it
+    vetoed when judging sentences alone. Returns the passage to answer from (its node is in
+    `checks`)."""
+    # Vetoed sentences are offered too: read side by side with its rivals, a sentence the
+    # model said "no" to alone ("Copyright © … Thomas Williams, Colin Kelley" for "Who are
+    # the original authors of gnuplot?") can still be the one that answers.
+    passages = compose.pick_passages(best, ranked, lambda r: False, limit=PICK_PASSAGES)
     if len(passages) < 2:
         return best
     ctx.checkpoint()

@@ -405,6 +405,10 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
     else:
         for a, b in lines[:8]:
             line = text[a:b]
+            series = bool(out) and text[out[-1][0]:out[-1][1]].endswith(",")
+            if series and len(line) <= 80 and line.endswith("."):
+                out.append((a, b))  # "Thomas Williams,\nColin Kelley.": a series set a line each ends here
+                break
             if len(line) > 80 or line.endswith(".") or _PROSE_LINE.match(line) or \
                     not colon and not re.match(r"[>$+][ \t]", line):
                 break  # prose resumes; after a prompt line, so does any line not typed at one
