@@ -65,6 +65,9 @@ def test_a_name_in_another_word_form_or_split_by_a_line_break_is_not_absent(stor
     env = Environment(store, [doc])
     assert answerable.absent_names(env, "Who developed the S language at Bell Laboratories?") == []
     assert answerable.absent_names(env, "Who developed it at Murray Hill?") == ["Murray", "Hill"]
+    # a possessive is no part of the name ("Chambers's language" over "…by John Chambers")
+    assert answerable.absent_names(env, "Which was John Chambers's language?") == []
+    assert answerable.absent_names(env, "Which was Murray’s language?") == ["Murray"]
 
 
 def test_a_passage_that_never_names_what_is_asked_for_does_not_answer(store):

@@ -94,6 +94,9 @@ def absent_names(env, question: str) -> list[str]:
     toks = re.findall(r"[A-Za-z][A-Za-z'’.+#-]*[A-Za-z+#]|[A-Za-z]", q)
     names = [t for i, t in enumerate(toks) if i > 0 and t[0].isupper() and len(t) > 2 and t.lower() not in STOPWORDS]
     names += [t for t in _INSTRUMENT.findall(q) if len(t) > 2 and t.lower() not in STOPWORDS]
+    # "R's numeric NA": the possessive is no part of the name, and documents write it with
+    # either apostrophe ("R’s"), or not at all.
+    names = [re.sub(r"['’]s$", "", t) for t in names]
     out = []
     for name in dict.fromkeys(names):
         stem = sn.stem(name)
