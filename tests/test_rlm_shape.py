@@ -31,6 +31,10 @@ def _unhelpful_model():
     ("How can users install add-on packages?", "howto", ""),
     ("Who wrote the letter of 3 May?", "fact", ""),
     ("How many independent variables can fit handle?", "fact", ""),
+    # the form is read from the sentence that asks, after any scene set before it
+    ("I built the lamp from source. How do I uninstall it again?", "howto", ""),
+    ("My log has gaps. What is a fog signal?", "definition", "fog signal"),
+    ("How do I light the lamp. It is dark.", "howto", ""),
 ])
 def test_the_form_a_question_asks_for(question, kind, subject):
     shape = qshape.shape_of(question)

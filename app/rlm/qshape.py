@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import sentences as sn
-from app.rlm.terms import STOPWORDS
+from app.rlm.terms import STOPWORDS, asking
 
 _DEFINITION = [
     re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:meant\s+by\s+)?(?P<x>.+?)\s*\??\s*$", re.I),
@@ -58,9 +58,10 @@ class Shape:
 
 def shape_of(question: str) -> Shape:
     q = " ".join(question.split())
+    asks = asking(q)
     shape = Shape()
     for rx in _DEFINITION:
-        m = rx.match(q)
+        m = rx.match(asks)
         if m:
             x = _LEADING.sub("", m.group("x").strip())
             # "a factor in R", "a pen in Asymptote": the place named after the subject is
@@ -70,7 +71,7 @@ def shape_of(question: str) -> Shape:
             shape.subject_words = sn.content_words(x) or {w.lower() for w in re.findall(r"\w+", x)}
             break
     else:
-        if _HOWTO.match(q):
+        if _HOWTO.match(asks):
             shape.kind = "howto"
     m = _ACRONYM_IN_PARENS.search(q)
     if m and _spells(m.group("short"), m.group("long").split()):

@@ -20,7 +20,7 @@ from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.compose import maybe_compose
 from app.rlm.evidence import as_digits, number_phrase
-from app.rlm.terms import analyse, key_pattern, strip_framing
+from app.rlm.terms import analyse, asking, key_pattern, strip_framing
 from app.rlm.trace import Citation
 
 
@@ -289,7 +289,7 @@ def _disagreeing(ctx, best, ranked, wanted):
     """Another passage that holds the question as fully as the chosen one and states a
     different value for it ("…the Ellery archive is 31-17-42" and "…is HACKED"): a
     tie-break must not pick between sources silently."""
-    if re.match(r"\W*(?:why|how)\b(?!\s+(?:many|much|old|long|far|big|large|tall)\b)", strip_framing(ctx.question), re.I):
+    if re.match(r"\W*(?:why|how)\b(?!\s+(?:many|much|old|long|far|big|large|tall)\b)", asking(strip_framing(ctx.question)), re.I):
         return None  # a reason or a method is asked for, not a value two sources could state differently
     # The question's last content word names the thing whose value is asked ("…the Ellery archive").
     ordered = [sn.stem(w) for w in re.findall(r"[A-Za-z][\w'-]*", strip_framing(ctx.question)) if sn.stem(w) in wanted]

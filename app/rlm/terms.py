@@ -42,6 +42,17 @@ _FRAMING = re.compile(
 def strip_framing(question: str) -> str:
     return " ".join(_FRAMING.sub(" ", question).split())
 
+
+def asking(question: str) -> str:
+    """The sentence that asks, where a question first sets the scene ("I built R from
+    source. How do I uninstall it again?" asks "How do I uninstall it again?"): its form (a
+    how-to, a definition, a list) is read from that sentence. The scene's words still count
+    as search terms; only the form comes from here."""
+    q = " ".join(question.split())
+    parts = [x for x in re.split(r"(?<=[.!?])\s+(?=[A-Z])", q) if x.strip()]
+    asks = [x for x in parts if x.rstrip().endswith("?")]
+    return (asks[-1] if asks else parts[0] if parts else q).strip()  # no "?": read as before, from the start
+
 _AGGREGATE = re.compile(
     r"\b(summari[sz]e|summary|overview|main (points|topics|themes|ideas)|what is (this|the) (document|text|book|report) about|"
     r"how many times|count (the|all|every)|outline|key (points|findings|takeaways)|themes?)\b",
@@ -123,7 +134,7 @@ def analyse(question: str) -> QuestionTerms:
         content = [w for w in words if w.lower() in SOFT_STOPWORDS] + \
             [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", q)) if w not in ("I", "A")]
     kind = "aggregate" if _AGGREGATE.search(q) else \
-        "list" if (_LIST.search(q) or _PLURAL_ASK.search(q) or _PLURAL_DOES.search(q)) else "lookup"
+        "list" if (_LIST.search(q) or _PLURAL_ASK.search(asking(q)) or _PLURAL_DOES.search(asking(q))) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
     # The selection may spell a word the other way ("licence"/"license") or use another form
