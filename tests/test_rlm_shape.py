@@ -326,6 +326,33 @@ def test_a_heading_alone_is_never_an_answer():
     assert ranked and all("difference between" not in r.text for r in ranked), [r.text for r in ranked]
 
 
+def test_a_heading_ends_the_statement_before_it_full_stop_or_not():
+    from app.rlm.trace import SliceRef
+    from app.store.models import Section
+
+    text = ("An installed lamp library can be removed by make uninstall-lamp\n2.6 Sub-lamps\n"
+            "Some harbours can support closely related lamps side by side.")
+    head = text.index("2.6")
+
+    class Env:
+        def sections(self, doc_id):
+            return [Section(1, 1, "2.6 Sub-lamps", 2, head, len(text), 1)]
+
+        def slice_text(self, s):
+            return text[s.char_start:s.char_end]
+
+    wanted = sn.content_words("How is the lamp library removed?")
+    ranked = sn.rank(Env(), [SliceRef(1, "Manual", 1, 1, 0, len(text))], wanted, {w: 1.0 for w in wanted})
+    assert ranked[0].text == "An installed lamp library can be removed by make uninstall-lamp"
+
+
+def test_words_of_how_people_talk_are_no_search_terms():
+    from app.rlm.terms import analyse
+
+    assert analyse("I built the lamp from source. How do I uninstall it again?").terms == \
+        analyse("I built the lamp from source. How do I uninstall it?").terms
+
+
 def test_a_comparison_looks_up_each_side_and_cites_both(store):
     doc = add_text_document(store, "FAQ", [
         "What is the difference between a package and a library? " + "Filler on other matters. " * 20 +

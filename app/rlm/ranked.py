@@ -397,10 +397,10 @@ RESCUE_SHARE = 0.6  # of the first choice's score a replacement must have: a nea
 
 def _answerable_first(ctx, best, ranked, checks, parent_node):
     """The chosen sentence, unless the answer gate would reject it and a near rival from
-    another place holds what it lacks ("To uninstall a Linux binary distribution…" from
-    another program's manual, for "How do I uninstall R…?", against "You can uninstall R
-    by make uninstall"): that rival. A lookup that ends at "not found" while a sentence
-    almost as good answers is a false "not found"."""
+    another place holds what it lacks: that rival. "To uninstall a Linux binary
+    distribution…" from another program's manual holds most words of "How do I uninstall
+    R…?" but never names R; ending at "not found" while a sentence almost as good (at
+    least RESCUE_SHARE of its score) passes the gate would be a false "not found"."""
     shape = qshape.shape_of(strip_framing(ctx.question))
     rung = ctx.options.get("rung")
 

@@ -186,6 +186,9 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
                 continue  # the entity must be in the sentence itself, not only in the one read with it
             if with_next and i + 1 < len(spans):
                 b = spans[i + 1][1]
+            # A heading ends the statement before it, full stop or not ("…uninstall-libR"
+            # then "2.6 Sub-architectures" then "Some platforms…" is no one sentence).
+            b = min([b] + [off for off, _ in heads if a + 20 <= off < b])
             sent = text[a:b]
             key = " ".join(_HYPHENATED.sub("", sent).split())  # "in-\nstitutions" reads "institutions"
             if len(key) < 20 or key in seen:

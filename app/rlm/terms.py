@@ -19,7 +19,9 @@ STOPWORDS = set(
     should would will shall may might must not no yes than then so such any each some many much more most
     very just also only own same other another both either neither one ones all every give tell say said
     says find show list name named please according
-    """.split()
+    again instead still even really actually anymore already somehow properly correctly exactly simply
+    easily ever else anyway basically
+    """.split()  # the last two lines: how a user talks ("How do I uninstall it again?"), never what about
 )
 
 # Stop words that carry the question when nothing else does.
