@@ -198,6 +198,12 @@ def test_iteration_cap_forces_an_answer_that_must_be_in_the_documents(store, doc
     result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=2))
     assert result.answer == "Not found in the selected documents."
     assert "not stated in the documents" in result.note and result.nodes[-1].fate == "discarded"
+    # a word of the documents in a sentence that shares one word with the question but is
+    # about something else is no answer
+    other = add_text_document(store, "Budget", [FILLER + "The project budget was revised in spring. " + FILLER])
+    root = FakeModel(replies=[code("print('thinking')")] * 2 + ["spring"])
+    result = Controller(store, root).ask(QUESTION, doc_ids=[other], mode="repl", budget=Budget(max_iterations=2))
+    assert result.answer == "Not found in the selected documents.", result.answer
 
 
 def test_rlm_query_runs_a_child_repl_one_level_deeper(store, doc):

@@ -25,6 +25,7 @@ from app.rlm.context import RunContext
 from app.rlm.events import AnswerDelta
 from app.rlm.prompts import fence
 from app.rlm.sandbox import Sandbox, SandboxError, SandboxUnavailable, SandboxViolation, availability
+from app.rlm import answerable
 from app.rlm import sentences as sn
 from app.rlm.terms import analyse, fts_query, norm, strip_framing, words
 from app.rlm.trace import Citation, SliceRef
@@ -450,7 +451,13 @@ def _grounded(ctx: RunContext, answer: str) -> bool:
     if q.exact:
         return any(norm(k) in sentence for k in q.exact)
     want = {w for w in words(" ".join(q.terms))}
-    return bool(want & set(words(cites[0].quote)))
+    if not want & set(words(cites[0].quote)):
+        return False
+    # A word the answer shares with some sentence is not an answer ("answer", "GPL" found in
+    # a sentence about something else): the sentence it stands in must pass guided mode's
+    # answer gate.
+    c = cites[0]
+    return answerable.judge(ctx.env, ctx.question, [(c.doc_id, c.char_start, c.char_end)]).ok
 
 
 def _cite(ctx: RunContext, answer: str) -> list[Citation]:
