@@ -21,6 +21,7 @@ pytestmark = pytest.mark.skipif(not availability()[0], reason=f"no OS sandbox he
 FACT = "The vault code for project heron is 4417."
 FILLER = "The committee reviewed the quarterly figures and noted that revenue remained stable. " * 10
 QUESTION = "What is the vault code for project heron?"
+REPL_ONLY = {"repl_fallback": False}  # tests of the REPL itself: its own answer, not guided mode's
 
 
 @pytest.fixture
@@ -195,14 +196,16 @@ def test_iteration_cap_forces_an_answer_that_must_be_in_the_documents(store, doc
     assert "iteration cap" in result.note and result.nodes[-1].kind == "final"
 
     root = FakeModel(replies=[code("print('thinking')")] * 2 + ["The code is 1234."])
-    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=2))
+    result = Controller(store, root, options=REPL_ONLY).ask(QUESTION, doc_ids=[doc], mode="repl",
+                                                            budget=Budget(max_iterations=2))
     assert result.answer == "Not found in the selected documents."
     assert "not stated in the documents" in result.note and result.nodes[-1].fate == "discarded"
     # a word of the documents in a sentence that shares one word with the question but is
     # about something else is no answer
     other = add_text_document(store, "Budget", [FILLER + "The project budget was revised in spring. " + FILLER])
     root = FakeModel(replies=[code("print('thinking')")] * 2 + ["spring"])
-    result = Controller(store, root).ask(QUESTION, doc_ids=[other], mode="repl", budget=Budget(max_iterations=2))
+    result = Controller(store, root, options=REPL_ONLY).ask(QUESTION, doc_ids=[other], mode="repl",
+                                                            budget=Budget(max_iterations=2))
     assert result.answer == "Not found in the selected documents.", result.answer
 
 
@@ -239,7 +242,7 @@ def test_a_sandbox_that_overran_is_started_again(store, doc, monkeypatch):
 
     monkeypatch.setattr(repl, "EXEC_TIMEOUT", 1.0)
     root = FakeModel(replies=[code("x = 1\nwhile True: pass"), code("print(len(context))"), code("FINAL('done')")])
-    result = Controller(store, root).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=4))
+    result = Controller(store, root, options=REPL_ONLY).ask(QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=4))
     shown = outputs(result)
     assert "longer than 1 s" in shown[0] and "restarted" in shown[0]
     assert shown[1].strip() == "1"
@@ -277,8 +280,8 @@ def test_a_cell_copied_from_before_with_the_same_output_is_pointed_out(store, do
             first = re.search(r"```repl\n(.*?)```", request.messages[-1]["content"], re.S).group(1)
         return code(first.strip()) if len(request.messages) < 6 else code("FINAL('done')")
 
-    result = Controller(store, FakeModel(responder=copier)).ask(QUESTION, doc_ids=[doc], mode="repl",
-                                                                budget=Budget(max_iterations=4))
+    result = Controller(store, FakeModel(responder=copier), options=REPL_ONLY).ask(
+        QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=4))
     shown = outputs(result)
     assert all("already ran and printed the same" in s for s in shown[:2]), shown
     assert result.answer == "done"
@@ -310,3 +313,25 @@ def test_search_orders_hits_by_their_best_sentence_not_by_bm25_alone(store):
     ordered = repl._by_sentence(ctx, hits, QUESTION)
     assert [h.char_start for h, _ in ordered] == [len(herons), 0]
     assert ordered[0][1] == FACT
+
+
+def test_a_small_model_whose_repl_ends_without_a_grounded_answer_leaves_it_to_guided_mode(store, doc):
+    from app.rlm.testing import kind_of, oracle_responder
+
+    guided = oracle_responder(lambda t: ("4417", FACT) if FACT in t else None)
+
+    def respond(request):  # a small coder: one cell, then a FINAL the documents do not state
+        if kind_of(request):
+            return guided(request)
+        return code("FINAL('the code is secret')")
+
+    result = Controller(store, FakeModel(responder=respond)).ask(QUESTION, doc_ids=[doc], mode="repl",
+                                                                 budget=Budget(max_iterations=3))
+    assert "4417" in result.answer and result.citations and result.citations[0].quote == FACT, result.answer
+    assert "guided mode answered instead" in result.note
+    step = next(n for n in result.nodes if n.label.startswith("the REPL's answer is not used"))
+    assert step.data["repl_answer"] == "the code is secret"
+    # with the fallback off, the REPL's answer stands (uncited, as the model gave it)
+    result = Controller(store, FakeModel(responder=respond), options=REPL_ONLY).ask(
+        QUESTION, doc_ids=[doc], mode="repl", budget=Budget(max_iterations=3))
+    assert result.answer == "the code is secret" and not result.citations

@@ -90,6 +90,8 @@ def strategy_options() -> dict:
 
     out = {f.name: (f.default, "guided mode") for f in dataclasses.fields(GuidedOptions)}
     out["ladder"] = ("", "how much the model decides: " + ", ".join(RUNGS) + " (default: by the model's size)")
+    out["repl_fallback"] = (True, "repl mode: guided mode answers when the REPL ends at not found, or, for a "
+                                  "model under 3B, with an answer the documents do not state")
     return out
 
 

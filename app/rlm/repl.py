@@ -116,12 +116,45 @@ def run_repl(ctx: RunContext):
         session.close()
     # The hit display frames sentences with "..."; a small model copies that into its answer.
     answer = re.sub(r"\s*(\.\.\.|…)+\s*$", "", answer.strip()) or answer
+    why = _guided_fallback(ctx, answer)
+    if why:
+        return (yield from _guided_after(ctx, answer, why))
     cites = _cite(ctx, answer)
     yield from _decide_fates(ctx, answer, cites)
     if cites:
         answer = f"{answer} [1]"
     yield AnswerDelta(answer)
     return answer, cites
+
+
+def _guided_fallback(ctx: RunContext, answer: str) -> str:
+    """Why guided mode should answer after the REPL ("" when the REPL's answer stands): it
+    ended at "not found", or a model below the ladder's REPL rung (under 3B) ended with an
+    answer that stands in no sentence of the documents about the question. A small coder
+    that cannot finish in code (issue 11: a 0.5B model answered 1 of 6 lookups) should not
+    leave the analyst with less than guided mode would have given."""
+    from app.rlm import ladder
+
+    if ctx.options.get("repl_fallback", True) is False:
+        return ""
+    if norm(answer or "").startswith(norm(NOT_FOUND)) or not (answer or "").strip():
+        return "REPL mode found no answer"
+    if not ladder.rung_for(ctx.root, ctx.options.get("ladder")).at_least("repl") and not _grounded(ctx, answer):
+        return f"REPL mode's answer {answer[:80]!r} stands in no sentence of the documents about the question"
+    return ""
+
+
+def _guided_after(ctx: RunContext, answer: str, why: str):
+    from app.rlm.guided import run_guided
+
+    ctx.notes.append(f"{why}; guided mode answered instead.")
+    for n in ctx.trace.nodes:
+        if n.depth == 0 and n.kind in ("code", "final") and n.fate == "cited":
+            yield from ctx.set_fate(n, "discarded", why)
+    yield from ctx.step("plan", "the REPL's answer is not used: guided mode answers", why,
+                        data={"repl_answer": (answer or "")[:200]})
+    ctx.partial.answer, ctx.partial.citations = "", []
+    return (yield from run_guided(ctx))
 
 
 def _guided_instead(ctx: RunContext, why: str):
