@@ -401,7 +401,7 @@ def _search(ctx: RunContext, query: str, k: int, parent, depth: int):
     ordered = _by_sentence(ctx, hits, query)[:limit]
     out = [{"doc": h.doc_id, "title": h.title, "page": h.page_start, "text": h.text, "match": match or _match(h.text, query)}
            for h, match in ordered]
-    spans = [[h.doc_id, h.char_start, h.char_end] for h in hits]
+    spans = [[h.doc_id, h.char_start, h.char_end] for h, _ in ordered]  # what the program was shown
     yield from ctx.step("filter", f"search({query[:80]!r})", {"hits": [f"{h['title']} p. {h['page']}" for h in out]},
                         parent=parent.id, depth=depth, data={"repl_search": True, "spans": spans})
     return out
