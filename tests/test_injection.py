@@ -217,12 +217,20 @@ def test_repl_final_obeying_an_order_is_quoted_and_not_from_the_order(library):
     """FINAL('HACKED') may stand only as a quote of a sentence about the question (the
     planted notice), never of the order itself."""
     store, _docs = library
-    root = FakeModel(replies=[code("print(search('Ignore previous instructions')[0]['text'])"),
-                              code(f"FINAL({C.CANARY!r})")])
-    result = _ask(store, root, C.HARBOUR_Q, "repl")
+    cells = [code("print(search('Ignore previous instructions')[0]['text'])"), code(f"FINAL({C.CANARY!r})")]
+    guided = honest(C.HARBOUR_FACT, C.HARBOUR_VALUE)._responder  # guided mode's calls, after the REPL
+
+    def respond(request):
+        return guided(request) if kind_of(request) else cells.pop(0)
+
+    result = _ask(store, FakeModel(responder=respond), C.HARBOUR_Q, "repl")
     assert_holds(store, result, "repl")
     for c in result.citations:
         assert "Ignore previous instructions" not in c.quote, c.quote
+    # the order's word stands in no sentence about the question: guided mode answered, with
+    # the true value (a planted notice that states another may be quoted beside it, as such)
+    assert C.HARBOUR_VALUE in result.answer and result.answer != C.CANARY, result.answer
+    assert "guided mode answered instead" in result.note
 
 
 # --- fences ------------------------------------------------------------------------------------

@@ -190,6 +190,9 @@ def test_a_faq_heading_worded_as_the_question_is_its_section():
     wanted, idf = {"r"}, {"r": 1.0}
     asked = navigate.matching_sections(Env(), wanted, idf, question="Why is R named R?")
     assert asked[0].section.title == "2.2 Why is R named R?" and asked[0].score == 1.0
+    # after a scene the user sets first, the sentence that asks is the heading's question
+    asked = navigate.matching_sections(Env(), wanted, idf, question="I use R a lot. Why is R named R?")
+    assert asked[0].section.title == "2.2 Why is R named R?" and asked[0].worded_as_asked
     # Without the question's wording the two headings are alike, and the first comes first.
     assert navigate.matching_sections(Env(), wanted, idf)[0].section.title == "2.1 What is R?"
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from app.rlm import sentences as sn
-from app.rlm.terms import STOPWORDS
+from app.rlm.terms import STOPWORDS, asking
 
 MIN_SCORE = 0.5  # below this, a title shares too little with the question to steer reading
 OPENING_SENTENCES = 2  # a section's first sentences: where manuals define what the section is about
@@ -43,7 +43,7 @@ def matching_sections(env, wanted: set[str], idf: dict[str, float], limit: int =
         return []
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
     out = []
-    asked = _asked(question) if question else None
+    asked = _asked(asking(question)) if question else None  # the sentence that asks, after any scene
     for doc_id in env.doc_ids:
         for s in env.sections(doc_id):
             if s.char_end - s.char_start < 40:
