@@ -53,7 +53,7 @@ def best_row(env, question: str, needs_code: bool = False):
             for i, row in enumerate(t.rows):
                 # Whole words: a cell is looked up by what it says ("frame" is not "framework").
                 words = sn.content_words(" ".join(row))
-                if not rarest & words or needs_code and not any(qshape.names_code(c) for c in row):
+                if not rarest & words or needs_code and not any(qshape.cell_names_code(c) for c in row):
                     continue
                 in_row = wanted & words
                 by_col = [(wanted - in_row) & h for h in heads]

@@ -61,7 +61,7 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         slices = extra + list(candidates[:opt.sentence_slices])
         total = sum(idf.get(w, 0.0) for w in words) or 1.0
 
-        def bonus(doc_id, start, text, _total, shape=shape, total=total):
+        def bonus(doc_id, start, text, _total, _raw, shape=shape, total=total):
             return 0.6 * total * qshape.defines(text, shape)
 
         covering = sorted((r for r in sn.rank(ctx.env, slices, words, idf, bonus=bonus) if r.coverage >= 0.99),

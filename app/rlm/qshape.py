@@ -154,10 +154,6 @@ def defines(sentence: str, shape: Shape) -> float:
     return 0.0
 
 
-def names_code(sentence: str) -> bool:
-    return bool(_CODE.search(sentence))
-
-
 _QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`\n]{2,60})[\"“”'‘’`]")
 
 
@@ -167,6 +163,49 @@ _DOTTED = re.compile(r"\b[a-z][a-z0-9]*(?:[._][a-z0-9]+)+\b")
 # apt-cache policy", "use apt-get"): English hyphenates words too ("the apt-pinning situation").
 _HYPHENED = re.compile(r"\b(?:by|use|using|run|running|type|typing|command|with|invoke|call|execute)\s+"
                        r"(?P<code>[a-z][a-z0-9]*(?:-[a-z0-9]+)+)\b", re.I)
+
+
+def cell_names_code(cell: str) -> bool:
+    """A table cell names code: a cell is set apart already, so any code-like token counts."""
+    return bool(_CODE.search(cell))
+
+
+# What names a command in running prose, beyond a call and a dotted name: a here-document,
+# a syntax line, a shell line with options.
+_PROSE_CODE = re.compile(r"<<\s*\w+|\bSyntax:|^\s*\$?\s*[a-z][\w-]*\s+-{1,2}\w")
+# A dotted name that is a file ("outputs a PostScript file test.eps") is what a command
+# reads or writes, not the command.
+_FILE_NAME = re.compile(r"\.(?:e?ps|pdf|png|jpe?g|gif|svg|txt|tex|dvi|dat|csv|tsv|html?|xml|json|log|gz|tgz|bz2|"
+                        r"xz|zip|tar|cfg|conf|ini)$", re.I)
+# A line set apart inside a sentence ("You can uninstall R by / make uninstall / optionally
+# specifying prefix…"): manuals display the command to type on a line of its own.
+_DISPLAY = re.compile(r"[$>%#]?\s*[a-z][\w.+/=-]*(?:\s+[\w.+/=<>{}\[\]|*~-]+){0,6}")
+DISPLAY_CHARS = 40  # a displayed command is short...
+DISPLAY_WIDTH = 60  # ...in text whose lines run this wide (a narrow column breaks every line)
+
+
+def displayed_command(raw: str) -> bool:
+    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+    if len(lines) < 3 or max(len(line) for line in lines) < DISPLAY_WIDTH:
+        return False
+    return any(len(line) <= DISPLAY_CHARS and _DISPLAY.fullmatch(line) and not lines[i].endswith("-")
+               and not all(w.lower() in STOPWORDS for w in line.split())
+               for i, line in enumerate(lines[1:-1]))  # lines[i] is the line before: not a hyphenated break
+
+
+def names_code(sentence: str, raw: str = "") -> bool:
+    """A sentence of running prose names a command or function: a call, a dotted name that is
+    no file and no abbreviation, a command run by a verb ("use apt-get"), a quoted command, a
+    syntax line, or (given its raw text with line breaks) a command displayed on its own line.
+    A hyphenated English word ("user-written", "uninstall-tests") names none by itself."""
+    if _CALL.search(sentence) or _HYPHENED.search(sentence) or _PROSE_CODE.search(sentence):
+        return True
+    if any(not _FILE_NAME.search(m.group(0)) and not re.fullmatch(r"(?:[a-z][._])+[a-z]", m.group(0), re.I)
+           for m in _DOTTED.finditer(sentence)):
+        return True
+    if any(_CODE.search(q.group(1)) for q in _QUOTED.finditer(sentence)):
+        return True
+    return bool(raw) and displayed_command(raw)
 
 
 def code_names(question: str) -> list[str]:

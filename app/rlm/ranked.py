@@ -98,13 +98,13 @@ NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table(
 
 
 def _bonus(shape, sections, code=()):
-    def score(doc_id: int, start: int, text: str, total: float) -> float:
+    def score(doc_id: int, start: int, text: str, total: float, raw: str = "") -> float:
         add = NAMED_CODE_BONUS if any(qshape.mentions(text, c) for c in code) else 0.0
         if shape.kind == "definition":
             add += DEFINES_BONUS * qshape.defines(text, shape)
             if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
                 add += EXPANDS_BONUS
-        elif shape.kind == "howto" and qshape.names_code(text):
+        elif shape.kind == "howto" and qshape.names_code(text, raw):
             add += CODE_BONUS
         in_section, at_opening = navigate.section_bonus(sections, doc_id, start)
         if in_section:

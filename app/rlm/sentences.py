@@ -166,8 +166,8 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
     with_next: read each sentence with the one after it (a second hop's answer is often
     the next sentence about the entity: "...was an actress. As an adult, she served as...").
     also_holds(sentence_words) -> question words held through an alias ("UPG" for "user
-    private group"); bonus(doc_id, start, text, total) -> score added for the sentence's
-    form or place (a definition, a matched section's opening; see app.rlm.qshape)."""
+    private group"); bonus(doc_id, start, text, total, raw) -> score added for the
+    sentence's form or place (raw: its text with the PDF's line breaks) (a definition, a matched section's opening; see app.rlm.qshape)."""
     idf = {w: v * (NAME_BOOST if w in names else 1.0) for w, v in idf.items()}
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
     out, seen = [], set()
@@ -206,7 +206,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
                 # length alone; damp it by the square root of how much longer it is.
                 score *= (LONGEST / len(key)) ** 0.5
             if bonus is not None:
-                score += bonus(s.doc_id, s.char_start + a, key, total)
+                score += bonus(s.doc_id, s.char_start + a, key, total, sent)
             out.append(Ranked(score, coverage, s.doc_id, s.char_start + a, s.char_start + b, key, matched))
     out.sort(key=lambda r: -r.score)
     return out
