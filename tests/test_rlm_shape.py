@@ -80,6 +80,23 @@ def test_how_to_sentences_name_code():
     assert qshape.names_code("Use read.table() to read a data frame.")
     assert qshape.names_code("Run apt-cache policy to see the candidate.")
     assert not qshape.names_code("Packages can be installed from the network.")
+    # A hyphenated English word, a file name or an abbreviation is no command.
+    assert not qshape.names_code("Target uninstall-tests will uninstall any installed tests.")
+    assert not qshape.names_code("This method, known as batch mode, outputs a PostScript file test.eps.")
+    assert not qshape.names_code("Many options exist, e.g. the fill rule.")
+    assert qshape.names_code("Use install.packages to fetch them.")
+
+
+def test_a_command_displayed_on_its_own_line_is_code():
+    raw = ("You can uninstall R by\nmake uninstall\noptionally specifying prefix etc in the same way as "
+           "specified for installation.")
+    key = " ".join(raw.split())
+    assert qshape.names_code(key, raw) and not qshape.names_code(key)
+    # Ordinary wrapped prose, and a narrow column whose every line is short, display nothing.
+    prose = ("This will also uninstall any installed manuals. There are specific targets to uninstall info\n"
+             "and PDF manuals in file doc/manual/Makefile and elsewhere in the tree of the sources\nas well.")
+    assert not qshape.displayed_command(prose)
+    assert not qshape.displayed_command("draw a path\nwith a pen\nand fill it\nwith colour")
     assert qshape.lead_code("Use read.table() to read a data frame.") == "read.table()"
     assert qshape.lead_code("Syntax: set terminal png {{no}enhanced} {rgb_color}") == "set terminal png"
 
@@ -204,6 +221,49 @@ def test_a_topic_summary_reads_the_topics_section_and_cites_every_point(manual):
     assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), spans  # no point repeats another
     assert len(calls) <= 2  # no scan of the whole selection
     assert any(n.kind == "filter" and "summary of a topic" in n.label for n in result.nodes)
+
+
+def test_a_summary_of_what_a_documents_subject_is_reads_where_it_introduces_it(manual):
+    store, doc_id = manual
+    # Another document names the subject often, in sentences about something else.
+    other = add_text_document(store, "Coastal Tourism Notes", [
+        "The Lighthouse offers guided tours on Sundays. Visitors to the Lighthouse buy tickets at the pier. "
+        "The Lighthouse shop offers postcards and the Lighthouse cafe offers tea." * 3])
+    env = Environment(store)
+    assert navigate.document_named(env, "Lighthouse") == doc_id  # the title names it, the other's does not
+    assert navigate.document_named(env, "Manual") is None  # a kind of document names none
+
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "aggregate", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "Give me a short overview of what the Lighthouse is and what it offers.", doc_ids=[doc_id, other], budget=None)
+    assert result.status == "done" and result.citations, result
+    text = store.document_text(doc_id)
+    lamps, weather = text.rindex("1 Lamps and Lenses"), text.rindex("2 Weather Signals")
+    for c in result.citations:  # the manual's first chapter, not the tourism notes that name it more often
+        assert c.doc_id == doc_id and lamps <= c.char_start < weather, c
+    assert any("introduces its subject" in n.label for n in result.nodes)
+
+
+def test_a_summary_reads_passages_that_hold_more_of_the_topic_than_a_title_sharing_one_word(manual):
+    store, doc_id = manual
+    # "Weather Signals" titles a chapter of the manual; the semaphore is in another document.
+    other = add_text_document(store, "Harbour Rules", [
+        "Filler about moorings and the harbour master's office. " * 20 +
+        "The semaphore flag signals for weather are taught to every cadet. Semaphore weather signals spell "
+        "letters with two flags. Semaphore flag signals of bad weather are read from the bridge."
+        + " More filler about tides and ropes." * 20])
+    env = Environment(store)
+    topic = {"semaphor", "flag", "weather", "signal"}
+    assert navigate.matching_sections(env, topic, sn.weights(env, topic), limit=1)[0].section.title == "2 Weather Signals"
+    result = Controller(store, FakeModel(responder=lambda req: {"kind": "aggregate", "terms": []}
+                                         if "Plan how to search" in req.messages[-1]["content"]
+                                         else ("no" if req.choices else {"relevant": False}))).ask(
+        "Summarise the semaphore flag weather signals.", doc_ids=[doc_id, other], budget=None)
+    assert result.citations and all(c.doc_id == other and "emaphore" in c.quote for c in result.citations), result.answer
 
 
 def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(store):

@@ -137,6 +137,37 @@ def named_documents(env, question: str) -> list[int]:
     return named if len(named) < len(env.doc_ids) else []
 
 
+def document_named(env, name: str) -> int | None:
+    """The one document of the selection whose title names `name` ("Asymptote" names
+    "Asymptote: the Vector Graphics Language"; "R" names no one document where several
+    R manuals are selected), else None."""
+    wanted = {sn.stem(w.lower()) for w in _TITLE_WORD.findall(name) if w.lower() not in STOPWORDS}
+    if not wanted:
+        return None
+    hits = [d for d in env.doc_ids if wanted <= set(_name_words(env.docs[d].title))]
+    return hits[0] if len(hits) == 1 else None
+
+
+# Sections that precede a document's subject: about the book, not what it is about.
+_FRONT_MATTER = re.compile(r"\b(?:acknowledge?ments?|contents|copyright|copying|licen[cs]e|notices?|dedication|"
+                           r"preface|foreword|index|colophon|credits)\b", re.I)
+OWN_TEXT = 200  # a part's heading with less text of its own before its first chapter introduces nothing
+
+
+def subject_opening(env, doc_id: int):
+    """Where a document introduces its subject: its first section that is no front matter
+    and has text of its own ("1 Description" of the Asymptote manual, "1 Introduction and
+    preliminaries" of An Introduction to R), else None."""
+    secs = env.sections(doc_id)
+    for i, s in enumerate(secs):
+        if _FRONT_MATTER.search(s.title):
+            continue
+        own_end = secs[i + 1].char_start if i + 1 < len(secs) and secs[i + 1].char_start < s.char_end else s.char_end
+        if own_end - s.char_start >= OWN_TEXT:
+            return s
+    return None
+
+
 _DOCUMENT_NOUN = r"(?:manual|guide|reference(?:\s+card)?|card|document(?:ation)?|report|vignette|book|handbook|faq)"
 
 

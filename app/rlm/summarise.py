@@ -39,6 +39,30 @@ def topic_words(question: str) -> set[str]:
     return sn.content_words(_CUE.sub(" ", strip_framing(question)))
 
 
+# "…an overview of what Asymptote is", "Summarise what R is": the subject a document is about.
+_WHAT_IS = re.compile(r"\bwhat\s+(?:the\s+)?(?P<name>[\w+#.-]+(?:\s+[\w+#.-]+){0,2}?)\s+(?:is|are)\b", re.I)
+
+
+def _subject_section(env, question: str):
+    """A summary of what a document's own subject is reads where the document introduces
+    it, not sentences elsewhere that merely name it."""
+    m = _WHAT_IS.search(strip_framing(question))
+    if not m:
+        return None
+    doc_id = navigate.document_named(env, m.group("name"))
+    return navigate.subject_opening(env, doc_id) if doc_id is not None else None
+
+
+def _region(env, section):
+    return env.slice(section.doc_id, section.char_start, min(section.char_end, section.char_start + REGION_CHARS))
+
+
+def _held(env, slices, topic: set[str], idf: dict[str, float]) -> float:
+    """The idf weight of the topic's words that the best of these slices holds."""
+    return max((sum(idf.get(w, 0.0) for w in topic if sn.holds(sn.content_words(env.slice_text(x)), w))
+                for x in slices), default=0.0)
+
+
 def summarise_topic(ctx, candidates, parent: str):
     """The topic's main points as cited sentences; None when the question names no topic
     (a summary of the whole selection: the caller scans)."""
@@ -47,10 +71,17 @@ def summarise_topic(ctx, candidates, parent: str):
         return None
     idf = sn.weights(ctx.env, topic)
     sections = navigate.matching_sections(ctx.env, topic, idf, limit=1)
+    subject = _subject_section(ctx.env, ctx.question)
+    if subject is not None:
+        sections = [navigate.SectionMatch(subject, 1.0)]
+    elif sections and candidates and _held(ctx.env, candidates[:3], topic, idf) > _held(ctx.env, [_region(ctx.env, sections[0].section)], topic, idf):
+        # A title that shares one common word ("Help" for "the R-help mailing list") names
+        # another topic: passages that hold more of the question's words are read instead.
+        sections = []
     if sections:
         s = sections[0].section
-        regions = [ctx.env.slice(s.doc_id, s.char_start, min(s.char_end, s.char_start + REGION_CHARS))]
-        where = f"the section “{s.title}”"
+        regions = [_region(ctx.env, s)]
+        where = f"the section “{s.title}”" + (" where the document introduces its subject" if subject else "")
     else:
         regions = candidates[:3]
         where = f"the {len(regions)} best-matching passages"
