@@ -117,3 +117,22 @@ def test_a_passage_that_never_mentions_the_name_asked_about_does_not_answer(stor
     assert not v.ok and "norland" in v.lacking and "which the question is about" in v.why
     b = text.index("Norland exports")
     assert answerable.judge(env, "What does Norland export?", [(doc, b, b + len(norland))]).ok
+
+
+def test_the_scene_a_user_sets_is_context_the_answer_need_not_repeat(store):
+    from app.rlm import sentences as sn
+
+    assert sn.scene_words("I use Quill a lot. Why is Quill named Quill?") == {"use", "lot"}
+    # Where the asking sentence refers back, the scene holds what is asked about.
+    assert sn.scene_words("I built Quill from source. How do I uninstall it?") == set()
+    assert sn.scene_words("Why is Quill named Quill?") == set()
+    text = ("Quill is named after the feather pen its first authors wrote with. " + "Filler about pens. " * 40 +
+            "If you use Quill a lot, its cache grows and uses a lot of memory. " * 3)
+    doc = add_text_document(store, "Quill notes", [text])
+    env = Environment(store)
+    a = text.index("Quill is named")
+    b = text.index(".", a) + 1
+    verdict = answerable.judge(env, "I use Quill a lot. Why is Quill named Quill?", [(doc, a, b)])
+    assert verdict.ok, verdict.why
+    # The same words in the sentence that asks are what the answer must say.
+    assert not answerable.judge(env, "Why does Quill use a lot of memory?", [(doc, a, b)]).ok

@@ -148,7 +148,8 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     early = precheck(env, question)
     if early is not None:
         return early
-    wanted = question_words(question)
+    # The scene a user sets ("I use R a lot.") is context the answer need not repeat.
+    wanted = question_words(question) - sn.scene_words(strip_framing(question))
     if not wanted:
         return Verdict(True, 1.0, [], [], [], "the question has no content words to check")
     df, n_blocks = sn.block_freq(env, wanted)

@@ -28,14 +28,16 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     # The question's words and what its question word asks for ("how old" -> age, years),
     # read by code; a small model's plan terms are too noisy to weigh sentences with.
     wanted = sn.content_words(strip_framing(ctx.question) + " " + " ".join(analyse(ctx.question).terms))
-    if all(len(w) <= 2 for w in sn.content_words(strip_framing(ctx.question))):
-        # Question words and a short name only ("Why is R named R?"): the softer question
-        # words say what about the name is asked.
-        wanted |= sn.soft_words(ctx.question)
+    asks = asking(strip_framing(ctx.question))
+    if all(len(w) <= 2 for w in sn.content_words(asks)):
+        # Question words and a short name only ("Why is R named R?"), after any scene: the
+        # softer question words say what about the name is asked.
+        wanted |= sn.soft_words(asks)
     if not wanted:
         return None
-    idf = sn.weights(ctx.env, wanted)
     names = sn.names_in(strip_framing(ctx.question))
+    scene = sn.scene_words(strip_framing(ctx.question))
+    idf = {w: v * (SCENE_WEIGHT if w in scene else 1.0) for w, v in sn.weights(ctx.env, wanted).items()}
     shape = qshape.shape_of(strip_framing(ctx.question))
     sections = navigate.matching_sections(ctx.env, wanted, idf, question=strip_framing(ctx.question))
     # A section titled like the question is read first, from its heading: manuals define
@@ -111,6 +113,9 @@ def _bonus(shape, sections, code=()):
             add += SECTION_BONUS * in_section + (OPENING_BONUS if at_opening else 0.0)
         return add * total
     return score
+
+
+SCENE_WEIGHT = 0.5  # a word only the scene says ("I use R a lot. Why is R named R?") sets context
 
 
 def _merge_slices(first, rest):

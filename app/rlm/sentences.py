@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from app.rlm.checks import sentences, trim_start
-from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, has_number
+from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, has_number
 from app.rlm.wordforms import IRREGULAR, spelling
 
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
@@ -155,6 +155,22 @@ def names_in(question: str) -> set[str]:
     pin a sentence down better than common words of the same rarity."""
     toks = _WORD.findall(question)
     return {stem(w) for w in toks[1:] if w[0].isupper() and w.lower() not in STOPWORDS}
+
+
+_REFERS_BACK = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|he|she|him|her|his|there)\b", re.I)
+
+
+def scene_words(question: str) -> set[str]:
+    """Words only the scene a user sets before asking says ("use" and "lot" in "I use R a
+    lot. Why is R named R?"): context, not what the answer must say. A name the scene
+    introduces is not one, and where the asking sentence refers back ("I use coxph. What
+    does its ties argument default to?") the scene holds what is asked about: none is."""
+    q = " ".join(question.split())
+    asks = asking(q)
+    scene = q.replace(asks, " ")
+    if not scene.strip() or scene.strip() == q or _REFERS_BACK.search(asks):
+        return set()
+    return content_words(scene) - content_words(asks) - names_in(q)
 
 
 def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number: bool = False,
