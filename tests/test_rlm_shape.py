@@ -122,7 +122,13 @@ def test_a_question_naming_a_section_title_reaches_that_section(manual):
     assert matches and matches[0].section.title == "1.1 Cleaning the lens"
     opening = navigate.opening(env, matches[0], 200)
     assert env.slice_text(opening).lstrip().startswith("1.1 Cleaning the lens")
-    assert navigate.section_bonus(matches, doc_id, matches[0].section.char_start + 30)[1] is True
+    assert navigate.section_bonus(matches, doc_id, matches[0].section.char_start + 30)[1] == 1.0
+    # The opening is the section's first sentences: the first counts most, the third not at all.
+    s = matches[0].section
+    text = env.text(doc_id)
+    ends = [i + 2 for i in range(s.char_start, s.char_end) if text.startswith(". ", i)]
+    at = [navigate.section_bonus(matches, doc_id, x, env)[1] for x in [s.char_start + 30] + ends[:2]]
+    assert at[0] == 1.0 and 0.0 < at[1] < 1.0 and at[2] == 0.0, at
     # a question sharing no title word steers nothing
     other = sn.content_words("What colour is the keeper's coat?")
     assert navigate.matching_sections(env, other, sn.weights(env, other)) == []
@@ -270,15 +276,17 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     from app.rlm import listing
 
     text = ("Filler about the lighthouse and its history. " * 30 +
-            "The keeper keeps these lamp fuels in the store: whale oil, paraffin, colza oil and paraffin. "
+            "The keeper keeps lamp fuels. In the store there are whale oil, paraffin, colza oil and paraffin. "
             "Nothing else burns in the lamp. " + "More filler about the coast. " * 30)
     doc = add_text_document(store, "Keeper", [text])
+    asked = []
 
     def respond(req):
         body = req.messages[-1]["content"]
         if "Plan how to search" in body:
             return {"kind": "list", "terms": []}
         if body.startswith("List the items"):
+            asked.append(body)
             return {"items": ["whale oil", "paraffin", "petrol", "paraffin"]}  # "petrol" is invented
         return "no" if req.choices else {"relevant": False}
 
@@ -288,12 +296,26 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     whole = store.document_text(doc)
     for c in result.citations:
         assert whole[c.char_start:c.char_end] == c.quote and f"[{c.n}]" in result.answer
+    # A series the question's own words introduce is read as written, before any model call.
+    led = add_text_document(store, "Keeper 2", [text.replace(
+        "The keeper keeps lamp fuels. In the store there are", "The keeper keeps these lamp fuels in the store:")])
+    asked.clear()
+    result = Controller(store, FakeModel(responder=respond)).ask("Which lamp fuels does the keeper keep?", doc_ids=[led])
+    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    assert items == ["- whale oil", "- paraffin", "- colza oil"] and not asked, result.answer
     # a model that gives fewer than two items: the passage's own bullets are read
     assert listing.layout_items("Fuels:\n• whale oil\n• paraffin\n• colza oil\n") == ["whale oil", "paraffin", "colza oil"]
     assert listing.layout_items("The pens are red, green, blue and black.") == ["red", "green", "blue", "black"]
     # names of one code shape
     assert listing.layout_items("Give from=value and to=value, or by=value; see also x (not a list).") == \
         ["from=value", "to=value", "by=value"]
+    # Of several series, the one the question's words lead: a bracketed one counts on its own.
+    arrows = ("The values of arrow are None, Blank, BeginArrow, MidArrow, EndArrow and Arrows. The specifiers take "
+              "arrowhead (one of the predefined arrowhead styles DefaultHead, SimpleHead, HookHead, TeXHead), real "
+              "size (in points), filltype (one of FillDraw, Fill, NoFill, UnFill, Draw) and more.")
+    assert listing.layout_items(arrows) == ["None", "Blank", "BeginArrow", "MidArrow", "EndArrow", "Arrows"]
+    asked = sn.content_words("Which predefined arrowhead styles can I choose?")
+    assert listing.layout_items(arrows, asked) == ["DefaultHead", "SimpleHead", "HookHead", "TeXHead"]
     # numbers cut out of a call are no list
     assert listing.layout_items("This generates the vector c(-5.0, -4.8, -4.6, 4.6, 4.8, 5.0) in s3.") == []
     # pieces of two sentences, or long clauses, are no list

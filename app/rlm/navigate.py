@@ -75,15 +75,27 @@ def opening(env, match: SectionMatch, chars: int):
     return env.slice(s.doc_id, s.char_start, min(s.char_end, s.char_start + chars))
 
 
-def section_bonus(matches: list[SectionMatch], doc_id: int, start: int) -> tuple[float, bool]:
-    """(best score of a matched section holding this offset, whether the offset is in one of its
-    opening sentences' reach — the first ~400 characters after the heading)."""
-    best, opening_ = 0.0, False
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def section_bonus(matches: list[SectionMatch], doc_id: int, start: int, env=None) -> tuple[float, float]:
+    """(best score of a matched section holding this offset, how far into its opening the
+    offset is: 1.0 for the first sentence after the heading, less for each next one, 0.0
+    from sentence OPENING_SENTENCES + 1 on; without env, 1.0 within the first 400
+    characters). Manuals state what a section is for first: its fourth sentence ("Target
+    uninstall-tests will…") is no opening."""
+    best, opening_ = 0.0, 0.0
     for m in matches:
         s = m.section
         if s.doc_id == doc_id and s.char_start <= start < s.char_end and m.score > best:
             best = m.score
-            opening_ = start - s.char_start < 400
+            if env is None:
+                opening_ = 1.0 if start - s.char_start < 400 else 0.0
+            else:
+                text = env.text(doc_id)
+                body = text.find("\n", s.char_start, start)  # the heading's own line ends first
+                before = len(_SENTENCE_END.findall(text[(body if body >= 0 else s.char_start):start]))
+                opening_ = max(0.0, 1.0 - before / OPENING_SENTENCES)
     return best, opening_
 
 

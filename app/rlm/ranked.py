@@ -50,7 +50,7 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     slices = _merge_slices(openings + defined, candidates[:opt.sentence_slices])
     ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
                                  also_holds=lambda sw: qshape.alias_hits(sw, shape),
-                                 bonus=_bonus(shape, sections, qshape.code_names(strip_framing(ctx.question))))
+                                 bonus=_bonus(shape, sections, qshape.code_names(strip_framing(ctx.question)), ctx.env))
               if r.coverage >= opt.min_coverage]
     ranked.sort(key=lambda r: -r.score)
     ctx.checkpoint()
@@ -99,7 +99,7 @@ CODE_BONUS = 0.15  # a how-to's sentence names a command or function
 NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table()"), not only its words
 
 
-def _bonus(shape, sections, code=()):
+def _bonus(shape, sections, code=(), env=None):
     def score(doc_id: int, start: int, text: str, total: float, raw: str = "") -> float:
         add = NAMED_CODE_BONUS if any(qshape.mentions(text, c) for c in code) else 0.0
         if shape.kind == "definition":
@@ -108,9 +108,9 @@ def _bonus(shape, sections, code=()):
                 add += EXPANDS_BONUS
         elif shape.kind == "howto" and qshape.names_code(text, raw):
             add += CODE_BONUS
-        in_section, at_opening = navigate.section_bonus(sections, doc_id, start)
+        in_section, at_opening = navigate.section_bonus(sections, doc_id, start, env)
         if in_section:
-            add += SECTION_BONUS * in_section + (OPENING_BONUS if at_opening else 0.0)
+            add += SECTION_BONUS * in_section + OPENING_BONUS * at_opening
         return add * total
     return score
 
