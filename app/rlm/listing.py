@@ -72,6 +72,15 @@ def answer_list(ctx, candidates, opt, parent: str):
     for p in passages:
         ctx.checkpoint()
         text = ctx.env.slice_text(p)
+        named = _answers(_verbatim(led_series(text, wanted), text), wanted)
+        if len(named) >= 3:
+            # The passage names the list in the question's words ("The predefined arrowhead
+            # styles are …"): read as written, no model call.
+            step = yield from ctx.step("filter", f"read the series the question's words introduce in {p.describe()}",
+                                       ", ".join(f[0] for f in named), parent=node.id, slice=p,
+                                       data={"source": "a series led by the question's words"})
+            items += [(item, p.char_start + a, p.char_start + b, step) for item, a, b in named]
+            break
         call = ctx.new_node("map", f"extract the list from {p.describe()}", parent=node.id, slice=p)
         comp = yield from ctx.call(call, ctx.sub, prompts.user(LIST_TEMPLATE, question=ctx.question, slice=text),
                                    template=LIST_TEMPLATE, max_tokens=opt.map_tokens * 2, json_schema=LIST_SCHEMA)
@@ -79,7 +88,7 @@ def answer_list(ctx, candidates, opt, parent: str):
         found = _answers(_verbatim(got, text), wanted)
         source = "the model"
         if len(found) < 2:
-            found, source = _answers(_verbatim(layout_items(text), text), wanted), "the passage's layout"
+            found, source = _answers(_verbatim(layout_items(text, wanted), text), wanted), "the passage's layout"
         call.data = {"model_items": got[:MAX_ITEMS], "kept": [f[0] for f in found], "source": source}
         for item, a, b in found:
             items.append((item, p.char_start + a, p.char_start + b, call))
@@ -262,11 +271,22 @@ _FAMILIES = [re.compile(r"\b[a-z][\w.]*=[\w.]+"), re.compile(r"\b[A-Z][A-Z0-9]*_
              re.compile(r"\b[a-z][\w.]*\([^()]{0,30}\)")]
 
 
-def layout_items(text: str) -> list[str]:
+_BRACKETED = re.compile(r"(?<![\w.])\(([^()]{6,300})\)")  # not a call's arguments: "image(x, y, f)"
+LEAD_CHARS = 60  # the words that name a series stand just before it ("…arrowhead styles DefaultHead, …")
+LEAD_WORDS = 2  # a series led by this many of them is the list asked for, before any other layout
+
+
+def layout_items(text: str, wanted: set[str] = frozenset()) -> list[str]:
     """Items a passage lays out as a list: bulleted or numbered lines; else three or more
-    distinct names of one code shape (from=value, KERN_EMERG, rgb(r,g,b)); else the longest
-    series of short items within one sentence ("red, green, blue and black"): each at most
-    four words, with a letter and balanced brackets, at least three of them."""
+    distinct names of one code shape (from=value, KERN_EMERG, rgb(r,g,b)); else a series of
+    short items within one sentence ("red, green, blue and black"): each at most four words,
+    with a letter and balanced brackets, at least three of them. Of several series, the one
+    led by more of the question's words (`wanted`), then the longest: a passage that lists
+    arrow kinds and fill types answers "which arrowhead styles…" with the series after
+    "the predefined arrowhead styles"."""
+    series, led = _series(text, wanted)
+    if wanted and led >= min(LEAD_WORDS, len(wanted)):
+        return series  # named by the question's words: "The predefined arrowhead styles are …"
     bullets = [m.group(1) for m in _BULLET.finditer(text)]
     if len(bullets) >= 2:
         return bullets
@@ -274,19 +294,40 @@ def layout_items(text: str) -> list[str]:
         names = list(dict.fromkeys(m.group(0) for m in family.finditer(text)))
         if len(names) >= 3:
             return names
+    return series
+
+
+def led_series(text: str, wanted: set[str]) -> list[str]:
+    """A series the question's words introduce ("…the predefined arrowhead styles DefaultHead,
+    SimpleHead, …"), else []."""
+    series, led = _series(text, wanted)
+    return series if wanted and led >= min(LEAD_WORDS, len(wanted)) else []
+
+
+def _series(text: str, wanted: set[str]) -> tuple[list[str], int]:
+    """The best series of the passage's sentences and how many question words lead it."""
     best: list[str] = []
+    best_key = (-1, 0)
     for a, b in sentences(text):
         sentence = " ".join(text[a:b].split()).rstrip(".!?")
-        for m in _SERIES.finditer(sentence):
-            parts = [re.sub(r"^\s*(?:and|or)\s+", "", x).strip() for x in re.split(r",|\s+(?:and|or)\s+", m.group(0))]
-            parts = [x for x in parts if x]
-            # The first part carries the sentence's lead-in ("The pens are red"): keep its tail.
-            if parts:
-                parts[0] = parts[0].split()[-1]
-            if len(parts) >= 3 and len(parts) > len(best) and all(
-                    len(x.split()) <= 4 and re.search(r"[A-Za-z]", x) and x.count("(") == x.count(")") for x in parts):
-                best = parts
-    return best
+        # A series in brackets ("(one of DefaultHead, SimpleHead, HookHead, TeXHead)") is one
+        # of its own, whatever the sentence lists around it.
+        segments = [(0, sentence)] + [(m.start(1), m.group(1)) for m in _BRACKETED.finditer(sentence)]
+        for off, segment in segments:
+            for m in _SERIES.finditer(segment):
+                parts = [re.sub(r"^\s*(?:and|or)\s+", "", x).strip() for x in re.split(r",|\s+(?:and|or)\s+", m.group(0))]
+                parts = [x for x in parts if x]
+                # The first part carries the sentence's lead-in ("The pens are red"): keep its tail.
+                lead = ""
+                if parts:
+                    lead = sentence[max(0, off + m.start() - LEAD_CHARS):off + m.start()] + " " + " ".join(parts[0].split()[:-1])
+                    if not segment[:m.start()].rstrip().endswith(":"):  # after a colon the first item stands whole
+                        parts[0] = parts[0].split()[-1]
+                led = len({w for w in wanted if sn.holds(sn.content_words(lead), w)})
+                if len(parts) >= 3 and (led, len(parts)) > best_key and all(
+                        len(x.split()) <= 4 and re.search(r"[A-Za-z]", x) and x.count("(") == x.count(")") for x in parts):
+                    best, best_key = parts, (led, len(parts))
+    return best, max(0, best_key[0])
 
 
 # "See also: [intmax], page 59, …": a manual's cross-reference is where to read on, not an item.
