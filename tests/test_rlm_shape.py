@@ -92,6 +92,7 @@ def test_a_command_displayed_on_its_own_line_is_code():
            "specified for installation.")
     key = " ".join(raw.split())
     assert qshape.names_code(key, raw) and not qshape.names_code(key)
+    assert qshape.lead_code(key, "How do I uninstall R?", raw) == "make uninstall"  # the answer is led by it
     # Ordinary wrapped prose, and a narrow column whose every line is short, display nothing.
     prose = ("This will also uninstall any installed manuals. There are specific targets to uninstall info\n"
              "and PDF manuals in file doc/manual/Makefile and elsewhere in the tree of the sources\nas well.")

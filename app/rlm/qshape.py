@@ -184,13 +184,18 @@ DISPLAY_CHARS = 40  # a displayed command is short...
 DISPLAY_WIDTH = 60  # ...in text whose lines run this wide (a narrow column breaks every line)
 
 
-def displayed_command(raw: str) -> bool:
+def displayed(raw: str) -> str:
+    """The first command displayed on a line of its own inside a sentence, else ""."""
     lines = [line.strip() for line in raw.splitlines() if line.strip()]
     if len(lines) < 3 or max(len(line) for line in lines) < DISPLAY_WIDTH:
-        return False
-    return any(len(line) <= DISPLAY_CHARS and _DISPLAY.fullmatch(line) and not lines[i].endswith("-")
-               and not all(w.lower() in STOPWORDS for w in line.split())
-               for i, line in enumerate(lines[1:-1]))  # lines[i] is the line before: not a hyphenated break
+        return ""
+    return next((line for i, line in enumerate(lines[1:-1])  # lines[i] is the line before it
+                 if len(line) <= DISPLAY_CHARS and _DISPLAY.fullmatch(line) and not lines[i].endswith("-")
+                 and not all(w.lower() in STOPWORDS for w in line.split())), "")
+
+
+def displayed_command(raw: str) -> bool:
+    return bool(displayed(raw))
 
 
 def names_code(sentence: str, raw: str = "") -> bool:
@@ -222,13 +227,15 @@ def mentions(sentence: str, name: str) -> bool:
     return bool(re.search(r"(?<![\w.])" + re.escape(name) + r"(?![\w])", sentence))
 
 
-def lead_code(sentence: str, question: str = "") -> str:
+def lead_code(sentence: str, question: str = "", raw: str = "") -> str:
     """The command or function an instruction names, to lead the answer with, surest
-    first: a syntax line's command ("Syntax: set terminal png {…}"), a quoted command (”apt-cache policy package”), a call ("read.table()"), a
-    dotted name, then a hyphenated name with its subcommand ("apt-cache policy"; weakest,
-    as English hyphenates words too). Among calls and dotted names, one made of the
-    question's own words comes first: "How can users install add-on packages?" is led
-    by install.packages(), not by the library(boot) of the sentence before."""
+    first: a syntax line's command ("Syntax: set terminal png {…}"), a quoted command
+    (”apt-cache policy package”), a call ("read.table()"), a dotted name, a command
+    displayed on its own line (given the raw text), then a hyphenated name with its
+    subcommand ("apt-cache policy"; weakest, as English hyphenates words too). Among
+    calls and dotted names, one made of the question's own words comes first: "How can
+    users install add-on packages?" is led by install.packages(), not by the library(boot)
+    of the sentence before."""
     if question:
         asked = sn.content_words(question)
         found = [m.group(0) for rx in (_CALL, _DOTTED) for m in rx.finditer(sentence)]
@@ -245,6 +252,9 @@ def lead_code(sentence: str, question: str = "") -> str:
         m = rx.search(sentence)
         if m:
             return m.group(0)
+    shown = displayed(raw) if raw else ""
+    if shown:
+        return shown  # "You can uninstall R by / make uninstall / optionally…" is led by "make uninstall"
     m = _HYPHENED.search(sentence)
     if not m:
         return ""

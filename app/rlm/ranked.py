@@ -97,6 +97,7 @@ SECTION_BONUS = 0.3  # it sits in a section titled like the question (times the 
 OPENING_BONUS = 0.15  # ...within that section's opening
 CODE_BONUS = 0.15  # a how-to's sentence names a command or function
 NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table()"), not only its words
+SCENE_WEIGHT = 0.5  # a word only the scene says ("I use R a lot. Why is R named R?") sets context
 
 
 def _bonus(shape, sections, code=(), env=None):
@@ -113,9 +114,6 @@ def _bonus(shape, sections, code=(), env=None):
             add += SECTION_BONUS * in_section + OPENING_BONUS * at_opening
         return add * total
     return score
-
-
-SCENE_WEIGHT = 0.5  # a word only the scene says ("I use R a lot. Why is R named R?") sets context
 
 
 def _merge_slices(first, rest):
@@ -472,7 +470,7 @@ def _answer(ctx, chain, plan):
         r = chain[0][0]
         # The sentence's own command, else the one its section is titled by ("7.1 The
         # read.table() function" over "To read an entire data frame directly…").
-        code = qshape.lead_code(last, strip_framing(ctx.question)) or next(
+        code = qshape.lead_code(last, strip_framing(ctx.question), ctx.env.text(r.doc_id)[r.start:r.end]) or next(
             (c for c in (qshape.lead_code(t) for t in reversed(answerable.heading_path(ctx.env, r.doc_id, r.start))) if c), "")
         if code and not hygiene.quoted(last).startswith(code):
             answer = f"{code}: {answer}"
