@@ -436,6 +436,19 @@ def test_words_of_how_people_talk_are_no_search_terms():
         analyse("I built the lamp from source. How do I uninstall it?").terms
 
 
+def test_where_the_answer_stands_is_context_not_the_form_asked_for():
+    from app.rlm.terms import analyse
+
+    # "In the list of…" says where to read; the question asks one thing.
+    assert analyse("In the list of common SQL data types, what is a smallint?").kind == "lookup"
+    assert analyse("What is a smallint in the table of SQL data types?").kind == "lookup"
+    assert analyse("What is in the list of SQL data types?").kind == "list"  # this does ask for the list
+    assert analyse("Give me a list of the SQL data types.").kind == "list"
+    # Its words weigh as a scene's do, names too: "SQL" says which list, "smallint" what is asked.
+    assert sn.scene_words("In the list of common SQL data types, what is a smallint?") == {"common", "sql", "data", "type"}
+    assert sn.scene_words("What is in the list of SQL data types?") == set()
+
+
 def test_a_comparison_looks_up_each_side_and_cites_both(store):
     doc = add_text_document(store, "FAQ", [
         "What is the difference between a package and a library? " + "Filler on other matters. " * 20 +

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from app.rlm.checks import sentences, trim_start
-from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, has_number
+from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, has_number, where_said
 from app.rlm.wordforms import IRREGULAR, spelling
 
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
@@ -162,15 +162,20 @@ _REFERS_BACK = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|tho
 
 def scene_words(question: str) -> set[str]:
     """Words only the scene a user sets before asking says ("use" and "lot" in "I use R a
-    lot. Why is R named R?"): context, not what the answer must say. A name the scene
+    lot. Why is R named R?"), or only the phrase saying where the answer stands ("In the
+    list of common SQL data types, …"): context, not what the answer must say. A name the scene
     introduces is not one, and where the asking sentence refers back ("I use coxph. What
     does its ties argument default to?") the scene holds what is asked about: none is."""
     q = " ".join(question.split())
     asks = asking(q)
-    scene = q.replace(asks, " ")
-    if not scene.strip() or scene.strip() == q or _REFERS_BACK.search(asks):
+    where = where_said(asks)  # "In the list of common SQL data types, what is a smallint?"
+    if where:
+        asks = " ".join(asks.replace(where, " ").split())
+    if _REFERS_BACK.search(asks):
         return set()
-    return content_words(scene) - content_words(asks) - names_in(q)
+    scene = q.replace(asking(q), " ")
+    said = (content_words(scene) - names_in(q)) if scene.strip() and scene.strip() != q else set()
+    return (said | content_words(where)) - content_words(asks)
 
 
 def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number: bool = False,
