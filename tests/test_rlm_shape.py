@@ -447,6 +447,10 @@ def test_where_the_answer_stands_is_context_not_the_form_asked_for():
     # Its words weigh as a scene's do, names too: "SQL" says which list, "smallint" what is asked.
     assert sn.scene_words("In the list of common SQL data types, what is a smallint?") == {"common", "sql", "data", "type"}
     assert sn.scene_words("What is in the list of SQL data types?") == set()
+    # A key in that phrase says where to read, not what the answer must sit next to.
+    where = analyse("According to the table of asy command-line options, how many lines of history are kept?")
+    assert where.exact == [] and "command-line" in where.terms
+    assert analyse("How many lines of history does the command-line option keep?").exact == ["command-line"]
 
 
 def test_a_comparison_looks_up_each_side_and_cites_both(store):

@@ -163,7 +163,9 @@ def analyse(question: str) -> QuestionTerms:
     for rx, extra in _EXPANSIONS:
         if rx.search(q):
             terms = _dedupe(terms + extra)
-    exact = _dedupe(quoted + keylike)
+    # A key in the phrase saying where to read ("the table of asy command-line options") says
+    # where, not what: the answer need not sit next to it.
+    exact = _dedupe(quoted + [k for k in keylike if k.lower() not in where_said(q).lower()])
     return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q)))
 
 
