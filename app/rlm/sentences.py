@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from app.rlm.checks import sentences, trim_start
-from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, has_number, where_said
+from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, has_number, where_said, without_where
 from app.rlm.wordforms import IRREGULAR, spelling
 
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
@@ -163,14 +163,12 @@ _REFERS_BACK = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|tho
 def scene_words(question: str) -> set[str]:
     """Words only the scene a user sets before asking says ("use" and "lot" in "I use R a
     lot. Why is R named R?"), or only the phrase saying where the answer stands ("In the
-    list of common SQL data types, …"): context, not what the answer must say. A name the scene
-    introduces is not one, and where the asking sentence refers back ("I use coxph. What
-    does its ties argument default to?") the scene holds what is asked about: none is."""
+    list of common SQL data types, …"): context, not what the answer must say. A name the
+    scene introduces is not one, and where the asking sentence refers back ("I use coxph.
+    What does its ties argument default to?") the scene holds what is asked about: none is."""
     q = " ".join(question.split())
-    asks = asking(q)
-    where = where_said(asks)  # "In the list of common SQL data types, what is a smallint?"
-    if where:
-        asks = " ".join(asks.replace(where, " ").split())
+    where = where_said(asking(q))  # "In the list of common SQL data types, what is a smallint?"
+    asks = without_where(asking(q))
     if _REFERS_BACK.search(asks):
         return set()
     scene = q.replace(asking(q), " ")
@@ -188,7 +186,8 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
     the next sentence about the entity: "...was an actress. As an adult, she served as...").
     also_holds(sentence_words) -> question words held through an alias ("UPG" for "user
     private group"); bonus(doc_id, start, text, total, raw) -> score added for the
-    sentence's form or place (raw: its text with the PDF's line breaks) (a definition, a matched section's opening; see app.rlm.qshape)."""
+    sentence's form or place (a definition, a matched section's opening; see
+    app.rlm.qshape), raw being its text with the PDF's line breaks."""
     idf = {w: v * (NAME_BOOST if w in names else 1.0) for w, v in idf.items()}
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
     out, seen = [], set()

@@ -74,7 +74,8 @@ def summarise_topic(ctx, candidates, parent: str):
     subject = _subject_section(ctx.env, ctx.question)
     if subject is not None:
         sections = [navigate.SectionMatch(subject, 1.0)]
-    elif sections and candidates and _held(ctx.env, candidates[:3], topic, idf) > _held(ctx.env, [_region(ctx.env, sections[0].section)], topic, idf):
+    elif sections and candidates and \
+            _held(ctx.env, candidates[:3], topic, idf) > _held(ctx.env, [_region(ctx.env, sections[0].section)], topic, idf):
         # A title that shares one common word ("Help" for "the R-help mailing list") names
         # another topic: passages that hold more of the question's words are read instead.
         sections = []

@@ -61,14 +61,21 @@ _AGGREGATE = re.compile(
     re.I,
 )
 # Where the answer stands ("in the list of SQL data types", "from the table of options"):
-# a place to read, not the form of answer asked for.
-# "What is in the list of…?" does ask for the list.
+# a place to read, not the form of answer asked for. After "is" it is asked about: "What is
+# in the list of…?" does ask for the list.
 _WHERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(?:in|from|on|within|according\s+to)\s+the\s+"
                     r"(?:list|table|summary|outline|overview)\s+(?:of|on|about)\b[^,?]*", re.I)
+
+
 def where_said(question: str) -> str:
     """The phrases that say where the answer stands ("In the list of common SQL data
     types"), joined: context, as a scene is."""
     return " ".join(m.group(0) for m in _WHERE.finditer(question))
+
+
+def without_where(question: str) -> str:
+    """The question without them: what it asks."""
+    return " ".join(_WHERE.sub(" ", question).split())
 
 
 _LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of))\b", re.I)
@@ -146,7 +153,7 @@ def analyse(question: str) -> QuestionTerms:
         # names in capitals are what it is about, rather than no search at all.
         content = [w for w in words if w.lower() in SOFT_STOPWORDS] + \
             [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", q)) if w not in ("I", "A")]
-    asked = _WHERE.sub(" ", q)  # "In the list of common SQL data types, what is a smallint?" asks one thing
+    asked = without_where(q)  # "In the list of common SQL data types, what is a smallint?" asks one thing
     kind = "aggregate" if _AGGREGATE.search(asked) else \
         "list" if (_LIST.search(asked) or _PLURAL_ASK.search(asking(asked)) or _PLURAL_DOES.search(asking(asked))) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
