@@ -76,6 +76,7 @@ def opening(env, match: SectionMatch, chars: int):
 
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
+OPENING_REACH = 2000  # characters after a heading within which its first sentences can stand
 
 
 def section_bonus(matches: list[SectionMatch], doc_id: int, start: int, env=None) -> tuple[float, float]:
@@ -91,6 +92,8 @@ def section_bonus(matches: list[SectionMatch], doc_id: int, start: int, env=None
             best = m.score
             if env is None:
                 opening_ = 1.0 if start - s.char_start < 400 else 0.0
+            elif start - s.char_start > OPENING_REACH:
+                opening_ = 0.0  # far past any opening: a chapter of 400,000 characters is not scanned per sentence
             else:
                 text = env.text(doc_id)
                 body = text.find("\n", s.char_start, start)  # the heading's own line ends first
