@@ -255,6 +255,26 @@ def test_a_summary_of_what_a_documents_subject_is_reads_where_it_introduces_it(m
     assert any("introduces its subject" in n.label for n in result.nodes)
 
 
+def test_a_summary_point_is_a_whole_sentence_even_with_semicolons(store):
+    item = ("The harbour pilot service, for guiding every vessel of more than forty tonnes through the "
+            "narrows at any state of the tide and in any weather the coastguard allows; announcements of "
+            "closures of the narrows by the harbour pilot service to the fishing fleet and to the ferries; "
+            "and for training the cadets of the pilot service in night signals and in fog signals.")
+    assert len(item) > sn.LONGEST  # ranked for a lookup, it is read as its clauses
+    doc = add_text_document(store, "Harbour notes", ["Filler about ropes and tides. " * 30 + item +
+                                                     " More filler about gulls and piers. " * 30])
+
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": "aggregate", "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask("Summarise what the harbour pilot service does.",
+                                                                  doc_ids=[doc], budget=None)
+    assert any("training the cadets" in c.quote and "guiding every vessel" in c.quote for c in result.citations), \
+        result.answer
+
+
 def test_a_summary_reads_passages_that_hold_more_of_the_topic_than_a_title_sharing_one_word(manual):
     store, doc_id = manual
     # "Weather Signals" titles a chapter of the manual; the semaphore is in another document.

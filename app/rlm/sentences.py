@@ -178,12 +178,13 @@ def scene_words(question: str) -> set[str]:
 
 def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number: bool = False,
          must: str = "", names: set[str] = frozenset(), with_next: bool = False,
-         also_holds=None, bonus=None) -> list[Ranked]:
+         also_holds=None, bonus=None, longest: int = LONGEST) -> list[Ranked]:
     """Every distinct sentence of `slices`, best first. A sentence that begins mid-way
     (after a parenthesis, or a PDF line break) is read with the sentence before it, so a
     name cut off by "(born 3 April 1959), also known as..." stays in the quote.
     with_next: read each sentence with the one after it (a second hop's answer is often
     the next sentence about the entity: "...was an actress. As an adult, she served as...").
+    longest: a sentence longer than this is read as its clauses (see clauses()).
     also_holds(sentence_words) -> question words held through an alias ("UPG" for "user
     private group"); bonus(doc_id, start, text, total, raw) -> score added for the
     sentence's form or place (a definition, a matched section's opening; see
@@ -193,7 +194,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
     out, seen = [], set()
     for s in slices:
         text = env.slice_text(s)
-        spans = clauses(text)
+        spans = clauses(text, longest)
         heads = _headings_in(env, s)
         for i, span in enumerate(spans):
             a, b = trim_start(text, span)

@@ -28,6 +28,7 @@ _CUE = re.compile(r"\b(?:summari[sz]e|summary|overview|outline|main|key|points?|
 _ASKS = re.compile(r"\b(?:summari[sz]e|summary|overview|main (?:points|topics|themes|ideas)|key (?:points|findings|takeaways)|"
                    r"what is (?:this|the) (?:document|text|book|report) about)\b", re.I)
 MAX_POINTS = 5
+POINT_CHARS = 600  # a summary's point is cut at its semicolons only beyond this
 REGION_CHARS = 4000  # a topic's passage: a section's first pages, read whole
 
 
@@ -88,7 +89,9 @@ def summarise_topic(ctx, candidates, parent: str):
         where = f"the {len(regions)} best-matching passages"
     if not regions:
         return None
-    ranked = sn.rank(ctx.env, regions, topic, idf)
+    # A point is a whole sentence: a definition list's item ("R-help The 'main' R mailing list,
+    # for discussion about …; announcements …; and for posting nice examples…") is one point.
+    ranked = sn.rank(ctx.env, regions, topic, idf, longest=POINT_CHARS)
     total = sum(idf.values()) or 1.0
     # A point carries the topic (or sits in its own section) and says something of its own.
     keep = [r for r in ranked if len(r.text) >= 40 and (sections or r.score / total >= 0.3)]
