@@ -184,7 +184,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
     name cut off by "(born 3 April 1959), also known as..." stays in the quote.
     with_next: read each sentence with the one after it (a second hop's answer is often
     the next sentence about the entity: "...was an actress. As an adult, she served as...").
-    longest: a sentence longer than this is read as its clauses (see clauses()).
+    longest: a sentence with semicolons longer than this is read as its clauses (see clauses()).
     also_holds(sentence_words) -> question words held through an alias ("UPG" for "user
     private group"); bonus(doc_id, start, text, total, raw) -> score added for the
     sentence's form or place (a definition, a matched section's opening; see
@@ -280,13 +280,14 @@ def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
     """Sentences, with a run-on one (a legal list: "...; To declare War, ...; To raise
     Armies...") cut at its semicolons, and a block with no sentence end at all (a table,
     a syntax summary) cut at its line breaks: a long span holds many words by its length
-    alone, and an answer should be the clause that says it."""
+    alone, and an answer should be the clause that says it. longest: the length from which a
+    sentence is cut at its semicolons (a summary's point reads a longer one whole)."""
     out = []
     for a, b in sentences(text):
         if b - a <= longest:
             out.append((a, b))
             continue
-        if ";" not in text[a:b] and b - a <= 2 * longest:
+        if ";" not in text[a:b] and b - a <= 2 * LONGEST:
             out.append((a, b))  # a long sentence, but a sentence: only a block of lines is cut at line breaks
             continue
         cuts = r";\s*" if ";" in text[a:b] else r"\n"
