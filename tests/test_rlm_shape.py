@@ -96,8 +96,8 @@ def test_a_command_displayed_on_its_own_line_is_code():
     # Ordinary wrapped prose, and a narrow column whose every line is short, display nothing.
     prose = ("This will also uninstall any installed manuals. There are specific targets to uninstall info\n"
              "and PDF manuals in file doc/manual/Makefile and elsewhere in the tree of the sources\nas well.")
-    assert not qshape.displayed_command(prose)
-    assert not qshape.displayed_command("draw a path\nwith a pen\nand fill it\nwith colour")
+    assert not qshape.displayed(prose)
+    assert not qshape.displayed("draw a path\nwith a pen\nand fill it\nwith colour")
     assert qshape.lead_code("Use read.table() to read a data frame.") == "read.table()"
     assert qshape.lead_code("Syntax: set terminal png {{no}enhanced} {rgb_color}") == "set terminal png"
 
@@ -123,12 +123,12 @@ def test_a_question_naming_a_section_title_reaches_that_section(manual):
     assert matches and matches[0].section.title == "1.1 Cleaning the lens"
     opening = navigate.opening(env, matches[0], 200)
     assert env.slice_text(opening).lstrip().startswith("1.1 Cleaning the lens")
-    assert navigate.section_bonus(matches, doc_id, matches[0].section.char_start + 30)[1] == 1.0
+    assert navigate.section_bonus(env, matches, doc_id, matches[0].section.char_start + 30)[1] == 1.0
     # The opening is the section's first sentences: the first counts most, the third not at all.
     s = matches[0].section
     text = env.text(doc_id)
     ends = [i + 2 for i in range(s.char_start, s.char_end) if text.startswith(". ", i)]
-    at = [navigate.section_bonus(matches, doc_id, x, env)[1] for x in [s.char_start + 30] + ends[:2]]
+    at = [navigate.section_bonus(env, matches, doc_id, x)[1] for x in [s.char_start + 30] + ends[:2]]
     assert at[0] == 1.0 and 0.0 < at[1] < 1.0 and at[2] == 0.0, at
     # a question sharing no title word steers nothing
     other = sn.content_words("What colour is the keeper's coat?")

@@ -79,20 +79,17 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s)")
 OPENING_REACH = 2000  # characters after a heading within which its first sentences can stand
 
 
-def section_bonus(matches: list[SectionMatch], doc_id: int, start: int, env=None) -> tuple[float, float]:
+def section_bonus(env, matches: list[SectionMatch], doc_id: int, start: int) -> tuple[float, float]:
     """(best score of a matched section holding this offset, how far into its opening the
     offset is: 1.0 for the first sentence after the heading, less for each next one, 0.0
-    from sentence OPENING_SENTENCES + 1 on; without env, 1.0 within the first 400
-    characters). Manuals state what a section is for first: its fourth sentence ("Target
-    uninstall-tests will…") is no opening."""
+    from sentence OPENING_SENTENCES + 1 on). Manuals state what a section is for first: its
+    fourth sentence ("Target uninstall-tests will…") is no opening."""
     best, opening_ = 0.0, 0.0
     for m in matches:
         s = m.section
         if s.doc_id == doc_id and s.char_start <= start < s.char_end and m.score > best:
             best = m.score
-            if env is None:
-                opening_ = 1.0 if start - s.char_start < 400 else 0.0
-            elif start - s.char_start > OPENING_REACH:
+            if start - s.char_start > OPENING_REACH:
                 opening_ = 0.0  # far past any opening: a chapter of 400,000 characters is not scanned per sentence
             else:
                 text = env.text(doc_id)

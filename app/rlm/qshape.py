@@ -194,10 +194,6 @@ def displayed(raw: str) -> str:
                  and not all(w.lower() in STOPWORDS for w in line.split())), "")
 
 
-def displayed_command(raw: str) -> bool:
-    return bool(displayed(raw))
-
-
 def names_code(sentence: str, raw: str = "") -> bool:
     """A sentence of running prose names a command or function: a call, a dotted name that is
     no file and no abbreviation, a command run by a verb ("use apt-get"), a quoted command, a
@@ -210,7 +206,7 @@ def names_code(sentence: str, raw: str = "") -> bool:
         return True
     if any(_CODE.search(q.group(1)) for q in _QUOTED.finditer(sentence)):
         return True
-    return bool(raw) and displayed_command(raw)
+    return bool(raw) and bool(displayed(raw))
 
 
 def code_names(question: str) -> list[str]:

@@ -50,7 +50,7 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     slices = _merge_slices(openings + defined, candidates[:opt.sentence_slices])
     ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
                                  also_holds=lambda sw: qshape.alias_hits(sw, shape),
-                                 bonus=_bonus(shape, sections, qshape.code_names(strip_framing(ctx.question)), ctx.env))
+                                 bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))))
               if r.coverage >= opt.min_coverage]
     ranked.sort(key=lambda r: -r.score)
     ctx.checkpoint()
@@ -100,7 +100,7 @@ NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table(
 SCENE_WEIGHT = 0.5  # a word only the scene says ("I use R a lot. Why is R named R?") sets context
 
 
-def _bonus(shape, sections, code=(), env=None):
+def _bonus(env, shape, sections, code=()):
     def score(doc_id: int, start: int, text: str, total: float, raw: str = "") -> float:
         add = NAMED_CODE_BONUS if any(qshape.mentions(text, c) for c in code) else 0.0
         if shape.kind == "definition":
@@ -109,7 +109,7 @@ def _bonus(shape, sections, code=(), env=None):
                 add += EXPANDS_BONUS
         elif shape.kind == "howto" and qshape.names_code(text, raw):
             add += CODE_BONUS
-        in_section, at_opening = navigate.section_bonus(sections, doc_id, start, env)
+        in_section, at_opening = navigate.section_bonus(env, sections, doc_id, start)
         if in_section:
             add += SECTION_BONUS * in_section + OPENING_BONUS * at_opening
         return add * total
