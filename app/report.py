@@ -14,12 +14,20 @@ import re
 import time
 
 
+def pages_text(c: dict) -> str:
+    """'page 990 (PDF page 1006)' where the printed number differs, else 'page 12';
+    'pages 12–13' for a quote that runs over a page break (page_end)."""
+    label, page = str(c.get("page_label") or ""), c.get("page", "")
+    end = c.get("page_end") or 0
+    more = f"–{end}" if isinstance(page, int) and isinstance(end, int) and end > page else ""
+    s = "s" if more else ""
+    return f"page {label} (PDF page{s} {page}{more})" if label and label != str(page) else f"page{s} {page}{more}"
+
+
 def _where(c: dict) -> str:
     title = str(c.get("title") or f"document {c.get('doc_id')}")
     file = str(c.get("file") or "")
-    label, page = str(c.get("page_label") or ""), c.get("page", "")
-    pages = f"page {label} (PDF page {page})" if label and label != str(page) else f"page {page}"
-    return title + (f" ({file})" if file and file != title else "") + f", {pages}"
+    return title + (f" ({file})" if file and file != title else "") + f", {pages_text(c)}"
 
 
 def _quote(c: dict) -> str:

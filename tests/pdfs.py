@@ -424,3 +424,38 @@ def layout_table_pdf(path, rows=HARBOUR_FLEET) -> Path:
     doc.save(str(path), garbage=3, deflate=True)
     doc.close()
     return path
+
+
+# Page furniture as a texinfo manual prints it: the chapter's head and the printed number
+# at the top of odd pages, the book's name and the number on even ones, and sentences that
+# run over page breaks. FURNITURE_RUN_ON is the sentence that starts on page 3 and ends on 4.
+FURNITURE_RUN_ON = ("The keeper records the height of the tide in the log at every change of the watch, "
+                    "and signs the entry before going below.")
+
+
+def furniture_pdf(path, pages: int = 8) -> Path:
+    """Pages 1..pages, printed as 11..; a running head beside the number at the top; the
+    FURNITURE_RUN_ON sentence split between pages 3 and 4; page 6 ends with "Total lamps",
+    "0.25" and "42" (data, not furniture)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    head, tail = FURNITURE_RUN_ON[:60].rsplit(" ", 1)[0], None
+    tail = FURNITURE_RUN_ON[len(head) + 1:]
+    for n in range(1, pages + 1):
+        p = doc.new_page()
+        printed = str(n + 10)
+        top = [(f"Chapter 1: Harbour lights", 9, "helv"), (printed, 9, "helv")] if n % 2 else \
+              [(printed, 9, "helv"), ("The Harbour Manual (edition 3)", 9, "helv")]
+        y = _lines(p, top, y=40)
+        body = f"Page {n} tells of the lamps. " + " ".join(f"Lamp {n}.{k} is lit at dusk." for k in range(8))
+        if n == 3:
+            body += "\n" + head
+        if n == 4:
+            body = tail + "\n" + body
+        if n == 6:
+            body += "\nTotal lamps\n0.25\n42"
+        _body(p, y + 20, body)
+    doc.save(str(path))
+    doc.close()
+    return path

@@ -290,7 +290,9 @@ def test_a_summary_reads_passages_that_hold_more_of_the_topic_than_a_title_shari
                                          if "Plan how to search" in req.messages[-1]["content"]
                                          else ("no" if req.choices else {"relevant": False}))).ask(
         "Summarise the semaphore flag weather signals.", doc_ids=[doc_id, other], budget=None)
-    assert result.citations and all(c.doc_id == other and "emaphore" in c.quote for c in result.citations), result.answer
+    # Every semaphore sentence is a point (the manual's chapter, read instead, holds none).
+    semaphore = [c for c in result.citations if c.doc_id == other]
+    assert len(semaphore) == 3 and all("emaphore" in c.quote for c in semaphore), result.answer
 
 
 def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(store):

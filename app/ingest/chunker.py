@@ -17,14 +17,19 @@ CHUNK_TARGET = 1200
 CHUNK_MIN = 800
 CHUNK_MAX = 1400
 
+_RUNS_ON = re.compile(r"[^\W_]|[,-]")  # a line end after which a sentence may go on
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
 
 
 def _cut_point(buf: str, lo: int, hi: int) -> int:
     window = buf[lo:hi]
     i = window.rfind("\n\n")
-    if i >= 0:
-        return lo + i + 2
+    while i >= 0:
+        j = len(window[:i].rstrip("\n"))  # where the run of line breaks starts
+        # A page break inside a sentence ("…the home" / "directory is…") is no paragraph break.
+        if not (j and _RUNS_ON.match(window[j - 1]) and window[i + 2:].lstrip("\n")[:1].islower()):
+            return lo + i + 2
+        i = window.rfind("\n\n", 0, j)
     ends = list(_SENTENCE_END.finditer(window))
     if ends:
         return lo + ends[-1].end()

@@ -27,6 +27,7 @@ from app.cancel import CancelToken
 from app.ingest import extract as ex
 from app.ingest import ocr, structure
 from app.ingest.discover import discover, format_of
+from app.ingest.furniture import Furniture
 from app.ingest.events import ImportEvent
 from app.paths import sha256_file
 
@@ -659,10 +660,16 @@ def _complete(job: _Job, store, in_flight_sha, state, summary, ev, finish_file, 
     notes.extend(asm.notes)
     writer = store.begin_document(path=job.path, size=job.size, mtime=job.mtime, sha256=job.sha256,
                                   title=title, format=job.probe.format)
+    # Furniture is a pattern over the whole document: one pass to learn it, one to write.
+    furniture = Furniture()
+    for r in results:
+        for text in ex.read_pages(r.spool):
+            furniture.see(text)
     with writer:
         for r in results:
             for text in ex.read_pages(r.spool):
                 n = writer.page_count
+                text = furniture.strip(n, text)
                 start, _ = writer.add_page(text, asm.label(n))
                 asm.page(n, text, start)
                 for c in chunker.add_page(text, start):

@@ -174,10 +174,16 @@ class Environment:
         return d._labels.get(page, "")
 
     def label_citations(self, citations):
-        """Fill each citation's page_label from the store (in place); returns the list."""
+        """Fill each citation's page_label, and page_end where its quote runs onto a later page,
+        from the store (in place); returns the list."""
         for c in citations or []:
-            if not getattr(c, "page_label", "") and c.doc_id in self.docs:
+            if c.doc_id not in self.docs:
+                continue
+            if not getattr(c, "page_label", ""):
                 c.page_label = self.page_label(c.doc_id, c.page)
+            if c.char_end > c.char_start:
+                last = self.page_at(c.doc_id, c.char_end - 1)
+                c.page_end = last if last > c.page else 0
         return citations
 
     def outline(self, doc_id: int) -> list:

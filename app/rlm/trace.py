@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Iterable
 
+from app.report import pages_text
 from app.rlm.hygiene import printable
 
 NODE_KINDS = ("plan", "ladder", "filter", "map", "pick", "veto", "check", "verify", "reduce", "compose", "code", "final")
@@ -73,15 +74,16 @@ class Citation:
     # The page number printed on that page ("990", "xii") where the PDF has labels, else
     # ''. `page` stays the PDF's own page index: the reader opens pages by it.
     page_label: str = ""
+    # The last page the quote reaches when a sentence runs over a page break; 0: `page` only.
+    page_end: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def page_text(self) -> str:
-        """'page 990 (PDF page 1006)' where the printed number differs, else 'page 12'."""
-        if self.page_label and self.page_label != str(self.page):
-            return f"page {self.page_label} (PDF page {self.page})"
-        return f"page {self.page}"
+        """'page 990 (PDF page 1006)' where the printed number differs, else 'page 12';
+        'pages 12–13' for a quote that runs onto the next page."""
+        return pages_text(self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict) -> "Citation":

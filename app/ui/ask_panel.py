@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.report import pages_text
 from app.ui.drops import DropMixin
 from app.ui.settings import MODES
 
@@ -105,10 +106,7 @@ def source_line(c: dict) -> tuple[str, str]:
     label with the PDF page index beside it when they differ."""
     title = str(c.get("title") or f"document {c.get('doc_id')}")
     file = str(c.get("file") or "")
-    label = str(c.get("page_label") or "")
-    page = c.get("page", "")
-    pages = f"page {label} (PDF page {page})" if label and label != str(page) else f"page {page}"
-    where = title + (f" — {file}" if file and file != title else "") + f", {pages}"
+    where = title + (f" — {file}" if file and file != title else "") + f", {pages_text(c)}"
     return where, " ".join(str(c.get("quote", "")).split())
 
 

@@ -184,8 +184,11 @@ def run_one(controller, q: dict, mode: str, doc_ids, budget, key_of: dict, texts
     cits = []
     for c in citations:
         key = key_of.get(c.get("doc_id"))
-        on_page, supports = citation_ok(q, c, texts.get(key, c.get("page")), key, right)
-        cits.append({"doc": key, "page": c.get("page"), "quote": c.get("quote", "")[:300],
+        page, end = c.get("page"), c.get("page_end") or 0
+        page_text = ([texts.get(key, p) or "" for p in range(page, end + 1)]
+                     if isinstance(page, int) and isinstance(end, int) and end > page else texts.get(key, page))
+        on_page, supports = citation_ok(q, c, page_text, key, right)
+        cits.append({"doc": key, "page": page, "page_end": end, "quote": c.get("quote", "")[:300],
                      "on_page": on_page, "supports": supports})
     return {
         "id": q["id"], "type": q["type"], "split": q["split"], "mode": mode, "question": q["question"],

@@ -16,7 +16,8 @@ false not-found.
 
 Citation precision, over every citation of every answer that is not "not found":
 a citation is precise when (1) its quote, normalised, occurs in the text pymupdf extracts
-from the cited page of the cited PDF (read here, independently of Lectern's store), and
+from the cited page of the cited PDF (read here, independently of Lectern's store; a
+quote running over a page break, cited as pages p–q, is checked part by part), and
 (2) it supports the answer: the question is answerable, the cited document is the
 question's document, and either the quote itself satisfies the checker or the answer is
 right and the cited page is one of the question's verified pages. A citation on an unanswerable question is
@@ -72,6 +73,17 @@ def score_answer(question: dict, answer: str) -> bool:
     return not is_not_found(answer) and check(question, answer)
 
 
+def on_pages(page_text: str | list[str], quote: str) -> bool:
+    """The quote occurs on the page; for a quote that runs over a page break (a citation
+    with page_end, page_text then the list of its pages' texts), each part of it between
+    the break's blank lines occurs on one of those pages: the page's own text holds the
+    running head and page number between the two halves, which the store leaves out."""
+    if isinstance(page_text, str):
+        return contains(page_text, quote)
+    parts = [p for p in re.split(r"\n[ \t]*\n", quote) if norm(p)]
+    return bool(parts) and all(any(contains(t, p) for t in page_text) for p in parts)
+
+
 def citation_ok(question: dict, cit: dict, page_text: str | None, doc_key: str | None,
                 answer_right: bool) -> tuple[bool, bool]:
     """(quote is on the cited page, citation supports the answer) for one citation.
@@ -80,10 +92,11 @@ def citation_ok(question: dict, cit: dict, page_text: str | None, doc_key: str |
     answer's score. A quote that holds the accepted answer supports it; so does any quote
     from a verified page when the answer is right. A quote from the right page behind a
     wrong answer does not: the reader is shown a citation for something false."""
-    on_page = page_text is not None and bool(norm(cit.get("quote", ""))) and contains(page_text, cit["quote"])
+    on_page = page_text is not None and bool(norm(cit.get("quote", ""))) and on_pages(page_text, cit["quote"])
     if question["type"] == "unanswerable" or doc_key != question.get("doc"):
         return on_page, False
-    supports = check(question, cit.get("quote", "")) or (answer_right and cit.get("page") in question.get("pages", []))
+    cited = range(cit.get("page") or 0, max(cit.get("page") or 0, cit.get("page_end") or 0) + 1)
+    supports = check(question, cit.get("quote", "")) or (answer_right and any(p in question.get("pages", []) for p in cited))
     return on_page, supports
 
 

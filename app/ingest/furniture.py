@@ -1,0 +1,123 @@
+"""Page furniture: the printed page number and the running head or foot beside it.
+
+A PDF's text layer repeats them on every page ("Chapter 10: Interactive mode" / "172" at
+the top of a texinfo manual's page, "Debian Reference" / "14 / 233", a lone "41" at the
+foot). Kept in the stored text they sit between the two halves of every sentence that runs
+over a page break, and lend a chapter's title to the first sentence of each of its pages;
+so they are found over the whole document and left out of the stored page text. Nothing
+else is dropped: a line is furniture only at a page's edge, and only where the document
+shows the pattern on many pages.
+
+A page number is a number (arabic or roman, "14 / 233", "Page 7") on one of the first or
+last EDGE lines whose value keeps step with the page index: page index minus printed
+number is the same on at least MIN_PAGES pages (front matter in roman numerals and the
+body in arabic make two such runs). A running head or foot is a line beside a page number
+at the same edge that recurs there on at least two pages (a chapter's head on its odd
+pages), or a page's very first or last line that is the same on at least SHARE of the
+pages ("Confidential"); either must hold words, since figures recurring at a page's foot
+are a table's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+EDGE = 2          # lines looked at on each edge of a page
+MIN_PAGES = 3     # pages that must share a page-number offset
+SHARE = 0.5       # of the pages: a page's first or last line this common is furniture with no number beside it
+MAX_LINE = 120    # characters: a longer line is text, not a head
+
+_NUMBER = re.compile(r"^(?:page\s+)?(\d{1,5}|[ivxlcdm]{1,7})(?:\s*(?:/|of)\s*\d{1,5})?$", re.I)
+_WORDS = re.compile(r"[^\W\d_]{2}")  # a head has words; a line of figures is a table's
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
+
+
+def _roman(s: str) -> int | None:
+    s = s.lower()
+    total = 0
+    for i, ch in enumerate(s):
+        v = _ROMAN[ch]
+        total += -v if i + 1 < len(s) and _ROMAN[s[i + 1]] > v else v
+    return total if total > 0 else None
+
+
+def _number(line: str) -> tuple[str, int] | None:
+    """('arabic' | 'roman', value) for a line that is only a page number."""
+    m = _NUMBER.match(" ".join(line.split()))
+    if not m:
+        return None
+    g = m.group(1)
+    if g.isdigit():
+        return "arabic", int(g)
+    v = _roman(g)
+    return ("roman", v) if v else None
+
+
+def _key(line: str) -> str:
+    # Exact text: a head is the same words on each page; "Figure 3" and "Figure 4" are captions.
+    return " ".join(line.split()).lower()
+
+
+def _edges(text: str) -> list[tuple[str, int, int, str]]:
+    """(edge, line start, line end, line) for the first and last EDGE non-blank lines."""
+    spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
+    out = [("top", a, b, text[a:b]) for a, b in spans[:EDGE]]
+    out += [("foot", a, b, text[a:b]) for a, b in spans[max(EDGE, len(spans) - EDGE):]]
+    return out
+
+
+class Furniture:
+    """Fed every page's text in order with see(), then strips each with strip()."""
+
+    def __init__(self) -> None:
+        self._pages = 0
+        self._offsets: Counter = Counter()      # (edge, kind, index - number)
+        self._beside: Counter = Counter()       # (edge, key) of lines next to a page number
+        self._edge_lines: Counter = Counter()   # (edge, key), once per page
+
+    def see(self, text: str) -> None:
+        i = self._pages
+        self._pages += 1
+        seen = set()
+        edges = _edges(text)
+        beside = set()
+        for j, (edge, _, _, line) in enumerate(edges):
+            if len(line) > MAX_LINE:
+                continue
+            num = _number(line)
+            if num:
+                self._offsets[(edge, num[0], i - num[1])] += 1
+                beside.update((edge, _key(other)) for k, (e2, _, _, other) in enumerate(edges)
+                              if k != j and e2 == edge and not _number(other) and len(other) <= MAX_LINE)
+            seen.add((edge, _key(line)))
+        self._edge_lines.update(seen)
+        self._beside.update(beside)
+
+    def _is_page_number(self, edge: str, index: int, line: str) -> bool:
+        num = _number(line)
+        return bool(num) and self._offsets[(edge, num[0], index - num[1])] >= MIN_PAGES
+
+    def strip(self, index: int, text: str) -> str:
+        """The page's text without its furniture; index: its place among the pages seen."""
+        edges = _edges(text)
+        cut: list[tuple[int, int]] = []
+        numbered = {edge for edge, _, _, line in edges if self._is_page_number(edge, index, line)}
+        common = max(MIN_PAGES, SHARE * self._pages)
+        outer = {edges[0][1], edges[-1][1]} if edges else set()
+        for edge, a, b, line in edges:
+            if len(line) > MAX_LINE:
+                continue
+            key = (edge, _key(line))
+            if self._is_page_number(edge, index, line) or (_WORDS.search(line) and (
+                    (a in outer and self._edge_lines[key] >= common)
+                    or (edge in numbered and self._beside[key] >= 2))):
+                cut.append((a, b))
+        if not cut:
+            return text
+        out, at = [], 0
+        for a, b in sorted(set(cut)):
+            out.append(text[at:a])
+            at = b + 1 if text[b:b + 1] == "\n" else b
+        out.append(text[at:])
+        return "".join(out)
