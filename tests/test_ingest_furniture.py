@@ -7,10 +7,12 @@ import pytest
 
 from app.ingest import import_paths
 from app.ingest.furniture import Furniture
+from app.report import pages_text
 from app.rlm import checks
 from app.rlm.environment import Environment
 from app.rlm.trace import Citation
 from app.store import open_store
+from app.ui.ask_panel import source_line
 from tests import pdfs
 
 
@@ -79,3 +81,11 @@ def test_a_page_break_inside_a_sentence_is_no_sentence_end_but_a_paragraph_end_i
     assert got[0] == "It runs over the break and ends here."
     assert "A title" in got and "Next paragraph starts." in got
     assert got[-1] == "new one."  # a full stop ends the sentence even if the next starts in lower case
+
+
+def test_a_quote_over_a_page_break_names_both_pages_everywhere_a_source_is_shown():
+    c = {"title": "Manual", "page": 5, "page_end": 6, "page_label": "990", "quote": "q"}
+    assert pages_text(c) == "page 990 (PDF pages 5–6)"
+    assert pages_text({**c, "page_label": ""}) == "pages 5–6"
+    assert pages_text({**c, "page_end": 0}) == "page 990 (PDF page 5)"
+    assert source_line(c)[0] == "Manual, page 990 (PDF pages 5–6)"

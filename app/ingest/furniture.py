@@ -13,7 +13,8 @@ last EDGE lines whose value keeps step with the page index: page index minus pri
 number is the same on at least MIN_PAGES pages (front matter in roman numerals and the
 body in arabic make two such runs). A running head or foot is a line beside a page number
 at the same edge that recurs there on at least two pages (a chapter's head on its odd
-pages), or a page's very first or last line that is the same on at least SHARE of the
+pages) or has the form of heads that recur beside numbers ("Chapter 10: Interactive mode"
+printed once, since the chapter has two pages, among "Chapter 9: …" heads), or a page's very first or last line that is the same on at least SHARE of the
 pages ("Confidential"); either must hold words, since figures recurring at a page's foot
 are a table's.
 """
@@ -59,6 +60,16 @@ def _key(line: str) -> str:
     return " ".join(line.split()).lower()
 
 
+_LABEL = re.compile(r"^([^\W\d_]+\s+)?(?:\d{1,3}|[A-Z])(?=[:.]\s+[^\W\d_])", re.I)
+
+
+def _shape(line: str) -> str | None:
+    """'chapter #' for "Chapter 10: Interactive mode" or "Appendix B: Platform notes": a
+    head that names its chapter, whose title changes but whose form does not."""
+    m = _LABEL.match(" ".join(line.split()))
+    return f"{(m.group(1) or '').lower()}#" if m else None
+
+
 def _edges(text: str) -> list[tuple[str, int, int, str]]:
     """(edge, line start, line end, line) for the first and last EDGE non-blank lines."""
     spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
@@ -88,8 +99,11 @@ class Furniture:
             num = _number(line)
             if num:
                 self._offsets[(edge, num[0], i - num[1])] += 1
-                beside.update((edge, _key(other)) for k, (e2, _, _, other) in enumerate(edges)
-                              if k != j and e2 == edge and not _number(other) and len(other) <= MAX_LINE)
+                for k, (e2, _, _, other) in enumerate(edges):
+                    if k != j and e2 == edge and not _number(other) and len(other) <= MAX_LINE:
+                        beside.add((edge, _key(other)))
+                        if shape := _shape(other):
+                            beside.add((edge, "\0shape", shape))
             seen.add((edge, _key(line)))
         self._edge_lines.update(seen)
         self._beside.update(beside)
@@ -111,7 +125,8 @@ class Furniture:
             key = (edge, _key(line))
             if self._is_page_number(edge, index, line) or (_WORDS.search(line) and (
                     (a in outer and self._edge_lines[key] >= common)
-                    or (edge in numbered and self._beside[key] >= 2))):
+                    or (edge in numbered and (self._beside[key] >= 2
+                                              or self._beside[(edge, "\0shape", _shape(line))] >= MIN_PAGES)))):
                 cut.append((a, b))
         if not cut:
             return text
