@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from app.rlm import answerable, compose, hygiene, navigate, prompts, qshape
+from app.rlm import answerable, compose, hygiene, navigate, prompts, qshape, xref
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.compose import maybe_compose
@@ -74,6 +74,10 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
         best = yield from _pick(ctx, best, ranked, checks, node)
     if ctx.options.get("answer_gate", True) and not sn.hops(ctx.question):
         best = yield from _answerable_first(ctx, best, ranked, checks, node)
+    followed = yield from _follow(ctx, best, wanted, idf, shape, opt, node.id)
+    if followed is not None:
+        yield from ctx.set_fate(checks[id(best)], "merged", "it refers to another part of the document, which was read")
+        best, checks[id(followed[0])] = followed
     chain = [(best, checks[id(best)])]
     rival = _disagreeing(ctx, best, ranked, wanted)
     if rival is not None:
@@ -87,6 +91,32 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
         if second is not None:
             chain.append(second)
     return (yield from _answer(ctx, chain, plan))
+
+
+def _follow(ctx, best, wanted, idf, shape, opt, parent: str):
+    """The best sentence, or the one right after it, refers elsewhere in its document ("…in a
+    named data block for repeated plotting. See inline data (p. 48)."): the referenced part
+    is read and ranked for the question. Returns (sentence, node) from there when one holds
+    enough of the question, else None (the referring sentence stands)."""
+    text = ctx.env.text(best.doc_id)
+    after = text[best.end:best.end + 300]
+    spans = sn.clauses(after)
+    said = best.text + (" " + after[spans[0][0]:spans[0][1]] if spans and not after[:spans[0][0]].count("\n\n") else "")
+    for ref in xref.references(said)[:2]:
+        where = xref.resolve(ctx.env, best.doc_id, ref, best.start)
+        if where is None:
+            continue
+        a, b, name = where
+        s = ctx.env.slice(best.doc_id, a, b)
+        ranked = [r for r in sn.rank(ctx.env, [s], wanted, idf, bonus=_bonus(ctx.env, shape, []))
+                  if r.coverage >= opt.min_coverage]
+        node = yield from ctx.step("filter", f"follow the reference “{ref.text}” to {name}", _table(ranked),
+                                   parent=parent, slice=s, data={"reference": ref.text, "target": name})
+        if not ranked:
+            yield from ctx.set_fate(node, "discarded", "nothing there holds enough of the question")
+            continue
+        return ranked[0], node
+    return None
 
 
 # How much a sentence's form and place add, as shares of the question's whole idf weight:
