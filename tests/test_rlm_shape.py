@@ -663,3 +663,14 @@ def test_a_sentence_followed_by_a_prompt_line_carries_the_command():
     assert text[a:b].endswith("the command is\n")  # the prompt line is a statement of its own
     longer = sn.listed(_OnePage(text), sn.Ranked(1.0, 1.0, 1, a, b, text[a:b], frozenset()))
     assert longer.text.splitlines()[-1] == "> help(solve)"
+
+
+def test_an_instruction_is_shown_with_the_example_the_next_sentence_introduces(store):
+    filler = "The keeper's room holds the log, the charts and the spare wicks for the winter. " * 8
+    doc = add_text_document(store, "Lantern Manual", [
+        filler + "\nYou light the lantern by striking a match on the brass plate. The flame must be shielded from "
+                 "the wind. Example:\nstrike-match --plate brass\nshield-lamp --side west\nAfter lighting, "
+                 "record the time in the log.\n" + filler])
+    result = Controller(store, _unhelpful_model()).ask("How do I light the lantern?", doc_ids=[doc], budget=None)
+    assert "striking a match" in result.answer and "strike-match --plate brass" in result.answer, result.answer
+    assert "record the time" not in result.answer

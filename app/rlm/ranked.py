@@ -414,6 +414,10 @@ def _whole(ctx, r, shape):
     if listed is not None:
         # "…execute the commands:" says nothing without the commands: the answer carries them.
         return listed, True
+    if shape.kind == "howto":
+        example = sn.with_example(ctx.env, r)
+        if example is not None:
+            return example, True
     if shape.kind in ("fact", "definition"):
         # The statement may go on in the next sentence ("If neither of these is given, the
         # default by=1 is assumed."): the answer quotes both.

@@ -393,6 +393,32 @@ def listed(env, r: Ranked) -> Ranked | None:
                   "\n".join(" ".join(_HYPHENATED.sub("", x).split()) for x in shown), r.matched)
 
 
+EXAMPLE_LEAD_CHARS = 160  # a next sentence this short that ends with a colon leads the example
+
+
+def with_example(env, r: Ranked) -> Ranked | None:
+    """`r` with the example the next sentence introduces ("The second mechanism defines a
+    named data block as a here-document. The named data is persistent… Example:" then
+    "$Mydata << EOD"), when that sentence is short, in the same paragraph, and ends with a
+    colon: an instruction is shown with the command that carries it out. None otherwise."""
+    text = env.text(r.doc_id)
+    after = text[r.end:r.end + EXAMPLE_LEAD_CHARS + 40]
+    # The lead may be a label of its own after a sentence ("…plot command. Example:").
+    for a, b in clauses(after)[:2]:
+        a, b = r.end + a, r.end + b
+        lead = text[r.end:b]
+        if len(lead.strip()) > EXAMPLE_LEAD_CHARS or "\n\n" in lead:
+            return None
+        if lead.rstrip().endswith(":"):
+            shown = listed(env, Ranked(r.score, r.coverage, r.doc_id, a, b, " ".join(text[a:b].split()), r.matched))
+            if shown is None:
+                return None
+            between = " ".join(text[r.end:a].split())
+            return Ranked(r.score, r.coverage, r.doc_id, r.start, shown.end,
+                          " ".join(x for x in (r.text, between, shown.text) if x), r.matched)
+    return None
+
+
 def block(env, r: Ranked) -> list[tuple[int, int]]:
     """The spans (document coordinates) of what a lead-in ending with a colon introduces:
     its numbered or bulleted items, an item going on over its wrapped lines until a line
