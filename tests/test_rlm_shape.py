@@ -674,3 +674,19 @@ def test_an_instruction_is_shown_with_the_example_the_next_sentence_introduces(s
     result = Controller(store, _unhelpful_model()).ask("How do I light the lantern?", doc_ids=[doc], budget=None)
     assert "striking a match" in result.answer and "strike-match --plate brass" in result.answer, result.answer
     assert "record the time" not in result.answer
+
+
+def test_a_definition_list_entry_defines_its_term(store):
+    # A manual's definition list: the term alone on its line, its description below.
+    doc = add_text_document(store, "Harbour FAQ", [
+        "Citation strings for harbour boats are printed in the annual report.\n"
+        "Several mailing lists serve the harbour, including the following:\nHarbour-news\n"
+        "A moderated list for announcements about the harbour works.\nHarbour-boats\n"
+        "A moderated list for announcements of boats for sale.\nHarbour-help\n"
+        "The main list for help with boats, moorings and harbour fees.\n"])
+    assert qshape.entry_for("Harbour-boats\nA moderated list for boats.", sn.content_words("Harbour-boats"))
+    assert not qshape.entry_for("Citation strings for harbour boats are printed.", sn.content_words("Harbour-boats"))
+    result = Controller(store, _unhelpful_model()).ask(
+        "How does the Harbour-news list differ from the Harbour-boats list?", doc_ids=[doc], budget=None)
+    assert "announcements about the harbour works" in result.answer and "boats for sale" in result.answer, \
+        result.answer

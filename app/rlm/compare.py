@@ -61,8 +61,8 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         slices = extra + list(candidates[:opt.sentence_slices])
         total = sum(idf.get(w, 0.0) for w in words) or 1.0
 
-        def bonus(doc_id, start, text, _total, _raw, shape=shape, total=total):
-            return 0.6 * total * qshape.defines(text, shape)
+        def bonus(doc_id, start, text, _total, raw, shape=shape, total=total, words=words):
+            return 0.6 * total * max(qshape.defines(text, shape), 1.0 if qshape.entry_for(raw, words) else 0.0)
 
         covering = sorted((r for r in sn.rank(ctx.env, slices, words, idf, bonus=bonus) if r.coverage >= 0.99),
                           key=lambda r: -r.score)

@@ -154,6 +154,23 @@ def defines(sentence: str, shape: Shape) -> float:
     return 0.0
 
 
+ENTRY_TERM_CHARS = 40  # a definition list's term stands alone on a short line
+
+
+def entry_for(raw: str, words) -> bool:
+    """The sentence is a definition list's entry for these words: its first line is the term
+    alone, holding every one of them ("R-packages" / "A moderated list for announcements on
+    the availability of new or enhanced contributed packages."), and its description starts
+    on the next line. raw: the sentence with the PDF's line breaks."""
+    first, _, rest = raw.lstrip().partition("\n")
+    first = first.strip()
+    if not words or not rest.strip()[:1].isupper() or not first or len(first) > ENTRY_TERM_CHARS or \
+            first.endswith((".", ":", ";", ",")):
+        return False
+    held = sn.content_words(first)
+    return all(sn.holds(held, w) for w in words)
+
+
 _QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`\n]{2,60})[\"“”'‘’`]")
 
 

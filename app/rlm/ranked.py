@@ -77,7 +77,8 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     followed = yield from _follow(ctx, best, wanted, idf, shape, opt, node.id)
     if followed is not None:
         yield from ctx.set_fate(checks[id(best)], "merged", "it refers to another part of the document, which was read")
-        best, checks[id(followed[0])] = followed
+        best, read_there = followed
+        checks[id(best)] = read_there
     chain = [(best, checks[id(best)])]
     rival = _disagreeing(ctx, best, ranked, wanted)
     if rival is not None:
@@ -134,7 +135,8 @@ def _bonus(env, shape, sections, code=()):
     def score(doc_id: int, start: int, text: str, total: float, raw: str = "") -> float:
         add = NAMED_CODE_BONUS if any(qshape.mentions(text, c) for c in code) else 0.0
         if shape.kind == "definition":
-            add += DEFINES_BONUS * qshape.defines(text, shape)
+            add += DEFINES_BONUS * max(qshape.defines(text, shape),
+                                       1.0 if qshape.entry_for(raw, shape.subject_words) else 0.0)
             if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
                 add += EXPANDS_BONUS
         elif shape.kind == "howto" and qshape.names_code(text, raw):
