@@ -55,17 +55,3 @@ def test_a_reference_into_the_passage_itself_or_nowhere_is_not_followed(store):
     assert "Section 9.9" in result.answer
     env = Environment(store)
     assert xref.resolve(env, doc, xref.Reference("see Lamp care", title="Lamp care"), 0) is None
-
-
-def test_with_no_call_left_the_ranking_decides_and_the_run_still_answers(store):
-    from app.rlm import Budget
-
-    pointer = "The rules for trimming a lamp wick are covered in Section 3.2. "
-    doc = add_text_document(store, "Keeper's Handbook", [
-        FILLER + pointer + FILLER, FILLER,
-        "3.2\nLamp care\nCut the wick straight with the brass scissors each night, so the lamp burns evenly. " + FILLER])
-    # One call: the plan takes it, so no sentence can be checked by the model.
-    result = Controller(store, _model()).ask("How is a lamp wick trimmed?", doc_ids=[doc], budget=Budget(max_calls=1))
-    assert result.status == "budget" and "brass scissors" in result.answer, (result.status, result.answer)
-    assert "Stopped early: call budget reached" in result.note and "ranking in code chose" in result.note
-    assert any(n.label.startswith("chosen by the ranking in code") for n in result.nodes)

@@ -62,7 +62,6 @@ class RunContext:
         self.trace = Trace()
         self.partial = Partial()
         self.notes: list[str] = []
-        self.limited: str | None = None  # a budget limit that cut model steps short (skip_for_budget)
         self._ids = itertools.count(1)
 
     # --- nodes ---------------------------------------------------------------------------
@@ -109,25 +108,6 @@ class RunContext:
             self.meter.check(calls=calls)
         elif self.meter.elapsed >= self.budget.max_seconds:
             raise BudgetExceeded(f"time budget reached ({self.budget.max_seconds:g} s)")
-
-    def over_budget(self, calls: int = 1) -> str:
-        """'' when `calls` more model calls fit the budget, else which limit they break. A
-        step that only refines what code already decided (a tie-break) is skipped rather
-        than the run ended; `skip_for_budget` records that the run was limited."""
-        try:
-            self.meter.check(calls=calls)
-        except BudgetExceeded as e:
-            return e.reason
-        return ""
-
-    def affords(self, calls: int = 1) -> bool:
-        return not self.over_budget(calls)
-
-    def skip_for_budget(self, what: str) -> None:
-        """Note once that the budget cut `what` short; the run ends with status 'budget'."""
-        if self.limited is None:
-            self.limited = self.over_budget() or "budget reached"
-            self.notes.append(f"Stopped early: {self.limited} before {what}.")
 
     # --- the one model call --------------------------------------------------------------
     def call(self, node: TraceNode, model: Model, messages: list[dict], *, template: str,

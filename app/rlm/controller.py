@@ -105,8 +105,6 @@ class Controller:
                 status = "failed"
             else:
                 answer, citations = yield from strategy(ctx)
-                if ctx.limited:
-                    status = "budget"  # answered, but with model steps the budget cut (see the note)
         except BudgetExceeded as e:
             status = "budget"
             ctx.notes.append(f"Stopped early: {e.reason}. This is the best partial answer.")

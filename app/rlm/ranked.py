@@ -181,17 +181,6 @@ def _choose(ctx, ranked, opt, parent: str, depth: int):
     for r in ranked[:n]:
         ctx.checkpoint()
         s = ctx.env.slice(r.doc_id, r.start, r.end)
-        if not ctx.affords():
-            # The model only breaks ties: with no call left, the code's ranking decides and
-            # the run goes on to its answer rather than ending at the budget.
-            ctx.skip_for_budget("the model checked the best sentences; the ranking in code chose the answer")
-            if not checked:
-                node = yield from ctx.step("filter", f"chosen by the ranking in code: {s.describe()}", r.text,
-                                           parent=parent, depth=depth, slice=s,
-                                           data={"score": round(r.score, 3), "why": "the call budget allows no check"})
-                checked.append((r.score / top, r))
-                nodes[id(r)] = node
-            break
         node = ctx.new_node("map", f"does this answer it? {s.describe()}", parent=parent, depth=depth, slice=s)
         # The sentence with the text just before it: "that Office" is the President's only
         # in the clause before, and a model judging the sentence alone cannot know it.
@@ -245,7 +234,7 @@ def _pick(ctx, best, ranked, checks, parent_node):
     # model said "no" to alone ("Copyright © … Thomas Williams, Colin Kelley" for "Who are
     # the original authors of gnuplot?") can still be the one that answers.
     passages = compose.pick_passages(best, ranked, lambda r: False, limit=PICK_PASSAGES)
-    if len(passages) < 2 or not ctx.affords():
+    if len(passages) < 2:
         return best
     ctx.checkpoint()
     listing = "\n".join(f"[{i}] {compose.passage_text(ctx, r.doc_id, r.start, r.text, 160)[:PICK_CHARS]}"
@@ -390,8 +379,6 @@ def _composed(ctx, best, ranked, checks, parent_node):
         node = checks.get(id(r))
         return node is not None and node.data.get("p_yes", 1.0) < VETO_BELOW
 
-    if not ctx.affords():
-        return None  # composing refines the extractive answer; without a call left, that answer stands
     passages = compose.pick_passages(best, ranked, vetoed)
     result = yield from compose.compose_passages(
         ctx, passages, lambda n, r, node: _cite(ctx, n, r, checks.get(id(r)) or node), parent=parent_node.id)
