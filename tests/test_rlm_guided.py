@@ -450,3 +450,18 @@ def test_an_answer_its_quote_does_not_state_is_shown_as_the_quote(store, doc):
     model = FakeModel(responder=oracle_responder(lambda t: ("Captain Reyes", FACT) if "heron" in t else None))
     _, result = run(reading(store, model), "Who keeps the vault of project heron?", doc_ids=[doc])
     assert "Reyes" not in result.answer and result.answer == f"{FACT} [1]"
+
+
+def test_a_model_answer_cut_inside_a_word_is_shown_as_its_quote():
+    from types import SimpleNamespace
+
+    from app.rlm.evidence import cuts_word
+    from app.rlm.reading import _shown
+
+    quote = "In the specific case of x86_64 vs ix86, the\n64-bit CPU has features which are guaranteed."
+    assert cuts_word("The 64-", quote) and cuts_word("64-bit CP", quote) and cuts_word("he 64-bit CPU", quote)
+    assert not cuts_word("64-bit CPU", quote) and not cuts_word("40", "The MSS = MTU - 40 for IPv4")
+    finding = SimpleNamespace(answer="The 64-", quote=quote, checks=[])
+    assert " ".join(_shown(finding, SimpleNamespace(kind="list")).split()) == " ".join(quote.split())
+    finding.answer = "64-bit CPU"
+    assert _shown(finding, SimpleNamespace(kind="list")) == "64-bit CPU"

@@ -129,6 +129,18 @@ def stated_by(answer: str, quote: str) -> bool:
     return bool(said) and said <= content_words(quote) and set(numbers(answer)) <= set(numbers(quote))
 
 
+def cuts_word(answer: str, quote: str) -> bool:
+    """The answer is a piece of its quote that starts or ends inside a word ("The 64-" of
+    "…the 64-bit CPU has…"): a fragment a small model copied, not a statement."""
+    span = locate(answer, quote)
+    if span is None:
+        return False
+    a, b = span
+    ends_inside = b < len(quote) and (quote[b - 1] == "-" or (quote[b - 1].isalnum() and quote[b].isalnum()))
+    starts_inside = a > 0 and quote[a].isalnum() and quote[a - 1].isalnum()
+    return ends_inside or starts_inside
+
+
 def _to_sentence_end(text: str, span: tuple[int, int]) -> tuple[int, int]:
     """A quote cut off by the token limit ("...and been fourte") runs on to its sentence end."""
     a, b = span

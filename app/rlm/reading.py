@@ -10,7 +10,7 @@ from app.rlm import answerable, hygiene, prompts
 from app.rlm.compose import maybe_compose
 from app.rlm.context import RunContext
 from app.rlm.events import AnswerDelta
-from app.rlm.evidence import Finding, check, stated_by, verify
+from app.rlm.evidence import Finding, check, cuts_word, stated_by, verify
 from app.rlm.terms import QuestionTerms, norm
 from app.rlm.trace import Citation, SliceRef
 
@@ -110,7 +110,10 @@ def _shown(f: Finding, plan: QuestionTerms) -> str:
     """A lookup's finding as the user reads it: the value with the clause it was read from
     ("40: The MSS = MTU - 40 for IPv4"), not a bare "40"; and where the model's answer is
     not what its quote states ("755" for a sentence about octal digits, confirmed by a
-    small model's yes), the quote alone, so nothing shown goes beyond the document."""
+    small model's yes), the quote alone, so nothing shown goes beyond the document; so too
+    where the answer is a piece of the quote cut inside a word ("The 64-")."""
+    if cuts_word(f.answer, f.quote):
+        return hygiene.quoted(f.quote)
     if plan.kind != "lookup" or norm(f.answer) == norm(f.quote):
         return hygiene.quoted(f.answer)
     code_read = {"answer_repaired", "answer_from_key_sentence"} & set(f.checks)
