@@ -11,13 +11,12 @@ from __future__ import annotations
 import bisect
 import re
 
-from app.store.models import PAGE_SEPARATOR
+from app.store.models import PAGE_SEPARATOR, RUNS_ON
 
 CHUNK_TARGET = 1200
 CHUNK_MIN = 800
 CHUNK_MAX = 1400
 
-_RUNS_ON = re.compile(r"[^\W_]|[,-]")  # a line end after which a sentence may go on
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s")
 
 
@@ -27,7 +26,7 @@ def _cut_point(buf: str, lo: int, hi: int) -> int:
     while i >= 0:
         j = len(window[:i].rstrip("\n"))  # where the run of line breaks starts
         # A page break inside a sentence ("…the home" / "directory is…") is no paragraph break.
-        if not (j and _RUNS_ON.match(window[j - 1]) and window[i + 2:].lstrip("\n")[:1].islower()):
+        if not (j and RUNS_ON.match(window[j - 1]) and window[i + 2:].lstrip("\n")[:1].islower()):
             return lo + i + 2
         i = window.rfind("\n\n", 0, j)
     ends = list(_SENTENCE_END.finditer(window))

@@ -7,13 +7,13 @@ import json
 import re
 
 from app.rlm.terms import norm, words
+from app.store.models import RUNS_ON
 
 # A sentence ends at . ! or ? followed by a space or the end (so "data.frame", "read.table()",
 # "6.3" and URLs stay whole), not after a common abbreviation; it may run over single line
 # breaks (PDF lines), and a blank line ends it.
 # A colon at a line end ("…execute the commands:") ends the lead-in to the block below it.
 _END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)|:(?=[ \t]*\n)|\n[ \t]*\n\s*")
-_RUNS_ON = re.compile(r"[^\W_]|[,-]")  # how a line ends that a sentence goes on after
 _IN_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s]*\.$", re.I)
 _PROMPT_LINE = re.compile(r"(?m)^[ \t]*[>$][ \t]+\S[^\n]*$")
 _ITEM_NUMBER = re.compile(r"(?:(?<=\n)|^)[ \t]*\d{1,2}$", re.M)
@@ -115,7 +115,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
     out, start = [], 0
     for m in _END.finditer(text):
         if m.group(0).startswith("\n"):
-            if _RUNS_ON.search(text, max(start, m.start() - 1), m.start()) and text[m.end():m.end() + 1].islower():
+            if RUNS_ON.search(text, max(start, m.start() - 1), m.start()) and text[m.end():m.end() + 1].islower():
                 continue  # a page break inside a sentence ("…the home" / "directory is…"): it runs on
             end, nxt = m.start(), m.end()  # a blank line: not part of either sentence
         elif m.group(0) == "." and (marker := _ITEM_NUMBER.search(text, max(0, m.start() - 6), m.start())) is not None:

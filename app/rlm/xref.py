@@ -54,10 +54,6 @@ def references(sentence: str) -> list[Reference]:
     return out
 
 
-def _title_words(title: str) -> set[str]:
-    return sn.content_words(title)
-
-
 def resolve(env, doc_id: int, ref: Reference, at: int):
     """(char_start, char_end, where) of the referenced part of the document, or None. `at`
     is the referring sentence's offset: a target that holds it is no other place."""
@@ -74,11 +70,11 @@ def resolve(env, doc_id: int, ref: Reference, at: int):
                     continue  # the table of contents' entry, or the referring passage itself
                 return m.start(), min(len(text), m.start() + MAX_READ), f"section {ref.number}"
     if target is None and ref.title:
-        words = _title_words(ref.title)
+        words = sn.content_words(ref.title)
         if words:
-            fits = [s for s in secs if words <= _title_words(s.title) and not (s.char_start <= at < s.char_end)]
+            fits = [s for s in secs if words <= sn.content_words(s.title) and not (s.char_start <= at < s.char_end)]
             # The closest title: fewest words beyond the reference's own.
-            target = min(fits, key=lambda s: len(_title_words(s.title) - words), default=None)
+            target = min(fits, key=lambda s: len(sn.content_words(s.title) - words), default=None)
     if target is None and ref.page:
         page = env.store.page_for_label(doc_id, ref.page) if hasattr(env.store, "page_for_label") else None
         span = env.page_span(doc_id, page) if page else None

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 # Pages are joined with this separator in Store.document_text(); page char offsets
 # account for it, so text[p.char_start:p.char_end] == p.text for every page.
 PAGE_SEPARATOR = "\n\n"
+# A page break (or blank line) after a line ending in a letter, digit, comma or hyphen and
+# before a lower-case letter is inside a sentence ("…the home" / "directory (unless…"): the
+# sentence splitter and the chunker both read on across it.
+RUNS_ON = re.compile(r"[^\W_]|[,-]")
 
 STATUSES = ("ready", "needs-password", "no-text", "error", "importing")
 
