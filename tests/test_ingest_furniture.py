@@ -89,3 +89,26 @@ def test_a_quote_over_a_page_break_names_both_pages_everywhere_a_source_is_shown
     assert pages_text({**c, "page_label": ""}) == "pages 5–6"
     assert pages_text({**c, "page_end": 0}) == "page 990 (PDF page 5)"
     assert source_line(c)[0] == "Manual, page 990 (PDF pages 5–6)"
+
+
+def _outcomes(paths):
+    return sorted(e.kind for e in import_paths([str(p) for p in paths], workers=0)
+                  if e.kind in ("file-done", "file-skipped", "file-error"))
+
+
+def test_a_document_an_earlier_reader_wrote_is_read_again_on_the_next_import(tmp_path):
+    pdf = pdfs.furniture_pdf(tmp_path / "manual.pdf")
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(pdf.read_bytes())
+    assert _outcomes([pdf, copy]) == ["file-done", "file-skipped"]
+    store = open_store()
+    # As a library imported before furniture was left out: the old text, reader 0.
+    store.conn.execute("UPDATE documents SET reader = 0")
+    store.conn.execute("UPDATE pages SET text = 'Chapter 1: Harbour lights' || char(10) || text")
+    store.conn.commit()
+    assert _outcomes([pdf, copy]) == ["file-done", "file-skipped"]
+    (doc,) = store.list_documents()
+    assert "Chapter 1: Harbour lights" not in store.document_text(doc.id)
+    assert store.path_state(str(pdf))["doc_id"] == store.path_state(str(copy))["doc_id"] == doc.id
+    # Read by the current reader: unchanged from now on.
+    assert _outcomes([pdf, copy]) == ["file-skipped", "file-skipped"]

@@ -186,6 +186,13 @@ def _document_structure(db: Database) -> None:
     db.execute("CREATE INDEX doc_tables_page ON doc_tables(doc_id, page_no, seq)")
 
 
+def _documents_reader(db: Database) -> None:
+    # Which version of the text reader wrote a document's stored text (app.ingest.importer.
+    # TEXT_READER); 0 for documents imported before it was recorded. An import or re-scan
+    # reads a document again when an earlier reader wrote it, though its file is unchanged.
+    db.execute("ALTER TABLE documents ADD COLUMN reader INTEGER NOT NULL DEFAULT 0")
+
+
 # (name, function). Append only.
 MIGRATIONS: list[tuple[str, callable]] = [
     ("001_documents", _documents),
@@ -196,6 +203,7 @@ MIGRATIONS: list[tuple[str, callable]] = [
     ("006_fts_merge_settings", _fts_merge_settings),
     ("007_runs_owner", _runs_owner),
     ("008_document_structure", _document_structure),
+    ("009_documents_reader", _documents_reader),
 ]
 
 

@@ -456,18 +456,19 @@ class Store(RunsMixin):
 
     # --- used by the importer (the single writer) ----------------------------------
     def path_state(self, path) -> sqlite3.Row | None:
-        """doc_id, size, mtime, status, sha256, error recorded for a path, or None. One indexed lookup."""
+        """doc_id, size, mtime, status, sha256, error, reader recorded for a path, or None. One indexed lookup."""
         return self.conn.execute(
-            "SELECT p.doc_id, p.size, p.mtime, d.status, d.sha256, d.error FROM document_paths p "
+            "SELECT p.doc_id, p.size, p.mtime, d.status, d.sha256, d.error, d.reader FROM document_paths p "
             "JOIN documents d ON d.id = p.doc_id WHERE p.path = ?",
             [str(path)],
         ).fetchone()
 
-    def find_content(self, sha256: str, statuses=("ready", "no-text")) -> int | None:
+    def find_content(self, sha256: str, statuses=("ready", "no-text"), min_reader: int = 0) -> int | None:
+        """The document holding this content, read by at least reader `min_reader`."""
         q = ",".join("?" * len(statuses))
         r = self.conn.execute(
-            f"SELECT id FROM documents WHERE sha256 = ? AND status IN ({q}) ORDER BY id LIMIT 1",
-            [sha256, *statuses],
+            f"SELECT id FROM documents WHERE sha256 = ? AND status IN ({q}) AND reader >= ? ORDER BY id LIMIT 1",
+            [sha256, *statuses, min_reader],
         ).fetchone()
         return r[0] if r else None
 
@@ -631,14 +632,14 @@ class DocumentWriter:
             self._chunks.clear()
 
     def commit(self, *, status: str | None = None, error: str | None = None, title: str | None = None,
-               title_source: str | None = None) -> int:
+               title_source: str | None = None, reader: int = 0) -> int:
         try:
             self._flush_pages()
             self._flush_chunks()
             self._flush_structure()
             status = status or self.status
-            sets = ["status = ?", "error = ?", "page_count = ?", "char_count = ?"]
-            params = [status, error if error is not None else self.error, self.page_count, self.char_count]
+            sets = ["status = ?", "error = ?", "page_count = ?", "char_count = ?", "reader = ?"]
+            params = [status, error if error is not None else self.error, self.page_count, self.char_count, reader]
             if title:
                 sets.append("title = ?")
                 params.append(title)
