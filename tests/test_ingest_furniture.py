@@ -112,3 +112,11 @@ def test_a_document_an_earlier_reader_wrote_is_read_again_on_the_next_import(tmp
     assert store.path_state(str(pdf))["doc_id"] == store.path_state(str(copy))["doc_id"] == doc.id
     # Read by the current reader: unchanged from now on.
     assert _outcomes([pdf, copy]) == ["file-skipped", "file-skipped"]
+
+
+def test_huge_pages_are_read_from_their_edges_only():
+    lines = "\n".join(f"row {i} of the ledger" for i in range(200_000))
+    pages = [f"{n}\nThe Ledger\n{lines}\n" for n in range(1, 5)] + ["x" * 4_000_000]
+    out = _feed(pages)
+    assert out[0].startswith("row 0 of the ledger\n") and out[0].endswith("row 199999 of the ledger\n")
+    assert out[4] == pages[4]

@@ -70,12 +70,25 @@ def _shape(line: str) -> str | None:
     return f"{(m.group(1) or '').lower()}#" if m else None
 
 
+_LINE = re.compile(r"[^\n]*\S[^\n]*")
+
+
 def _edges(text: str) -> list[tuple[str, int, int, str]]:
-    """(edge, line start, line end, line) for the first and last EDGE non-blank lines."""
-    spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
-    out = [("top", a, b, text[a:b]) for a, b in spans[:EDGE]]
-    out += [("foot", a, b, text[a:b]) for a, b in spans[max(EDGE, len(spans) - EDGE):]]
-    return out
+    """(edge, line start, line end, line) for the first and last EDGE non-blank lines,
+    found from each end: a page of four million characters is not split into lines."""
+    top = []
+    for m in _LINE.finditer(text):
+        top.append((m.start(), m.end()))
+        if len(top) == EDGE:
+            break
+    foot, end = [], len(text)
+    while end > 0 and len(foot) < EDGE:
+        start = text.rfind("\n", 0, end) + 1
+        if text[start:end].strip():
+            foot.append((start, end))
+        end = start - 1
+    foot = [span for span in reversed(foot) if span[0] >= (top[-1][1] if len(top) == EDGE else len(text))]
+    return [("top", a, b, text[a:b]) for a, b in top] + [("foot", a, b, text[a:b]) for a, b in foot]
 
 
 class Furniture:
