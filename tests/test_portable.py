@@ -26,7 +26,11 @@ def _emulated(tmp_path, cpu: str) -> tuple[list[str], dict]:
     wrapper = tmp_path / f"python-{cpu}"
     wrapper.write_text(f'#!/bin/sh\nexec qemu-x86_64 -cpu {cpu} "{sys.executable}" "$@"\n')
     wrapper.chmod(0o755)
-    env = dict(os.environ, LECTERN_HOST_PYTHON=str(wrapper))
+    # OpenBLAS (inside NumPy, which llama-cpp-python imports) picks its kernels from CPUID,
+    # and under qemu-user on an AMD host it reads "Haswell" for an emulated Nehalem, then
+    # executes AVX2 (SIGILL); a real Nehalem reports itself. Name the emulated core, as
+    # OpenBLAS documents for a CPU it cannot detect, so the emulation is faithful.
+    env = dict(os.environ, LECTERN_HOST_PYTHON=str(wrapper), OPENBLAS_CORETYPE=cpu)
     return ["qemu-x86_64", "-cpu", cpu, sys.executable, "-m", "app"], env
 
 
