@@ -89,6 +89,12 @@ def test_a_citation_must_be_on_its_page_and_support_a_right_answer():
     other = {"page": 14, "quote": "R is released under"}
     assert citation_ok(q, other, page, "R-FAQ", False) == (True, False)  # right page, wrong answer
     assert citation_ok({**q, "type": "unanswerable"}, cit, page, "R-FAQ", False)[1] is False
+    # A quote over a page break (pages 13-14): each part on one of its pages, though
+    # pymupdf's own text holds the running head and page number between them.
+    over = {"page": 13, "page_end": 14, "quote": "R is released\n\n\nunder the GNU General Public License"}
+    pages = ["The licence. R is released\n", "Chapter 2: R Basics\n14\nunder the GNU General Public License (GPL)."]
+    assert citation_ok(q, over, pages, "R-FAQ", True) == (True, True)
+    assert citation_ok(q, over, pages[::-1][:1], "R-FAQ", True)[0] is False
 
 
 def test_splits_are_deterministic_balanced_and_the_subset_is_dev():

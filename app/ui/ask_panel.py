@@ -103,7 +103,8 @@ def answer_html(text: str, citations: dict) -> str:
 
 def source_line(c: dict) -> tuple[str, str]:
     """(where, quote) of one source: title, file name (when it differs), printed page
-    label with the PDF page index beside it when they differ."""
+    label with the PDF page index beside it when they differ, both pages of a quote that
+    runs over a page break (app.report.pages_text)."""
     title = str(c.get("title") or f"document {c.get('doc_id')}")
     file = str(c.get("file") or "")
     where = title + (f" — {file}" if file and file != title else "") + f", {pages_text(c)}"
