@@ -407,3 +407,19 @@ def test_ask_with_the_real_default_model(qtbot, pdf):
     finally:
         w.close()
     assert w.tasks.pool.activeThreadCount() == 0
+
+
+def test_a_quote_over_a_page_break_is_highlighted_on_both_pages(make_window, qtbot, tmp_path):
+    from tests.pdfs import FURNITURE_RUN_ON, furniture_pdf
+
+    w = make_window()
+    [doc_id] = import_by_drop(qtbot, w, w.library.view.viewport(), [furniture_pdf(tmp_path / "manual.pdf")])
+    with qtbot.waitSignal(w.reader.pageShown, timeout=WAIT, check_params_cb=lambda p: p == 3):
+        w._open_page(doc_id, 3, FURNITURE_RUN_ON, last_page=4)
+    assert w.reader.highlights, "the quote's first part is highlighted on its first page"
+    with qtbot.waitSignal(w.reader.pageShown, timeout=WAIT, check_params_cb=lambda p: p == 4):
+        w.reader.show_page(4)
+    assert w.reader.highlights, "and its second part on the next page"
+    with qtbot.waitSignal(w.reader.pageShown, timeout=WAIT, check_params_cb=lambda p: p == 5):
+        w.reader.show_page(5)
+    assert not w.reader.highlights

@@ -581,13 +581,14 @@ class MainWindow(QMainWindow):
             return None
         return str(getattr(d, "path", "") or (d.get("path") if isinstance(d, dict) else "") or "") or None
 
-    def _open_page(self, doc_id, page: int, quote: str = "", occurrence: int = 0) -> bool:
+    def _open_page(self, doc_id, page: int, quote: str = "", occurrence: int = 0, last_page: int = 0) -> bool:
         path = self._doc_path(doc_id)
         if not path:
             self.reader._show_message("That document is no longer in the library.")
             return False
         self.reader.open_document(path, doc_id=doc_id, title=self.library.model.title(doc_id), page=page,
-                                  quote=quote, page_count=self.library.model.page_count(doc_id), occurrence=occurrence)
+                                  quote=quote, page_count=self.library.model.page_count(doc_id), occurrence=occurrence,
+                                  last_page=last_page)
         return True
 
     def show_node(self, node: dict) -> None:
@@ -621,11 +622,12 @@ class MainWindow(QMainWindow):
         if found:
             self.trace._show_details(self.trace.current_node())
         doc_id, page, quote = c.get("doc_id"), int(c.get("page") or 1), str(c.get("quote") or "")
+        last = int(c.get("page_end") or 0)  # a quote over a page break is highlighted on both pages
         # A quote can repeat on its page: the citation's offset says which one it is.
         self.tasks.run_function(
             lambda _c: self.engine.quote_occurrence(doc_id, page, quote, c.get("char_start")),
-            on_result=lambda k: self._open_page(doc_id, page, quote, k),
-            on_failed=lambda _m: self._open_page(doc_id, page, quote))
+            on_result=lambda k: self._open_page(doc_id, page, quote, k, last),
+            on_failed=lambda _m: self._open_page(doc_id, page, quote, last_page=last))
 
     def _library_double_clicked(self, index) -> None:
         from app.ui.library_model import DOC_ID, PATH

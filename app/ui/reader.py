@@ -114,6 +114,7 @@ class ReaderPanel(QWidget):
         self.fit_width = True
         self.quote = ""
         self.quote_page: int | None = None
+        self.quote_last: int | None = None  # the last page a quote over a page break reaches
         self.occurrence = 0
         self.find_term = ""
         self._req = 0
@@ -192,7 +193,9 @@ class ReaderPanel(QWidget):
 
     # --- opening ------------------------------------------------------------------------
     def open_document(self, path: str, *, doc_id=None, title: str = "", page: int = 1, quote: str = "",
-                      page_count: int = 0, occurrence: int = 0) -> None:
+                      page_count: int = 0, occurrence: int = 0, last_page: int = 0) -> None:
+        """last_page: where a quote that runs over a page break ends; its part there is
+        highlighted too when the reader turns to that page."""
         if path != self.path:
             self.path = str(path)
             self.fit_width = True
@@ -204,6 +207,7 @@ class ReaderPanel(QWidget):
         self.page_count = page_count or self.page_count
         self.quote = quote or ""
         self.quote_page = int(page) if quote else None
+        self.quote_last = max(int(page), int(last_page or 0)) if quote else None
         self.occurrence = occurrence
         self.title_label.setText(self.title)
         self.title_label.setToolTip(str(path))
@@ -292,9 +296,10 @@ class ReaderPanel(QWidget):
         req = self._req
         dpr = self.devicePixelRatioF() or 1.0
         path, page = self.path, self.page
-        quote = self.quote if self.quote_page == page else ""
+        on_quote = self.quote_page is not None and self.quote_page <= page <= (self.quote_last or self.quote_page)
+        quote = self.quote if on_quote else ""
         find = self.find_term
-        occurrence = self.occurrence
+        occurrence = self.occurrence if page == self.quote_page else 0
         password = self.passwords.get(path)
         size = self._cache_size(path, page)
         avail = self.scroll.viewport().width() - 24
@@ -385,7 +390,7 @@ class ReaderPanel(QWidget):
     def clear_highlight(self) -> None:
         """Drop the previous answer's highlight (a new question does not cite it)."""
         if self.quote or self.highlights:
-            self.quote, self.quote_page, self.highlights = "", None, []
+            self.quote, self.quote_page, self.quote_last, self.highlights = "", None, None, []
             if self.path and self.scroll.isVisible():
                 self._render()
 
