@@ -9,18 +9,8 @@ from app.llm.fake import FakeModel
 from app.rlm import NOT_FOUND, Controller, hygiene, navigate, qshape
 from app.rlm import sentences as sn
 from app.rlm.environment import Environment
-from app.rlm.testing import add_text_document
+from app.rlm.testing import add_text_document, unhelpful_model
 from tests.test_rlm_structure import manual  # noqa: F401  (the structured manual fixture)
-
-
-def _unhelpful_model():
-    """A model that plans a lookup and confirms nothing: what code alone answers."""
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "lookup", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    return FakeModel(responder=respond)
 
 
 @pytest.mark.parametrize("question,kind,subject", [
@@ -240,12 +230,7 @@ def test_a_summary_of_what_a_documents_subject_is_reads_where_it_introduces_it(m
     assert navigate.document_named(env, "Lighthouse") == doc_id  # the title names it, the other's does not
     assert navigate.document_named(env, "Manual") is None  # a kind of document names none
 
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "aggregate", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=respond)).ask(
+    result = Controller(store, unhelpful_model("aggregate")).ask(
         "Give me a short overview of what the Lighthouse is and what it offers.", doc_ids=[doc_id, other], budget=None)
     assert result.status == "done" and result.citations, result
     text = store.document_text(doc_id)
@@ -264,12 +249,7 @@ def test_a_summary_point_is_a_whole_sentence_even_with_semicolons(store):
     doc = add_text_document(store, "Harbour notes", ["Filler about ropes and tides. " * 30 + item +
                                                      " More filler about gulls and piers. " * 30])
 
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "aggregate", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=respond)).ask("Summarise what the harbour pilot service does.",
+    result = Controller(store, unhelpful_model("aggregate")).ask("Summarise what the harbour pilot service does.",
                                                                   doc_ids=[doc], budget=None)
     assert any("training the cadets" in c.quote and "guiding every vessel" in c.quote for c in result.citations), \
         result.answer
@@ -286,9 +266,7 @@ def test_a_summary_reads_passages_that_hold_more_of_the_topic_than_a_title_shari
     env = Environment(store)
     topic = {"semaphor", "flag", "weather", "signal"}
     assert navigate.matching_sections(env, topic, sn.weights(env, topic), limit=1)[0].section.title == "2 Weather Signals"
-    result = Controller(store, FakeModel(responder=lambda req: {"kind": "aggregate", "terms": []}
-                                         if "Plan how to search" in req.messages[-1]["content"]
-                                         else ("no" if req.choices else {"relevant": False}))).ask(
+    result = Controller(store, unhelpful_model("aggregate")).ask(
         "Summarise the semaphore flag weather signals.", doc_ids=[doc_id, other], budget=None)
     # Every semaphore sentence is a point (the manual's chapter, read instead, holds none).
     semaphore = [c for c in result.citations if c.doc_id == other]
@@ -481,7 +459,7 @@ def test_a_comparison_looks_up_each_side_and_cites_both(store):
         "A package is a standardized collection of material extending R. " + "More filler here. " * 20 +
         "A library is a directory into which packages can be installed. " + "Closing filler. " * 20])
 
-    result = Controller(store, _unhelpful_model()).ask(
+    result = Controller(store, unhelpful_model()).ask(
         "What is the difference between a package and a library?", doc_ids=[doc])
     lines = result.answer.splitlines()
     assert lines[0].startswith("package: A package is a standardized") and lines[0].endswith("[1]"), result.answer
@@ -494,7 +472,7 @@ def test_a_comparison_both_sides_of_which_one_sentence_states_cites_that_sentenc
     both = "The MSS is MTU - 40 for IPv4 and MTU - 60 for IPv6."
     doc = add_text_document(store, "Net", ["Filler on other matters. " * 20 + both + " Closing filler on routers. " * 20])
 
-    result = Controller(store, _unhelpful_model()).ask(
+    result = Controller(store, unhelpful_model()).ask(
         "How does the MSS for IPv6 differ from the MSS for IPv4?", doc_ids=[doc])
     assert result.answer == f"{both} [1]", result.answer
     assert [c.quote for c in result.citations] == [both]
@@ -562,7 +540,7 @@ def test_an_answer_goes_on_into_a_next_sentence_that_speaks_through_it(store):
             "the default by=1 is assumed. The fifth argument may be named along=vector.\n\n" + "Closing filler. " * 20)
     doc = add_text_document(store, "R intro", [text])
 
-    result = Controller(store, _unhelpful_model()).ask(
+    result = Controller(store, unhelpful_model()).ask(
         "What step size does seq() use when no length is specified?", doc_ids=[doc])
     assert "If neither of these is given, the default by=1 is assumed." in result.answer, result.answer
     assert "along=vector" not in result.answer  # a sentence of its own is not read on
@@ -575,7 +553,7 @@ def test_an_answer_that_speaks_through_the_sentence_before_it_quotes_that_senten
             "signal passing ships.\n\n" + "Closing filler. " * 20)
     doc = add_text_document(store, "Lamp manual", [text])
 
-    result = Controller(store, _unhelpful_model()).ask("How can I signal passing ships with the lamp?", doc_ids=[doc])
+    result = Controller(store, unhelpful_model()).ask("How can I signal passing ships with the lamp?", doc_ids=[doc])
     assert "The -unlock option lifts the lock on the signal lamp. This enables" in result.answer, result.answer
     assert "locked by default" not in result.answer  # only the sentence it points back to
     assert result.citations[0].quote.startswith("The -unlock option")
@@ -606,14 +584,14 @@ def test_a_best_sentence_the_gate_rejects_gives_way_to_a_near_rival_that_answers
         "Veldt reads charts. " * 10 + "\n\nYou can uninstall Veldt by make uninstall.\n\n"
         + "The harbour program reads charts and tides. " * 10])
 
-    result = Controller(store, _unhelpful_model()).ask("How do I uninstall Veldt after building it from source?",
+    result = Controller(store, unhelpful_model()).ask("How do I uninstall Veldt after building it from source?",
                                                        doc_ids=[beacon, veldt])
     assert result.answer.startswith("You can uninstall Veldt by make uninstall."), result.answer
     assert [c.doc_id for c in result.citations] == [veldt]
     step = next(n for n in result.nodes if n.kind == "check" and n.data.get("rejected"))
     assert step.data["rejected"].startswith("To uninstall a beacon binary")
     # the rival must be near: alone, the beacon sentence still ends at "not found"
-    result = Controller(store, _unhelpful_model()).ask("How do I uninstall Veldt after building it from source?",
+    result = Controller(store, unhelpful_model()).ask("How do I uninstall Veldt after building it from source?",
                                                        doc_ids=[beacon])
     assert result.answer.startswith(NOT_FOUND), result.answer
 
@@ -633,7 +611,7 @@ def test_a_hyphenated_word_of_the_question_does_not_hide_the_passages_without_it
                  "function to install packages. " + "Closing filler. " * 15)
     doc = add_text_document(store, "R intro", pages)
 
-    result = Controller(store, _unhelpful_model()).ask(
+    result = Controller(store, unhelpful_model()).ask(
         "How can users connected to the Internet install add-on packages?", doc_ids=[doc])
     assert result.answer.startswith("install.packages(): Users connected to the Internet"), result.answer
 
@@ -671,7 +649,7 @@ def test_an_instruction_is_shown_with_the_example_the_next_sentence_introduces(s
         filler + "\nYou light the lantern by striking a match on the brass plate. The flame must be shielded from "
                  "the wind. Example:\nstrike-match --plate brass\nshield-lamp --side west\nAfter lighting, "
                  "record the time in the log.\n" + filler])
-    result = Controller(store, _unhelpful_model()).ask("How do I light the lantern?", doc_ids=[doc], budget=None)
+    result = Controller(store, unhelpful_model()).ask("How do I light the lantern?", doc_ids=[doc], budget=None)
     assert "striking a match" in result.answer and "strike-match --plate brass" in result.answer, result.answer
     assert "record the time" not in result.answer
 
@@ -686,7 +664,7 @@ def test_a_definition_list_entry_defines_its_term(store):
         "The main list for help with boats, moorings and harbour fees.\n"])
     assert qshape.entry_for("Harbour-boats\nA moderated list for boats.", sn.content_words("Harbour-boats"))
     assert not qshape.entry_for("Citation strings for harbour boats are printed.", sn.content_words("Harbour-boats"))
-    result = Controller(store, _unhelpful_model()).ask(
+    result = Controller(store, unhelpful_model()).ask(
         "How does the Harbour-news list differ from the Harbour-boats list?", doc_ids=[doc], budget=None)
     assert "announcements about the harbour works" in result.answer and "boats for sale" in result.answer, \
         result.answer

@@ -3,21 +3,11 @@ read and ranked for the question, and the answer cites it (app.rlm.xref)."""
 
 from __future__ import annotations
 
-from app.llm.fake import FakeModel
 from app.rlm import Controller, xref
 from app.rlm.environment import Environment
-from app.rlm.testing import add_text_document
+from app.rlm.testing import add_text_document, unhelpful_model
 
 FILLER = "The harbour office opens at eight and closes at six on weekdays. " * 12
-
-
-def _model():
-    def respond(req):
-        if "Plan how to search" in req.messages[-1]["content"]:
-            return {"kind": "lookup", "terms": []}
-        return "no" if req.choices else {"relevant": False}
-
-    return FakeModel(responder=respond)
 
 
 def test_references_as_manuals_write_them():
@@ -40,7 +30,7 @@ def test_a_pointer_is_followed_to_the_section_it_names_and_the_answer_cites_it(s
         "3.1\nLamp oil\nOil is poured through a funnel. " + FILLER + "\n3.2\nLamp care\n"
         "Cut the wick straight with the brass scissors each night, so the lamp burns evenly. " + FILLER,
     ])
-    result = Controller(store, _model()).ask("How is a lamp wick trimmed?", doc_ids=[doc], budget=None)
+    result = Controller(store, unhelpful_model()).ask("How is a lamp wick trimmed?", doc_ids=[doc], budget=None)
     follow = [n for n in result.nodes if n.label.startswith("follow the reference")]
     assert len(follow) == 1 and "section 3.2" in follow[0].label, [n.label for n in result.nodes]
     assert "brass scissors" in result.answer and "covered in Section" not in result.answer, result.answer
@@ -50,7 +40,7 @@ def test_a_pointer_is_followed_to_the_section_it_names_and_the_answer_cites_it(s
 def test_a_reference_into_the_passage_itself_or_nowhere_is_not_followed(store):
     doc = add_text_document(store, "Keeper's Handbook", [
         FILLER + "The rules for trimming a lamp wick are covered in Section 9.9. " + FILLER])
-    result = Controller(store, _model()).ask("How is a lamp wick trimmed?", doc_ids=[doc], budget=None)
+    result = Controller(store, unhelpful_model()).ask("How is a lamp wick trimmed?", doc_ids=[doc], budget=None)
     assert not [n for n in result.nodes if n.label.startswith("follow the reference")]
     assert "Section 9.9" in result.answer
     env = Environment(store)

@@ -14,9 +14,9 @@ number is the same on at least MIN_PAGES pages (front matter in roman numerals a
 body in arabic make two such runs). A running head or foot is a line beside a page number
 at the same edge that recurs there on at least two pages (a chapter's head on its odd
 pages) or has the form of heads that recur beside numbers ("Chapter 10: Interactive mode"
-printed once, since the chapter has two pages, among "Chapter 9: …" heads), or a page's very first or last line that is the same on at least SHARE of the
-pages ("Confidential"); either must hold words, since figures recurring at a page's foot
-are a table's.
+printed once, since the chapter has two pages, among "Chapter 9: …" heads), or a page's
+very first or last line that is the same on at least SHARE of the pages ("Confidential");
+either must hold words, since figures recurring at a page's foot are a table's.
 """
 
 from __future__ import annotations
@@ -127,16 +127,16 @@ class Furniture:
 
     def strip(self, index: int, text: str) -> str:
         """The page's text without its furniture; index: its place among the pages seen."""
-        edges = _edges(text)
+        every = _edges(text)
+        outer = {every[0][1], every[-1][1]} if every else set()
+        edges = [e for e in every if len(e[3]) <= MAX_LINE]
         cut: list[tuple[int, int]] = []
-        numbered = {edge for edge, _, _, line in edges if self._is_page_number(edge, index, line)}
+        numbers = {a for edge, a, _, line in edges if self._is_page_number(edge, index, line)}
+        numbered = {edge for edge, a, _, _ in edges if a in numbers}
         common = max(MIN_PAGES, SHARE * self._pages)
-        outer = {edges[0][1], edges[-1][1]} if edges else set()
         for edge, a, b, line in edges:
-            if len(line) > MAX_LINE:
-                continue
             key = (edge, _key(line))
-            if self._is_page_number(edge, index, line) or (_WORDS.search(line) and (
+            if a in numbers or (_WORDS.search(line) and (
                     (a in outer and self._edge_lines[key] >= common)
                     or (edge in numbered and (self._beside[key] >= 2
                                               or self._beside[(edge, "\0shape", _shape(line))] >= MIN_PAGES)))):

@@ -49,6 +49,18 @@ def kind_of(request) -> str:
     return ""
 
 
+def unhelpful_model(kind: str = "lookup"):
+    """A FakeModel that plans `kind` and confirms nothing: what code alone answers."""
+    from app.llm.fake import FakeModel
+
+    def respond(req):
+        if "Plan how to search" in req.messages[-1]["content"]:
+            return {"kind": kind, "terms": []}
+        return "no" if req.choices else {"relevant": False}
+
+    return FakeModel(responder=respond)
+
+
 def oracle_responder(find, *, plan=None, verify: bool = True, reduce=None, answer=None, compose=None):
     """A FakeModel responder for every prompt the controller sends.
     find(slice_text) -> (answer, quote) or None; plan: the plan JSON (default: lookup, no terms);
