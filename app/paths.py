@@ -83,6 +83,20 @@ def models_dir() -> Path:
     return d
 
 
+def cache_dir() -> Path:
+    """Files Lectern can make again from what it ships (the embedding model's GGUF); shared
+    by every library on this account. LECTERN_CACHE moves it."""
+    env = os.environ.get("LECTERN_CACHE")
+    if env:
+        d = Path(env)
+    else:
+        from platformdirs import user_cache_path
+
+        d = user_cache_path("lectern", appauthor=False)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
 def _bundle_root() -> Path | None:
     # PyInstaller sets sys._MEIPASS to the folder holding the unpacked bundle.
     root = getattr(sys, "_MEIPASS", None)

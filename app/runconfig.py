@@ -51,12 +51,15 @@ class RunConfig:
     n_threads: int = 0  # 0 = automatic
     n_gpu_layers: int = -1  # -1 = automatic (all layers where the build supports a GPU)
     options: dict = field(default_factory=dict)  # strategy options (Controller(options=...))
+    meaning: bool = True  # rank passages by meaning too, with the sentence-embedding model
 
     # --- checks ----------------------------------------------------------------------
     def validate(self) -> "RunConfig":
         """Raise ValueError with a readable message for a value no run can use."""
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}: choose one of {', '.join(MODES)}")
+        if not isinstance(self.meaning, bool):
+            raise ValueError(f"meaning must be true or false (got {self.meaning!r})")
         for name, kind, unit in LIMITS:
             setattr(self, name, check_limit(name, getattr(self, name), kind, unit))
         if (isinstance(self.max_depth, bool) or not isinstance(self.max_depth, int)
@@ -201,6 +204,16 @@ def parse_limit(text: str, kind=float):
         return kind(t) if kind is int else float(t)
     except ValueError:
         raise ValueError(f"expected a number or 'none' for no limit, got {text!r}") from None
+
+
+def load_embedder(cfg: RunConfig):
+    """The sentence-embedding model when the configuration asks for it and it loads; None
+    otherwise (runs then rank by words only, and say so only if it was asked for)."""
+    if not cfg.meaning:
+        return None
+    from app.llm import manager
+
+    return manager.load_embedder(n_threads=int(cfg.n_threads) or None)
 
 
 def load_models(cfg: RunConfig, *, root: str | None = None, sub: str | None = None):

@@ -55,6 +55,17 @@ def stage_inputs(stage: Path, model: Path | None) -> Path:
     shutil.copy2(model, stage / "models" / paths.DEFAULT_MODEL_FILE)
     # SmolLM2's licence travels next to the weights (resources/models/README names it).
     shutil.copy2(ROOT / "packaging" / "license-texts" / "Apache-2.0.txt", stage / "models" / "LICENSE-SmolLM2-Apache-2.0.txt")
+    # The sentence-embedding model ships converted, so the bundle needs neither the gguf
+    # package nor the safetensors at run time (app.llm.embedding_model looks here first).
+    from app.llm import embedding_model
+
+    source = embedding_model.packaged_zip()
+    if source is None:
+        raise SystemExit(f"build: the sentence-embedding model is missing: run `make venv` "
+                         f"(it installs {embedding_model.DISTRIBUTION}).")
+    embedding_model.convert(source, stage / "models" / embedding_model.FILE_NAME)
+    shutil.copy2(ROOT / "packaging" / "license-texts" / "Apache-2.0.txt",
+                 stage / "models" / "LICENSE-all-MiniLM-L6-v2-Apache-2.0.txt")
     (stage / "lectern.png").write_bytes(icons.render_png(256))
     if sys.platform == "win32":
         icons.write_ico(stage / "lectern.ico")

@@ -212,6 +212,8 @@ def test_deb_layout_and_metadata(installed, built):
     model = internal / "resources/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     assert model.stat().st_size > 50 * 2**20
     assert (internal / "resources/models/LICENSE-SmolLM2-Apache-2.0.txt").is_file()
+    assert (internal / "resources/models/all-MiniLM-L6-v2.f16.gguf").stat().st_size > 40 * 2**20
+    assert (internal / "resources/models/LICENSE-all-MiniLM-L6-v2-Apache-2.0.txt").is_file()
     assert (internal / "resources/samples/sample.pdf").is_file()
     assert (root / "opt/lectern/THIRD-PARTY-NOTICES.txt").read_text().startswith("Lectern: third-party notices")
     index = (internal / "licenses/INDEX.txt").read_text()

@@ -135,3 +135,17 @@ def test_strategy_options_are_set_checked_and_reach_the_run(capsys):
     controller = Controller(store, FakeModel(responder=oracle_responder(lambda t: None)), options=RunConfig.load().options)
     result = controller.ask("What is the vault code for project heron?", doc_ids=[doc], budget=Budget(max_calls=6))
     assert store.get_run(result.run_id)["settings"]["sentence_checks"] == 4
+
+
+def test_ranking_by_meaning_is_on_by_default_and_can_be_switched_off(capsys):
+    assert RunConfig().meaning is True
+    assert main(["config", "set", "meaning", "off"]) == 0
+    assert RunConfig.load().meaning is False
+    assert main(["config", "set", "meaning", "perhaps"]) == 1
+    assert "on or off" in capsys.readouterr().err
+    assert RunConfig.load().meaning is False  # a refused value changes nothing
+    with pytest.raises(ValueError, match="meaning"):
+        RunConfig(meaning="off").validate()  # a hand-edited run.json with a string is refused
+    from app.runconfig import load_embedder
+
+    assert load_embedder(RunConfig.load()) is None  # off: no embedding model is loaded

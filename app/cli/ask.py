@@ -161,6 +161,7 @@ def _progress(ev, shown: dict) -> None:
 def _ask(args) -> int:
     from app.cancel import CancelToken
     from app.rlm import Controller, RunFinished, RunStarted, run_to_dict
+    from app.runconfig import load_embedder
 
     cfg = _config(args)
     budget = cfg.budget()
@@ -170,6 +171,7 @@ def _ask(args) -> int:
         if not [d for d in store.list_documents() if d.status == "ready"]:
             raise _fail("the library has no readable documents: add some with `lectern import PATH`")
         root, sub = _load_models(args, cfg)
+        embedder = load_embedder(cfg)
 
         def on_sigint(signum, frame):
             if cancel.cancelled:
@@ -180,7 +182,7 @@ def _ask(args) -> int:
         previous = signal.signal(signal.SIGINT, on_sigint)
         result, shown = None, {}
         try:
-            for ev in Controller(store, root, sub, options=cfg.options).run(args.question, doc_ids=doc_ids, mode=cfg.mode,
+            for ev in Controller(store, root, sub, options=cfg.options, embedder=embedder).run(args.question, doc_ids=doc_ids, mode=cfg.mode,
                                                        budget=budget, cancel=cancel):
                 if isinstance(ev, RunStarted) and not args.quiet and not args.json:
                     print(f"run {ev.run_id}: {cfg.mode} mode", file=sys.stderr, flush=True)

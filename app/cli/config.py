@@ -15,6 +15,7 @@ SETTABLE = {
     "n_ctx": "context size in tokens (0 = automatic)",
     "n_threads": "threads (0 = automatic)",
     "n_gpu_layers": "GPU layers (-1 = automatic, 0 = CPU only)",
+    "meaning": "rank passages by meaning too, with the sentence-embedding model: on or off",
 }
 
 
@@ -69,6 +70,11 @@ def _set(args) -> int:
             value = check_limit(args.key, args.value, kinds[args.key])
         elif args.key == "mode":
             value = args.value
+        elif args.key == "meaning":
+            words = {"on": True, "yes": True, "true": True, "1": True, "off": False, "no": False, "false": False, "0": False}
+            if args.value.lower() not in words:
+                raise ValueError(f"meaning is on or off (got {args.value!r})")
+            value = words[args.value.lower()]
         else:
             value = int(args.value)
         cfg = cfg.replace(**{args.key: value}).save(models=False)

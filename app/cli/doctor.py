@@ -47,7 +47,26 @@ def report(model_name: str | None = None, recheck: bool = False) -> dict:
                    selfcheck=check, ok=bool(check.get("ok")))
     except (LLMError, OSError) as e:
         out["error"] = str(e)
+    out["embedder"] = _embedder()
     return out
+
+
+def _embedder() -> dict:
+    """The sentence-embedding model: loads, and tells a paraphrase from an unrelated line."""
+    from app.llm import manager
+    from app.llm.base import LLMError
+
+    model = manager.load_embedder()
+    if model is None:
+        return {"ok": False, "error": manager.embedder_problem()}
+    try:
+        q, near, far = model.embed(["Who wrote this program?", "The program was written by two statisticians.",
+                                    "Lamps need new bulbs every year."])
+    except LLMError as e:
+        return {"ok": False, "name": model.name, "error": str(e)}
+    near_cos, far_cos = (sum(a * b for a, b in zip(q, v)) for v in (near, far))
+    return {"ok": near_cos > far_cos, "name": model.name, "file": model.info().get("file"),
+            "paraphrase": round(near_cos, 3), "unrelated": round(far_cos, 3)}
 
 
 def _text(r: dict) -> str:
@@ -68,6 +87,12 @@ def _text(r: dict) -> str:
                   f"Self-check:     {'passed' if r['ok'] else 'FAILED'}: “{r['selfcheck'].get('text', '')}” "
                   f"at {r['selfcheck'].get('tokens_per_s')} tokens/s",
                   f"Ladder:         {r['ladder']['rung']} ({r['ladder']['why']}): {r['ladder']['means']}"]
+    e = r.get("embedder") or {}
+    if e.get("name") and "paraphrase" in e:
+        lines.append(f"Embeddings:     {'passed' if e['ok'] else 'FAILED'}: {e['name']} ({e['file']}); "
+                     f"a paraphrase {e['paraphrase']:.2f}, an unrelated line {e['unrelated']:.2f}")
+    elif e:
+        lines.append(f"Embeddings:     unavailable ({e.get('error', '')}): passages are ranked by words only")
     if r.get("error"):
         lines.append(f"Error:          {r['error']}")
     return "\n".join(lines)

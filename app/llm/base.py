@@ -120,6 +120,10 @@ class Model(abc.ABC):
                 out.append(e)
         return out
 
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit vector per text; only a model loaded as an encoder has them."""
+        raise LLMError(f"{type(self).__name__} does not embed text")
+
     def chat(self, messages: Sequence[Message], **kw) -> Completion:
         """Convenience: complete(CompletionRequest(messages, **kw))."""
         return self.complete(CompletionRequest(messages=messages, **kw))

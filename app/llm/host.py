@@ -7,6 +7,7 @@ which the parent reports and replaces.
 
 Protocol: two one-way pipes (no socket), pickled tuples.
   parent -> child: ("count", rid, text) | ("tokens", rid, messages) | ("complete", rid, request)
+                   | ("embed", rid, texts)
                    | ("complete_many", rid, (requests, max_concurrency))
                    | ("cancel",) (everything running) | ("cancel", i) (request i of a batch) | ("close", rid)
   child -> parent: ("variant", name) before loading it, ("progress", fraction),
@@ -121,6 +122,8 @@ def main(requests, replies, path: str, settings: dict, name: str, skip: dict, pr
                     running[:] = []
                 send(("result", rid, [("ok", _result(o, model)) if not isinstance(o, BaseException) else _error(o, model)
                                       for o in outs]))
+            elif op == "embed":
+                send(("result", rid, model.embed(msg[2])))
             elif op == "close":
                 model.close()
                 send(("result", rid, None))

@@ -419,6 +419,9 @@ class HostedModel(Model):
                           GenerationCancelled(*args) if kind == "cancelled" else LLMError(*args))
         return out
 
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._call("embed", list(texts)) if texts else []
+
     def info(self) -> dict:
         out = dict(self._info)
         out.update(process="model host (pid %s)" % (self._proc.pid if self._proc is not None else "-"),

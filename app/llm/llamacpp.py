@@ -90,6 +90,7 @@ class LoadSettings:
     n_batch: int = 512
     n_ubatch: int = 512
     flash_attn: bool = False
+    embedding: bool = False  # an encoder loaded for sentence embeddings (embed()), not for chat
 
 
 def resolve_settings(
@@ -102,6 +103,7 @@ def resolve_settings(
     n_batch: int | None = None,
     n_ubatch: int | None = None,
     flash_attn: bool = False,
+    embedding: bool = False,
 ) -> LoadSettings:
     """Fill unset settings from the machine and the model file."""
     gen_threads, batch_threads = machine.default_threads()
@@ -119,6 +121,7 @@ def resolve_settings(
         n_batch=min(n_batch, int(n_ctx)),
         n_ubatch=min(int(n_ubatch or n_batch), n_batch, int(n_ctx)),
         flash_attn=bool(flash_attn),
+        embedding=bool(embedding),
     )
 
 
@@ -266,6 +269,7 @@ class LlamaCppModel(Model):
                     n_batch=s.n_batch,
                     n_ubatch=s.n_ubatch,
                     flash_attn=s.flash_attn,
+                    embedding=s.embedding,
                     verbose=False,
                 )
             except (ValueError, RuntimeError, OSError) as e:
@@ -374,6 +378,18 @@ class LlamaCppModel(Model):
             "abort_callback": "native" if self._abort.native else "python",
             "settings": asdict(self.settings),
         }
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not self.settings.embedding:
+            raise LLMError(f"{self.name} was not loaded for embeddings")
+        if not texts:
+            return []
+        with self._queue.turn():
+            try:
+                # truncate: an input longer than the encoder's window is read up to it.
+                return [list(map(float, v)) for v in self._llm.embed(list(texts), normalize=True, truncate=True)]
+            except (RuntimeError, ValueError) as e:
+                raise LLMError(f"{self.name} could not embed: {e}") from None
 
     def close(self) -> None:
         if self._closed:

@@ -256,6 +256,8 @@ def load_model(
     n_gpu_layers: int | None = None,
     progress=None,
     cancel: CancelToken | None = None,
+    _selfcheck: bool = True,
+    _name: str | None = None,
     **settings,
 ) -> Model:
     """Load a GGUF model (None = the embedded default), once per file and settings.
@@ -280,11 +282,44 @@ def load_model(
             model = _cache.get(key)
             if model is not None and not getattr(model, "_closed", False):
                 return model
-        model = HostedModel(file, settings=s, progress=progress, cancel=cancel,
-                              name=None if path not in (None, "", DEFAULT_NAME) else "SmolLM2-135M-Instruct")
+        model = HostedModel(file, settings=s, progress=progress, cancel=cancel, selfcheck=_selfcheck,
+                            name=_name or (None if path not in (None, "", DEFAULT_NAME) else "SmolLM2-135M-Instruct"))
         with _cache_lock:
             _cache[key] = model
         return model
+
+
+def load_embedder(*, n_threads: int | None = None, progress=None, cancel: CancelToken | None = None) -> Model | None:
+    """The sentence-embedding model (app.llm.embedding_model), once per process; None when
+    its weights are not installed or cannot be made into a GGUF (retrieval then reads
+    words only, as before)."""
+    from app.llm import embedding_model
+
+    try:
+        file = embedding_model.gguf_path(paths.cache_dir())
+    except Exception as e:  # a damaged package, a full disk: the app answers without it
+        _embedder_problem[0] = f"the sentence-embedding model could not be prepared: {e}"
+        return None
+    if file is None:
+        _embedder_problem[0] = ("the sentence-embedding model is not installed "
+                                f"(the PyPI package {embedding_model.DISTRIBUTION})")
+        return None
+    try:
+        # One window of the encoder per input; a batch holds several inputs.
+        return load_model(file, n_ctx=embedding_model.WINDOW, n_threads=n_threads, n_gpu_layers=0,
+                          n_batch=embedding_model.WINDOW, embedding=True, progress=progress, cancel=cancel,
+                          _selfcheck=False, _name=embedding_model.NAME)
+    except LLMError as e:
+        _embedder_problem[0] = f"the sentence-embedding model could not be loaded: {e}"
+        return None
+
+
+_embedder_problem = [""]
+
+
+def embedder_problem() -> str:
+    """Why load_embedder() last returned None ("" when it did not)."""
+    return _embedder_problem[0]
 
 
 def load_role(role: str, **kw) -> Model:

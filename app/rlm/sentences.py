@@ -144,6 +144,7 @@ class Ranked:
     end: int
     text: str
     matched: frozenset[str]
+    meaning: float | None = None  # cosine with the question, where app.rlm.semantic read it
 
 
 def holds(sentence_words: set[str], word: str) -> bool:
@@ -176,6 +177,12 @@ def scene_words(question: str) -> set[str]:
     return (said | content_words(where)) - content_words(asks)
 
 
+def total_weight(wanted: set[str], idf: dict[str, float], names: set[str] = frozenset()) -> float:
+    """The whole question's weight: what a sentence holding every word scores (a share of it
+    is what coverage, and every bonus, is measured in)."""
+    return sum(idf.get(w, 0.0) * (NAME_BOOST if w in names else 1.0) for w in wanted) or 1.0
+
+
 def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number: bool = False,
          must: str = "", names: set[str] = frozenset(), with_next: bool = False,
          also_holds=None, bonus=None, longest: int = LONGEST) -> list[Ranked]:
@@ -189,8 +196,8 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
     private group"); bonus(doc_id, start, text, total, raw) -> score added for the
     sentence's form or place (a definition, a matched section's opening; see
     app.rlm.qshape), raw being its text with the PDF's line breaks."""
+    total = total_weight(wanted, idf, names)
     idf = {w: v * (NAME_BOOST if w in names else 1.0) for w, v in idf.items()}
-    total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
     out, seen = [], set()
     for s in slices:
         text = env.slice_text(s)

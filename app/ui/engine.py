@@ -27,6 +27,13 @@ def default_model_provider(config) -> tuple:
     return load_models(config)
 
 
+def default_embedder_provider(config):
+    """The sentence-embedding model when the configuration asks for it (None otherwise)."""
+    from app.runconfig import load_embedder
+
+    return load_embedder(config)
+
+
 @dataclasses.dataclass
 class ModelsLoading:
     """Emitted by Engine.run before the model is loaded (the first load takes seconds)."""
@@ -40,9 +47,13 @@ class ModelsReady:
 
 
 class Engine:
-    def __init__(self, store_path: str | Path | None = None, model_provider: ModelProvider | None = None):
+    def __init__(self, store_path: str | Path | None = None, model_provider: ModelProvider | None = None,
+                 embedder_provider: Callable[[object], object] | None = None):
         self.store_path = Path(store_path) if store_path else None
         self.model_provider = model_provider or default_model_provider
+        # Scripted models come without the real embedding model unless a test asks for it.
+        self.embedder_provider = embedder_provider or (default_embedder_provider if model_provider is None
+                                                       else (lambda config: None))
 
     # --- store ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -199,6 +210,7 @@ class Engine:
         budget = config.budget()  # "no limit" is infinity here, never a silent default
         yield ModelsLoading("Loading the model…")
         root, sub = self.model_provider(config)
+        embedder = self.embedder_provider(config)
         info = {"root": _info(root)}
         if sub is not None:
             info["sub"] = _info(sub)
@@ -206,7 +218,7 @@ class Engine:
         if cancel is not None:
             cancel.raise_if_cancelled()
         with self.store() as s:
-            controller = Controller(s, root, sub, options=dict(config.options or {}))
+            controller = Controller(s, root, sub, options=dict(config.options or {}), embedder=embedder)
             started = False
             for ev in controller.run(question, doc_ids=doc_ids, mode=config.mode, budget=budget, cancel=cancel):
                 node = getattr(ev, "node", None)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -164,6 +165,11 @@ class SettingsDialog(QDialog):
         self.ladder.setToolTip("Automatic decides by the model's size and a short probe on first use. "
                                "Same as `lectern config option ladder`.")
         mf.insertRow(2, "Model's role", self.ladder)  # beside the models it is about
+        self.meaning = QCheckBox("Rank passages by meaning too (all-MiniLM-L6-v2, on this machine)")
+        self.meaning.setChecked(bool(cfg.meaning))
+        self.meaning.setToolTip("Finds passages that answer in other words than the question's. "
+                                "Off: passages are ranked by the question's words only.")
+        mf.insertRow(3, "Retrieval", self.meaning)
 
         self.error = QLabel("")
         self.error.setStyleSheet("color:#d6453d")
@@ -240,7 +246,7 @@ class SettingsDialog(QDialog):
         options.pop("ladder", None)
         if self.ladder.currentData():
             options["ladder"] = self.ladder.currentData()
-        return self.config.replace(options=options,
+        return self.config.replace(options=options, meaning=self.meaning.isChecked(),
             root=root, sub=self.sub.path() or root, endpoints=self._endpoint_list(),
             n_ctx=self.n_ctx.value(), n_threads=self.threads.value(), n_gpu_layers=self.gpu.value(),
             max_calls=self.max_calls.value() or None, max_tokens=self.max_tokens.value() or None,

@@ -262,6 +262,8 @@ def parse_args(argv=None):
     ap.add_argument("--max-calls", type=int, default=DEFAULT_MAX_CALLS)
     ap.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--embedder", choices=("on", "off"), default="on",
+                    help="rank passages by meaning too, with the sentence-embedding model (default on, as the app)")
     ap.add_argument("--out", type=Path, default=DATA_DIR / "quality_results.md")
     ap.add_argument("--runs", type=Path, default=DATA_DIR / "quality_runs.jsonl")
     ap.add_argument("--report-from", type=Path, nargs="+", metavar="JSONL", help="run nothing: report from earlier --runs files")
@@ -301,7 +303,7 @@ def main(argv=None) -> int:
     home = Path(tempfile.mkdtemp(prefix="lectern-quality-"))
     os.environ["LECTERN_HOME"] = str(home)  # a private library: the user's own is never touched
 
-    from app.llm.manager import load_model
+    from app.llm.manager import embedder_problem, load_embedder, load_model
     from app.rlm import Budget, Controller
     from app.store import open_store
 
@@ -321,6 +323,10 @@ def main(argv=None) -> int:
     if args.max_seconds:
         limits["max_seconds"] = args.max_seconds
     records, models = [], {}
+    embedder = load_embedder(n_threads=args.threads) if args.embedder == "on" else None
+    if args.embedder == "on" and embedder is None:
+        print(f"warning: {embedder_problem()}; passages are ranked by words only", flush=True)
+    state += f"; embedder {getattr(embedder, 'name', 'off')}"
     args.runs.parent.mkdir(parents=True, exist_ok=True)
     with open(args.runs, "w") as runs_f:
         for model_path in args.model or [None]:
@@ -331,7 +337,7 @@ def main(argv=None) -> int:
             model = load_model(str(model_path) if model_path else None, **kw)
             print(f"== model {ident['name']} ({ident['quantisation']}, {ident['parameters'] / 1e6:.0f}M) "
                   f"sha256 {ident['sha256']}", flush=True)
-            controller = Controller(store, model, model)
+            controller = Controller(store, model, model, embedder=embedder)
             for mode in args.modes:
                 print(f"== mode {mode}", flush=True)
                 for q in questions:
