@@ -77,6 +77,17 @@ def test_how_to_sentences_name_code():
     assert qshape.names_code("Use install.packages to fetch them.")
 
 
+def test_a_setting_given_its_value_is_code_and_leads_the_answer():
+    # An environment variable or an option given a value is what a how-to's user types.
+    line = "Setting R_DEFAULT_PACKAGES=NULL ensures that only package base is loaded."
+    assert qshape.names_code(line) and qshape.lead_code(line) == "R_DEFAULT_PACKAGES=NULL"
+    assert qshape.lead_code("Rows are padded when fill = TRUE is given.") == "fill = TRUE"
+    assert qshape.names_code('Tabs are read with sep="\\t" in the call.')
+    # Prose equalities and comparisons are not settings.
+    assert not qshape.names_code("If a = b then the two paths meet.")
+    assert not qshape.names_code("The test x==1 holds for one value only.")
+
+
 def test_a_command_displayed_on_its_own_line_is_code():
     raw = ("You can uninstall R by\nmake uninstall\noptionally specifying prefix etc in the same way as "
            "specified for installation.")

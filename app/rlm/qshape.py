@@ -189,6 +189,10 @@ def cell_names_code(cell: str) -> bool:
 
 # What names a command in running prose, beyond a call and a dotted name: a here-document,
 # a syntax line, a shell line with options.
+# A setting written as code: an environment variable or option given its value
+# ("R_DEFAULT_PACKAGES=NULL", "fill = TRUE", 'sep="\t"'); prose says "set to", not "=".
+_SETTING = re.compile(r"(?<![\w.=!<>])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\s?=\s?[^\s,;]+"
+                      r"|(?<![\w.=!<>])[A-Za-z][\w.]*\s?=\s?(?:TRUE|FALSE|NULL|NA|\"[^\"\n]{0,20}\")(?![\w])")
 _PROSE_CODE = re.compile(r"<<\s*\w+|\bSyntax:|^\s*\$?\s*[a-z][\w-]*\s+-{1,2}\w")
 # A dotted name that is a file ("outputs a PostScript file test.eps") is what a command
 # reads or writes, not the command.
@@ -216,7 +220,7 @@ def names_code(sentence: str, raw: str = "") -> bool:
     no file and no abbreviation, a command run by a verb ("use apt-get"), a quoted command, a
     syntax line, or (given its raw text with line breaks) a command displayed on its own line.
     A hyphenated English word ("user-written", "uninstall-tests") names none by itself."""
-    if _CALL.search(sentence) or _HYPHENED.search(sentence) or _PROSE_CODE.search(sentence):
+    if _CALL.search(sentence) or _HYPHENED.search(sentence) or _PROSE_CODE.search(sentence) or _SETTING.search(sentence):
         return True
     if any(not _FILE_NAME.search(m.group(0)) and not re.fullmatch(r"(?:[a-z][._])+[a-z]", m.group(0), re.I)
            for m in _DOTTED.finditer(sentence)):
@@ -261,10 +265,10 @@ def lead_code(sentence: str, question: str = "", raw: str = "") -> str:
     for q in _QUOTED.finditer(sentence):
         if _CODE.search(q.group(1)):
             return " ".join(q.group(1).split())
-    for rx in (_CALL, _DOTTED):
+    for rx in (_CALL, _DOTTED, _SETTING):
         m = rx.search(sentence)
         if m:
-            return m.group(0)
+            return " ".join(m.group(0).split()).rstrip(".")
     shown = displayed(raw) if raw else ""
     if shown:
         return shown  # "You can uninstall R by / make uninstall / optionally…" is led by "make uninstall"
