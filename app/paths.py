@@ -85,7 +85,7 @@ def models_dir() -> Path:
 
 def cache_dir() -> Path:
     """Files Lectern can make again from what it ships (the embedding model's GGUF); shared
-    by every library on this account. LECTERN_CACHE moves it."""
+    by every library on this account. LECTERN_CACHE moves it. Not created here."""
     env = os.environ.get("LECTERN_CACHE")
     if env:
         d = Path(env)
@@ -93,8 +93,7 @@ def cache_dir() -> Path:
         from platformdirs import user_cache_path
 
         d = user_cache_path("lectern", appauthor=False)
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return d  # made by whoever writes there first: an installer's bundle never needs it
 
 
 def _bundle_root() -> Path | None:

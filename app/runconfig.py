@@ -207,10 +207,10 @@ def parse_limit(text: str, kind=float):
 
 
 def load_embedder(cfg: RunConfig):
-    """The sentence-embedding model when the configuration asks for it and it loads; None
-    otherwise (runs then rank by words only, and say so only if it was asked for)."""
-    if not cfg.meaning:
-        return None
+    """The sentence-embedding model when the configuration asks for it, for guided mode, and
+    it loads; None otherwise (runs then rank by words only)."""
+    if not cfg.meaning or cfg.mode != "guided":
+        return None  # only guided mode ranks passages in code
     from app.llm import manager
 
     return manager.load_embedder(n_threads=int(cfg.n_threads) or None)

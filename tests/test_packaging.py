@@ -247,15 +247,17 @@ def test_installed_app_works_offline_and_self_contained(app):
     assert_self_contained(traced)
     FIGURES["import_seconds_traced"] = round(seconds, 1)
 
-    # 3. ask with the bundled model (one call keeps it short on a busy machine).
-    res, seconds, traced = app.run("ask", "--mode", "rag", "--max-calls", "1", "--max-seconds", "600",
+    # 3. ask with the bundled models: guided mode, which also ranks by meaning with the
+    # bundled embedding model (a few calls keep it short on a busy machine).
+    res, seconds, traced = app.run("ask", "--mode", "guided", "--max-calls", "8", "--max-seconds", "600",
                                    "--quiet", QUESTION)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip(), "no answer printed"
     assert_self_contained(traced)
-    gguf = [line for line in traced.splitlines() if "SmolLM2-135M-Instruct.Q4_1.gguf" in line and "open" in line]
-    if app.strace:
-        assert gguf and all("/opt/lectern/_internal/resources/models/" in line for line in gguf), gguf[:5]
+    for name in ("SmolLM2-135M-Instruct.Q4_1.gguf", "all-MiniLM-L6-v2.f16.gguf"):
+        opened = [line for line in traced.splitlines() if name in line and "open" in line]
+        if app.strace:
+            assert opened and all("/opt/lectern/_internal/resources/models/" in line for line in opened), opened[:5]
 
     # 4. the window, offscreen, with a screenshot.
     shot = app.work / "window.png"

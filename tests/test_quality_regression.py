@@ -139,13 +139,15 @@ def library(tmp_path, docs):  # function scope: after conftest has pointed LECTE
 
 @pytest.mark.slow
 def test_dev_subset_accuracy_does_not_drop(library, default_model_path):
-    from app.llm.manager import load_model
+    from app.llm.manager import embedder_problem, load_embedder, load_model
     from app.rlm import Budget, Controller
 
+    embedder = load_embedder()  # as the app runs by default: words and meaning
+    assert embedder is not None, embedder_problem()
     questions = {q["id"]: q for q in load_questions()}
     subset = [questions[i] for i in SUBSET]
     assert all(q["split"] == "dev" for q in subset), "the regression subset must come from the dev split"
-    controller = Controller(library, load_model(default_model_path))
+    controller = Controller(library, load_model(default_model_path), embedder=embedder)
     lines, right = [], 0
     for q in subset:
         result = controller.ask(q["question"], mode="guided", budget=Budget(max_calls=MAX_CALLS))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from app.rlm import answerable, compose, hygiene, navigate, prompts, qshape, xref
+from app.rlm import answerable, compose, hygiene, navigate, prompts, qshape, semantic, xref
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.compose import maybe_compose
@@ -51,9 +51,8 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     ranked = sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
                      also_holds=lambda sw: qshape.alias_hits(sw, shape),
                      bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))))
-    meaning = _by_meaning(ctx, ranked, sn.total_weight(wanted, idf, names))
-    ranked = [r for r in ranked if r.coverage >= opt.min_coverage
-              or (r.meaning is not None and r.coverage >= MEANING_COVERAGE and r.meaning >= MEANING_KEEP)]
+    meaning = semantic.add_meaning(ctx, ranked, sn.total_weight(wanted, idf, names))
+    ranked = [r for r in ranked if semantic.kept(r, opt.min_coverage)]
     ranked.sort(key=lambda r: -r.score)
     ctx.checkpoint()
     node = yield from ctx.step(
@@ -122,30 +121,6 @@ def _follow(ctx, best, wanted, idf, shape, opt, parent: str):
             continue
         return ranked[0], node
     return None
-
-
-# The embedding model's cosine with the question, for the best sentences by words: it adds
-# MEANING_WEIGHT times the cosine, as a share of the question's whole weight, and keeps a
-# sentence that holds fewer of the question's words (down to MEANING_COVERAGE) when it
-# means nearly what the question asks (MEANING_KEEP).
-MEANING_POOL = 40
-MEANING_WEIGHT = 0.5
-MEANING_KEEP = 0.6
-MEANING_COVERAGE = 0.15
-
-
-def _by_meaning(ctx, ranked, total: float) -> dict | None:
-    """Add each pooled sentence's closeness in meaning to its score; what was done, for the trace."""
-    if ctx.meaning is None or not ranked:
-        return None
-    pool = sorted(ranked, key=lambda r: -r.score)[:MEANING_POOL]
-    sims = ctx.meaning.similarity([r.text for r in pool], cancel=ctx.cancel)
-    if all(x is None for x in sims):
-        return None
-    for r, sim in zip(pool, sims):
-        r.meaning = sim
-        r.score += MEANING_WEIGHT * max(0.0, sim) * total
-    return {"model": ctx.meaning.name, "pool": len(pool), "weight": MEANING_WEIGHT, "keep": MEANING_KEEP}
 
 
 # How much a sentence's form and place add, as shares of the question's whole idf weight:

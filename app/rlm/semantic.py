@@ -23,6 +23,14 @@ from app.llm.base import LLMError
 log = logging.getLogger(__name__)
 
 BATCH = 32  # sentences per embed request: a request is one round trip to the model host
+# For the best sentences by words (POOL), the cosine with the question adds WEIGHT times
+# itself, as a share of the question's whole weight; a sentence holding fewer of the
+# question's words than a ranking asks (down to KEEP_COVERAGE) is kept when it means nearly
+# what the question asks (cosine >= KEEP). Measured on the dev split and the first holdout.
+POOL = 40
+WEIGHT = 0.5
+KEEP = 0.6
+KEEP_COVERAGE = 0.15
 
 
 class Meaning:
@@ -68,3 +76,24 @@ def _cosine(a, b) -> float:
     na = math.sqrt(sum(x * x for x in a)) or 1.0
     nb = math.sqrt(sum(y * y for y in b)) or 1.0
     return dot / (na * nb)
+
+
+def add_meaning(ctx, ranked, total: float) -> dict | None:
+    """Add each pooled sentence's closeness in meaning to its score (sentences.Ranked, in
+    place); what was done, for the trace, or None when no model read them."""
+    meaning = getattr(ctx, "meaning", None)
+    if meaning is None or not ranked:
+        return None
+    pool = sorted(ranked, key=lambda r: -r.score)[:POOL]
+    sims = meaning.similarity([r.text for r in pool], cancel=ctx.cancel)
+    if all(x is None for x in sims):
+        return None
+    for r, sim in zip(pool, sims):
+        r.meaning = sim
+        r.score += WEIGHT * max(0.0, sim) * total
+    return {"model": meaning.name, "pool": len(pool), "weight": WEIGHT, "keep": KEEP}
+
+
+def kept(r, min_coverage: float) -> bool:
+    """Whether a ranked sentence holds enough of the question, by its words or its meaning."""
+    return r.coverage >= min_coverage or (r.meaning is not None and r.coverage >= KEEP_COVERAGE and r.meaning >= KEEP)
