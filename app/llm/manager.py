@@ -256,15 +256,17 @@ def load_model(
     n_gpu_layers: int | None = None,
     progress=None,
     cancel: CancelToken | None = None,
-    _selfcheck: bool = True,
-    _name: str | None = None,
+    selfcheck: bool = True,
+    name: str | None = None,
     **settings,
 ) -> Model:
     """Load a GGUF model (None = the embedded default), once per file and settings.
 
     `path` may also be a library name. Extra keyword settings (n_batch, n_ubatch,
     n_threads_batch, flash_attn) go to the model's load settings. The model runs in a
-    model host process (hosted.py), so a crash of llama.cpp cannot take the app down."""
+    model host process (hosted.py), so a crash of llama.cpp cannot take the app down.
+    selfcheck: prove a chat model by a short generation on first load (an encoder has none);
+    name: what the trace and the status bar call it."""
     from app.llm.hosted import HostedModel
     from app.llm.llamacpp import resolve_settings
 
@@ -282,8 +284,8 @@ def load_model(
             model = _cache.get(key)
             if model is not None and not getattr(model, "_closed", False):
                 return model
-        model = HostedModel(file, settings=s, progress=progress, cancel=cancel, selfcheck=_selfcheck,
-                            name=_name or (None if path not in (None, "", DEFAULT_NAME) else "SmolLM2-135M-Instruct"))
+        model = HostedModel(file, settings=s, progress=progress, cancel=cancel, selfcheck=selfcheck,
+                            name=name or (None if path not in (None, "", DEFAULT_NAME) else "SmolLM2-135M-Instruct"))
         with _cache_lock:
             _cache[key] = model
         return model
@@ -308,7 +310,7 @@ def load_embedder(*, n_threads: int | None = None, progress=None, cancel: Cancel
         # One window of the encoder per input; a batch holds several inputs.
         return load_model(file, n_ctx=embedding_model.WINDOW, n_threads=n_threads, n_gpu_layers=0,
                           n_batch=embedding_model.WINDOW, embedding=True, progress=progress, cancel=cancel,
-                          _selfcheck=False, _name=embedding_model.NAME)
+                          selfcheck=False, name=embedding_model.NAME)
     except LLMError as e:
         _embedder_problem[0] = f"the sentence-embedding model could not be loaded: {e}"
         return None
