@@ -249,8 +249,8 @@ def test_installed_app_works_offline_and_self_contained(app):
 
     # 3. ask with the bundled models: guided mode, which also ranks by meaning with the
     # bundled embedding model (a few calls keep it short on a busy machine).
-    res, seconds, traced = app.run("ask", "--mode", "guided", "--max-calls", "8", "--max-seconds", "600",
-                                   "--quiet", QUESTION)
+    res, seconds, traced = app.run("ask", "--mode", "guided", "--meaning", "on", "--max-calls", "8",
+                                   "--max-seconds", "600", "--quiet", QUESTION)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip(), "no answer printed"
     assert_self_contained(traced)

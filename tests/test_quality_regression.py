@@ -138,12 +138,14 @@ def library(tmp_path, docs):  # function scope: after conftest has pointed LECTE
 
 
 @pytest.mark.slow
-def test_dev_subset_accuracy_does_not_drop(library, default_model_path):
+@pytest.mark.parametrize("ranking", ["words", "meaning"])
+def test_dev_subset_accuracy_does_not_drop(library, default_model_path, ranking):
+    """Both rankings: by words (the default) and with the sentence-embedding model."""
     from app.llm.manager import embedder_problem, load_embedder, load_model
     from app.rlm import Budget, Controller
 
-    embedder = load_embedder()  # as the app runs by default: words and meaning
-    assert embedder is not None, embedder_problem()
+    embedder = load_embedder() if ranking == "meaning" else None
+    assert ranking == "words" or embedder is not None, embedder_problem()
     questions = {q["id"]: q for q in load_questions()}
     subset = [questions[i] for i in SUBSET]
     assert all(q["split"] == "dev" for q in subset), "the regression subset must come from the dev split"

@@ -137,15 +137,18 @@ def test_strategy_options_are_set_checked_and_reach_the_run(capsys):
     assert store.get_run(result.run_id)["settings"]["sentence_checks"] == 4
 
 
-def test_ranking_by_meaning_is_on_by_default_and_can_be_switched_off(capsys):
-    assert RunConfig().meaning is True
-    assert main(["config", "set", "meaning", "off"]) == 0
-    assert RunConfig.load().meaning is False
-    assert main(["config", "set", "meaning", "perhaps"]) == 1
-    assert "on or off" in capsys.readouterr().err
-    assert RunConfig.load().meaning is False  # a refused value changes nothing
-    with pytest.raises(ValueError, match="meaning"):
-        RunConfig(meaning="off").validate()  # a hand-edited run.json with a string is refused
+def test_ranking_by_meaning_is_off_by_default_and_can_be_switched_on(capsys):
     from app.runconfig import load_embedder
 
+    assert RunConfig().meaning is False
     assert load_embedder(RunConfig.load()) is None  # off: no embedding model is loaded
+    assert main(["config", "set", "meaning", "on"]) == 0
+    assert RunConfig.load().meaning is True
+    assert main(["config", "set", "meaning", "perhaps"]) == 1
+    assert "on or off" in capsys.readouterr().err
+    assert RunConfig.load().meaning is True  # a refused value changes nothing
+    with pytest.raises(ValueError, match="meaning"):
+        RunConfig(meaning="off").validate()  # a hand-edited run.json with a string is refused
+    assert load_embedder(RunConfig.load().replace(mode="rag")) is None  # only guided mode ranks passages
+    embedder = load_embedder(RunConfig.load())
+    assert embedder is not None and embedder.embed(["a line"])[0]

@@ -63,8 +63,8 @@ def test_no_limit_in_the_settings_dialog_really_means_no_limit(qtbot, pdf):
         dlg = SettingsDialog(w.settings, w.engine, w.tasks, w)
         dlg.max_tokens.setValue(0)  # "No limit"
         dlg.max_seconds.setValue(0)
-        assert dlg.meaning.isChecked()  # ranking by meaning is on by default
-        dlg.meaning.setChecked(False)
+        assert not dlg.meaning.isChecked()  # ranking by meaning is off by default
+        dlg.meaning.setChecked(True)
         dlg.accept()
         import_by_drop(qtbot, w, w.library.view.viewport(), [pdf])
         result = ask(qtbot, w, f"Which page has the marker {page_marker(2)}?")
@@ -73,7 +73,7 @@ def test_no_limit_in_the_settings_dialog_really_means_no_limit(qtbot, pdf):
         assert budget.max_tokens == float("inf") and budget.max_seconds == float("inf")  # was 200,000 and 600 s
         run = w.engine.get_run(result["run_id"])
         assert run["settings"]["max_tokens"] is None and run["settings"]["max_seconds"] is None
-        assert prov.configs[-1].meaning is False  # the checkbox reached the run's configuration
+        assert prov.configs[-1].meaning is True  # the checkbox reached the run's configuration
     finally:
         close(w)
 

@@ -38,6 +38,9 @@ def register(sub) -> None:
                    help="most wall-clock seconds: above 0, at most 1e9, or 'none' "
                    "(default: the saved setting, 600)")
     p.add_argument("--max-depth", type=whole(0, 64, "a number of levels"), default=None, help="most levels of recursion (default: the saved setting, 2)")
+    p.add_argument("--meaning", choices=["on", "off"], default=None,
+                   help="rank passages by meaning too, with the sentence-embedding model (guided mode; "
+                        "default: the saved setting, off)")
     p.add_argument("--json", action="store_true", help="print the whole run (answer, citations, trace) as JSON")
     p.add_argument("--trace", metavar="FILE", help="also write the trace to FILE (.md for Markdown, else JSON)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -135,6 +138,8 @@ def _config(args):
             changes[name] = value
     if args.mode:
         changes["mode"] = args.mode
+    if args.meaning:
+        changes["meaning"] = args.meaning == "on"
     try:
         return cfg.replace(**changes)
     except ValueError as e:

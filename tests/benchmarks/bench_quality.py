@@ -262,8 +262,8 @@ def parse_args(argv=None):
     ap.add_argument("--max-calls", type=int, default=DEFAULT_MAX_CALLS)
     ap.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--embedder", choices=("on", "off"), default="on",
-                    help="rank passages by meaning too, with the sentence-embedding model (default on, as the app)")
+    ap.add_argument("--embedder", choices=("on", "off"), default="off",
+                    help="rank passages by meaning too, with the sentence-embedding model (default off, as the app)")
     ap.add_argument("--out", type=Path, default=DATA_DIR / "quality_results.md")
     ap.add_argument("--runs", type=Path, default=DATA_DIR / "quality_runs.jsonl")
     ap.add_argument("--report-from", type=Path, nargs="+", metavar="JSONL", help="run nothing: report from earlier --runs files")
