@@ -336,10 +336,13 @@ def test_a_worker_process_dying_mid_import_is_survived(tmp_path, settle):
     files = [pdfs.multi_page_pdf(tmp_path / f"d{i}.pdf", pages=40, title=f"D{i}") for i in range(5)]
     killed = []
     events = []
+    # Only this import's workers: a model host an earlier test left running is a spawned
+    # child of this process too, and killing it would fail a later test, not this one.
+    others = set(_worker_pids())
     for e in import_paths([str(f) for f in files], workers=2):
         events.append(e)
         if e.kind == "page" and not killed:
-            pids = _worker_pids()
+            pids = [p for p in _worker_pids() if p not in others]
             if pids:
                 os.kill(pids[0], signal.SIGKILL)  # as the OOM killer or a MuPDF crash would
                 killed.append(pids[0])
