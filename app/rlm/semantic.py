@@ -40,7 +40,7 @@ class Meaning:
         self._question_vec: list[float] | None = None
         self._cache: dict[str, float] = {}
         self.failed = ""  # why the model could not be used, once it could not
-        self.embedded = 0
+        self.embedded = 0  # texts embedded in this run, and the time it took (shown in the trace)
         self.seconds = 0.0
 
     @property
@@ -91,7 +91,8 @@ def add_meaning(ctx, ranked, total: float) -> dict | None:
     for r, sim in zip(pool, sims):
         r.meaning = sim
         r.score += WEIGHT * max(0.0, sim) * total
-    return {"model": meaning.name, "pool": len(pool), "weight": WEIGHT, "keep": KEEP}
+    return {"model": meaning.name, "pool": len(pool), "weight": WEIGHT, "keep": KEEP,
+            "embedded": meaning.embedded, "seconds": round(meaning.seconds, 3)}  # so far in this run
 
 
 def kept(r, min_coverage: float) -> bool:
