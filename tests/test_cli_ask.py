@@ -63,6 +63,18 @@ def test_ask_prints_answer_with_citations_and_runs_lists_it(library, fake_models
     assert json.loads((tmp_path / "run.json").read_text())["id"] == run_id
 
 
+def test_ask_with_meaning_on_but_no_embedding_model_says_so_and_answers(library, fake_models, capsys,
+                                                                         monkeypatch, tmp_path):
+    from app.llm import embedding_model
+
+    monkeypatch.setenv("LECTERN_CACHE", str(tmp_path / "cache"))  # no converted model there
+    monkeypatch.setattr(embedding_model, "packaged_zip", lambda: None)  # and no weights installed
+    assert main(["ask", "What is the vault code for project heron?", "--meaning", "on"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("4417")
+    assert "ranking by words only: the sentence-embedding model is not installed" in err
+
+
 def test_ask_json_options_and_models(library, fake_models, capsys):
     assert main(["ask", "What is the vault code for project heron?", "--json", "--docs", str(library),
                  "--mode", "rag", "--root-model", "big.gguf", "--sub-model", "small.gguf", "--max-calls", "3"]) == 0

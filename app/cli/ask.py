@@ -177,6 +177,10 @@ def _ask(args) -> int:
             raise _fail("the library has no readable documents: add some with `lectern import PATH`")
         root, sub = _load_models(args, cfg)
         embedder = load_embedder(cfg)
+        if embedder is None and cfg.meaning and cfg.mode == "guided" and not args.quiet:
+            from app.llm.manager import embedder_problem
+
+            print(f"lectern: ranking by words only: {embedder_problem()}", file=sys.stderr, flush=True)
 
         def on_sigint(signum, frame):
             if cancel.cancelled:

@@ -70,9 +70,7 @@ def convert(zip_path: Path, target: Path) -> None:
     from safetensors.numpy import load as load_safetensors
 
     with zipfile.ZipFile(zip_path) as zf:
-        def read(name: str) -> bytes:
-            return zf.read(name)
-
+        read = zf.read
         blob = read("model.safetensors")
         if hashlib.sha256(blob).hexdigest() != WEIGHTS_SHA256:
             raise EmbeddingModelMissing(f"{zip_path}: the {NAME} weights are not the pinned ones")
