@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -60,14 +61,42 @@ def test_the_host_answers_exactly_like_the_model_in_process(host, default_model_
     assert info["variant"] and info["host_pid"] != os.getpid() and info["devices"]
 
 
+def _kill_and_wait(pid, sig=signal.SIGSEGV):
+    os.kill(pid, sig)
+    while _alive(pid):
+        time.sleep(0.01)
+
+
+def _crash_during_next_call(pid, after=1.0):
+    """Freeze the host now and crash it (SIGSEGV) `after` seconds later: the next call is
+    sent to a live host and is in flight when the crash lands, however short it is."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def crash():
+        os.kill(pid, signal.SIGSEGV)  # pending until the host runs again
+        os.kill(pid, signal.SIGCONT)
+
+    threading.Timer(after, crash).start()
+
+
 def test_a_host_that_crashes_mid_call_is_a_clear_error_and_the_next_call_restarts_it(host):
     pid = host.info()["host_pid"]
-    os.kill(pid, signal.SIGSEGV)
+    _crash_during_next_call(pid)
     with pytest.raises(ModelCrashed) as e:
         host.complete(CompletionRequest(messages=Q, max_tokens=8))
     assert "SIGSEGV" in str(e.value) and "partial answer" in str(e.value)
     ok = host.complete(CompletionRequest(messages=Q, max_tokens=8))  # a fresh host
     assert ok.text.strip() and host.info()["host_pid"] != pid and host.restarts == 1
+    assert host.idle_exits == []
+
+
+def test_a_host_that_died_between_calls_is_restarted_without_failing_the_next_call(host):
+    pid = host.info()["host_pid"]
+    _kill_and_wait(pid, signal.SIGKILL)  # as the OOM killer would, while nothing is asked
+    ok = host.complete(CompletionRequest(messages=Q, max_tokens=8))
+    assert ok.text.strip() and host.info()["host_pid"] != pid and host.restarts == 1
+    assert len(host.idle_exits) == 1 and "SIGKILL" in host.idle_exits[0]
+    assert host.info()["host_idle_exits"] == host.idle_exits
 
 
 def test_cancel_ends_a_call_in_the_host(host):
@@ -85,8 +114,8 @@ def test_cancel_ends_a_call_in_the_host(host):
     assert host.complete(CompletionRequest(messages=Q, max_tokens=4)).text  # still usable
 
 
-class _KillBefore(Model):
-    """Passes calls to a hosted model and kills its host (SIGSEGV) before call number k."""
+class _KillDuring(Model):
+    """Passes calls to a hosted model and crashes its host (SIGSEGV) during call number k."""
 
     def __init__(self, inner: HostedModel, k: int):
         self.inner, self.k, self.calls, self.name = inner, k, 0, inner.name
@@ -104,18 +133,18 @@ class _KillBefore(Model):
     def complete(self, request):
         self.calls += 1
         if self.calls == self.k:
-            pid = self.inner.info()["host_pid"]
-            os.kill(pid, signal.SIGSEGV)
-            while _alive(pid):
-                time.sleep(0.01)
+            _crash_during_next_call(self.inner.info()["host_pid"])
         return self.inner.complete(request)
 
 
 def _alive(pid):
-    """Running, as opposed to gone or a zombie (its parent, the model, reaps it)."""
+    """Running, as opposed to gone or a zombie (its parent, the model, reaps it). A killed
+    process's leader turns zombie while its other threads still exit, and its parent cannot
+    reap it until the last is gone: so it counts as alive until then."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
+            zombie = f.read().split()[2] == "Z"
+        return not zombie or len(os.listdir(f"/proc/{pid}/task")) > 1
     except OSError:
         return False
 
@@ -129,7 +158,7 @@ def test_killing_the_host_mid_run_keeps_the_partial_answer_and_the_next_run_work
     first = list(Controller(store, model).run(q))[-1].result
     n_calls = len(first.nodes)
     assert first.status == "done" and "thirty five" in first.answer.lower()
-    killer = _KillBefore(model, k=4)
+    killer = _KillDuring(model, k=4)
     broken = list(Controller(store, killer).run(q))[-1].result
     assert killer.calls >= 4
     assert broken.status == "failed"

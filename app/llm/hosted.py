@@ -149,6 +149,7 @@ class HostedModel(Model):
         self.selfcheck: dict | None = None
         self.checked_now = False  # the self-check ran in this process (not taken from runtime.json)
         self.restarts = 0
+        self.idle_exits: list[str] = []  # how each host found dead before a call had ended
         self._start(progress, cancel, selfcheck)
 
     # --- host lifecycle -----------------------------------------------------------------
@@ -282,6 +283,10 @@ class HostedModel(Model):
     def _ensure_host(self) -> None:
         if self._closed:
             raise LLMError(f"model {self.name} is closed")
+        if self._proc is not None and not self._proc.is_alive():
+            # It died between calls (the OOM killer, a signal, a suspended laptop's GPU reset):
+            # no request was in flight, so this call gets a fresh host instead of the failure.
+            self.idle_exits.append(describe_exit(self._reap()))
         if self._proc is None:
             self.restarts += 1
             try:
@@ -426,7 +431,7 @@ class HostedModel(Model):
         out = dict(self._info)
         out.update(process="model host (pid %s)" % (self._proc.pid if self._proc is not None else "-"),
                    variant=self.variant, variant_reason=self.variant_reason, selfcheck=self.selfcheck,
-                   host_restarts=max(0, self.restarts))
+                   host_restarts=max(0, self.restarts), host_idle_exits=list(self.idle_exits))
         return out
 
     def close(self) -> None:
