@@ -218,6 +218,16 @@ def load_embedder(cfg: RunConfig):
     return manager.load_embedder(n_threads=int(cfg.n_threads) or None)
 
 
+def meaning_unavailable(cfg: RunConfig, embedder) -> str:
+    """Why a run that asks to rank by meaning ranks by words only ("" when it does not):
+    the embedder did not load. The run's note says so, so the setting never promises more."""
+    if embedder is not None or not cfg.meaning or cfg.mode != "guided":
+        return ""
+    from app.llm import manager
+
+    return manager.embedder_problem() or "the sentence-embedding model is not available"
+
+
 def load_models(cfg: RunConfig, *, root: str | None = None, sub: str | None = None):
     """(root_model, sub_model or None) for this configuration; `root`/`sub` override the
     roles for one run (the CLI's --root-model / --sub-model). A role set to 'endpoints'

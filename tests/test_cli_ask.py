@@ -73,6 +73,7 @@ def test_ask_with_meaning_on_but_no_embedding_model_says_so_and_answers(library,
     out, err = capsys.readouterr()
     assert out.startswith("4417")
     assert "ranking by words only: the sentence-embedding model is not installed" in err
+    assert "ranked by their words only" in out + err  # the run's note too
 
 
 def test_ask_json_options_and_models(library, fake_models, capsys):

@@ -236,6 +236,29 @@ def test_ask_with_the_fake_model_streams_answer_trace_and_citations(make_window,
     assert w.ask.ask_btn.isEnabled() and not w.ask.stop_btn.isEnabled()
 
 
+def test_meaning_on_without_the_embedding_model_is_said_in_the_status_line(qtbot, pdf):
+    from app.runconfig import RunConfig
+
+    RunConfig.load().replace(meaning=True).save()
+    word = page_marker(4)
+    engine = Engine(model_provider=fake_provider(FakeModel(responder=oracle_responder(find_marker(word)))),
+                    embedder_provider=lambda config: None)  # as when the model cannot be loaded
+    w = MainWindow(engine=engine)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: not w.tasks.busy, timeout=WAIT)
+        import_by_drop(qtbot, w, w.library.view.viewport(), [pdf])
+        result = ask(qtbot, w, f"Which page has the marker {word}?")
+        assert result["status"] == "done" and "4" in w.ask.answer_text()
+        assert "ranked by their words only" in w.ask.status.text()
+        RunConfig.load().replace(meaning=False).save()
+        ask(qtbot, w, f"Which page has the marker {word}?")
+        assert "words only" not in w.ask.status.text()
+    finally:
+        w.close()
+
+
 def test_citation_click_selects_its_node_and_highlights_its_page(make_window, qtbot, pdf):
     word = page_marker(3)
     w = make_window(FakeModel(responder=oracle_responder(find_marker(word))))

@@ -166,7 +166,7 @@ def _progress(ev, shown: dict) -> None:
 def _ask(args) -> int:
     from app.cancel import CancelToken
     from app.rlm import Controller, RunFinished, RunStarted, run_to_dict
-    from app.runconfig import load_embedder
+    from app.runconfig import load_embedder, meaning_unavailable
 
     cfg = _config(args)
     budget = cfg.budget()
@@ -177,10 +177,9 @@ def _ask(args) -> int:
             raise _fail("the library has no readable documents: add some with `lectern import PATH`")
         root, sub = _load_models(args, cfg)
         embedder = load_embedder(cfg)
-        if embedder is None and cfg.meaning and cfg.mode == "guided" and not args.quiet:
-            from app.llm.manager import embedder_problem
-
-            print(f"lectern: ranking by words only: {embedder_problem()}", file=sys.stderr, flush=True)
+        words_only = meaning_unavailable(cfg, embedder)
+        if words_only and not args.quiet:
+            print(f"lectern: ranking by words only: {words_only}", file=sys.stderr, flush=True)
 
         def on_sigint(signum, frame):
             if cancel.cancelled:
@@ -191,8 +190,9 @@ def _ask(args) -> int:
         previous = signal.signal(signal.SIGINT, on_sigint)
         result, shown = None, {}
         try:
-            for ev in Controller(store, root, sub, options=cfg.options, embedder=embedder).run(args.question, doc_ids=doc_ids, mode=cfg.mode,
-                                                       budget=budget, cancel=cancel):
+            controller = Controller(store, root, sub, options=cfg.options, embedder=embedder,
+                                    meaning_unavailable=words_only)
+            for ev in controller.run(args.question, doc_ids=doc_ids, mode=cfg.mode, budget=budget, cancel=cancel):
                 if isinstance(ev, RunStarted) and not args.quiet and not args.json:
                     print(f"run {ev.run_id}: {cfg.mode} mode", file=sys.stderr, flush=True)
                 elif isinstance(ev, RunFinished):

@@ -67,11 +67,13 @@ def _settle_fates(ctx: RunContext, citations, answer: str):
 
 class Controller:
     def __init__(self, store, root_model: Model, sub_model: Model | None = None, options: dict | None = None,
-                 embedder: Model | None = None):
+                 embedder: Model | None = None, meaning_unavailable: str = ""):
         """options tune the strategies (see guided.GuidedOptions, baselines.RAG_K ...; RunConfig.options in the CLI and the window);
         unknown keys are ignored. embedder: the sentence-embedding model (manager.load_embedder()),
-        read beside the question's words when ranking passages; None reads words only."""
+        read beside the question's words when ranking passages; None reads words only.
+        meaning_unavailable: why an embedder that was asked for is missing (runconfig), for the note."""
         self.embedder = embedder
+        self.meaning_unavailable = meaning_unavailable
         self.store = store
         self.options = dict(options or {})
         self.root = root_model
@@ -144,8 +146,9 @@ class Controller:
             yield from _settle_fates(ctx, citations, answer)
         except Exception as e:  # fates are an explanation: never the reason a run fails
             log.warning("could not settle the fates of run %s: %s", run_id, e)
-        if ctx.meaning is not None and ctx.meaning.failed:
-            ctx.notes.append(f"Passages were ranked by their words only: {ctx.meaning.failed}.")
+        words_only = ctx.meaning.failed if ctx.meaning is not None and ctx.meaning.failed else self.meaning_unavailable
+        if words_only and mode == "guided":
+            ctx.notes.append(f"Passages were ranked by their words only: {words_only}.")
         note = " ".join(ctx.notes)
         try:
             env.label_citations(citations)  # the printed page number ("990"), where the PDF has one

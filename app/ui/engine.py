@@ -206,6 +206,7 @@ class Engine:
         follow-up in a conversation: {"question": what the user typed, "thread": [...]};
         the rewrite is shown as a node of the trace."""
         from app.rlm import Controller
+        from app.runconfig import meaning_unavailable
 
         budget = config.budget()  # "no limit" is infinity here, never a silent default
         yield ModelsLoading("Loading the model…")
@@ -218,7 +219,8 @@ class Engine:
         if cancel is not None:
             cancel.raise_if_cancelled()
         with self.store() as s:
-            controller = Controller(s, root, sub, options=dict(config.options or {}), embedder=embedder)
+            controller = Controller(s, root, sub, options=dict(config.options or {}), embedder=embedder,
+                                    meaning_unavailable=meaning_unavailable(config, embedder))
             started = False
             for ev in controller.run(question, doc_ids=doc_ids, mode=config.mode, budget=budget, cancel=cancel):
                 node = getattr(ev, "node", None)
