@@ -4,6 +4,7 @@
     .venv/bin/python tests/benchmarks/quality/fetch.py --list   # what is pinned
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout  # the held-out split's documents
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout2  # the second held-out split's documents
+    .venv/bin/python tests/benchmarks/quality/fetch.py --holdout3  # the third held-out split's documents
 
 Each document is pinned by its Debian package version and by the SHA-256 of the PDF inside
 it. Packages are fetched with `apt-get download <pkg>=<version>` (the ordinary client, no
@@ -91,7 +92,23 @@ HOLDOUT2 = [
         "d8e4cac102d76e25b9e0e224eb262e7db542c351e0f81b9c1c3f3fcf0a81436c", 98,
         "package vignette with printed result tables (A package for survival analysis in R, T. Therneau)"),
 ]
-BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2}
+# The third held-out split's documents (holdout3.json), likewise never in the dev/test library;
+# `bench_quality.py --split holdout3 --final` imports only these. Three genres: a project history,
+# a procedures handbook, and a statistics paper with result tables. r-cran-lme4 is an amd64
+# package: its vignette PDF is the one built upstream (CRAN), pinned here from the amd64 .deb.
+HOLDOUT3 = [
+    Doc("debian-history", "debian-history", "2.28", "usr/share/doc/debian-history/docs/project-history.en.pdf",
+        "d3d263affc69ec9c994fe1d06b3cf7dddb78f84e24849d87a4aefe3a4ed15e77", 27,
+        "history of an organisation (A Brief History of Debian)"),
+    Doc("developers-reference", "developers-reference", "12.18",
+        "usr/share/developers-reference/developers-reference.pdf",
+        "88e5ac4d15444fd3adb821dc863bd91b820e99a27e65728e74975ab1752652f5", 114,
+        "procedures handbook (Debian Developer's Reference)"),
+    Doc("lme4", "r-cran-lme4", "1.1-31-1", "usr/lib/R/site-library/lme4/doc/lmer.pdf",
+        "d13d6caf549b44c3543d01a7445c327ac472d266a8aee24f68a8d31d45d02ec9", 51,
+        "statistics paper with result tables (Fitting Linear Mixed-Effects Models using lme4, Bates et al.)"),
+]
+BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2 + HOLDOUT3}
 
 
 class FetchError(RuntimeError):
@@ -161,8 +178,9 @@ def main(argv=None) -> int:
     ap.add_argument("--list", action="store_true", help="print the pinned documents and exit")
     ap.add_argument("--holdout", action="store_true", help="the held-out split's documents instead")
     ap.add_argument("--holdout2", action="store_true", help="the second held-out split's documents instead")
+    ap.add_argument("--holdout3", action="store_true", help="the third held-out split's documents instead")
     args = ap.parse_args(argv)
-    chosen = HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
+    chosen = HOLDOUT3 if args.holdout3 else HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
     if args.list:
         for d in chosen:
             print(f"{d.key:17s} {d.package} {d.version}  {d.pages:4d} pages  {d.kind}\n{'':17s} {d.member}  {d.sha256}")

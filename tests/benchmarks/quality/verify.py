@@ -3,6 +3,7 @@
     .venv/bin/python tests/benchmarks/quality/verify.py
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout   # holdout.json over its own documents
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout2  # holdout2.json over its own documents
+    .venv/bin/python tests/benchmarks/quality/verify.py --holdout3  # holdout3.json over its own documents
 
 For an answerable question, the checker spec must be satisfied by the text of its
 verified pages taken together (every accepted string of an `accept` list need not be on
@@ -27,6 +28,7 @@ from scoring import TYPES, assign_splits, check, contains  # noqa: E402
 QUESTIONS = HERE / "questions.json"
 HOLDOUT = HERE / "holdout.json"  # the held-out split, over fetch.HOLDOUT only
 HOLDOUT2 = HERE / "holdout2.json"  # the second held-out split, over fetch.HOLDOUT2 only
+HOLDOUT3 = HERE / "holdout3.json"  # the third held-out split, over fetch.HOLDOUT3 only
 
 
 def load_questions(path: Path = QUESTIONS) -> list[dict]:
@@ -48,6 +50,13 @@ def load_holdout2(path: Path = HOLDOUT2) -> list[dict]:
     qs = json.loads(path.read_text())["questions"]
     for q in qs:
         q["split"] = "holdout2"
+    return qs
+
+
+def load_holdout3(path: Path = HOLDOUT3) -> list[dict]:
+    qs = json.loads(path.read_text())["questions"]
+    for q in qs:
+        q["split"] = "holdout3"
     return qs
 
 
@@ -88,15 +97,19 @@ def verify(qs: list[dict], texts: dict[str, list[str]]) -> list[str]:
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if "--holdout" in args or "--holdout2" in args:
+    held = {"--holdout": ("holdout", load_holdout, fetch.HOLDOUT),
+            "--holdout2": ("holdout2", load_holdout2, fetch.HOLDOUT2),
+            "--holdout3": ("holdout3", load_holdout3, fetch.HOLDOUT3)}
+    chosen = [held[a] for a in args if a in held]
+    if chosen:
         # Counts and failures (by id) only: the questions are not for the developer's eyes.
-        second = "--holdout2" in args
-        qs = load_holdout2() if second else load_holdout()
-        problems = verify(qs, page_texts(fetch.HOLDOUT2 if second else fetch.HOLDOUT))
+        name, load, docs = chosen[-1]
+        qs = load()
+        problems = verify(qs, page_texts(docs))
         for p in problems:
             print("FAIL", p)
         counts = Counter(q["type"] for q in qs)
-        print(f"{len(qs)} {'holdout2' if second else 'holdout'} questions: " + ", ".join(f"{t} {counts[t]}" for t in TYPES))
+        print(f"{len(qs)} {name} questions: " + ", ".join(f"{t} {counts[t]}" for t in TYPES))
         print("OK" if not problems else f"{len(problems)} problem(s)")
         return 1 if problems else 0
     qs = load_questions()
