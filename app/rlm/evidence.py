@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from app.rlm import prompts
+from app.rlm import prompts, qshape
 from app.rlm.checks import (best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json,
                             repair_number, salvage_fields, sentences, trim_start)
 from app.rlm.context import RunContext
-from app.rlm.sentences import content_words
+from app.rlm.sentences import READ_ON, content_words
 from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, words
 from app.rlm.trace import SliceRef, TraceNode
 
@@ -92,6 +92,15 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         yield from ctx.set_fate(node, "discarded", "the model found nothing relevant here")
         return None
     span = _to_sentence_end(text, span)
+    if not aggregate:
+        # The quote leads up to the value asked for, or is the document's own question
+        # ("5.15.5 How long must a package be maintained…?"): read on to the value.
+        longer = _read_on(text, span, qshape.value_form(ctx.question, plan.expects_number))
+        if longer is not None:
+            checks["read_on"] = text[span[1]:longer[1]].strip()[:200]
+            added = " ".join(text[span[1]:longer[1]].split())
+            answer = (number_phrase(added, plan) if plan.expects_number else "") or added
+            span = longer
     quote = text[span[0]:span[1]].strip()
     if from_key and plan.expects_number:
         # The code read the key's own sentence; the value it states is the candidate,
@@ -148,6 +157,24 @@ def _to_sentence_end(text: str, span: tuple[int, int]) -> tuple[int, int]:
         return span
     m = re.search(r"[.!?](?=\s|$)|\n\s*\n", text[b:b + 300])
     return (a, b + m.end()) if m and text[b + m.start()] in ".!?" else (a, b + m.start()) if m else span
+
+
+def _read_on(text: str, span: tuple[int, int], holds_value) -> tuple[int, int] | None:
+    """span run on over the next sentences of the slice (at most READ_ON) to the first
+    that holds the value asked for; after a question the document asks itself, to the
+    first sentence of its answer. None when the quote holds the value or none follows."""
+    a, b = span
+    quote = text[a:b].rstrip()
+    asked = quote.endswith("?")
+    if holds_value is None and not asked:
+        return None
+    if holds_value is not None and holds_value(quote.rsplit("?", 1)[-1] if asked else quote):
+        return None
+    following = [(x, y) for x, y in sentences(text) if x >= b - 1 and text[x:y].strip()][:READ_ON]
+    for x, y in following:
+        if holds_value is None or holds_value(text[x:y]):
+            return (a, y)
+    return None
 
 
 def _usable_quote(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:

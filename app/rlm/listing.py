@@ -114,6 +114,12 @@ def _laid_out(ctx, ranked, wanted, parent: str):
     no such lead-in is among the best."""
     for r in ranked:
         spans = [(a, b) for a, b in sn.block(ctx.env, r) if _ITEM_MARKER.match(ctx.env.text(r.doc_id)[a:b])]
+        if len(spans) < 2 and not r.text.rstrip().endswith(":"):
+            # "adequate checks packages installed on the system…" then "The following checks
+            # are currently implemented:": the best sentence says what; its next introduces the items.
+            intro = sn.next_sentence(ctx.env, r)
+            if intro is not None and intro.text.endswith(":"):
+                spans = [(a, b) for a, b in sn.block(ctx.env, intro) if _ITEM_MARKER.match(ctx.env.text(r.doc_id)[a:b])]
         if len(spans) < 2:
             continue
         text = ctx.env.text(r.doc_id)

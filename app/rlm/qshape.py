@@ -87,6 +87,26 @@ def shape_of(question: str) -> Shape:
     return shape
 
 
+_ASKS_EMAIL = re.compile(r"\be-?mail\s+(?:address|alias)|\bmail\s+alias", re.I)
+_ASKS_URL = re.compile(r"\b(?:url|web\s*site|web\s+(?:address|page)|home\s*page)\b", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"\bhttps?://\S+|\bwww\.[\w-]+\.\w+|\b[\w-]+\.(?:org|com|net|edu|gov|io)(?:/\S*)?\b")
+_SECTION_NUMBER = re.compile(r"(?:^|(?<=[.?!]\s))\s*\d+(?:\.\d+)+\.?\s")
+
+
+def value_form(question: str, expects_number: bool):
+    """A test of whether a text holds the kind of value the question asks for (an e-mail
+    address, a web address, a number), or None when it asks for no such value. A
+    section's number ("5.15.5 How long…") is no value."""
+    if _ASKS_EMAIL.search(question):
+        return lambda text: bool(_EMAIL.search(text))
+    if _ASKS_URL.search(question):
+        return lambda text: bool(_URL.search(text))
+    if expects_number:
+        return lambda text: sn.has_number(_SECTION_NUMBER.sub(" ", text))
+    return None
+
+
 def _spells(acronym: str, words: list[str]) -> bool:
     """Do the last len(acronym) words (ignoring "of", "and", "the") start with its letters?"""
     letters = acronym.upper()

@@ -424,6 +424,13 @@ def _whole(ctx, r, shape):
         example = sn.with_example(ctx.env, r)
         if example is not None:
             return example, True
+    if shape.kind == "fact":
+        # The value asked for (a number, an e-mail address) may come a sentence or two
+        # later than the words that match the question: the answer quotes up to it.
+        plan = analyse(ctx.question)
+        longer = sn.read_on(ctx.env, r, qshape.value_form(strip_framing(ctx.question), plan.expects_number))
+        if longer is not None:
+            return longer, True
     if shape.kind in ("fact", "definition"):
         # The statement may go on in the next sentence ("If neither of these is given, the
         # default by=1 is assumed."): the answer quotes both.

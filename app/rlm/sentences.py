@@ -342,6 +342,55 @@ def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
                   r.matched)
 
 
+def next_sentence(env, r: Ranked, *, new_paragraph: bool = False) -> Ranked | None:
+    """The sentence after `r` in the same paragraph (or the next one's first, with
+    new_paragraph), as a Ranked of its own (`r`'s score), or None at a paragraph's end or
+    when that sentence is longer than one statement."""
+    text = env.text(r.doc_id)
+    after = text[r.end:r.end + CONTINUATION_CHARS + 200]
+    gap = len(after) - len(after.lstrip())
+    if ("\n\n" in after[:gap] and not new_paragraph) or not after.strip():
+        return None
+    spans = sentences(after)
+    if not spans:
+        return None
+    a, b = spans[0]
+    a = max(a, gap)
+    if not after[a:b].strip() or b - a > CONTINUATION_CHARS:
+        return None
+    return Ranked(r.score, r.coverage, r.doc_id, r.end + a, r.end + b,
+                  " ".join(_HYPHENATED.sub("", after[a:b]).split()), r.matched)
+
+
+READ_ON = 2  # sentences read past a statement for the value it leads up to
+
+
+def read_on(env, r: Ranked, holds_value) -> Ranked | None:
+    """`r` read with the next sentences up to the first that holds the value asked for
+    (holds_value(text) -> bool), at most READ_ON of them: "Looking up the email address
+    of the maintainer… can be distracting." leads up to "Fortunately, there is a simple
+    email alias, package@packages.debian.org…". A question the document asks itself
+    ("How long must a package be maintained…?", a FAQ's heading) is answered by what
+    follows it, in the next paragraph too. None when `r` holds the value or no next
+    sentence does."""
+    asked = r.text.rstrip().endswith("?")
+    if holds_value is None and not asked:
+        return None
+    if holds_value is not None and holds_value(r.text.rsplit("?", 1)[-1] if asked else r.text):
+        return None
+    end, cur = r.end, r
+    for i in range(READ_ON):
+        nxt = next_sentence(env, cur, new_paragraph=asked and i == 0)
+        if nxt is None:
+            return None
+        end, cur = nxt.end, nxt
+        if holds_value is None or holds_value(nxt.text):
+            text = env.text(r.doc_id)
+            return Ranked(r.score, r.coverage, r.doc_id, r.start, end,
+                          " ".join(_HYPHENATED.sub("", text[r.start:end]).split()), r.matched)
+    return None
+
+
 def antecedent(env, r: Ranked) -> Ranked | None:
     """`r` read with the sentence before it, where `r` only speaks through that sentence: it
     opens with a reference back ("This enables the int system(string s) calls…" after the
