@@ -17,7 +17,7 @@ _END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s|$)|:(?=[ \t]*\n)|\n[ \t]*\n\s*")
 _IN_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s]*\.$", re.I)
 _PROMPT_LINE = re.compile(r"(?m)^[ \t]*[>$][ \t]+\S[^\n]*$")
 _ITEM_NUMBER = re.compile(r"(?:(?<=\n)|^)[ \t]*\d{1,2}$", re.M)
-_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|etc|cf|vs|viz|approx|fig|sec|no|dr|mr|mrs|ms|st|ch|vol|pp?)\.$", re.I)
+_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:e\.g|i\.e|et\s+al|etc|cf|vs|viz|approx|fig|sec|no|dr|mr|mrs|ms|st|ch|vol|pp?)\.$", re.I)
 
 
 def parse_json(text: str) -> dict | None:

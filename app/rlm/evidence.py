@@ -95,12 +95,12 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     if not aggregate:
         # The quote leads up to the value asked for, or is the document's own question
         # ("5.15.5 How long must a package be maintained…?"): read on to the value.
-        longer = _read_on(text, span, qshape.value_form(ctx.question, plan.expects_number))
+        longer = _read_on(text, span, qshape.value_form(ctx.question, plan.expects_number), content_words(ctx.question))
         if longer is not None:
-            checks["read_on"] = text[span[1]:longer[1]].strip()[:200]
-            added = " ".join(text[span[1]:longer[1]].split())
-            answer = (number_phrase(added, plan) if plan.expects_number else "") or added
-            span = longer
+            holding = " ".join(text[longer[0]:longer[1]].split())  # the sentence with the value
+            checks["read_on"] = holding[:200]
+            answer = (number_phrase(holding, plan) if plan.expects_number else "") or holding
+            span = (span[0], longer[1])
     quote = text[span[0]:span[1]].strip()
     if from_key and plan.expects_number:
         # The code read the key's own sentence; the value it states is the candidate,
@@ -159,10 +159,11 @@ def _to_sentence_end(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return (a, b + m.end()) if m and text[b + m.start()] in ".!?" else (a, b + m.start()) if m else span
 
 
-def _read_on(text: str, span: tuple[int, int], holds_value) -> tuple[int, int] | None:
-    """span run on over the next sentences of the slice (at most READ_ON) to the first
-    that holds the value asked for; after a question the document asks itself, to the
-    first sentence of its answer. None when the quote holds the value or none follows."""
+def _read_on(text: str, span: tuple[int, int], holds_value, wanted: set[str]) -> tuple[int, int] | None:
+    """The span of the next sentence of the slice (of at most READ_ON) that holds the value
+    asked for, the one holding most of the question's words where several do; after a
+    question the document asks itself, the first sentence of its answer. None when the
+    quote holds the value or no next sentence does (sentences.read_on, for a slice)."""
     a, b = span
     quote = text[a:b].rstrip()
     asked = quote.endswith("?")
@@ -170,11 +171,12 @@ def _read_on(text: str, span: tuple[int, int], holds_value) -> tuple[int, int] |
         return None
     if holds_value is not None and holds_value(quote.rsplit("?", 1)[-1] if asked else quote):
         return None
-    following = [(x, y) for x, y in sentences(text) if x >= b - 1 and text[x:y].strip()][:READ_ON]
-    for x, y in following:
-        if holds_value is None or holds_value(text[x:y]):
-            return (a, y)
-    return None
+    following = [(x, y) for x, y in sentences(text) if x >= b - 1 and text[x:y].strip()]
+    following = following[:READ_ON if holds_value is not None else 1]
+    holding = [(x, y) for x, y in following if holds_value is None or holds_value(text[x:y])]
+    if not holding:
+        return None
+    return max(holding, key=lambda sp: (len(wanted & content_words(text[sp[0]:sp[1]])), -sp[0]))
 
 
 def _usable_quote(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import sentences as sn
-from app.rlm.terms import STOPWORDS, asking
+from app.rlm.terms import STOPWORDS, asking, states_number
 
 _DEFINITION = [
     re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:meant\s+by\s+)?(?P<x>.+?)\s*\??\s*$", re.I),
@@ -91,19 +91,18 @@ _ASKS_EMAIL = re.compile(r"\be-?mail\s+(?:address|alias)|\bmail\s+alias", re.I)
 _ASKS_URL = re.compile(r"\b(?:url|web\s*site|web\s+(?:address|page)|home\s*page)\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.[\w-]+\.\w+|\b[\w-]+\.(?:org|com|net|edu|gov|io)(?:/\S*)?\b")
-_SECTION_NUMBER = re.compile(r"(?:^|(?<=[.?!]\s))\s*\d+(?:\.\d+)+\.?\s")
 
 
 def value_form(question: str, expects_number: bool):
     """A test of whether a text holds the kind of value the question asks for (an e-mail
-    address, a web address, a number), or None when it asks for no such value. A
-    section's number ("5.15.5 How long…") is no value."""
+    address, a web address, a number: terms.states_number), or None when it asks for no
+    such value."""
     if _ASKS_EMAIL.search(question):
         return lambda text: bool(_EMAIL.search(text))
     if _ASKS_URL.search(question):
         return lambda text: bool(_URL.search(text))
     if expects_number:
-        return lambda text: sn.has_number(_SECTION_NUMBER.sub(" ", text))
+        return states_number
     return None
 
 

@@ -428,7 +428,8 @@ def _whole(ctx, r, shape):
         # The value asked for (a number, an e-mail address) may come a sentence or two
         # later than the words that match the question: the answer quotes up to it.
         plan = analyse(ctx.question)
-        longer = sn.read_on(ctx.env, r, qshape.value_form(strip_framing(ctx.question), plan.expects_number))
+        longer = sn.read_on(ctx.env, r, qshape.value_form(strip_framing(ctx.question), plan.expects_number),
+                            sn.content_words(strip_framing(ctx.question)))
         if longer is not None:
             return longer, True
     if shape.kind in ("fact", "definition"):

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from app.rlm.checks import sentences, trim_start
-from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, has_number, where_said, without_where
+from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, states_number, where_said, without_where
 from app.rlm.wordforms import IRREGULAR, spelling
 
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
@@ -226,7 +226,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
             extra = also_holds(sw) if also_holds else set()
             matched = frozenset(w for w in wanted if holds(sw, w) or w in extra)
             score = sum(idf.get(w, 0.0) for w in matched)
-            if expects_number and has_number(sent):
+            if expects_number and states_number(sent):
                 score += 1.0
             coverage = score / total
             if len(key) > LONGEST:
@@ -365,30 +365,32 @@ def next_sentence(env, r: Ranked, *, new_paragraph: bool = False) -> Ranked | No
 READ_ON = 2  # sentences read past a statement for the value it leads up to
 
 
-def read_on(env, r: Ranked, holds_value) -> Ranked | None:
-    """`r` read with the next sentences up to the first that holds the value asked for
-    (holds_value(text) -> bool), at most READ_ON of them: "Looking up the email address
-    of the maintainer… can be distracting." leads up to "Fortunately, there is a simple
-    email alias, package@packages.debian.org…". A question the document asks itself
-    ("How long must a package be maintained…?", a FAQ's heading) is answered by what
-    follows it, in the next paragraph too. None when `r` holds the value or no next
-    sentence does."""
+def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Ranked | None:
+    """`r` read with the next sentences up to one that holds the value asked for
+    (holds_value(text) -> bool), at most READ_ON of them, the one holding most of the
+    question's words (`wanted`) where several do: "Looking up the email address of the
+    maintainer… can be distracting." leads up to "Fortunately, there is a simple email
+    alias, package@packages.debian.org…". A question the document asks itself ("How long
+    must a package be maintained…?", a FAQ's heading) is answered by what follows it, in
+    the next paragraph too. None when `r` holds the value or no next sentence does."""
     asked = r.text.rstrip().endswith("?")
     if holds_value is None and not asked:
         return None
     if holds_value is not None and holds_value(r.text.rsplit("?", 1)[-1] if asked else r.text):
         return None
-    end, cur = r.end, r
-    for i in range(READ_ON):
-        nxt = next_sentence(env, cur, new_paragraph=asked and i == 0)
-        if nxt is None:
-            return None
-        end, cur = nxt.end, nxt
-        if holds_value is None or holds_value(nxt.text):
-            text = env.text(r.doc_id)
-            return Ranked(r.score, r.coverage, r.doc_id, r.start, end,
-                          " ".join(_HYPHENATED.sub("", text[r.start:end]).split()), r.matched)
-    return None
+    following, cur = [], r
+    for i in range(READ_ON if holds_value is not None else 1):
+        cur = next_sentence(env, cur, new_paragraph=asked and i == 0)
+        if cur is None:
+            break
+        following.append(cur)
+    holding = [x for x in following if holds_value is None or holds_value(x.text)]
+    if not holding:
+        return None
+    best = max(holding, key=lambda x: (len({w for w in wanted if holds(content_words(x.text), w)}), -x.start))
+    text = env.text(r.doc_id)
+    return Ranked(r.score, r.coverage, r.doc_id, r.start, best.end,
+                  " ".join(_HYPHENATED.sub("", text[r.start:best.end]).split()), r.matched)
 
 
 def antecedent(env, r: Ranked) -> Ranked | None:

@@ -210,5 +210,18 @@ def has_number(text: str) -> bool:
     return bool(re.search(r"\d", text or "")) or any(w in NUMBER_WORDS for w in words(text))
 
 
+_VALUE_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?(?![\w])")
+_SECTION_NUMBER = re.compile(r"(?:^|(?<=[.?!]\s))\s*\d+(?:\.\d+)+\.?\s")
+_CITATION = re.compile(r"\([^()]{0,80}?\b(?:1[6-9]|20)\d\d[a-z]?\)")  # "(Belenky et al. 2003)"
+
+
+def states_number(text: str) -> bool:
+    """The text states a quantity: a number standing as a word ("3 hours", "2048 bits",
+    "1.5-2.1") or a number word. Digits inside a name ("lme4", "IPv6"), a section's number
+    ("5.15.5 How long…") and a reference's year ("(Belenky et al. 2003)") state none."""
+    text = _CITATION.sub(" ", _SECTION_NUMBER.sub(" ", text or ""))
+    return bool(_VALUE_NUMBER.search(text)) or any(w in NUMBER_WORDS for w in words(text))
+
+
 def words(text: str) -> list[str]:
     return [w.lower() for w in re.findall(r"\w+", text or "")]
