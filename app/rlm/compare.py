@@ -24,6 +24,10 @@ _ART = r"(?:the\s+|a\s+|an\s+)?"
 _FORMS = [
     re.compile(r"\bdifferences?\s+between\s+" + _ART + r"(?P<x>.+?)\s+and\s+" + _ART + r"(?P<y>.+?)(?:\s+in\s+[\w .-]+)?\s*\??\s*$", re.I),
     re.compile(r"\bhow\s+(?:does|do|is|are)\s+" + _ART + r"(?P<x>.+?)\s+differ(?:ent)?\s+from\s+" + _ART + r"(?P<y>.+?)\s*\??\s*$", re.I),
+    # "How did the number of binary packages in Debian 3.0 compare with Debian 2.2?", "How
+    # does lme4 compare with the nlme package: what does each do better?"
+    re.compile(r"\bhow\s+(?:does|do|did|is|are|was|were)\s+" + _ART + r"(?P<x>.+?)\s+compare\s+(?:with|to|against)\s+"
+               + _ART + r"(?P<y>[^:;?]+?)\s*(?:[:;?].*)?$", re.I),
     re.compile(r"^\s*(?:compare|contrast)\s+" + _ART + r"(?P<x>.+?)\s+(?:and|with|to)\s+" + _ART + r"(?P<y>.+?)\s*[.?]?\s*$", re.I),
 ]
 

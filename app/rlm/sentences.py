@@ -28,7 +28,7 @@ from app.rlm.wordforms import IRREGULAR, spelling
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
 NAME_BOOST = 1.5
 LONGEST = 300  # characters: a "sentence" longer than this is cut at its semicolons
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]*|\d+[A-Za-z]*")  # "IPv6", "path3", "3D" are one word
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]*|\d+(?:\.\d+)*[A-Za-z]*")  # "IPv6", "path3", "3D" are one word, and so is a version ("3.0", "2.2")
 # A relative clause or an "X of Y" opening: the question names its answer through another
 # entity ("the woman who portrayed...", "The director of the film ... is based where?").
 _RELATIVE = re.compile(r"\b([A-Za-z]+)\s+(who|whom|whose|that|where|which)\b", re.I)

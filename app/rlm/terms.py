@@ -21,8 +21,10 @@ STOPWORDS = set(
     says find show list name named please according
     again instead still even really actually anymore already somehow properly correctly exactly simply
     easily ever else anyway basically
-    """.split()  # the last two lines: how a user talks ("How do I uninstall it again?"), never what about
-)
+    i'm i've i'd i'll we're we've we'd you're you've let's don't doesn't didn't can't won't isn't aren't
+    """.split()  # the last three lines: how a user talks ("How do I uninstall it again?", "I'm going
+)                # away"), never what about
+STOPWORDS |= {w.replace("'", "’") for w in STOPWORDS if "'" in w}  # typed with a typographic apostrophe
 
 # Stop words that carry the question when nothing else does.
 SOFT_STOPWORDS = {"give": "give", "tell": "tell", "say": "say", "said": "say", "says": "say", "find": "find",
@@ -111,7 +113,7 @@ NUMBER_WORDS = set("""zero one two three four five six seven eight nine ten elev
 _QUOTED = re.compile(r"[\"“”']([^\"“”']{2,80})[\"“”']")
 _NUMBER = re.compile(r"\b\d[\d,.:/-]*\d\b|\b\d\b")
 _KEYLIKE = re.compile(r"\b[\w]+(?:[-_][\w]+)+\b|\b(?=\w*\d)(?=\w*[a-zA-Z])\w{3,}\b")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]+|\d+[A-Za-z]*")  # "IPv6", "path3", "3D" are one word
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]+|\d+(?:\.\d+)*[A-Za-z]*")  # "IPv6", "path3", "3D" are one word, and so is a version ("3.0", "2.2")
 
 
 @dataclass
