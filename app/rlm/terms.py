@@ -66,7 +66,11 @@ _AGGREGATE = re.compile(
 # a place to read, not the form of answer asked for. After "is" it is asked about: "What is
 # in the list of…?" does ask for the list.
 _WHERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(?:in|from|on|within|according\s+to)\s+the\s+"
-                    r"(?:list|table|summary|outline|overview)\s+(?:of|on|about)\b[^,?]*", re.I)
+                    r"(?:list|table|summary|outline|overview)\s+(?:of|on|about)\b[^,?]*"
+                    # A question led by the place it reads ("In the fixed-effects part of the
+                    # model summary, what is the standard error for Days?"): the place is context.
+                    r"|^\W*(?:in|from|within|according\s+to)\s+(?:the|this|that|these|those)\s+[^,?]{3,120}"
+                    r"(?=,\s*(?:what|which|who|whom|how|where|when|why|is|are|was|were|does|do|did|can)\b)", re.I)
 
 
 def where_said(question: str) -> str:
