@@ -1,0 +1,99 @@
+"""The value a question asks for, read where the document states it: past the sentence
+that matches the question's words, past a question the document asks itself, past the
+sentence that introduces a list; and the question's own wording read for what it asks."""
+
+from __future__ import annotations
+
+from app.llm.fake import FakeModel
+from app.rlm import Controller
+from app.rlm.checks import sentences
+from app.rlm.compare import sides
+from app.rlm.listing import LIST_TEMPLATE
+from app.rlm.terms import analyse, states_number
+from app.rlm import sentences as sn
+from app.rlm.testing import add_text_document, oracle_responder
+
+FILLER = "The archive keeps many packages and their sources in one place for the project. " * 3
+# Pages of a handbook around the one that answers, so that word rarity means something.
+HANDBOOK = [f"Chapter {i}. The release team reviews the uploads of week {i} and records each decision. "
+            f"Look in the tracker for problems of all kinds before an upload. " * 4 for i in range(12)]
+
+
+def ask(store, pages, question):
+    doc = add_text_document(store, "Handbook", pages)
+    model = FakeModel(responder=oracle_responder(lambda text: None))  # the code reads, the model adds nothing
+    return Controller(store, model).ask(question, doc_ids=[doc])
+
+
+def test_a_number_is_a_quantity_not_digits_in_a_name_a_section_number_or_a_reference_year():
+    assert states_number("they were restricted to 3 hours of sleep")
+    assert states_number("a key of at least 2048 bits") and states_number("version 1.5-2.1")
+    assert states_number("about three years")
+    assert not states_number("Throughout our discussion of lme4 we use IPv6")
+    assert not states_number("5.15.5 How long must a package be maintained?")
+    assert not states_number("a sleep deprivation study (Belenky et al. 2003).")
+
+
+def test_et_al_ends_no_sentence():
+    text = "We use a data set (Belenky et al. 2003). On day 0 they slept."
+    assert [text[a:b].strip() for a, b in sentences(text)] == [
+        "We use a data set (Belenky et al. 2003).", "On day 0 they slept."]
+
+
+def test_an_email_address_asked_for_is_read_in_the_next_sentence(store):
+    page = (FILLER + "Looking up the email address of the maintainer for the package can be distracting. "
+            "Fortunately, there is a simple alias, pkg@packages.example.org, which reaches them whatever "
+            "their own address is. " + FILLER)
+    result = ask(store, [page], "What email address can I use to reach the maintainer of a package?")
+    assert "pkg@packages.example.org" in result.answer
+    assert result.citations and "pkg@packages.example.org" in result.citations[0].quote
+
+
+def test_a_quantity_is_read_on_to_the_sentence_that_states_it_and_holds_the_question_words(store):
+    page = (FILLER + "Throughout this paper we use a data set on reaction times in a sleep deprivation study "
+            "(Belenky et al. 2003). On day 0 the subjects had their normal amount of sleep. Starting that "
+            "night they were restricted to 3 hours of sleep per night. " + FILLER)
+    result = ask(store, HANDBOOK + [page], "In the sleep deprivation study used as the example, how much sleep per night "
+                                "were the subjects allowed once the restriction started?")
+    assert result.answer.startswith("3 hours"), result.answer
+    assert "2003" not in result.answer.split(":")[0]
+
+
+def test_the_items_after_a_lead_in_introduced_by_the_next_sentence_are_the_list(store):
+    page = ("9.2.6 duck\nduck processes several fields in debian/control, debian/upstream and debian/copyright "
+            "and checks that URLs are valid.\n9.2.7 adequate\nadequate checks packages installed on the system "
+            "and reports bugs and policy violations.\nThe following checks are currently implemented:\n"
+            "• broken symlinks\n• missing copyright file\n• obsolete conffiles\n• license conflicts\n"
+            "9.2.8 blhc\nblhc is a tool which checks build logs for missing hardening flags.\n")
+    doc = add_text_document(store, "Handbook", HANDBOOK + [page])
+    inner = oracle_responder(lambda text: None)
+
+    def respond(request):  # as a 135M model does: the nearest verbatim names, not the checks
+        if request.messages[-1]["content"].startswith(LIST_TEMPLATE.split("\n", 1)[0]):
+            return {"items": ["9.2.6 duck", "debian/upstream", "debian/copyright"]}
+        return inner(request)
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "What kinds of problems does the adequate tool look for in installed packages?", doc_ids=[doc])
+    for item in ("broken symlinks", "missing copyright file", "obsolete conffiles", "license conflicts"):
+        assert item in result.answer, result.answer
+    assert "debian/upstream" not in result.answer
+
+
+def test_the_place_a_question_reads_is_context_not_what_it_asks():
+    assert analyse("In the fixed-effects part of the sleep study model summary, what is the standard "
+                   "error for Days?").kind == "lookup"
+    assert analyse("Summarise what the R Foundation does.").kind == "aggregate"
+    assert analyse("Give me a summary of the release history.").kind == "aggregate"
+
+
+def test_a_users_contractions_are_no_names_and_a_version_is_one_word():
+    assert sn.names_in("I'm going away. How should I tell the other Debian developers that I’m away?") == {"debian"}
+    assert {"3.0", "2.2"} <= sn.content_words("How did Debian 3.0 compare with Debian 2.2?")
+    assert "3.0" in analyse("How did Debian 3.0 compare with Debian 2.2?").terms
+
+
+def test_how_did_x_compare_with_y_is_a_comparison():
+    assert sides("How did the number of binary packages in Debian 3.0 compare with Debian 2.2?") == (
+        "number of binary packages in Debian 3.0", "Debian 2.2")
+    assert sides("How does lme4 compare with the nlme package: what does each do better?") == ("lme4", "nlme package")
