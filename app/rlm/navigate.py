@@ -194,7 +194,10 @@ def without_source(question: str, titles: list[str]) -> str:
     # "in a …", which is no title.
     name = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
     joined = name + r"(?:(?:\s+(?:(?:to|of|on|for|and|the)\s+)?|/)" + name + r")*"
-    rx = re.compile(r"\s*,?\s*\b(?:according\s+to|in|from|within)\s+(?:the\s+|an?\s+)?" + joined + r"\b(?:'s)?", re.I)
+    # The phrase ends its clause ("…according to the R FAQ?", "In Asymptote, how…"): in "a
+    # package pool in the Debian archive" the title word "Debian" names the archive, not a source.
+    rx = re.compile(r"\s*,?\s*\b(?:according\s+to|in|from|within)\s+(?:the\s+|an?\s+)?" + joined
+                    + r"(?:\s+" + _DOCUMENT_NOUN + r")?\b(?:'s|(?=\s*(?:[,?.!;:]|$)))", re.I)
     out = rx.sub("", question)
     # "…the main author of the R Data Import/Export manual": the title said as the kind of
     # document it is. Only with that noun: "the value of the R data frame" names no source.

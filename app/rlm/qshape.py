@@ -131,7 +131,8 @@ def expands(sentence: str, acronym: str) -> bool:
 
 _LEAD = re.compile(r"^\W*(?:(?:a|an|the|each|every|any|this|our|your)\s+)?(?:[\w.-]+\s+)?$", re.I)
 # "X is a…", "X stands for…": the forms a glossary or a manual's first sentence takes.
-_STRONG = re.compile(r"^[\s,]*(?:\([^)]{0,80}\)\s*)?(?:is|are)\s+(?:a|an|the|one|used|called|defined)\b"
+_STRONG = re.compile(r"^[\s,]*(?:\([^)]{0,80}\)\s*)?(?:is|are)\s+(?:just\s+|merely\s+|simply\s+|basically\s+|essentially\s+)?"
+                     r"(?:a|an|the|one|used|called|defined)\b"
                      r"|^[\s,]*(?:\([^)]{0,80}\)\s*)?(?:means|refers\s+to|stands\s+for|denotes|is\s+short\s+for)\b", re.I)
 
 
