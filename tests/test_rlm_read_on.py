@@ -34,6 +34,15 @@ def test_a_number_is_a_quantity_not_digits_in_a_name_a_section_number_or_a_refer
     assert not states_number("a sleep deprivation study (Belenky et al. 2003).")
 
 
+def test_a_sections_number_is_no_value_to_lead_an_answer_with():
+    from app.rlm.evidence import number_phrase
+
+    plan = analyse("What version number should my non-maintainer upload get?")
+    assert number_phrase("5.11 Non-Maintainer Uploads (NMUs) Every package has maintainers, see version 2.", plan) == "2"
+    assert number_phrase("For example, an NMU of 1.5-2 would get version 1.5-2.1.", plan) in ("1.5-2.1", "1.5-2")
+    assert states_number("3.5 million people use it")  # a value at a sentence's start is one
+
+
 def test_et_al_ends_no_sentence():
     text = "We use a data set (Belenky et al. 2003). On day 0 they slept."
     assert [text[a:b].strip() for a, b in sentences(text)] == [

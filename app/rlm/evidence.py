@@ -17,7 +17,7 @@ from app.rlm.checks import (best_sentence, fuzzy_locate, locate, locate_prefix, 
                             repair_number, salvage_fields, sentences, trim_start)
 from app.rlm.context import RunContext
 from app.rlm.sentences import READ_ON, content_words
-from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, words
+from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, without_non_values, words
 from app.rlm.trace import SliceRef, TraceNode
 
 
@@ -209,7 +209,8 @@ _NUM_RUN = re.compile(r"(?:\b(?:\d[\d,.]*|" + "|".join(sorted(NUMBER_WORDS, key=
 
 def number_phrase(sentence: str, plan: QuestionTerms) -> str:
     """The number phrase ("thirty five Years") nearest a question word outside the phrase."""
-    runs = [m for m in _NUM_RUN.finditer(sentence) if has_number(m.group(0))]
+    # A section's number ("5.11 Non-Maintainer Uploads") or a reference's year is no value.
+    runs = [m for m in _NUM_RUN.finditer(without_non_values(sentence)) if has_number(m.group(0))]
     if not runs:
         return ""
     anchors = [m.start() for t in plan.terms for m in re.finditer(key_pattern(t), sentence, re.I)]

@@ -217,15 +217,23 @@ def has_number(text: str) -> bool:
 
 
 _VALUE_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?(?![\w])")
-_SECTION_NUMBER = re.compile(r"(?:^|(?<=[.?!]\s))\s*\d+(?:\.\d+)+\.?\s")
+# A section's number before its title ("5.15.5 How long…", "5.11 Non-Maintainer Uploads").
+_SECTION_NUMBER = re.compile(r"(?:^|(?<=[.?!]\s))\s*\d+(?:\.\d+)+\.?\s+(?=[A-Z])")
 _CITATION = re.compile(r"\([^()]{0,80}?\b(?:1[6-9]|20)\d\d[a-z]?\)")  # "(Belenky et al. 2003)"
+
+
+def without_non_values(text: str) -> str:
+    """The text with its section numbers and references' years blanked out (same length,
+    so offsets still hold): numbers that are no answer to "how many" or "how long"."""
+    blank = lambda m: " " * len(m.group(0))  # noqa: E731
+    return _CITATION.sub(blank, _SECTION_NUMBER.sub(blank, text or ""))
 
 
 def states_number(text: str) -> bool:
     """The text states a quantity: a number standing as a word ("3 hours", "2048 bits",
     "1.5-2.1") or a number word. Digits inside a name ("lme4", "IPv6"), a section's number
     ("5.15.5 How long…") and a reference's year ("(Belenky et al. 2003)") state none."""
-    text = _CITATION.sub(" ", _SECTION_NUMBER.sub(" ", text or ""))
+    text = without_non_values(text)
     return bool(_VALUE_NUMBER.search(text)) or any(w in NUMBER_WORDS for w in words(text))
 
 
