@@ -149,7 +149,7 @@ class HostedModel(Model):
         self.selfcheck: dict | None = None
         self.checked_now = False  # the self-check ran in this process (not taken from runtime.json)
         self.restarts = 0
-        self.idle_exits: list[str] = []  # how each host found dead before a call had ended
+        self.idle_exits: list[str] = []  # how each host that a new call found dead had ended
         self._start(progress, cancel, selfcheck)
 
     # --- host lifecycle -----------------------------------------------------------------

@@ -387,7 +387,11 @@ def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Rank
     holding = [x for x in following if holds_value is None or holds_value(x.text)]
     if not holding:
         return None
-    best = max(holding, key=lambda x: (len({w for w in wanted if holds(content_words(x.text), w)}), -x.start))
+    def held(x: Ranked) -> int:
+        sw = content_words(x.text)
+        return len({w for w in wanted if holds(sw, w)})
+
+    best = max(holding, key=lambda x: (held(x), -x.start))
     text = env.text(r.doc_id)
     return Ranked(r.score, r.coverage, r.doc_id, r.start, best.end,
                   " ".join(_HYPHENATED.sub("", text[r.start:best.end]).split()), r.matched)
