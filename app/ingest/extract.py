@@ -397,7 +397,7 @@ def extract_range(path: str, fmt: str, password: str | None, start: int, end: in
 
 
 def _plain_text(page) -> str:
-    return page.get_text()
+    return page.get_text(flags=structure.text_flags())
 
 
 def _still_regular(p: Path) -> None:

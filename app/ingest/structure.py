@@ -212,13 +212,22 @@ def _heading_text_ok(text: str) -> bool:
     return 2 <= len(text) <= 150 and sum(ch.isalpha() for ch in text) >= 2 and not _LEADER.search(text)
 
 
+def text_flags() -> int:
+    import pymupdf
+
+    # LaTeX typesets "effects" with an "ﬀ" ligature, and MuPDF keeps it by default: the
+    # library would hold "eﬀects", which no search for "effects" finds. MuPDF's own flag
+    # writes the letters instead.
+    return pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_PRESERVE_LIGATURES
+
+
 class PageReader:
     """Reads pages of one open document for one range, noting structure as it goes."""
 
     def __init__(self, doc, start: int, *, tables: bool = True):
         import pymupdf
 
-        self._flags = pymupdf.TEXTFLAGS_TEXT
+        self._flags = text_flags()
         self.doc = doc
         self.start = start
         self.out = RangeStructure()
@@ -263,7 +272,8 @@ class PageReader:
             out.title, out.title_source = t, "outline"
 
     def text(self, page) -> str:
-        """The page's text, exactly as page.get_text() gives it, plus structure notes.
+        """The page's text as page.get_text() gives it (ligatures as letters: text_flags()),
+        plus structure notes.
         A failure while noting structure never costs the page its text."""
         tp = page.get_textpage(flags=self._flags)
         text = page.get_text(textpage=tp)

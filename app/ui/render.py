@@ -4,6 +4,7 @@ rectangles to highlight in PDF points."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -77,6 +78,26 @@ def close_all() -> None:
                 doc.close()
 
 
+# The library holds ligatures as letters ("effects"; app.ingest.structure.text_flags), but
+# MuPDF's search matches a LaTeX page's "eﬀects" only when asked for "eﬀects".
+_LIGATURES = [("ffi", "ﬃ"), ("ffl", "ﬄ"), ("ff", "ﬀ"), ("fi", "ﬁ"), ("fl", "ﬂ")]
+
+
+def _search(page, text: str, **kw) -> list:
+    """page.search_for(text), else for the text as a page set with ligatures writes it."""
+    hits = page.search_for(text, **kw)
+    if hits or not re.search(r"f[fil]", text):
+        return hits
+    for pairs in (_LIGATURES, _LIGATURES[3:]):  # every ligature, or only fi and fl
+        lig = text
+        for letters, glyph in pairs:
+            lig = lig.replace(letters, glyph)
+        hits = page.search_for(lig, **kw)
+        if hits:
+            return hits
+    return []
+
+
 def _quote_rects(page, quote: str, occurrence: int = 0) -> list:
     """Where a quote sits on the page: the whole quote, else runs of its words. When the
     quote occurs several times, `occurrence` (0-based, reading order) picks one."""
@@ -85,7 +106,7 @@ def _quote_rects(page, quote: str, occurrence: int = 0) -> list:
     quote = " ".join((quote or "").split())
     if not quote:
         return []
-    hits = page.search_for(quote[:1000], quads=True)
+    hits = _search(page, quote[:1000], quads=True)
     if len(hits) > 1:
         hits = _one_occurrence(page, quote, hits, occurrence)
     if not hits:
@@ -95,7 +116,7 @@ def _quote_rects(page, quote: str, occurrence: int = 0) -> list:
         pieces = [" ".join(words[i:i + 6]) for i in range(0, min(len(words), 60), 6)]
         for piece in pieces:
             if len(piece) >= 12:
-                hits += page.search_for(piece, quads=True)
+                hits += _search(page, piece, quads=True)
     rects = []
     for q in hits:
         r = q.rect if isinstance(q, pymupdf.Quad) else pymupdf.Rect(q)
@@ -107,7 +128,7 @@ def _one_occurrence(page, quote: str, hits: list, occurrence: int) -> list:
     # A multi-line hit is several quads; a new occurrence starts where the quote's first
     # words are found.
     head = " ".join(quote.split()[:4])
-    starts = [s.rect for s in page.search_for(head, quads=True)]
+    starts = [s.rect for s in _search(page, head, quads=True)]
     groups: list[list] = []
     for h in hits:
         r = h.rect
@@ -135,12 +156,14 @@ def render_page(path: str, page_no: int, scale: float, *, quote: str = "", find:
             out.image = img.copy()  # detach from pix's buffer before it is freed
         out.highlights = _quote_rects(page, quote, occurrence)
         if find:
-            out.found = [(r.x0, r.y0, r.x1, r.y1) for r in page.search_for(find)]
+            out.found = [(r.x0, r.y0, r.x1, r.y1) for r in _search(page, find)]
         return out
 
 
 def find_next_page(path: str, term: str, start: int, forward: bool = True, password: str | None = None) -> int | None:
     """The next page (1-based, wrapping) after `start` whose text contains term."""
+    from app.ingest.structure import text_flags
+
     doc, lock = _open(str(path), password)
     term_l = term.lower()
     with lock:
@@ -148,6 +171,6 @@ def find_next_page(path: str, term: str, start: int, forward: bool = True, passw
         order = [((start - 1 + k) % n) + 1 for k in range(1, n + 1)] if forward else \
             [((start - 1 - k) % n) + 1 for k in range(1, n + 1)]
         for p in order:
-            if term_l in doc.load_page(p - 1).get_text().lower():
+            if term_l in doc.load_page(p - 1).get_text(flags=text_flags()).lower():
                 return p
     return None
