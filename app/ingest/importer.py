@@ -33,8 +33,9 @@ from app.paths import sha256_file
 
 # The version of what the importer stores for a file's text; raise it when the same file
 # would be stored differently, and an import or re-scan reads documents again that an
-# earlier version wrote. 1: page furniture left out (app.ingest.furniture).
-TEXT_READER = 1
+# earlier version wrote. 1: page furniture left out (app.ingest.furniture). 2: ligatures
+# as letters (app.ingest.structure.text_flags).
+TEXT_READER = 2
 # Below this much work, starting worker processes costs more than it saves.
 INPROCESS_MAX_BYTES = 4 << 20
 INPROCESS_MAX_FILES = 8
