@@ -22,8 +22,8 @@ STOPWORDS = set(
     again instead still even really actually anymore already somehow properly correctly exactly simply
     easily ever else anyway basically
     i'm i've i'd i'll we're we've we'd you're you've let's don't doesn't didn't can't won't isn't aren't
-    """.split()  # the last three lines: how a user talks ("How do I uninstall it again?", "I'm going
-)                # away"), never what about
+    """.split()  # the last three lines: how a user talks ("…uninstall it again?", "I'm going away"), never what about
+)
 STOPWORDS |= {w.replace("'", "’") for w in STOPWORDS if "'" in w}  # typed with a typographic apostrophe
 
 # Stop words that carry the question when nothing else does.
