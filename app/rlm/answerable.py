@@ -212,14 +212,8 @@ def gate(ctx, cites, parent: str | None = None):
     """A trace step judging the cited evidence; on failure the cited nodes are discarded.
     Returns the Verdict."""
     verdict = judge(ctx.env, ctx.question, [(c.doc_id, c.char_start, c.char_end) for c in cites])
-    data = verdict.to_dict()
-    meaning = getattr(ctx, "meaning", None)
-    if meaning is not None and cites:
-        sims = [x for x in meaning.similarity([c.quote for c in cites], cancel=ctx.cancel) if x is not None]
-        if sims:
-            data["meaning"] = round(max(sims), 3)  # how close the evidence is to the question, for the record
     yield from ctx.step("check", "does the evidence answer the question?", verdict.why, parent=parent,
-                        data=data)
+                        data=verdict.to_dict())
     if not verdict.ok:
         for c in cites:
             node = ctx.trace.get(c.node_id)

@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import prompts, qshape
+from app.rlm import sentences as sn
 from app.rlm.checks import (best_sentence, fuzzy_locate, locate, locate_prefix, numbers, parse_json,
                             repair_number, salvage_fields, sentences, trim_start)
 from app.rlm.context import RunContext
-from app.rlm.sentences import READ_ON, content_words
+from app.rlm.sentences import content_words
 from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, without_non_values, words
 from app.rlm.trace import SliceRef, TraceNode
 
@@ -94,13 +95,15 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     span = _to_sentence_end(text, span)
     if not aggregate:
         # The quote leads up to the value asked for, or is the document's own question
-        # ("5.15.5 How long must a package be maintained…?"): read on to the value.
-        longer = _read_on(text, span, qshape.value_form(ctx.question, plan.expects_number), content_words(ctx.question))
-        if longer is not None:
-            holding = " ".join(text[longer[0]:longer[1]].split())  # the sentence with the value
-            checks["read_on"] = holding[:200]
-            answer = (number_phrase(holding, plan) if plan.expects_number else "") or holding
-            span = (span[0], longer[1])
+        # ("5.15.5 How long must a package be maintained…?"): read on to the value, within the slice.
+        at = sn.Ranked(0.0, 0.0, s.doc_id, s.char_start + span[0], s.char_start + span[1], text[span[0]:span[1]],
+                       frozenset())
+        value = sn.value_sentence(ctx.env, at, qshape.value_form(ctx.question, plan.expects_number),
+                                  sn.content_words(ctx.question))
+        if value is not None and value.end <= s.char_end:
+            checks["read_on"] = value.text[:200]
+            answer = (number_phrase(value.text, plan) if plan.expects_number else "") or value.text
+            span = (span[0], value.end - s.char_start)
     quote = text[span[0]:span[1]].strip()
     if from_key and plan.expects_number:
         # The code read the key's own sentence; the value it states is the candidate,
@@ -157,26 +160,6 @@ def _to_sentence_end(text: str, span: tuple[int, int]) -> tuple[int, int]:
         return span
     m = re.search(r"[.!?](?=\s|$)|\n\s*\n", text[b:b + 300])
     return (a, b + m.end()) if m and text[b + m.start()] in ".!?" else (a, b + m.start()) if m else span
-
-
-def _read_on(text: str, span: tuple[int, int], holds_value, wanted: set[str]) -> tuple[int, int] | None:
-    """The span of the next sentence of the slice (of at most READ_ON) that holds the value
-    asked for, the one holding most of the question's words where several do; after a
-    question the document asks itself, the first sentence of its answer. None when the
-    quote holds the value or no next sentence does (sentences.read_on, for a slice)."""
-    a, b = span
-    quote = text[a:b].rstrip()
-    asked = quote.endswith("?")
-    if holds_value is None and not asked:
-        return None
-    if holds_value is not None and holds_value(quote.rsplit("?", 1)[-1] if asked else quote):
-        return None
-    following = [(x, y) for x, y in sentences(text) if x >= b - 1 and text[x:y].strip()]
-    following = following[:READ_ON if holds_value is not None else 1]
-    holding = [(x, y) for x, y in following if holds_value is None or holds_value(text[x:y])]
-    if not holding:
-        return None
-    return max(holding, key=lambda sp: (len(wanted & content_words(text[sp[0]:sp[1]])), -sp[0]))
 
 
 def _usable_quote(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:

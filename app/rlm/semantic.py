@@ -84,7 +84,7 @@ def add_meaning(ctx, ranked, total: float) -> dict | None:
     meaning = getattr(ctx, "meaning", None)
     if meaning is None or not ranked:
         return None
-    pool = sorted(ranked, key=lambda r: -r.score)[:POOL]
+    pool = ranked[:POOL]  # sentences.rank() returns them best first
     sims = meaning.similarity([r.text for r in pool], cancel=ctx.cancel)
     if all(x is None for x in sims):
         return None

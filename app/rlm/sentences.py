@@ -365,14 +365,14 @@ def next_sentence(env, r: Ranked, *, new_paragraph: bool = False) -> Ranked | No
 READ_ON = 2  # sentences read past a statement for the value it leads up to
 
 
-def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Ranked | None:
-    """`r` read with the next sentences up to one that holds the value asked for
-    (holds_value(text) -> bool), at most READ_ON of them, the one holding most of the
-    question's words (`wanted`) where several do: "Looking up the email address of the
-    maintainer… can be distracting." leads up to "Fortunately, there is a simple email
-    alias, package@packages.debian.org…". A question the document asks itself ("How long
-    must a package be maintained…?", a FAQ's heading) is answered by what follows it, in
-    the next paragraph too. None when `r` holds the value or no next sentence does."""
+def value_sentence(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Ranked | None:
+    """The sentence after `r` (of at most READ_ON) that holds the value asked for
+    (holds_value(text) -> bool), the one holding most of the question's words (`wanted`)
+    where several do: "Looking up the email address of the maintainer… can be
+    distracting." leads up to "Fortunately, there is a simple email alias,
+    package@packages.debian.org…". A question the document asks itself ("How long must a
+    package be maintained…?", a FAQ's heading) is answered by the sentence that follows it,
+    in the next paragraph too. None when `r` holds the value or no next sentence does."""
     asked = r.text.rstrip().endswith("?")
     if holds_value is None and not asked:
         return None
@@ -387,11 +387,19 @@ def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Rank
     holding = [x for x in following if holds_value is None or holds_value(x.text)]
     if not holding:
         return None
+
     def held(x: Ranked) -> int:
         sw = content_words(x.text)
         return len({w for w in wanted if holds(sw, w)})
 
-    best = max(holding, key=lambda x: (held(x), -x.start))
+    return max(holding, key=lambda x: (held(x), -x.start))
+
+
+def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Ranked | None:
+    """`r` read on to its value_sentence(): the answer quotes both and what lies between."""
+    best = value_sentence(env, r, holds_value, wanted)
+    if best is None:
+        return None
     text = env.text(r.doc_id)
     return Ranked(r.score, r.coverage, r.doc_id, r.start, best.end,
                   " ".join(_HYPHENATED.sub("", text[r.start:best.end]).split()), r.matched)
