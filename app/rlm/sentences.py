@@ -321,23 +321,18 @@ def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
     opens with a reference back ("If neither of these…", "This…", "It…") or, for a
     definition, with the same subject ("A UPG is created…" then "A UPG has the same name as
     the user…"). None when the next sentence is in another paragraph or stands alone."""
+    nxt = next_sentence(env, r)  # a new paragraph (or a heading) is not the same statement
+    if nxt is None:
+        return None
+    same_subject = any(re.match(r"(?:(?:a|an|the)\s+)?" + re.escape(x) + r"\b", nxt.text, re.I) for x in subjects if x)
+    if not (_ANAPHORA.match(nxt.text) or same_subject):
+        return None
+    return _through(env, r, nxt.end)
+
+
+def _through(env, r: Ranked, end: int) -> Ranked:
+    """`r` read on to `end` (document coordinates), one statement."""
     text = env.text(r.doc_id)
-    after = text[r.end:r.end + CONTINUATION_CHARS + 200]
-    gap = len(after) - len(after.lstrip())
-    if "\n\n" in after[:gap] or not after.strip():
-        return None  # a new paragraph (or a heading) is not the same statement
-    spans = sentences(after)
-    if not spans:
-        return None
-    a, b = spans[0]
-    a = max(a, gap)
-    nxt = after[a:b].strip()
-    if not nxt or len(nxt) > CONTINUATION_CHARS:
-        return None
-    same_subject = any(re.match(r"(?:(?:a|an|the)\s+)?" + re.escape(x) + r"\b", nxt, re.I) for x in subjects if x)
-    if not (_ANAPHORA.match(nxt) or same_subject):
-        return None
-    end = r.end + b
     return Ranked(r.score, r.coverage, r.doc_id, r.start, end, " ".join(_HYPHENATED.sub("", text[r.start:end]).split()),
                   r.matched)
 
@@ -356,7 +351,7 @@ def next_sentence(env, r: Ranked, *, new_paragraph: bool = False) -> Ranked | No
         return None
     a, b = spans[0]
     a = max(a, gap)
-    if not after[a:b].strip() or b - a > CONTINUATION_CHARS:
+    if not after[a:b].strip() or len(after[a:b].strip()) > CONTINUATION_CHARS:
         return None
     return Ranked(r.score, r.coverage, r.doc_id, r.end + a, r.end + b,
                   " ".join(_HYPHENATED.sub("", after[a:b]).split()), r.matched)
@@ -398,11 +393,7 @@ def value_sentence(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) 
 def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Ranked | None:
     """`r` read on to its value_sentence(): the answer quotes both and what lies between."""
     best = value_sentence(env, r, holds_value, wanted)
-    if best is None:
-        return None
-    text = env.text(r.doc_id)
-    return Ranked(r.score, r.coverage, r.doc_id, r.start, best.end,
-                  " ".join(_HYPHENATED.sub("", text[r.start:best.end]).split()), r.matched)
+    return None if best is None else _through(env, r, best.end)
 
 
 def antecedent(env, r: Ranked) -> Ranked | None:
