@@ -68,6 +68,18 @@ def test_a_quantity_is_read_on_to_the_sentence_that_states_it_and_holds_the_ques
     assert "2003" not in result.answer.split(":")[0]
 
 
+def test_the_sentence_stating_the_value_may_be_long(store):
+    long_one = ("The maintainer, any current uploader or any member of the associated packaging team of the "
+                "package in question, and indeed anyone else who follows the project closely, may object publicly "
+                "in response to the bug you have filed within 21 days, and an objection from any of them ends the "
+                "whole salvaging process at once, whatever stage it had reached by then. ")
+    assert len(long_one) > 300
+    page = (FILLER + "In this step of salvaging a package you need to wait in case any objections to the "
+            "salvaging are raised. " + long_one + FILLER)
+    result = ask(store, HANDBOOK + [page], "How long do I have to wait for objections to salvaging a package?")
+    assert "within 21 days" in result.answer and "within 21 days" in result.citations[0].quote, result.answer
+
+
 def test_the_items_after_a_lead_in_introduced_by_the_next_sentence_are_the_list(store):
     page = ("9.2.6 duck\nduck processes several fields in debian/control, debian/upstream and debian/copyright "
             "and checks that URLs are valid.\n9.2.7 adequate\nadequate checks packages installed on the system "

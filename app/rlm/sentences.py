@@ -337,12 +337,12 @@ def _through(env, r: Ranked, end: int) -> Ranked:
                   r.matched)
 
 
-def next_sentence(env, r: Ranked, *, new_paragraph: bool = False) -> Ranked | None:
+def next_sentence(env, r: Ranked, *, new_paragraph: bool = False, longest: int = CONTINUATION_CHARS) -> Ranked | None:
     """The sentence after `r` in the same paragraph (or the next one's first, with
     new_paragraph), as a Ranked of its own (`r`'s score), or None at a paragraph's end or
-    when that sentence is longer than one statement."""
+    when that sentence is longer than `longest` characters."""
     text = env.text(r.doc_id)
-    after = text[r.end:r.end + CONTINUATION_CHARS + 200]
+    after = text[r.end:r.end + longest + 200]
     gap = len(after) - len(after.lstrip())
     if ("\n\n" in after[:gap] and not new_paragraph) or not after.strip():
         return None
@@ -351,13 +351,14 @@ def next_sentence(env, r: Ranked, *, new_paragraph: bool = False) -> Ranked | No
         return None
     a, b = spans[0]
     a = max(a, gap)
-    if not after[a:b].strip() or len(after[a:b].strip()) > CONTINUATION_CHARS:
+    if not after[a:b].strip() or len(after[a:b].strip()) > longest:
         return None
     return Ranked(r.score, r.coverage, r.doc_id, r.end + a, r.end + b,
                   " ".join(_HYPHENATED.sub("", after[a:b]).split()), r.matched)
 
 
 READ_ON = 2  # sentences read past a statement for the value it leads up to
+VALUE_CHARS = 600  # a sentence stating the value may be long ("…may object … within 21 days, and…")
 
 
 def value_sentence(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Ranked | None:
@@ -375,7 +376,7 @@ def value_sentence(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) 
         return None
     following, cur = [], r
     for i in range(READ_ON if holds_value is not None else 1):
-        cur = next_sentence(env, cur, new_paragraph=asked and i == 0)
+        cur = next_sentence(env, cur, new_paragraph=asked and i == 0, longest=VALUE_CHARS)
         if cur is None:
             break
         following.append(cur)
