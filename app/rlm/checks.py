@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from app.rlm.terms import norm, without_non_values, words
+from app.rlm.terms import norm, words
 from app.store.models import RUNS_ON
 
 # A sentence ends at . ! or ? followed by a space or the end (so "data.frame", "read.table()",
@@ -208,8 +208,7 @@ def repair_number(answer: str, quote: str, question: str) -> str | None:
     """For a question asking for a number: if the quote holds exactly one number that the
     question does not, and the answer does not already give it, that number is the answer."""
     asked = set(numbers(question))
-    # A section's number ("5.10.2.2 When to do…") or a reference's year is no value.
-    cands = [n for n in dict.fromkeys(numbers(without_non_values(quote))) if n not in asked]
+    cands = [n for n in dict.fromkeys(numbers(quote)) if n not in asked]
     if len(cands) == 1 and cands[0] not in numbers(answer):
         return cands[0]
     return None
