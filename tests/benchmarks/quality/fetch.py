@@ -5,6 +5,7 @@
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout  # the held-out split's documents
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout2  # the second held-out split's documents
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout3  # the third held-out split's documents
+    .venv/bin/python tests/benchmarks/quality/fetch.py --holdout4  # the fourth held-out split's documents
 
 Each document is pinned by its Debian package version and by the SHA-256 of the PDF inside
 it. Packages are fetched with `apt-get download <pkg>=<version>` (the ordinary client, no
@@ -108,7 +109,24 @@ HOLDOUT3 = [
         "d13d6caf549b44c3543d01a7445c327ac472d266a8aee24f68a8d31d45d02ec9", 51,
         "statistics paper with result tables (Fitting Linear Mixed-Effects Models using lme4, Bates et al.)"),
 ]
-BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2 + HOLDOUT3}
+# The fourth held-out split's documents (holdout4.json), likewise never in the dev/test library;
+# `bench_quality.py --split holdout4 --final` imports only these. Three genres: a book-length
+# tutorial, a standard, and an econometrics paper with result tables and a simulation study.
+# The first two come from one (large, ~180 MB) package, fetched once.
+HOLDOUT4 = [
+    Doc("lshort", "texlive-lang-english", "2022.20230122-1",
+        "usr/share/doc/texlive-doc/latex/lshort-english/lshort.pdf",
+        "ecef13f225de55549ee5214f70cca30998f3251dee65c6b00931aae18b7736c2", 153,
+        "book-length tutorial (The Not So Short Introduction to LaTeX2e, T. Oetiker et al., version 6.4)"),
+    Doc("tds", "texlive-lang-english", "2022.20230122-1", "usr/share/doc/texlive-doc/generic/tds/tds.pdf",
+        "aecf6407f766d60e30d0519a33ccaea67bd0ba7f7c6e925a520748319bbb4666", 22,
+        "standard (A Directory Structure for TeX Files, TDS version 1.1, TUG working group)"),
+    Doc("sandwich-CL", "r-cran-sandwich", "3.0-2-1", "usr/lib/R/site-library/sandwich/doc/sandwich-CL.pdf",
+        "f3a765482a629c8c9369020d13632ec5c37520df17e22266eb9e2928270e94bb", 36,
+        "econometrics paper with result tables and a simulation study (Various Versatile Variances: "
+        "clustered covariances in R, Zeileis, Koll and Graham)"),
+]
+BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2 + HOLDOUT3 + HOLDOUT4}
 
 
 class FetchError(RuntimeError):
@@ -179,8 +197,9 @@ def main(argv=None) -> int:
     ap.add_argument("--holdout", action="store_true", help="the held-out split's documents instead")
     ap.add_argument("--holdout2", action="store_true", help="the second held-out split's documents instead")
     ap.add_argument("--holdout3", action="store_true", help="the third held-out split's documents instead")
+    ap.add_argument("--holdout4", action="store_true", help="the fourth held-out split's documents instead")
     args = ap.parse_args(argv)
-    chosen = HOLDOUT3 if args.holdout3 else HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
+    chosen = HOLDOUT4 if args.holdout4 else HOLDOUT3 if args.holdout3 else HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
     if args.list:
         for d in chosen:
             print(f"{d.key:17s} {d.package} {d.version}  {d.pages:4d} pages  {d.kind}\n{'':17s} {d.member}  {d.sha256}")

@@ -4,6 +4,7 @@
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout   # holdout.json over its own documents
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout2  # holdout2.json over its own documents
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout3  # holdout3.json over its own documents
+    .venv/bin/python tests/benchmarks/quality/verify.py --holdout4  # holdout4.json over its own documents
 
 For an answerable question, the checker spec must be satisfied by the text of its
 verified pages taken together (every accepted string of an `accept` list need not be on
@@ -29,6 +30,7 @@ QUESTIONS = HERE / "questions.json"
 HOLDOUT = HERE / "holdout.json"  # the held-out split, over fetch.HOLDOUT only
 HOLDOUT2 = HERE / "holdout2.json"  # the second held-out split, over fetch.HOLDOUT2 only
 HOLDOUT3 = HERE / "holdout3.json"  # the third held-out split, over fetch.HOLDOUT3 only
+HOLDOUT4 = HERE / "holdout4.json"  # the fourth held-out split, over fetch.HOLDOUT4 only
 
 
 def load_questions(path: Path = QUESTIONS) -> list[dict]:
@@ -57,6 +59,13 @@ def load_holdout3(path: Path = HOLDOUT3) -> list[dict]:
     qs = json.loads(path.read_text())["questions"]
     for q in qs:
         q["split"] = "holdout3"
+    return qs
+
+
+def load_holdout4(path: Path = HOLDOUT4) -> list[dict]:
+    qs = json.loads(path.read_text())["questions"]
+    for q in qs:
+        q["split"] = "holdout4"
     return qs
 
 
@@ -99,7 +108,8 @@ def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
     held = {"--holdout": ("holdout", load_holdout, fetch.HOLDOUT),
             "--holdout2": ("holdout2", load_holdout2, fetch.HOLDOUT2),
-            "--holdout3": ("holdout3", load_holdout3, fetch.HOLDOUT3)}
+            "--holdout3": ("holdout3", load_holdout3, fetch.HOLDOUT3),
+            "--holdout4": ("holdout4", load_holdout4, fetch.HOLDOUT4)}
     chosen = [held[a] for a in args if a in held]
     if chosen:
         # Counts and failures (by id) only: the questions are not for the developer's eyes.
