@@ -17,7 +17,9 @@ from app.rlm import answerable, hygiene, navigate, qshape
 from app.rlm import sentences as sn
 from app.rlm.compose import maybe_compose
 from app.rlm.events import AnswerDelta
-from app.rlm.terms import strip_framing
+from app.rlm.evidence import as_digits, number_phrase
+from app.rlm.sentences import Ranked
+from app.rlm.terms import analyse, states_number, strip_framing
 from app.rlm.trace import Citation
 
 _ART = r"(?:the\s+|a\s+|an\s+)?"
@@ -41,12 +43,38 @@ def sides(question: str) -> tuple[str, str] | None:
     return None
 
 
+# "the number of binary packages in Debian 3.0" against "Debian 2.2": what is compared, then
+# whose. Only a short second side, naming none of the attribute's words, leaves it implied.
+_ATTRIBUTE = re.compile(r"^(?P<attr>.+)\s+(?:in|of|for|at|from|during|under|with)\s+(?P<x>[^,;]+)$", re.I)
+# "the number of…": a count is asked for; "number" itself is no word a document repeats.
+_COUNT = re.compile(r"^(?:the\s+)?(?:total\s+)?(?:number|count|amount|quantity|size|share|percentage|proportion)\s+of\s+", re.I)
+_SIDE_WORDS = 4
+
+
+def attribute(pair: tuple[str, str]) -> tuple[str, tuple[str, str]] | None:
+    """(attribute, (side, side)) where the first side says what is compared and the second
+    only names another holder of it ("How did the number of binary packages in Debian 3.0
+    compare with Debian 2.2?"); None otherwise."""
+    x, y = pair
+    m = _ATTRIBUTE.match(x)
+    if not m or len(y.split()) > _SIDE_WORDS or len(m.group("x").split()) > _SIDE_WORDS:
+        return None
+    attr = m.group("attr")
+    words = sn.content_words(_COUNT.sub("", attr))
+    if not words or words & sn.content_words(y) or not sn.content_words(m.group("x")):
+        return None
+    return attr, (m.group("x").strip(), y.strip())
+
+
 def answer_comparison(ctx, candidates, opt, parent: str):
     """Both sides' best sentences, cited; None when the question is no two-sided comparison
     or a side has no sentence (the caller answers as a lookup)."""
     pair = sides(ctx.question)
     if pair is None:
         return None
+    shared = attribute(pair)
+    if shared is not None:
+        return (yield from _compare_attribute(ctx, candidates, opt, parent, *shared))
     wanted_all = sn.content_words(strip_framing(ctx.question))
     idf = sn.weights(ctx.env, wanted_all | sn.content_words(" ".join(pair)))
     # Where the question's sections start is the same for both sides.
@@ -104,6 +132,84 @@ def answer_comparison(ctx, candidates, opt, parent: str):
                         data={"citations": [c.to_dict() for c in cites]})
     yield AnswerDelta(answer)
     return answer, cites
+
+
+def _compare_attribute(ctx, candidates, opt, parent: str, attr: str, pair: tuple[str, str]):
+    """One lookup of the attribute per side. The statement of its value often speaks of the
+    side only through an earlier sentence ("Debian 2.2 Potato (15 August 2000): … this
+    release consisted of more than 3900 binary packages"), so the quote runs from the
+    sentence naming the side (sentences.subject_before) to the one stating the value, and
+    the answer leads each side with that value."""
+    counts = bool(_COUNT.match(attr))
+    attr_words = sn.content_words(_COUNT.sub("", attr))
+    all_words = attr_words | sn.content_words(" ".join(pair))
+    idf = sn.weights(ctx.env, all_words)
+    plan = analyse(f"What is the {_COUNT.sub('', attr)}?")  # its terms place the value: the attribute's
+    expects_number = counts or analyse(f"What is the {attr} in {pair[0]}?").expects_number
+    chosen, rows = [], []
+    for side, other in (pair, pair[::-1]):
+        side_words, rival = sn.content_words(side), sn.content_words(other) - sn.content_words(side)
+        hits = ctx.env.regex_hits(r"\b" + r"\s+".join(map(re.escape, side.split())) + r"(?!\w|\.\d)", limit=8)
+        # The side's own passages come first: their statements may name it only once, above.
+        slices = [ctx.env.window(d, a, b, opt.window_chars) for d, a, b in hits] + list(candidates[:opt.sentence_slices])
+        found = None
+        for r in sn.rank(ctx.env, slices, attr_words | side_words, idf, expects_number=expects_number):
+            sw = sn.content_words(r.text)
+            if not all(sn.holds(sw, w) for w in attr_words) or (expects_number and not states_number(r.text)):
+                continue
+            if rival and all(sn.holds(sw, w) for w in rival):
+                continue  # the other side's statement
+            found = sn.subject_before(ctx.env, r, side, rival=other)
+            if found is not None and not any(_same(found, c[1]) for c in chosen):
+                found = Ranked(r.score, r.coverage, found.doc_id, found.start, found.end, found.text, r.matched)
+                value = _as_stated(number_phrase(r.text, plan), r.text, attr_words) if expects_number else ""
+                chosen.append((side, found, r, value))
+                rows.append(f"{side}: {r.score:5.2f}  {r.text[:110]}")
+                break
+            found = None
+        if found is None:
+            return None
+    node = yield from ctx.step("filter", f"a comparison of “{attr}”: look it up for “{pair[0]}” and “{pair[1]}” each on its own",
+                               "\n".join(rows), parent=parent, data={"sides": list(pair), "attribute": attr})
+    cites, lines = [], []
+    for n, (side, r, stated, value) in enumerate(chosen, 1):
+        # The citation quotes the passage from the side's name on; the answer, the sentence
+        # stating the value, led by the value.
+        cites.append(Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
+                              ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end))
+        lead = f"{hygiene.quoted(as_digits(value))} — " if value else ""
+        lines.append(f"{side}: {lead}{hygiene.quoted(stated.text)} [{n}]")
+    if ctx.options.get("answer_gate", True):
+        verdict = yield from answerable.gate(ctx, cites)
+        if not verdict.ok:
+            return (yield from answerable.not_found(ctx, verdict))
+    answer = "\n".join(lines)
+    ctx.partial.answer, ctx.partial.citations = answer, cites
+    answer = yield from maybe_compose(ctx, cites, answer)
+    yield from ctx.set_fate(node, "cited", "each side's value is quoted from the passage that names it")
+    yield from ctx.step("final", "a comparison from one lookup per side", answer, parent=node.id,
+                        data={"citations": [c.to_dict() for c in cites]})
+    yield AnswerDelta(answer)
+    return answer, cites
+
+
+_QUALIFIER = r"(?:(?:more|less|fewer)\s+than|over|under|around|about|nearly|almost|roughly|approximately|at\s+(?:least|most)|up\s+to)\s+"
+
+
+def _as_stated(value: str, text: str, attr_words: set[str]) -> str:
+    """The value with the words that qualify it ("more than") and the attribute's own words
+    after it ("8,500 binary" -> "around 8,500 binary packages"), as the sentence has them."""
+    if not value:
+        return ""
+    m = re.search(r"(?:\b" + _QUALIFIER + r")?" + re.escape(value), text, re.I)
+    if not m:
+        return value
+    end = m.end()
+    for w in re.finditer(r"\s*([\w.-]+)", text[end:]):
+        if not any(sn.holds(sn.content_words(w.group(1)), a) for a in attr_words):
+            break
+        end += w.end()
+    return " ".join(text[m.start():end].split())
 
 
 def _same(a, b) -> bool:

@@ -193,7 +193,10 @@ _NUM_RUN = re.compile(r"(?:\b(?:\d[\d,.]*|" + "|".join(sorted(NUMBER_WORDS, key=
 def number_phrase(sentence: str, plan: QuestionTerms) -> str:
     """The number phrase ("thirty five Years") nearest a question word outside the phrase."""
     # A section's number ("5.11 Non-Maintainer Uploads") or a reference's year is no value.
-    runs = [m for m in _NUM_RUN.finditer(without_non_values(sentence)) if has_number(m.group(0))]
+    # The question's own number ("How many packages did Debian 2.2 have?") is not its answer.
+    asked = {n.replace(",", "") for n in plan.numbers}
+    runs = [m for m in _NUM_RUN.finditer(without_non_values(sentence)) if has_number(m.group(0))
+            and not (asked and set(re.findall(r"\d[\d.]*\d|\d", m.group(0).replace(",", ""))) <= asked)]
     if not runs:
         return ""
     anchors = [m.start() for t in plan.terms for m in re.finditer(key_pattern(t), sentence, re.I)]

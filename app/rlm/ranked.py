@@ -47,10 +47,18 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     # other words, so a definition question also searches for that form.
     pattern = qshape.definition_pattern(shape)
     defined = [ctx.env.window(d, a, b, opt.window_chars // 2) for d, a, b in ctx.env.regex_hits(pattern, limit=4)] if pattern else []
-    slices = _merge_slices(openings + defined, candidates[:opt.sentence_slices])
+    # A value stated of a numbered subject ("Debian 2.2") may name it only sentences before:
+    # the passages naming it are read too (sentences.carry_subject).
+    subject = sn.numbered_subject(strip_framing(ctx.question)) if plan.expects_number else ""
+    named = [ctx.env.window(d, a, b, opt.window_chars) for d, a, b in
+             ctx.env.regex_hits(r"\b" + r"\s+".join(map(re.escape, subject.split())) + r"(?![\w.]*\w)", limit=4)] if subject else []
+    slices = _merge_slices(openings + defined, named + list(candidates[:opt.sentence_slices]))
     ranked = sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
                      also_holds=lambda sw: qshape.alias_hits(sw, shape),
                      bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))))
+    if subject:
+        boosted = {w: v * (sn.NAME_BOOST if w in names else 1.0) for w, v in idf.items()}
+        ranked = sn.carry_subject(ctx.env, ranked, subject, boosted, sn.total_weight(wanted, idf, names))
     meaning = semantic.add_meaning(ctx, ranked, sn.total_weight(wanted, idf, names))
     ranked = [r for r in ranked if semantic.kept(r, opt.min_coverage)]
     ranked.sort(key=lambda r: -r.score)
@@ -503,6 +511,10 @@ def _answer(ctx, chain, plan):
     last = chain[-1][0].text
     # A statement over two sentences may hold several numbers: which one answers is for the
     # reader to see, not for a value picked by nearness to lead.
+    stated = chain[-1][0]
+    if stated.stated_at >= 0 and not went_on:
+        # Read from the sentence naming its subject: the value is the one its own sentence states.
+        last = ctx.env.text(stated.doc_id)[stated.stated_at:stated.end]
     short = number_phrase(last, plan) if plan.expects_number and not went_on else ""
     if short and re.search(re.escape(short) + r"\s*:", last):
         short = ""  # a label ("Document 557:", "Section 4:"), not a value

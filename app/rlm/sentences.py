@@ -145,6 +145,7 @@ class Ranked:
     text: str
     matched: frozenset[str]
     meaning: float | None = None  # cosine with the question, where app.rlm.semantic read it
+    stated_at: int = -1  # where the sentence stating the value starts, when read from its subject (carry_subject)
 
 
 def holds(sentence_words: set[str], word: str) -> bool:
@@ -395,6 +396,99 @@ def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Rank
     """`r` read on to its value_sentence(): the answer quotes both and what lies between."""
     best = value_sentence(env, r, holds_value, wanted)
     return None if best is None else _through(env, r, best.end)
+
+
+SUBJECT_BACK = 4  # sentences walked back for the subject a statement speaks of without naming it
+
+
+def subject_before(env, r: Ranked, subject: str, rival: str = "", back: int = SUBJECT_BACK,
+                   longest: int = 2 * VALUE_CHARS) -> Ranked | None:
+    """`r` read from the sentence before it that names `subject` (all of its words), where
+    `r` speaks of it without naming it: "Debian 2.2 Potato (15 August 2000): … This release
+    added support for… With Wichert still serving as Project Leader, this release consisted
+    of more than 3900 binary packages…". `r` itself when it names the subject. Walking back
+    stops at a sentence naming another of the subject's kind ("Debian 3.1" for "Debian
+    3.0", "2020" for "2021") or the `rival`, at a paragraph break, after `back` sentences or
+    `longest` characters: None then."""
+    words = content_words(subject)
+    if not words:
+        return None
+    if all(holds(content_words(r.text), w) for w in words):
+        return r
+    kin, rivals = _kin(subject), content_words(rival) - words
+    text = env.text(r.doc_id)
+    lo = max(0, r.start - longest)
+    before = text[lo:r.start]
+    if "\n\n" in before.rstrip():
+        cut = before.rstrip().rindex("\n\n") + 2
+        lo, before = lo + cut, before[cut:]
+    for a, b in list(reversed(sentences(before)))[:back]:
+        if a == 0 and lo > 0 and text[lo - 1] != "\n":
+            return None  # cut mid-sentence: too far back to be one statement
+        sentence = before[a:b]
+        sw = content_words(sentence)
+        if all(holds(sw, w) for w in words):
+            while a < b and before[a].isspace():
+                a += 1
+            return _through(env, Ranked(r.score, r.coverage, r.doc_id, lo + a, r.end, "", r.matched), r.end)
+        if (kin and kin.search(sentence)) or (rivals and all(holds(sw, w) for w in rivals)):
+            return None
+    return None
+
+
+# A named thing with its number ("Debian 2.2", "Python 3.11") or a year: a subject that a
+# passage names once and then speaks of as "this release" or "that year". A reference to
+# the document's own parts ("Table 2", "Section 5") names no such subject.
+_NUMBERED = re.compile(r"\b([A-Z][\w+-]*\s+\d+(?:\.\d+)*)(?![\w.]*\w)")
+_YEAR = re.compile(r"\b(?:1[6-9]|20)\d\d\b")
+_PARTS = {"table", "figure", "fig", "section", "chapter", "page", "part", "step", "equation", "appendix",
+          "example", "line", "item", "volume", "vol", "no", "number", "version", "exercise", "note"}
+CARRY_DEPTH = 40  # ranked sentences tried for a subject named before them
+
+
+def numbered_subject(question: str) -> str:
+    """The question's numbered subject ("Debian 2.2", "2021"), or ''."""
+    for m in _NUMBERED.finditer(question):
+        if m.group(1).split()[0].lower() not in _PARTS:
+            return " ".join(m.group(1).split())
+    m = _YEAR.search(question)
+    return m.group(0) if m else ""
+
+
+def carry_subject(env, ranked: list[Ranked], subject: str, idf: dict[str, float], total: float) -> list[Ranked]:
+    """`ranked` (best first) where each sentence stating a number without naming `subject`
+    is read from the earlier sentence that does (subject_before) and credited with the
+    subject's words: "How many binary packages did Debian 2.2 have?" is answered by "…this
+    release consisted of more than 3900 binary packages…", two sentences after "Debian 2.2
+    Potato (15 August 2000)". Other sentences are unchanged."""
+    words = content_words(subject)
+    if not words:
+        return ranked
+    out = []
+    for i, r in enumerate(ranked):
+        missing = {w for w in words if w not in r.matched}
+        if i < CARRY_DEPTH and missing and states_number(r.text):
+            got = subject_before(env, r, subject)
+            if got is not None and got is not r:
+                gain = sum(idf.get(w, 0.0) for w in missing)
+                r = Ranked(r.score + gain, r.coverage + gain / (total or 1.0), r.doc_id, got.start, got.end, got.text,
+                           r.matched | missing, r.meaning, stated_at=r.start)
+        out.append(r)
+    out.sort(key=lambda r: -r.score)
+    return out
+
+
+def _kin(subject: str) -> re.Pattern | None:
+    """A pattern for others of the subject's kind: its number changed ("Debian 3.0" ->
+    "Debian 3.1", "2021" -> "2020"); None for a subject without one."""
+    toks = subject.split()
+    for i, t in enumerate(toks):
+        if re.fullmatch(r"\d+(?:\.\d+)*", t):
+            if len(toks) == 1:
+                return re.compile(r"\b(?:1[6-9]|20)\d\d\b") if re.fullmatch(r"(?:1[6-9]|20)\d\d", t) else None
+            return re.compile(r"\s+".join(re.escape(x) if j != i else r"\d+(?:\.\d+)*" for j, x in enumerate(toks))
+                              + r"(?![\w.]*\w)", re.I)
+    return None
 
 
 def antecedent(env, r: Ranked) -> Ranked | None:
