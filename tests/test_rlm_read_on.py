@@ -118,3 +118,16 @@ def test_how_did_x_compare_with_y_is_a_comparison():
     assert sides("How did the number of binary packages in Debian 3.0 compare with Debian 2.2?") == (
         "number of binary packages in Debian 3.0", "Debian 2.2")
     assert sides("How does lme4 compare with the nlme package: what does each do better?") == ("lme4", "nlme package")
+
+
+def test_a_finding_is_not_led_by_the_section_number_its_quote_opens_with():
+    from app.rlm.evidence import Finding
+    from app.rlm.reading import _shown
+
+    plan = analyse("What version number should my non-maintainer upload get?")
+    quote = "5.10.2.2 When to do a source NMU if you are a porter Porters doing a source NMU follow the guidelines."
+    shown = _shown(Finding(None, None, "5.10.2.2", quote, (0, len(quote)), 1, {"answer_repaired": {}}), plan)
+    assert not shown.startswith("5.10.2.2:") and shown.startswith("5.10.2.2 When to do")
+    # A value the quote states is still led with.
+    quote = "The MSS = MTU - 40 for IPv4 packets on the link."
+    assert _shown(Finding(None, None, "40", quote, (0, len(quote)), 1, {"answer_repaired": {}}), plan).startswith("40: ")

@@ -352,10 +352,25 @@ def _verbatim(items, text: str) -> list[tuple[str, int, int]]:
         item = " ".join(item.split()).strip(" .;:")
         if not item or len(item) > 80 or len(item.split()) > 8 or ". " in item:
             continue  # an item is a name or a short phrase, never a run of sentences
-        span = locate(item, text)
+        span = _whole_words(item, text)
         if span is not None:
             out.append((text[span[0]:span[1]], span[0], span[1]))
     return out
+
+
+def _whole_words(item: str, text: str) -> tuple[int, int] | None:
+    """Where the item stands in the text as whole words: "Doc" copied from the prompt's
+    fence is no item because "Documentation" starts with it."""
+    m = re.search(r"(?<!\w)" + r"\s+".join(map(re.escape, item.split())) + r"(?!\w)", text, re.I)
+    if m:
+        return m.span()
+    span = locate(item, text)  # quote styles and spacing differ
+    if span is None:
+        return None
+    a, b = span
+    cut_before = a > 0 and text[a - 1].isalnum() and text[a].isalnum()
+    cut_after = b < len(text) and text[b].isalnum() and text[b - 1].isalnum()
+    return None if cut_before or cut_after else span
 
 
 def _dedupe(items):

@@ -5,13 +5,14 @@ findings into a cited answer. Shared by guided mode's filtered reading and by sc
 from __future__ import annotations
 
 import math
+import re
 
 from app.rlm import answerable, hygiene, prompts
 from app.rlm.compose import maybe_compose
 from app.rlm.context import RunContext
 from app.rlm.events import AnswerDelta
 from app.rlm.evidence import Finding, check, cuts_word, stated_by, verify
-from app.rlm.terms import QuestionTerms, norm
+from app.rlm.terms import QuestionTerms, norm, without_non_values
 from app.rlm.trace import Citation, SliceRef
 
 
@@ -112,7 +113,7 @@ def _shown(f: Finding, plan: QuestionTerms) -> str:
     not what its quote states ("755" for a sentence about octal digits, confirmed by a
     small model's yes), the quote alone, so nothing shown goes beyond the document; so too
     where the answer is a piece of the quote cut inside a word ("The 64-")."""
-    if cuts_word(f.answer, f.quote):
+    if cuts_word(f.answer, f.quote) or _only_as_non_value(f.answer, f.quote):
         return hygiene.quoted(f.quote)
     if plan.kind != "lookup" or norm(f.answer) == norm(f.quote):
         return hygiene.quoted(f.answer)
@@ -122,6 +123,14 @@ def _shown(f: Finding, plan: QuestionTerms) -> str:
     if norm(f.answer) in norm(f.quote) and len(f.answer.split()) > 8:
         return hygiene.quoted(f.answer)  # already a clause
     return f"{hygiene.quoted(f.answer)}: {hygiene.quoted(f.quote)}"
+
+
+def _only_as_non_value(answer: str, quote: str) -> bool:
+    """The answer is a number the quote holds only as a section's number or a reference's
+    year ("5.10.2.2" from "5.10.2.2 When to do a source NMU…"): no value to lead with."""
+    a = answer.strip()
+    return bool(re.fullmatch(r"\d+(?:[.,]\d+)*", a)) and a in quote and not re.search(
+        r"(?<![\w.])" + re.escape(a) + r"(?![\w]|\.\d)", without_non_values(quote))
 
 
 def _compose(findings: list[Finding], plan: QuestionTerms) -> tuple[str, list[Citation]]:
