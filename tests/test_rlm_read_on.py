@@ -131,3 +131,21 @@ def test_a_finding_is_not_led_by_the_section_number_its_quote_opens_with():
     # A value the quote states is still led with.
     quote = "The MSS = MTU - 40 for IPv4 packets on the link."
     assert _shown(Finding(None, None, "40", quote, (0, len(quote)), 1, {"answer_repaired": {}}), plan).startswith("40: ")
+
+
+def test_a_list_item_must_stand_in_the_passage_as_whole_words(store):
+    page = ("Exporting data. The documentation lists the export formats the tool writes. The tool writes "
+            "tables as spreadsheet workbooks. It also writes them as fixed-width text. "
+            "Each export format keeps the column names.\n")
+    doc = add_text_document(store, "Handbook", HANDBOOK + [page])
+    inner = oracle_responder(lambda text: None)
+
+    def respond(request):  # a fragment of a longer word, copied from the prompt's fence
+        if request.messages[-1]["content"].startswith(LIST_TEMPLATE.split("\n", 1)[0]):
+            return {"items": ["Doc", "spreadsheet workbooks", "fixed-width text"]}
+        return inner(request)
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "Which export formats does the tool write tables in?", doc_ids=[doc])
+    assert "spreadsheet workbooks" in result.answer and "fixed-width text" in result.answer, result.answer
+    assert "doc" not in result.answer.lower().replace("document", ""), result.answer
