@@ -284,6 +284,23 @@ def test_a_summary_reads_passages_that_hold_more_of_the_topic_than_a_title_shari
     assert len(semaphore) == 3 and all("emaphore" in c.quote for c in semaphore), result.answer
 
 
+def test_a_section_titled_by_the_topics_rarest_word_is_its_place_though_others_repeat_its_words(manual):
+    store, doc_id = manual
+    # Another document repeats the question's commoner words on every page; the manual's
+    # section is titled by its rarest ("2.1 Fog horn codes"), as an appendix titled "The
+    # Debian Manifesto" is for "the argument Ian Murdock makes in the Debian Manifesto".
+    other = add_text_document(store, "Harbour Rules", [
+        f"Page {i}. The harbour master sounds the horn in fog. The harbour master keeps the fog horn oiled "
+        f"and the harbour master logs each fog. " * 3 for i in range(12)]
+        + ["The harbour master's fog horn codes are posted at the pier for every harbour master to read."])
+    result = Controller(store, unhelpful_model("aggregate")).ask(
+        "Summarise what the harbour master says in the fog horn codes.", doc_ids=[doc_id, other], budget=None)
+    text = store.document_text(doc_id)
+    codes = text.rindex("2.1 Fog horn codes")
+    assert result.citations and all(c.doc_id == doc_id and c.char_start >= codes for c in result.citations), \
+        result.answer
+
+
 def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(store):
     from app.rlm import listing
 

@@ -208,10 +208,11 @@ def not_found_text(ctx, verdict: Verdict | None = None) -> str:
     return text
 
 
-def gate(ctx, cites, parent: str | None = None):
+def gate(ctx, cites, parent: str | None = None, question: str | None = None):
     """A trace step judging the cited evidence; on failure the cited nodes are discarded.
-    Returns the Verdict."""
-    verdict = judge(ctx.env, ctx.question, [(c.doc_id, c.char_start, c.char_end) for c in cites])
+    question: what the evidence must hold, where that is less than the question's words (a
+    comparison stated by the document need not say "compare"). Returns the Verdict."""
+    verdict = judge(ctx.env, question or ctx.question, [(c.doc_id, c.char_start, c.char_end) for c in cites])
     yield from ctx.step("check", "does the evidence answer the question?", verdict.why, parent=parent,
                         data=verdict.to_dict())
     if not verdict.ok:

@@ -77,6 +77,9 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         return (yield from _compare_attribute(ctx, candidates, opt, parent, *shared))
     wanted_all = sn.content_words(strip_framing(ctx.question))
     idf = sn.weights(ctx.env, wanted_all | sn.content_words(" ".join(pair)))
+    direct = _direct(ctx, pair, candidates, opt, wanted_all, idf)
+    if direct:
+        return (yield from _answer_direct(ctx, pair, direct, parent))
     # Where the question's sections start is the same for both sides.
     openings = [navigate.opening(ctx.env, m, opt.window_chars)
                 for m in navigate.matching_sections(ctx.env, wanted_all, idf)]
@@ -129,6 +132,70 @@ def answer_comparison(ctx, candidates, opt, parent: str):
     answer = yield from maybe_compose(ctx, cites, answer)
     yield from ctx.set_fate(node, "cited", "each side's best sentence is quoted")
     yield from ctx.step("final", "a comparison from one lookup per side", answer, parent=node.id,
+                        data={"citations": [c.to_dict() for c in cites]})
+    yield AnswerDelta(answer)
+    return answer, cites
+
+
+# How a document states a comparison in one sentence: "The main features distinguishing lme4
+# from nlme are…", "The main advantage of nlme relative to lme4 is…".
+_CUE = re.compile(r"\b(?:distinguish\w*|differ(?:s|ed|ent|ence|ences)?|unlike|whereas|in\s+contrast|by\s+contrast|"
+                  r"compared\s+(?:to|with)|in\s+comparison|relative\s+to|(?:dis)?advantages?\s+of|"
+                  r"(?:better|worse|faster|slower|simpler|easier|larger|smaller)\s+than|as\s+opposed\s+to|"
+                  r"rather\s+than|instead\s+of|versus|vs\.)", re.I)
+_FRAMING = re.compile(r"\b(?:compar\w*|contrast\w*|differ\w*|better|worse|each|versus|vs)\b", re.I)
+DIRECT_CHARS = 600  # a sentence that compares may list its points at length: read it whole
+DIRECT_GAP = 400  # characters between two such sentences read as one passage, each way of the comparison
+
+
+def _key_word(side: str, idf: dict[str, float]) -> str:
+    """The side's rarest word; of equally rare ones, the first ("nlme" of "nlme package")."""
+    order = [w for w in dict.fromkeys(sn.stem(t) for t in re.findall(r"[\w.+-]+", side.lower())) if w in sn.content_words(side)]
+    return max(order, key=lambda w: (idf.get(w, 0.0), -order.index(w))) if order else ""
+
+
+def _direct(ctx, pair, candidates, opt, wanted, idf) -> list:
+    """The sentences that compare the two sides themselves: each names both (by each side's
+    rarest word) and says how they differ. The best, and a second one close after it (the
+    other way round: "The main advantage of nlme relative to lme4…"); [] when none does."""
+    keys = [_key_word(side, idf) for side in pair]
+    if not all(keys) or keys[0] == keys[1]:
+        return []
+    hits = []
+    for key in keys:
+        hits += ctx.env.regex_hits(sn.prefix_pattern(key), limit=6)
+    slices = [ctx.env.window(d, a, b, opt.window_chars) for d, a, b in hits] + list(candidates[:opt.sentence_slices])
+    found = []
+    for r in sn.rank(ctx.env, slices, wanted, idf, longest=DIRECT_CHARS):
+        sw = sn.content_words(r.text)
+        # A question the document asks itself (a FAQ's heading) states no difference.
+        if all(sn.holds(sw, k) for k in keys) and _CUE.search(r.text) and not r.text.rstrip().endswith("?"):
+            found.append(r)
+    if not found:
+        return []
+    best = found[0]
+    near = [r for r in found[1:] if r.doc_id == best.doc_id
+            and 0 <= max(r.start - best.end, best.start - r.end) <= DIRECT_GAP]
+    return sorted([best] + near[:1], key=lambda r: r.start)
+
+
+def _answer_direct(ctx, pair, chosen, parent: str):
+    node = yield from ctx.step("filter", f"a comparison: the document compares “{pair[0]}” and “{pair[1]}” itself",
+                               "\n".join(f"{r.score:5.2f}  {r.text[:110]}" for r in chosen), parent=parent,
+                               data={"sides": list(pair), "direct": True})
+    cites = [Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
+                      ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end) for n, r in enumerate(chosen, 1)]
+    if ctx.options.get("answer_gate", True):
+        # The sentence compares in its own words ("distinguishing", "relative to"): the
+        # question's words for comparing are no words it must repeat.
+        verdict = yield from answerable.gate(ctx, cites, question=_FRAMING.sub(" ", ctx.question))
+        if not verdict.ok:
+            return (yield from answerable.not_found(ctx, verdict))
+    answer = "\n".join(f"{hygiene.quoted(r.text)} [{n}]" for n, r in enumerate(chosen, 1))
+    ctx.partial.answer, ctx.partial.citations = answer, cites
+    answer = yield from maybe_compose(ctx, cites, answer)
+    yield from ctx.set_fate(node, "cited", "the document's own comparison is quoted")
+    yield from ctx.step("final", "a comparison the document states", answer, parent=node.id,
                         data={"citations": [c.to_dict() for c in cites]})
     yield AnswerDelta(answer)
     return answer, cites

@@ -64,6 +64,14 @@ def _held(env, slices, topic: set[str], idf: dict[str, float]) -> float:
                 for x in slices), default=0.0)
 
 
+def _titled_by_rarest(section, topic: set[str], idf: dict[str, float]) -> bool:
+    """The section's title holds the topic's rarest word ("The Debian Manifesto" for "the
+    argument Ian Murdock makes in the Debian Manifesto"): it is the topic's own place, even
+    where other passages repeat more of the topic's commoner words."""
+    rarest = max(topic, key=lambda w: idf.get(w, 0.0))
+    return sn.holds(sn.content_words(section.title or ""), rarest)
+
+
 def summarise_topic(ctx, candidates, parent: str):
     """The topic's main points as cited sentences; None when the question names no topic
     (a summary of the whole selection: the caller scans)."""
@@ -75,7 +83,7 @@ def summarise_topic(ctx, candidates, parent: str):
     subject = _subject_section(ctx.env, ctx.question)
     if subject is not None:
         sections = [navigate.SectionMatch(subject, 1.0)]
-    elif sections and candidates and \
+    elif sections and candidates and not _titled_by_rarest(sections[0].section, topic, idf) and \
             _held(ctx.env, candidates[:3], topic, idf) > _held(ctx.env, [_region(ctx.env, sections[0].section)], topic, idf):
         # A title that shares one common word ("Help" for "the R-help mailing list") names
         # another topic: passages that hold more of the question's words are read instead.

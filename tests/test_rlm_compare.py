@@ -1,0 +1,48 @@
+"""A comparison the document states itself ("The main features distinguishing lme4 from nlme
+are…", "The main advantage of nlme relative to lme4 is…") is quoted, both ways round, before
+each side is looked up on its own."""
+
+from __future__ import annotations
+
+from app.llm.fake import FakeModel
+from app.rlm import Controller
+from app.rlm.testing import add_text_document, oracle_responder
+
+PAPER = [
+    "The quill package fits mixed models in R. The quill package provides functions to fit and analyse "
+    "linear mixed models. Quill is a tool for fitting models to grouped data from many studies.",
+    "At present, the main alternative to quill for mixed modelling in R is the plume package. The main "
+    "features distinguishing quill from plume are (1) more efficient linear algebra tools, giving improved "
+    "performance on large problems; (2) simpler syntax for models with crossed random effects; and (3) "
+    "profile likelihood confidence intervals. The main advantage of plume relative to quill is a user "
+    "interface for fitting models with structure in the residuals, such as autocorrelation. Plume is a "
+    "package for nonlinear models as well.",
+] + [f"Section {i}. The models are fitted to the grouped data and checked with residual plots of week {i}. " * 4
+     for i in range(8)]
+
+
+def ask(store, question):
+    doc = add_text_document(store, "Paper", PAPER)
+    model = FakeModel(responder=oracle_responder(lambda text: None))  # the code reads, the model adds nothing
+    return Controller(store, model).ask(question, doc_ids=[doc])
+
+
+def test_the_documents_own_comparison_is_quoted_both_ways_round(store):
+    result = ask(store, "How does quill compare with the plume package: what does each do better?")
+    assert "distinguishing quill from plume" in result.answer, result.answer
+    assert "advantage of plume relative to quill" in result.answer
+    assert len(result.citations) == 2 and "crossed random effects" in result.citations[0].quote
+    node = next(n for n in result.nodes if n.data.get("direct"))
+    assert node.fate == "cited" and node.data["sides"] == ["quill", "plume package"]
+
+
+def test_without_a_comparing_sentence_each_side_is_looked_up(store):
+    # Both are named together, but nothing says how they differ: each side's own sentence.
+    pages = [PAPER[0], "At present, the main alternative to quill for mixed modelling in R is the plume package. "
+             "Plume is a package for nonlinear models as well."] + PAPER[2:]
+    doc = add_text_document(store, "Paper", pages)
+    result = Controller(store, FakeModel(responder=oracle_responder(lambda text: None))).ask(
+        "What is the difference between quill and plume?", doc_ids=[doc])
+    assert not any(n.data.get("direct") for n in result.nodes)
+    assert "Quill is a tool" in result.answer or "quill package provides" in result.answer, result.answer
+    assert "Plume is a package" in result.answer, result.answer
