@@ -23,6 +23,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from app.rlm import qshape
 from app.rlm import sentences as sn
 from app.rlm.terms import STOPWORDS, strip_framing
 
@@ -32,6 +33,7 @@ NOT_FOUND = "Not found in the selected documents."
 # 0.3-0.6): 0.35-0.4 keep one more right answer than 0.5 and let no more unanswerable
 # questions through; 0.4 is the stricter of the two.
 ANSWER_COVERAGE = 0.4
+OPENING_CHARS = 1000  # a document's title page: the names it is about
 WORD_SHARE = 0.5  # and this share of those words, counted plainly
 CONTEXT_CHARS = 160  # characters read on each side of a cited quote (a heading, a term being defined)
 # Phrases that name the kind of answer, not its subject.
@@ -87,6 +89,23 @@ def question_words(question: str) -> set[str]:
 _INSTRUMENT = re.compile(r"\b(?:with|using|via)\s+(?:an?\s+|the\s+)?([A-Za-z][\w.+#-]*[\w+#])", re.I)
 
 
+# A numbered thing the question is about ("version 2.0", "Debian 14", "release 3.1"): one
+# whose number no selected document states is not in the selection, whatever its name.
+_NUMBERED = re.compile(r"\b(?:[A-Z][\w+-]*|version|release)\s+v?\d+(?:\.\d+)+\b")
+
+
+def _states_numbered(env, numbered: str, question: str) -> bool:
+    """Does a selected document give this number to this thing: to its name ("version 2.0"),
+    to another name the question uses for it ("TDS 2.0"), either way round ("the 2.0 release")?"""
+    name, number = numbered.rsplit(None, 1)
+    names = {name} | {t for t in re.findall(r"\b[A-Z][\w+-]+", question)} | {a for a, _ in qshape.spelled_acronyms(question)}
+    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    num = re.escape(number.lstrip("v"))
+    rx = re.compile(rf"\b(?:{alt})\W{{1,3}}(?:\w+\W{{1,3}}){{0,2}}?(?<![\w.])v?{num}(?![\w]|\.\d)"
+                    rf"|(?<![\w.]){num}\W{{1,3}}(?:\w+\W{{1,3}}){{0,2}}?(?:{alt})\b", re.I)
+    return any(rx.search(env.text(d)) for d in env.doc_ids)
+
+
 def absent_names(env, question: str) -> list[str]:
     """Names in the question, and the tool it says to use, that no selected document
     contains, in any case."""
@@ -97,7 +116,7 @@ def absent_names(env, question: str) -> list[str]:
     # "R's numeric NA": the possessive is no part of the name, and documents write it with
     # either apostrophe ("R’s"), or not at all.
     names = [re.sub(r"['’]s$", "", t) for t in names]
-    out = []
+    out = [n for n in _NUMBERED.findall(q) if not _states_numbered(env, n, q)]
     for name in dict.fromkeys(names):
         stem = sn.stem(name)
         pattern = r"\b" + (sn.prefix_pattern(stem) if len(stem) >= 4 else re.escape(name))
@@ -160,12 +179,14 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     idf = {w: math.log((n_blocks - df[w] + 0.5) / (df[w] + 0.5) + 1) for w in present}
     held: set[str] = set()
     heard: list[set[str]] = []  # each cited passage's words, with its context and headings
+    acronyms = qshape.spelled_acronyms(strip_framing(question))
     for doc_id, a, b in evidence:
         text = env.text(doc_id)
         # What the passage is under counts as said by it: a sentence in the section "Save" of
         # a document titled "Asymptote Reference Card" is about saving, in Asymptote.
         headings = " ".join([getattr(env.docs.get(doc_id), "title", "") or ""] + heading_path(env, doc_id, a))
         around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS] + " " + headings)
+        around |= qshape.acronym_hits(around, acronyms)  # "the TDS" says "TeX Directory Structure"
         heard.append(around)
         held |= {w for w in present if sn.holds(around, w)}
     total = sum(idf.values()) or 1.0
@@ -185,6 +206,11 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     # A name the question is about ("France", "Octave") that the cited passages, their
     # headings and their document's title never mention: the passages are about something else.
     unnamed = sorted((sn.names_in(strip_framing(question)) & present) - held)
+    if unnamed:
+        # What a cited document is about, its title page names ("A Directory Structure for
+        # TeX Files … (TWG-TDS)"): a passage of it need not repeat that name.
+        opening = set().union(*(sn.content_words(env.text(d)[:OPENING_CHARS]) for d in {e[0] for e in evidence}))
+        unnamed = [w for w in unnamed if not sn.holds(opening, w)]
     if ok and unnamed:
         ok = False
         lacking = unnamed + [w for w in lacking if w not in unnamed]

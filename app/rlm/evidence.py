@@ -18,7 +18,7 @@ from app.rlm.checks import (best_sentence, fuzzy_locate, locate, locate_prefix, 
                             repair_number, salvage_fields, sentences, trim_start)
 from app.rlm.context import RunContext
 from app.rlm.sentences import content_words
-from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, without_non_values, words
+from app.rlm.terms import NUMBER_WORDS, QuestionTerms, has_number, key_pattern, strip_framing, without_non_values, words
 from app.rlm.trace import SliceRef, TraceNode
 
 
@@ -34,6 +34,11 @@ class Finding:
 
 
 
+_BARE_VERDICT = re.compile(r"(?i)\s*(?:true|false|yes|no|none|null|n/?a)\s*")
+# A question answered by yes or no ("Is R free?", "Does save keep the history?").
+_YES_NO = re.compile(r"(?i)^\W*(?:is|are|was|were|do|does|did|can|could|should|will|would|has|have|had|must|may)\b")
+
+
 def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str, plan: QuestionTerms, *, aggregate: bool):
     """Code checks on one map output; returns a Finding or None (node discarded, with why)."""
     data = parse_json(output)
@@ -44,6 +49,11 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
     # A cut-off reply ends in "..."; what came before it may still be verbatim.
     answer = re.sub(r"(\.\.\.|…)+$", "", str(data.get("answer") or "").strip()).strip()
     quote = re.sub(r"(\.\.\.|…)+$", "", str(data.get("quote") or "").strip()).strip()
+    if _BARE_VERDICT.fullmatch(answer) and not _YES_NO.match(strip_framing(ctx.question)):
+        # A small model's "true" (its relevance, or a code default in the quote) answers no
+        # "what" question: the quote stands alone.
+        checks["verdict_as_answer"] = answer
+        answer = ""
     relevant = data.get("relevant") in (True, "true", "yes")
     # A reply cut off before its "relevant" field says nothing either way.
     said_irrelevant = "relevant" in data and not relevant

@@ -299,6 +299,35 @@ def lead_code(sentence: str, question: str = "", raw: str = "") -> str:
     return m.group("code") + (" " + nxt.group(1) if nxt and nxt.group(1) not in STOPWORDS else "")
 
 
+_JOINERS = ("of", "and", "for", "the", "on", "in", "to")
+# A name of two to six capitalised words, small joining words allowed between them: "TeX
+# Directory Structure", "Bank for International Settlements".
+_CAPS_RUN = re.compile(r"\b[A-Z][\w-]*(?:\s+(?:(?:of|and|for|the|on|in|to)\s+)?[A-Z][\w-]*){1,5}\b")
+
+
+def spelled_acronyms(question: str) -> list[tuple[str, set[str]]]:
+    """(acronym, the name's words) for each name the question spells out in capitalised words
+    ("TeX Directory Structure" -> "TDS"), whether or not any document uses the acronym."""
+    out = []
+    for m in _CAPS_RUN.finditer(question):
+        words = [w for w in m.group(0).split() if w.lower() not in _JOINERS]
+        if m.start() == 0 and words and words[0].lower() in ("what", "which", "who", "when", "where", "how", "why"):
+            words = words[1:]  # the question's own first word is no part of a name
+        if 3 <= len(words) <= 6:
+            out.append(("".join(w[0].upper() for w in words), sn.content_words(" ".join(words))))
+    return out
+
+
+def acronym_hits(sentence_words: set[str], acronyms) -> set[str]:
+    """Question words a sentence holds through the acronym of a name the question spells
+    out: "Version 1.0 of the TDS was released…" holds "TeX Directory Structure"."""
+    out: set[str] = set()
+    for acronym, words in acronyms:
+        if sn.stem(acronym) in sentence_words:
+            out |= words
+    return out
+
+
 def alias_hits(sentence_words: set[str], shape: Shape) -> set[str]:
     """Question words a sentence holds through an alias: a sentence using "UPG" covers
     "user private group" too."""

@@ -53,8 +53,9 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     named = [ctx.env.window(d, a, b, opt.window_chars) for d, a, b in
              ctx.env.regex_hits(r"\b" + r"\s+".join(map(re.escape, subject.split())) + r"(?![\w.]*\w)", limit=4)] if subject else []
     slices = _merge_slices(openings + defined, named + list(candidates[:opt.sentence_slices]))
+    acronyms = qshape.spelled_acronyms(strip_framing(ctx.question))
     ranked = sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
-                     also_holds=lambda sw: qshape.alias_hits(sw, shape),
+                     also_holds=lambda sw: qshape.alias_hits(sw, shape) | qshape.acronym_hits(sw, acronyms),
                      bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))))
     if subject:
         boosted = {w: v * (sn.NAME_BOOST if w in names else 1.0) for w, v in idf.items()}

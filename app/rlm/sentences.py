@@ -220,7 +220,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
             b = min([b] + [off for off, _ in heads if a + 20 <= off < b])
             sent = text[a:b]
             key = " ".join(_HYPHENATED.sub("", sent).split())  # "in-\nstitutions" reads "institutions"
-            if len(key) < 20 or key in seen:
+            if len(key) < 20 or key in seen or is_index_run(key):
                 continue
             seen.add(key)
             sw = content_words(sent)
@@ -239,6 +239,17 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
             out.append(Ranked(score, coverage, s.doc_id, s.char_start + a, s.char_start + b, key, matched))
     out.sort(key=lambda r: -r.score)
     return out
+
+
+# A back-of-book index's entries: "dots, 47 three, 47 double line spacing, 111 double sided,
+# 10": a term, its page numbers, the next term.
+_INDEX_ENTRY = re.compile(r",\s*\d{1,4}\s+(?=[^\W\d])")
+INDEX_ENTRIES = 3
+
+
+def is_index_run(text: str) -> bool:
+    """The text is a run of index entries, which point to pages and state nothing."""
+    return len(_INDEX_ENTRY.findall(text)) >= INDEX_ENTRIES
 
 
 def _headings_in(env, s) -> list[tuple[int, str]]:
