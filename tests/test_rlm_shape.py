@@ -77,6 +77,23 @@ def test_how_to_sentences_name_code():
     assert qshape.names_code("Use install.packages to fetch them.")
 
 
+def test_an_instruction_in_the_imperative_is_a_how_tos_answer(store):
+    assert qshape.instructs("In LaTeX, use two ` (grave accent) for opening quotation marks.")
+    assert qshape.instructs("Load the package, then run texhash.")
+    assert not qshape.instructs("You should not use the \" for quotation marks as on a typewriter.")
+    assert not qshape.instructs("The use of macros is common.")
+    page = ("2.4.1 Quotation Marks\nYou should not use the \" for quotation marks as you would on a typewriter. "
+            "In publishing there are special opening and closing quotation marks. In this system, use two "
+            "grave accents for opening quotation marks and two vertical quotes for closing quotation marks. "
+            "For single quotes you use just one of each.\n")
+    filler = [f"Chapter {i}. Typesetting text means choosing marks and spaces with care on page {i}. " * 4
+              for i in range(8)]
+    doc = add_text_document(store, "Guide", filler + [page])
+    result = Controller(store, unhelpful_model()).ask(
+        "How do I type proper opening and closing quotation marks?", doc_ids=[doc])
+    assert "two grave accents" in result.answer, result.answer
+
+
 def test_a_setting_given_its_value_is_code_and_leads_the_answer():
     # An environment variable or an option given a value is what a how-to's user types.
     line = "Setting R_DEFAULT_PACKAGES=NULL ensures that only package base is loaded."

@@ -235,6 +235,20 @@ def displayed(raw: str) -> str:
                  and not all(w.lower() in STOPWORDS for w in line.split())), "")
 
 
+# An instruction in the imperative, at a sentence's start or after its lead-in ("In LaTeX,
+# use two ` (grave accent)…", "To keep words together, put them in an \\mbox.", "Run texhash."):
+# how a manual answers "How do I…?" when the answer is no command name.
+_IMPERATIVE = re.compile(r"(?:^|[,:;]\s+|\bthen\s+)(?:simply\s+|just\s+|first\s+|always\s+)?"
+                         r"(?:use|type|write|enter|put|add|run|call|set|load|specify|press|select|choose|click|"
+                         r"insert|include|pass|invoke|append|prefix|install|edit|save|create|define|declare|"
+                         r"replace|remove|delete|change|send|copy|move|give|issue|execute|start)\b(?!\s+of\b)", re.I)
+
+
+def instructs(sentence: str) -> bool:
+    """The sentence tells the reader what to do, in the imperative."""
+    return bool(_IMPERATIVE.search(sentence.strip()))
+
+
 def names_code(sentence: str, raw: str = "") -> bool:
     """A sentence of running prose names a command or function: a call, a dotted name that is
     no file and no abbreviation, a command run by a verb ("use apt-get"), a quoted command, a

@@ -138,7 +138,7 @@ DEFINES_BONUS = 0.45  # the subject of a definition question is the sentence's o
 EXPANDS_BONUS = 0.35  # it spells out the acronym asked about
 SECTION_BONUS = 0.3  # it sits in a section titled like the question (times the title's match)
 OPENING_BONUS = 0.15  # ...within that section's opening
-CODE_BONUS = 0.15  # a how-to's sentence names a command or function
+CODE_BONUS = 0.15  # a how-to's sentence names a command or function, or instructs in the imperative
 NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table()"), not only its words
 SCENE_WEIGHT = 0.5  # a word only the scene says ("I use R a lot. Why is R named R?") sets context
 
@@ -151,7 +151,7 @@ def _bonus(env, shape, sections, code=()):
                                        1.0 if qshape.entry_for(raw, shape.subject_words) else 0.0)
             if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
                 add += EXPANDS_BONUS
-        elif shape.kind == "howto" and qshape.names_code(text, raw):
+        elif shape.kind == "howto" and (qshape.names_code(text, raw) or qshape.instructs(text)):
             add += CODE_BONUS
         in_section, at_opening = navigate.section_bonus(env, sections, doc_id, start)
         if in_section:
