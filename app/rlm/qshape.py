@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import sentences as sn
-from app.rlm.terms import STOPWORDS, asking, states_number
+from app.rlm.terms import STOPWORDS, asking, states_number, without_where
 
 _DEFINITION = [
     re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:meant\s+by\s+)?(?P<x>.+?)\s*\??\s*$", re.I),
@@ -58,7 +58,8 @@ class Shape:
 
 def shape_of(question: str) -> Shape:
     q = " ".join(question.split())
-    asks = asking(q)
+    # Its form is read past a leading place or tool ("With Kpathsea, how do I…?").
+    asks = asking(re.sub(r"^[\W_]+", "", without_where(q)) or q)
     shape = Shape()
     for rx in _DEFINITION:
         m = rx.match(asks)

@@ -70,6 +70,9 @@ _WHERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(?:in|from|on|within|acc
                     # A question led by the place it reads ("In the fixed-effects part of the
                     # model summary, what is the standard error for Days?"): the place is context.
                     r"|^\W*(?:in|from|within|according\s+to)\s+(?:the|this|that|these|those)\s+[^,?]{3,120}"
+                    r"(?=,\s*(?:what|which|who|whom|how|where|when|why|is|are|was|were|does|do|did|can)\b)"
+                    # Or by the tool it works in ("With Kpathsea, how do I say…?", "In R, how…").
+                    r"|^\W*(?:with|using|in)\s+[\w.+#-]+(?:\s+[\w.+#-]+)?"
                     r"(?=,\s*(?:what|which|who|whom|how|where|when|why|is|are|was|were|does|do|did|can)\b)", re.I)
 
 
@@ -84,6 +87,9 @@ def without_where(question: str) -> str:
     return " ".join(_WHERE.sub(" ", question).split())
 
 
+# An instruction asked for ("How do I search a directory with all its subdirectories?"):
+# its "all" or "each" says what the instruction covers, not that a list is wanted.
+_HOW_DO_I = re.compile(r"^\W*how\s+(?:do|can|should|would|could|may|might|must)\s+(?:i|we|you|one)\b|^\W*how\s+to\b", re.I)
 _LIST = re.compile(r"\b(all|every|each|list|enumerate|what are (the|all)|which (ones|of))\b", re.I)
 # "Which named arguments can…", "What 3D data types does…": a plural noun taking a plural
 # auxiliary (a singular one takes "does"/"is" only after "what"/"which" itself).
@@ -161,7 +167,8 @@ def analyse(question: str) -> QuestionTerms:
             [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", q)) if w not in ("I", "A")]
     asked = without_where(q)  # "In the list of common SQL data types, what is a smallint?" asks one thing
     kind = "aggregate" if _AGGREGATE.search(asked) else \
-        "list" if (_LIST.search(asked) or _PLURAL_ASK.search(asking(asked)) or _PLURAL_DOES.search(asking(asked))) else "lookup"
+        "list" if ((_LIST.search(asked) and not _HOW_DO_I.match(asking(asked))) or _PLURAL_ASK.search(asking(asked))
+                   or _PLURAL_DOES.search(asking(asked))) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
     # The selection may spell a word the other way ("licence"/"license") or use another form
