@@ -210,7 +210,7 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
         # What a cited document is about, its title page names ("A Directory Structure for
         # TeX Files … (TWG-TDS)"): a passage of it need not repeat that name.
         opening = set().union(*(sn.content_words(env.text(d)[:OPENING_CHARS]) for d in {e[0] for e in evidence}))
-        unnamed = [w for w in unnamed if not sn.holds(opening, w)]
+        unnamed = [w for w in unnamed if len(w) < 3 or not sn.holds(opening, w)]  # "R" is any initial
     if ok and unnamed:
         ok = False
         lacking = unnamed + [w for w in lacking if w not in unnamed]
