@@ -149,3 +149,14 @@ def test_a_list_item_must_stand_in_the_passage_as_whole_words(store):
         "Which export formats does the tool write tables in?", doc_ids=[doc])
     assert "spreadsheet workbooks" in result.answer and "fixed-width text" in result.answer, result.answer
     assert "doc" not in result.answer.lower().replace("document", ""), result.answer
+
+
+def test_a_question_led_by_its_tool_is_read_past_it_and_a_how_tos_all_asks_no_list():
+    from app.rlm import qshape
+
+    q = "With Kpathsea, how do I say that a directory should be searched together with all its subdirectories?"
+    assert qshape.shape_of(q).kind == "howto" and analyse(q).kind == "lookup"
+    assert qshape.shape_of("In R, how do I read a CSV file?").kind == "howto"
+    assert analyse("How do I list all installed packages?").kind == "lookup"
+    assert analyse("What are all the options of seq?").kind == "list"  # a question for all of them is one
+    assert analyse("Which functions make a pen?").kind == "list"
