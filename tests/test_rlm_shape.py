@@ -318,6 +318,25 @@ def test_a_section_titled_by_the_topics_rarest_word_is_its_place_though_others_r
         result.answer
 
 
+def test_a_summary_of_points_the_author_lists_gives_the_listed_points(store):
+    page = ("Advantages and Disadvantages\nWhen people from other camps meet typesetters, they often discuss "
+            "the advantages of typesetting over a word processor. The main advantages of typesetting over "
+            "word processors are the following:\n"
+            "• Professionally crafted layouts are available.\n"
+            "• Mathematical formulae are set in a convenient way.\n"
+            "• Footnotes and tables of contents are generated easily.\n"
+            "• The system is portable and free.\n"
+            "Typesetting also has some disadvantages for a few people.\n")
+    filler = [f"Chapter {i}. Input files are plain text and are typeset page by page {i}. " * 4 for i in range(8)]
+    doc = add_text_document(store, "Guide", filler[:4] + [page] + filler[4:])
+    result = Controller(store, unhelpful_model("aggregate")).ask(
+        "Summarise the advantages of typesetting over a word processor.", doc_ids=[doc], budget=None)
+    for point in ("Professionally crafted layouts", "Mathematical formulae", "Footnotes and tables", "portable and free"):
+        assert point in result.answer, result.answer
+    text = store.document_text(doc)
+    assert all(text[c.char_start:c.char_end] == c.quote for c in result.citations)
+
+
 def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(store):
     from app.rlm import listing
 

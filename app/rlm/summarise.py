@@ -18,6 +18,7 @@ from app.rlm import hygiene, navigate
 from app.rlm import sentences as sn
 from app.rlm.compose import maybe_compose
 from app.rlm.events import AnswerDelta
+from app.rlm.listing import ITEM_MARKER
 from app.rlm.terms import strip_framing
 from app.rlm.trace import Citation
 
@@ -64,6 +65,28 @@ def _held(env, slices, topic: set[str], idf: dict[str, float]) -> float:
                 for x in slices), default=0.0)
 
 
+LEAD_INS = 3  # best sentences tried as the lead-in to a list of the topic's points
+LAID_OUT_POINTS = 8
+
+
+def _laid_out_points(env, ranked) -> list:
+    """A lead-in among the best sentences that ends with a colon and introduces three or more
+    bulleted or numbered items ("The main advantages of LaTeX over normal word processors
+    are the following:" then "• Professionally crafted layouts…"): the lead-in, then each
+    item as a point. The author has listed the points; ranking its sentences by the topic's
+    words would pick the ones that repeat the question. [] when none does."""
+    for r in ranked:
+        if not r.text.rstrip().endswith(":"):
+            continue
+        text = env.text(r.doc_id)
+        spans = [(a, b) for a, b in sn.block(env, r) if ITEM_MARKER.match(text[a:b])]
+        if len(spans) >= 3:
+            return [r] + [sn.Ranked(r.score, r.coverage, r.doc_id, a, b,
+                                    " ".join(ITEM_MARKER.sub("", sn.unhyphenated(text[a:b])).split()), frozenset())
+                          for a, b in spans]
+    return []
+
+
 def _titled_by_rarest(section, topic: set[str], idf: dict[str, float]) -> bool:
     """The section's title holds the topic's rarest word ("The Debian Manifesto" for "the
     argument Ian Murdock makes in the Debian Manifesto"): it is the topic's own place, even
@@ -101,17 +124,20 @@ def summarise_topic(ctx, candidates, parent: str):
     # for discussion about …; announcements …; and for posting nice examples…") is one point.
     ranked = sn.rank(ctx.env, regions, topic, idf, longest=POINT_CHARS)
     total = sum(idf.values()) or 1.0
+    laid_out = _laid_out_points(ctx.env, ranked[:LEAD_INS])
+    if laid_out:
+        ranked = laid_out  # the document's own list of the topic's points, in its order
     # A point carries the topic (or sits in its own section) and says something of its own.
-    keep = [r for r in ranked if len(r.text) >= 40 and (sections or r.score / total >= 0.3)]
+    keep = laid_out or [r for r in ranked if len(r.text) >= 40 and (sections or r.score / total >= 0.3)]
     points, seen = [], set()
-    for r in sorted(keep, key=lambda r: -r.score):
+    for r in (keep if laid_out else sorted(keep, key=lambda r: -r.score)):
         key = frozenset(sn.content_words(r.text))
         if any(len(key & k) / max(1, len(key | k)) > 0.6 for k in seen) or \
                 any(p.doc_id == r.doc_id and p.start < r.end and r.start < p.end for p in points):
             continue  # near-duplicate (the same sentence on a repeated page) or overlapping a point
         seen.add(key)
         points.append(r)
-        if len(points) == MAX_POINTS:
+        if len(points) == (LAID_OUT_POINTS if laid_out else MAX_POINTS):
             break
     node = yield from ctx.step("filter", f"summary of a topic: {', '.join(sorted(topic))} — read {where}",
                                "\n".join(f"{r.score:5.2f}  {r.text[:110]}" for r in points) or "(no sentence carries the topic)",
