@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.rlm import sentences as sn
-from app.rlm.terms import STOPWORDS, asking, states_number, without_where
+from app.rlm.terms import STOPWORDS, asking, past_tool, states_number
 
 _DEFINITION = [
     re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:meant\s+by\s+)?(?P<x>.+?)\s*\??\s*$", re.I),
@@ -31,6 +31,7 @@ _DEFINITION = [
     re.compile(r"^\s*(?:define|explain)\s+(?P<x>.+?)\s*[.?]?\s*$", re.I),
 ]
 _HOWTO = re.compile(r"^\s*(?:how\s+(?:do|can|could|should|would|must)\s+(?:i|you|we|one|users?)\b|how\s+to\b|how\s+is\b|how\s+are\b)", re.I)
+_ASKS_INSTRUCTION = re.compile(r"^\s*(?:how\s+(?:do|can|could|should|would|must)\s+(?:i|you|we|one|users?)\b|how\s+to\b)", re.I)
 _LEADING = re.compile(r"^(?:an?|the)\s+", re.I)
 _ACRONYM_IN_PARENS = re.compile(r"(?P<long>(?:[A-Za-z][\w-]*\s+){1,6}?)\((?P<short>[A-Z][A-Za-z]{1,7})\)")
 # Verbs that follow a defined term: "X is", "X provides", "X has the same name…".
@@ -58,8 +59,9 @@ class Shape:
 
 def shape_of(question: str) -> Shape:
     q = " ".join(question.split())
-    # Its form is read past a leading place or tool ("With Kpathsea, how do I…?").
-    asks = asking(re.sub(r"^[\W_]+", "", without_where(q)) or q)
+    # An instruction's form is read past the tool it is asked of ("With Kpathsea, how do I…?").
+    rest = past_tool(asking(q))
+    asks = rest if _ASKS_INSTRUCTION.match(rest) else asking(q)
     shape = Shape()
     for rx in _DEFINITION:
         m = rx.match(asks)

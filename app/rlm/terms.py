@@ -70,10 +70,15 @@ _WHERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )\b(?:in|from|on|within|acc
                     # A question led by the place it reads ("In the fixed-effects part of the
                     # model summary, what is the standard error for Days?"): the place is context.
                     r"|^\W*(?:in|from|within|according\s+to)\s+(?:the|this|that|these|those)\s+[^,?]{3,120}"
-                    r"(?=,\s*(?:what|which|who|whom|how|where|when|why|is|are|was|were|does|do|did|can)\b)"
-                    # Or by the tool it works in ("With Kpathsea, how do I say…?", "In R, how…").
-                    r"|^\W*(?:with|using|in)\s+[\w.+#-]+(?:\s+[\w.+#-]+)?"
                     r"(?=,\s*(?:what|which|who|whom|how|where|when|why|is|are|was|were|does|do|did|can)\b)", re.I)
+# The tool a question is asked of, before it ("With Kpathsea, how do I say…?", "In R, how…"):
+# its form is read past it; its words still weigh in full (Kpathsea is what it is about).
+_LEADING_TOOL = re.compile(r"^\W*(?:with|using|in)\s+[\w.+#-]+(?:\s+[\w.+#-]+)?,\s*"
+                           r"(?=(?:what|which|who|whom|how|where|when|why|is|are|was|were|does|do|did|can)\b)", re.I)
+
+
+def past_tool(question: str) -> str:
+    return _LEADING_TOOL.sub("", question)
 
 
 def where_said(question: str) -> str:
@@ -167,7 +172,7 @@ def analyse(question: str) -> QuestionTerms:
             [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", q)) if w not in ("I", "A")]
     asked = without_where(q)  # "In the list of common SQL data types, what is a smallint?" asks one thing
     kind = "aggregate" if _AGGREGATE.search(asked) else \
-        "list" if ((_LIST.search(asked) and not _HOW_DO_I.match(asking(asked))) or _PLURAL_ASK.search(asking(asked))
+        "list" if ((_LIST.search(asked) and not _HOW_DO_I.match(past_tool(asking(asked)))) or _PLURAL_ASK.search(asking(asked))
                    or _PLURAL_DOES.search(asking(asked))) else "lookup"
     keys = _dedupe(quoted + keylike + names + numbers)
     terms = _dedupe(quoted + keylike + content)
