@@ -112,27 +112,32 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         rows.append(f"{side}: {ranked[0].score:5.2f}  {ranked[0].text[:110]}")
     node = yield from ctx.step("filter", f"a comparison: look up “{pair[0]}” and “{pair[1]}” each on its own",
                                "\n".join(rows), parent=parent, data={"sides": list(pair)})
-    cites, lines = [], []
     if _same(*chosen):
         r = chosen[0]
-        cites.append(Citation(1, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
-                              ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end))
-        lines.append(f"{hygiene.quoted(r.text)} [1]")
-        chosen = []
-    for n, (side, r) in enumerate(zip(pair, chosen), 1):
-        cites.append(Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
-                              ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end))
-        lines.append(f"{side}: {hygiene.quoted(r.text)} [{n}]")
+        cites, lines = [_cite(ctx, 1, node, r)], [f"{hygiene.quoted(r.text)} [1]"]
+    else:
+        cites = [_cite(ctx, n, node, r) for n, r in enumerate(chosen, 1)]
+        lines = [f"{side}: {hygiene.quoted(r.text)} [{n}]" for n, (side, r) in enumerate(zip(pair, chosen), 1)]
+    return (yield from _finish(ctx, node, cites, lines, "each side's best sentence is quoted",
+                               "a comparison from one lookup per side"))
+
+
+def _cite(ctx, n: int, node, r) -> Citation:
+    return Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
+                    ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end)
+
+
+def _finish(ctx, node, cites, lines, why: str, label: str, gate_question: str | None = None):
+    """The comparison's answer from its lines, once the gate has judged its citations."""
     if ctx.options.get("answer_gate", True):
-        verdict = yield from answerable.gate(ctx, cites)
+        verdict = yield from answerable.gate(ctx, cites, question=gate_question)
         if not verdict.ok:
             return (yield from answerable.not_found(ctx, verdict))
     answer = "\n".join(lines)
     ctx.partial.answer, ctx.partial.citations = answer, cites
     answer = yield from maybe_compose(ctx, cites, answer)
-    yield from ctx.set_fate(node, "cited", "each side's best sentence is quoted")
-    yield from ctx.step("final", "a comparison from one lookup per side", answer, parent=node.id,
-                        data={"citations": [c.to_dict() for c in cites]})
+    yield from ctx.set_fate(node, "cited", why)
+    yield from ctx.step("final", label, answer, parent=node.id, data={"citations": [c.to_dict() for c in cites]})
     yield AnswerDelta(answer)
     return answer, cites
 
@@ -183,22 +188,12 @@ def _answer_direct(ctx, pair, chosen, parent: str):
     node = yield from ctx.step("filter", f"a comparison: the document compares “{pair[0]}” and “{pair[1]}” itself",
                                "\n".join(f"{r.score:5.2f}  {r.text[:110]}" for r in chosen), parent=parent,
                                data={"sides": list(pair), "direct": True})
-    cites = [Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
-                      ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end) for n, r in enumerate(chosen, 1)]
-    if ctx.options.get("answer_gate", True):
-        # The sentence compares in its own words ("distinguishing", "relative to"): the
-        # question's words for comparing are no words it must repeat.
-        verdict = yield from answerable.gate(ctx, cites, question=_FRAMING.sub(" ", ctx.question))
-        if not verdict.ok:
-            return (yield from answerable.not_found(ctx, verdict))
-    answer = "\n".join(f"{hygiene.quoted(r.text)} [{n}]" for n, r in enumerate(chosen, 1))
-    ctx.partial.answer, ctx.partial.citations = answer, cites
-    answer = yield from maybe_compose(ctx, cites, answer)
-    yield from ctx.set_fate(node, "cited", "the document's own comparison is quoted")
-    yield from ctx.step("final", "a comparison the document states", answer, parent=node.id,
-                        data={"citations": [c.to_dict() for c in cites]})
-    yield AnswerDelta(answer)
-    return answer, cites
+    cites = [_cite(ctx, n, node, r) for n, r in enumerate(chosen, 1)]
+    lines = [f"{hygiene.quoted(r.text)} [{n}]" for n, r in enumerate(chosen, 1)]
+    # The sentence compares in its own words ("distinguishing", "relative to"): the
+    # question's words for comparing are no words it must repeat.
+    return (yield from _finish(ctx, node, cites, lines, "the document's own comparison is quoted",
+                               "a comparison the document states", gate_question=_FRAMING.sub(" ", ctx.question)))
 
 
 def _compare_attribute(ctx, candidates, opt, parent: str, attr: str, pair: tuple[str, str]):
@@ -238,26 +233,13 @@ def _compare_attribute(ctx, candidates, opt, parent: str, attr: str, pair: tuple
             return None
     node = yield from ctx.step("filter", f"a comparison of “{attr}”: look it up for “{pair[0]}” and “{pair[1]}” each on its own",
                                "\n".join(rows), parent=parent, data={"sides": list(pair), "attribute": attr})
-    cites, lines = [], []
-    for n, (side, r, stated, value) in enumerate(chosen, 1):
-        # The citation quotes the passage from the side's name on; the answer, the sentence
-        # stating the value, led by the value.
-        cites.append(Citation(n, node.id, r.doc_id, ctx.env.docs[r.doc_id].title, ctx.env.page_at(r.doc_id, r.start),
-                              ctx.env.text(r.doc_id)[r.start:r.end].strip(), r.start, r.end))
-        lead = f"{hygiene.quoted(as_digits(value))} — " if value else ""
-        lines.append(f"{side}: {lead}{hygiene.quoted(stated.text)} [{n}]")
-    if ctx.options.get("answer_gate", True):
-        verdict = yield from answerable.gate(ctx, cites)
-        if not verdict.ok:
-            return (yield from answerable.not_found(ctx, verdict))
-    answer = "\n".join(lines)
-    ctx.partial.answer, ctx.partial.citations = answer, cites
-    answer = yield from maybe_compose(ctx, cites, answer)
-    yield from ctx.set_fate(node, "cited", "each side's value is quoted from the passage that names it")
-    yield from ctx.step("final", "a comparison from one lookup per side", answer, parent=node.id,
-                        data={"citations": [c.to_dict() for c in cites]})
-    yield AnswerDelta(answer)
-    return answer, cites
+    # The citation quotes the passage from the side's name on; the answer, the sentence
+    # stating the value, led by the value.
+    cites = [_cite(ctx, n, node, r) for n, (_, r, _, _) in enumerate(chosen, 1)]
+    lines = [f"{side}: " + (f"{hygiene.quoted(as_digits(value))} — " if value else "") + f"{hygiene.quoted(stated.text)} [{n}]"
+             for n, (side, _, stated, value) in enumerate(chosen, 1)]
+    return (yield from _finish(ctx, node, cites, lines, "each side's value is quoted from the passage that names it",
+                               "a comparison from one lookup per side"))
 
 
 _QUALIFIER = r"(?:(?:more|less|fewer)\s+than|over|under|around|about|nearly|almost|roughly|approximately|at\s+(?:least|most)|up\s+to)\s+"
@@ -272,10 +254,10 @@ def _as_stated(value: str, text: str, attr_words: set[str]) -> str:
     if not m:
         return value
     end = m.end()
-    for w in re.finditer(r"\s*([\w.-]+)", text[end:]):
+    for w in re.finditer(r"\s*([\w.-]+)", text[m.end():]):
         if not any(sn.holds(sn.content_words(w.group(1)), a) for a in attr_words):
             break
-        end += w.end()
+        end = m.end() + w.end()
     return " ".join(text[m.start():end].split())
 
 
