@@ -496,7 +496,7 @@ def _kin(subject: str) -> re.Pattern | None:
     for i, t in enumerate(toks):
         if re.fullmatch(r"\d+(?:\.\d+)*", t):
             if len(toks) == 1:
-                return re.compile(r"\b(?:1[6-9]|20)\d\d\b") if re.fullmatch(r"(?:1[6-9]|20)\d\d", t) else None
+                return _YEAR if _YEAR.fullmatch(t) else None
             return re.compile(r"\s+".join(re.escape(x) if j != i else r"\d+(?:\.\d+)*" for j, x in enumerate(toks))
                               + r"(?![\w.]*\w)", re.I)
     return None

@@ -124,10 +124,9 @@ def summarise_topic(ctx, candidates, parent: str):
     # for discussion about …; announcements …; and for posting nice examples…") is one point.
     ranked = sn.rank(ctx.env, regions, topic, idf, longest=POINT_CHARS)
     total = sum(idf.values()) or 1.0
+    # The document's own list of the topic's points, in its order; else a point carries the
+    # topic (or sits in its own section) and says something of its own.
     laid_out = _laid_out_points(ctx.env, ranked[:LEAD_INS])
-    if laid_out:
-        ranked = laid_out  # the document's own list of the topic's points, in its order
-    # A point carries the topic (or sits in its own section) and says something of its own.
     keep = laid_out or [r for r in ranked if len(r.text) >= 40 and (sections or r.score / total >= 0.3)]
     points, seen = [], set()
     for r in (keep if laid_out else sorted(keep, key=lambda r: -r.score)):
