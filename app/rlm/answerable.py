@@ -98,7 +98,8 @@ def _states_numbered(env, numbered: str, question: str) -> bool:
     """Does a selected document give this number to this thing: to its name ("version 2.0"),
     to another name the question uses for it ("TDS 2.0"), either way round ("the 2.0 release")?"""
     name, number = numbered.rsplit(None, 1)
-    names = {name} | {t for t in re.findall(r"\b[A-Z][\w+-]+", question)} | {a for a, _ in qshape.spelled_acronyms(question)}
+    names = {name} | {t for t in re.findall(r"\b[A-Z][\w+-]+", question) if t.lower() not in STOPWORDS} \
+        | {a for a, _ in qshape.spelled_acronyms(question)}
     alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     num = re.escape(number.lstrip("v"))
     rx = re.compile(rf"\b(?:{alt})\W{{1,3}}(?:\w+\W{{1,3}}){{0,2}}?(?<![\w.])v?{num}(?![\w]|\.\d)"
