@@ -104,7 +104,19 @@ def answer_list(ctx, candidates, opt, parent: str):
 
 
 ITEM_CHARS = 160  # an item shown longer than this is cut at a word; its citation has it whole
-ITEM_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+")
+_ITEM_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+")
+
+
+def item_spans(env, r) -> list[tuple[int, int]]:
+    """The bulleted or numbered items lead-in `r` introduces (sentences.block), in document
+    coordinates."""
+    text = env.text(r.doc_id)
+    return [(a, b) for a, b in sn.block(env, r) if _ITEM_MARKER.match(text[a:b])]
+
+
+def item_text(raw: str) -> str:
+    """An item as it reads: its marker gone, its line-end hyphens undone, on one line."""
+    return " ".join(_ITEM_MARKER.sub("", sn.unhyphenated(raw)).split())
 
 
 def _laid_out(ctx, ranked, wanted, parent: str):
@@ -113,13 +125,13 @@ def _laid_out(ctx, ranked, wanted, parent: str):
     made the list, so it is read as laid out, item by item, with no model call. None when
     no such lead-in is among the best."""
     for r in ranked:
-        spans = [(a, b) for a, b in sn.block(ctx.env, r) if ITEM_MARKER.match(ctx.env.text(r.doc_id)[a:b])]
+        spans = item_spans(ctx.env, r)
         if len(spans) < 2 and not r.text.rstrip().endswith(":"):
             # "adequate checks packages installed on the system…" then "The following checks
             # are currently implemented:": the best sentence says what; its next introduces the items.
             intro = sn.next_sentence(ctx.env, r)
             if intro is not None and intro.text.endswith(":"):
-                spans = [(a, b) for a, b in sn.block(ctx.env, intro) if ITEM_MARKER.match(ctx.env.text(r.doc_id)[a:b])]
+                spans = item_spans(ctx.env, intro)
         if len(spans) < 2:
             continue
         text = ctx.env.text(r.doc_id)
@@ -129,7 +141,7 @@ def _laid_out(ctx, ranked, wanted, parent: str):
             data={"lead_in": [r.start, r.end], "items": len(spans)})
         items = []
         for a, b in spans:
-            shown = " ".join(ITEM_MARKER.sub("", sn.unhyphenated(text[a:b])).split()).rstrip(";,.")
+            shown = item_text(text[a:b]).rstrip(";,.")
             if len(shown) > ITEM_CHARS:
                 shown = shown[:ITEM_CHARS].rsplit(" ", 1)[0] + "…"
             items.append((shown, a, b, node))

@@ -328,7 +328,7 @@ def spelled_acronyms(question: str) -> list[tuple[str, set[str]]]:
     out = []
     for m in _CAPS_RUN.finditer(question):
         words = [w for w in m.group(0).split() if w.lower() not in _JOINERS]
-        if m.start() == 0 and words and words[0].lower() in ("what", "which", "who", "when", "where", "how", "why"):
+        if m.start() == 0 and words and words[0].lower() in STOPWORDS:
             words = words[1:]  # the question's own first word is no part of a name
         if 3 <= len(words) <= 6:
             out.append(("".join(w[0].upper() for w in words), sn.content_words(" ".join(words))))

@@ -18,7 +18,7 @@ from app.rlm import hygiene, navigate
 from app.rlm import sentences as sn
 from app.rlm.compose import maybe_compose
 from app.rlm.events import AnswerDelta
-from app.rlm.listing import ITEM_MARKER
+from app.rlm.listing import item_spans, item_text
 from app.rlm.terms import strip_framing
 from app.rlm.trace import Citation
 
@@ -78,11 +78,10 @@ def _laid_out_points(env, ranked) -> list:
     for r in ranked:
         if not r.text.rstrip().endswith(":"):
             continue
-        text = env.text(r.doc_id)
-        spans = [(a, b) for a, b in sn.block(env, r) if ITEM_MARKER.match(text[a:b])]
+        spans = item_spans(env, r)
         if len(spans) >= 3:
-            return [r] + [sn.Ranked(r.score, r.coverage, r.doc_id, a, b,
-                                    " ".join(ITEM_MARKER.sub("", sn.unhyphenated(text[a:b])).split()), frozenset())
+            text = env.text(r.doc_id)
+            return [r] + [sn.Ranked(r.score, r.coverage, r.doc_id, a, b, item_text(text[a:b]), frozenset())
                           for a, b in spans]
     return []
 
