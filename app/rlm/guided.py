@@ -28,7 +28,7 @@ from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
-from app.rlm.listing import answer_from_rows, answer_from_table, answer_list
+from app.rlm.listing import answer_from_rows, answer_from_table, answer_laid_out, answer_list
 from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, read_many, slice_limit, update_partial
 from app.rlm.scan import scan
@@ -60,14 +60,9 @@ class GuidedOptions:
 # --- the main loop ---------------------------------------------------------------------------
 def run_guided(ctx: RunContext):
     opt = GuidedOptions(**{k: v for k, v in ctx.options.items() if k in GuidedOptions.__dataclass_fields__})
-    if opt.answer_gate and analyse(ctx.question).kind != "aggregate":  # a summary's subject is the selection
-        verdict = answerable.precheck(ctx.env, ctx.question)
-        if verdict is not None:
-            # Nothing in the selection can answer a question about what it never names.
-            yield from ctx.step("check", "does the selection mention what the question asks about?", verdict.why,
-                                data=verdict.to_dict())
-            return (yield from answerable.not_found(ctx, verdict))
     named = navigate.named_documents(ctx.env, ctx.question)
+    if not named and len(ctx.env.doc_ids) == 1:
+        named = list(ctx.env.doc_ids)  # one document: a phrase naming it is its source all the same
     titles = [ctx.env.docs[d].title for d in named]
     asked = navigate.without_source(ctx.question, titles) if named else ctx.question
     if asked != ctx.question:
@@ -80,6 +75,13 @@ def run_guided(ctx: RunContext):
                             + ": reading only " + ("it" if len(named) == 1 else "them"), f"asks of it: {asked}",
                             data={"doc_ids": named, "documents": titles, "asks": asked})
         ctx.question = asked
+    if opt.answer_gate and analyse(ctx.question).kind != "aggregate":  # a summary's subject is the selection
+        verdict = answerable.precheck(ctx.env, ctx.question)
+        if verdict is not None:
+            # Nothing in the selection can answer a question about what it never names.
+            yield from ctx.step("check", "does the selection mention what the question asks about?", verdict.why,
+                                data=verdict.to_dict())
+            return (yield from answerable.not_found(ctx, verdict))
     plan = yield from understand(ctx, opt)
     rung, probed = ladder.rung_of_run(ctx.sub, ctx.options.get("ladder"))
     ctx.options["rung"] = rung
@@ -120,6 +122,12 @@ def run_guided(ctx: RunContext):
         # An open list ("Which functions make a pen…?") is stated in one place: extract it
         # there. Lists keyed by an exact name are read slice by slice below.
         result = yield from answer_list(ctx, candidates, opt, filter_node.id)
+        if result is not None:
+            return result
+    elif plan.kind == "list" and candidates:
+        # A name set off by a hyphen ("top-level") is a key, yet the document may lay the
+        # list out after a lead-in all the same: read it there before slice by slice.
+        result = yield from answer_laid_out(ctx, candidates, opt, filter_node.id)
         if result is not None:
             return result
     findings: list[Finding] = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from app.rlm import answerable, hygiene, navigate, prompts
+from app.rlm import answerable, deflist, hygiene, navigate, prompts, xref
 from app.rlm import sentences as sn
 from app.rlm.cells import row_span
 from app.rlm.checks import locate, parse_json, sentences
@@ -44,14 +44,10 @@ _SERIES = re.compile(r"(?:[^,;:]{1,40},\s*){2,}(?:and|or)?\s*[^,;:.]{1,40}")
 def answer_list(ctx, candidates, opt, parent: str):
     """A cited list, or None when no passage holds enough of the question (the caller
     reads slices instead)."""
-    wanted = sn.content_words(strip_framing(ctx.question))
+    wanted, ranked = _ranked(ctx, candidates, opt)
     if not wanted:
         return None
-    idf = sn.weights(ctx.env, wanted)
-    sections = navigate.matching_sections(ctx.env, wanted, idf)
-    slices = [navigate.opening(ctx.env, m, PASSAGE_CHARS) for m in sections] + list(candidates[:opt.sentence_slices])
-    ranked = [r for r in sn.rank(ctx.env, slices, wanted, idf) if r.coverage >= opt.min_coverage]
-    laid_out = yield from _laid_out(ctx, ranked[:PASSAGES], wanted, parent)
+    laid_out = yield from _laid_out(ctx, _lead_ins(ranked), wanted, parent)
     if laid_out is not None:
         return laid_out
     passages = []
@@ -103,15 +99,56 @@ def answer_list(ctx, candidates, opt, parent: str):
     return (yield from _answer(ctx, items, node))
 
 
+def answer_laid_out(ctx, candidates, opt, parent: str):
+    """A list keyed by an exact name ("Which top-level directories…?") that a best-ranked
+    lead-in lays out below it; None otherwise (the caller reads the key's slices)."""
+    wanted, ranked = _ranked(ctx, candidates, opt)
+    if not wanted:
+        return None
+    return (yield from _laid_out(ctx, _lead_ins(ranked), wanted, parent))
+
+
+LEAD_INS = 6  # best sentences that may introduce a laid-out list…
+LEAD_IN_SHARE = 0.75  # …beyond the first PASSAGES, when they score this share of the best
+
+
+def _lead_ins(ranked):
+    """The sentences that may introduce the list: the best PASSAGES, and those nearly as
+    good among the best LEAD_INS. A list laid out after its lead-in is plain evidence, and
+    the sentence that names it ("Table 1.4 lists the predefined page styles.") often ranks
+    just below one that speaks of the topic."""
+    if not ranked:
+        return []
+    floor = LEAD_IN_SHARE * ranked[0].score
+    return ranked[:PASSAGES] + [r for r in ranked[PASSAGES:LEAD_INS] if r.score >= floor]
+
+
+def _ranked(ctx, candidates, opt):
+    """(the question's words, the sentences of its best sections and slices that hold
+    enough of them, best first)."""
+    wanted = sn.content_words(strip_framing(ctx.question))
+    if not wanted:
+        return wanted, []
+    idf = sn.weights(ctx.env, wanted)
+    sections = navigate.matching_sections(ctx.env, wanted, idf)
+    slices = [navigate.opening(ctx.env, m, PASSAGE_CHARS) for m in sections] + list(candidates[:opt.sentence_slices])
+    return wanted, [r for r in sn.rank(ctx.env, slices, wanted, idf) if r.coverage >= opt.min_coverage]
+
+
 ITEM_CHARS = 160  # an item shown longer than this is cut at a word; its citation has it whole
 _ITEM_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+")
 
 
 def item_spans(env, r) -> list[tuple[int, int]]:
-    """The bulleted or numbered items lead-in `r` introduces (sentences.block), in document
-    coordinates."""
+    """The bulleted or numbered items lead-in `r` introduces (sentences.block), or the terms
+    of its definition list (deflist) with their descriptions, in document coordinates."""
     text = env.text(r.doc_id)
-    return [(a, b) for a, b in sn.block(env, r) if _ITEM_MARKER.match(text[a:b])]
+    spans = sn.block(env, r)
+    marked = [(a, b) for a, b in spans if _ITEM_MARKER.match(text[a:b])]
+    if marked or not spans:
+        return marked
+    terms = deflist.items(text, sn.lines_after(env, r))
+    return spans if spans == terms else []  # not lines of commands
 
 
 def item_text(raw: str) -> str:
@@ -119,21 +156,40 @@ def item_text(raw: str) -> str:
     return " ".join(_ITEM_MARKER.sub("", sn.unhyphenated(raw)).split())
 
 
+def _introduced(env, ranked):
+    """(lead-in, its item spans) for each of `ranked` that lays out a list: first those
+    that introduce one themselves (a sentence ending with a colon, a table's caption),
+    then those that say where one is: the next sentence ("adequate checks packages
+    installed on the system…" then "The following checks are currently implemented:"),
+    or the table they name ("Table 1.4 lists the predefined page styles.")."""
+    for r in ranked:
+        spans = item_spans(env, r)
+        if len(spans) >= 2:
+            yield r, spans
+    for r in ranked:
+        if r.text.rstrip().endswith(":") or deflist.is_caption(r.text):
+            continue
+        intro = sn.next_sentence(env, r)
+        if intro is not None and intro.text.endswith(":"):
+            spans = item_spans(env, intro)
+            if len(spans) >= 2:
+                yield r, spans
+                continue
+        cap = xref.caption(env, r.doc_id, r.text, r.start)
+        if cap is not None:
+            text = env.text(r.doc_id)
+            shown = sn.Ranked(r.score, r.coverage, r.doc_id, cap[0], cap[1], " ".join(text[cap[0]:cap[1]].split()), r.matched)
+            spans = item_spans(env, shown)
+            if len(spans) >= 2:
+                yield shown, spans
+
+
 def _laid_out(ctx, ranked, wanted, parent: str):
     """The items a best-ranked lead-in lays out below it ("…will search the following paths,
     in the order listed:" then "1. The current directory; 2. …"): the document has already
     made the list, so it is read as laid out, item by item, with no model call. None when
     no such lead-in is among the best."""
-    for r in ranked:
-        spans = item_spans(ctx.env, r)
-        if len(spans) < 2 and not r.text.rstrip().endswith(":"):
-            # "adequate checks packages installed on the system…" then "The following checks
-            # are currently implemented:": the best sentence says what; its next introduces the items.
-            intro = sn.next_sentence(ctx.env, r)
-            if intro is not None and intro.text.endswith(":"):
-                spans = item_spans(ctx.env, intro)
-        if len(spans) < 2:
-            continue
+    for r, spans in _introduced(ctx.env, ranked):
         text = ctx.env.text(r.doc_id)
         node = yield from ctx.step(
             "filter", "a list laid out after its lead-in: read item by item", " ".join(r.text.split()),

@@ -183,6 +183,22 @@ def subject_opening(env, doc_id: int):
 _DOCUMENT_NOUN = r"(?:manual|guide|reference(?:\s+card)?|card|document(?:ation)?|report|vignette|book|handbook|faq)"
 
 
+_DOCUMENT_DOES = re.compile(r"\s+\b(?:does|do|did)\s+(?:the\s+|an?\s+)?(?P<name>[^?,;:]{2,80}?)\s+"
+                            r"(?:describe|cover|discuss|explain|list|mention|present|introduce|document|recommend)\b", re.I)
+
+
+def _all_title(name: str, titles: list[str]) -> bool:
+    """Every word of `name` is a word of one of `titles`, or begins one ("LaTeX" of
+    "LATEX2ε"): the phrase is a title, not a subject that shares a word with one."""
+    said = [w.lower() for w in _TITLE_WORD.findall(name)]
+    for t in titles:
+        words = {w.lower() for w in _TITLE_WORD.findall(t)[:MAX_TITLE_WORDS]}
+        if said and all(w in words or len(w) >= 4 and any(x.startswith(w) for x in words) for w in said) \
+                and any(w not in STOPWORDS for w in said):
+            return True
+    return False
+
+
 def without_source(question: str, titles: list[str]) -> str:
     """The question without the phrase that names its source ("Why is R named R according to
     the R FAQ?" asks "Why is R named R?" of the R FAQ): once the run reads only that
@@ -192,7 +208,7 @@ def without_source(question: str, titles: list[str]) -> str:
         return question
     # A title's own words, joined as titles join them ("Introduction to R"); never a bare
     # "in a …", which is no title.
-    name = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
+    name = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?:['’]s)?"  # "Owner's"
     joined = name + r"(?:(?:\s+(?:(?:to|of|on|for|and|the)\s+)?|/)" + name + r")*"
     # The phrase ends its clause ("…according to the R FAQ?", "In Asymptote, how…"): in "a
     # package pool in the Debian archive" the title word "Debian" names the archive, not a source.
@@ -202,5 +218,11 @@ def without_source(question: str, titles: list[str]) -> str:
     # "…the main author of the R Data Import/Export manual": the title said as the kind of
     # document it is. Only with that noun: "the value of the R data frame" names no source.
     out = re.sub(r"\s+\b(?:of|for)\s+the\s+" + joined + r"\s+" + _DOCUMENT_NOUN + r"\b", "", out, flags=re.I)
+    # "Which document classes does the Not So Short Introduction to LaTeX describe?": the
+    # title as the subject of what only a document does. "Which types does Asymptote
+    # provide?" asks of the program, and stays.
+    m = _DOCUMENT_DOES.search(out)
+    if m and _all_title(re.sub(r"\s+" + _DOCUMENT_NOUN + r"$", "", m.group("name"), flags=re.I), titles):
+        out = out[:m.start()] + " are there" + out[m.end():]  # still asks for all of them
     out = out.strip(" ,;:")
     return out[:1].upper() + out[1:] if re.search(r"\w", out) else question

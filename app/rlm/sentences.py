@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from app.rlm import deflist
 from app.rlm.checks import sentences, trim_start
 from app.rlm.terms import SOFT_STOPWORDS, STOPWORDS, asking, states_number, where_said, without_where
 from app.rlm.wordforms import IRREGULAR, spelling
@@ -536,6 +537,8 @@ def _prompt_follows(text: str, end: int) -> bool:
     """The next line, starting at or after `end`, is typed at a prompt ("> help(solve)")."""
     m = _PROMPT_NEXT.match(text, end)
     return m is not None and ("\n" in m.group(0) or text[end - 1:end] == "\n")
+
+
 LISTED_CHARS = 900  # what a lead-in may carry: a few steps or items, not a chapter
 _MARKER = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+\S")
 _PROSE_LINE = re.compile(r"[A-Z][a-z]+(?:\s+\S+){5,}")
@@ -590,28 +593,21 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
     """The spans (document coordinates) of what a lead-in ending with a colon introduces:
     its numbered or bulleted items, an item going on over its wrapped lines until a line
     ends it ("…;", "….") and the next line is no item; else up to eight short lines of
-    commands, until prose resumes. Ends at the lead-in's page end, so a quote of it is on
-    one page. A sentence followed by lines typed at a prompt ("…the command is" then
+    commands, until prose resumes; else the items of a definition list (deflist), which is
+    all a table's caption introduces. Ends at the lead-in's page end, so a quote of it is
+    on one page. A sentence followed by lines typed at a prompt ("…the command is" then
     "> help(solve)") introduces them as a colon would. Empty when `r` does neither."""
     text = env.text(r.doc_id)
     colon = r.text.rstrip().endswith(":")
-    if not colon and not _prompt_follows(text, r.end):
+    caption = deflist.is_caption(r.text)
+    if not colon and not caption and not _prompt_follows(text, r.end):
         return []
-    limit = r.end + LISTED_CHARS
-    span = env.page_span(r.doc_id, env.page_at(r.doc_id, r.start))
-    if span is not None:
-        limit = min(limit, span[1])
-    lines, pos = [], r.end
-    while pos < limit:
-        nl = text.find("\n", pos)
-        nl = len(text) if nl < 0 else nl
-        if nl > limit:
-            break
-        if text[pos:nl].strip():
-            a = pos + len(text[pos:nl]) - len(text[pos:nl].lstrip())
-            lines.append((a, pos + len(text[pos:nl].rstrip())))
-        pos = nl + 1
+    lines = lines_after(env, r)
     out: list[tuple[int, int]] = []
+    if caption and not colon:
+        if deflist.caption_below_table(text, r.start):
+            return []
+        return deflist.items(text, lines)  # "Table 1.4: The Predefined Page Styles." then its terms
     if lines and _MARKER.match(text[lines[0][0]:lines[0][1]]):
         for a, b in lines:
             if _MARKER.match(text[a:b]):
@@ -631,6 +627,9 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
                     not colon and not re.match(r"[>$+][ \t]", line):
                 break  # prose resumes; after a prompt line, so does any line not typed at one
             out.append((a, b))
+        if len(out) < 2 and colon:
+            # "…specified by the TDS are:" then "tex" / "for TEX files." / "fonts" / …
+            out = deflist.items(text, lines) or out
     return out
 
 
@@ -666,3 +665,24 @@ def lead_in(env, doc_id: int, start: int, before: int = 200) -> str:
     cut = max(head.rfind(". "), head.rfind("; "), head.rfind("\n"))
     head = head[cut + 1:] if cut >= 0 else head[head.find(" ") + 1:]
     return " ".join(head.split())
+
+
+def lines_after(env, r: Ranked) -> list[tuple[int, int]]:
+    """The non-empty lines after `r`, stripped, up to LISTED_CHARS on and never past its
+    page."""
+    text = env.text(r.doc_id)
+    limit = r.end + LISTED_CHARS
+    span = env.page_span(r.doc_id, env.page_at(r.doc_id, r.start))
+    if span is not None:
+        limit = min(limit, span[1])
+    lines, pos = [], r.end
+    while pos < limit:
+        nl = text.find("\n", pos)
+        nl = len(text) if nl < 0 else nl
+        if nl > limit:
+            break
+        if text[pos:nl].strip():
+            a = pos + len(text[pos:nl]) - len(text[pos:nl].lstrip())
+            lines.append((a, pos + len(text[pos:nl].rstrip())))
+        pos = nl + 1
+    return lines

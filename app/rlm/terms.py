@@ -43,8 +43,20 @@ _FRAMING = re.compile(
 )
 
 
+# What the question sets aside ("…besides plain pairs resampling?", "other than HC0"): named
+# so the answer leaves it out, not something the answer must say.
+# Set off by a comma, or leading the question, it is an aside; "Which packages other than base
+# are loaded?" is left whole.
+_SET_ASIDE = re.compile(r"(?:\s*,|^\W*)\s*\b(?:besides|other\s+than|apart\s+from|aside\s+from|excluding|except(?:\s+for)?)"
+                        r"\s+[^,;?]{1,60}?(?=\s*[,;?]|\s*$)(?:\s*,(?=\s*\w))?", re.I)
+
+
 def strip_framing(question: str) -> str:
-    return " ".join(_FRAMING.sub(" ", question).split())
+    out = " ".join(_FRAMING.sub(" ", question).split())
+    kept = re.sub(r"\s+(?=[?.!;])", "", " ".join(_SET_ASIDE.sub(" ", out).split()))
+    if kept == out:
+        return out
+    return kept[:1].upper() + kept[1:]  # "Apart from R, what else…" asks "What else…"
 
 
 def asking(question: str) -> str:

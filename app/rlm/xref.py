@@ -25,6 +25,7 @@ _SECTION = re.compile(r"\b(?:see(?:\s+also)?|in|described\s+in|explained\s+in|co
                       r"|Appendix\s+(?P<app>(?-i:[A-Z])(?:\.\d{1,3}){0,3}))\b"
                       r"(?:\s*\[(?P<title>[^\]\n]{2,80})\])?(?:,\s*page\s*(?P<page>\d{1,5}))?", re.I)
 _BRACKETED = re.compile(r"\bsee(?:\s+also)?\s*\[(?P<title>[^\]\n]{2,80})\],?\s*page\s*(?P<page>\d{1,5})", re.I)
+_TABLE_REF = re.compile(r"\b(?P<kind>Table|Figure)\s+(?P<num>\d{1,3}(?:\.\d{1,3}){0,2})\b")
 _LEADERS = re.compile(r"(?:\. ?){4}")  # a contents line's dot leaders
 MAX_READ = 4000  # characters of the referenced section that are read: its opening, where it explains
 
@@ -83,3 +84,19 @@ def resolve(env, doc_id: int, ref: Reference, at: int):
     if target is None or target.char_start <= at < target.char_end:
         return None
     return target.char_start, min(target.char_end, target.char_start + MAX_READ), f"“{target.title}”"
+
+
+def caption(env, doc_id: int, sentence: str, at: int) -> tuple[int, int] | None:
+    """(start, end) of the caption of the table or figure a sentence names ("Table 1.4 lists
+    the predefined page styles." names "Table 1.4: The Predefined Page Styles of LaTeX."), in
+    the same document and not the sentence itself; None when it names none or the caption
+    is not found. A list of tables' entry ("1.4 The Predefined…") is no caption."""
+    m = _TABLE_REF.search(" ".join(sentence.split()))
+    if m is None:
+        return None
+    text = env.text(doc_id)
+    rx = re.compile(r"(?m)^[ \t]*" + m.group("kind") + r"\s+" + re.escape(m.group("num")) + r"\s*[:.][^\n]*")
+    for c in rx.finditer(text):
+        if not c.start() <= at < c.end() and not _LEADERS.search(c.group(0)):
+            return c.start() + len(c.group(0)) - len(c.group(0).lstrip()), c.end()
+    return None

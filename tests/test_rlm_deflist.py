@@ -1,0 +1,136 @@
+"""Lists set as terms with descriptions (definition lists): a term alone on its line, a
+term of code on its description's line, "Label: description" lines; introduced by a colon,
+by a table's caption, or by a sentence that names the table. And what a question sets
+aside, or the document it names as its subject, is not what the answer must say."""
+
+from __future__ import annotations
+
+from app.llm.fake import FakeModel
+from app.rlm import Controller, deflist, navigate
+from app.rlm.terms import analyse, strip_framing
+from app.rlm.testing import add_text_document, oracle_responder
+
+HANDBOOK = [f"Chapter {i}. The release team reviews the uploads of week {i} and records each decision. "
+            f"Look in the tracker for problems of all kinds before an upload. " * 4 for i in range(12)]
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
+
+
+def _items(text: str) -> list[str]:
+    return [" ".join(text[a:b].split()) for a, b in deflist.items(text, _lines(text))]
+
+
+def test_a_term_alone_on_its_line_is_an_item_with_the_description_below_it():
+    text = ("tex\nfor TeX files (Section 3.1).\nfonts\nfor font-related files (Section 3.2).\n"
+            "source\nfor sources.\nThis includes both traditional program sources and other\nsources alike.\n")
+    assert _items(text) == ["tex for TeX files (Section 3.1).", "fonts for font-related files (Section 3.2).",
+                            "source for sources."]  # the last item ends with its sentence: prose may follow
+
+
+def test_a_term_of_code_on_its_descriptions_line_starts_an_item_where_the_line_before_ended():
+    text = ("article for articles in scientific journals, presentations, short reports, pro-\n"
+            "gram documentation, invitations, …\n"
+            "proc a class for proceedings based on the article class.\n"
+            "minimal is as small as it can get. It only sets a page size and a base font.\n"
+            "It is mainly used for debugging purposes.\n"
+            "report for longer reports containing several chapters, small books, PhD\n"
+            "theses, …\n"
+            "book for real books\n")
+    got = _items(text)
+    assert [x.split()[0] for x in got] == ["article", "proc", "minimal", "report", "book"]
+    assert got[2].endswith("It is mainly used for debugging purposes.")  # a capitalised line carries on
+
+
+def test_labelled_lines_are_items_and_prose_is_no_list():
+    assert [x.split(":")[0] for x in _items("Scope: the whole selection.\nDepth: two levels of sub-queries.\n")] == \
+        ["Scope", "Depth"]
+    prose = ("The archive keeps many packages and their sources in one place for the project, and the\n"
+             "release team reviews the uploads of each week before it records its decisions in the\n"
+             "tracker for everyone to see.\n")
+    assert _items(prose) == []
+    # Lines of a table, one cell each, are not terms with descriptions.
+    assert _items("Name\nSize\nDate\nfoo\n12\n2001\n") == []
+
+
+def test_a_list_named_by_a_table_reference_is_read_from_under_the_tables_caption(store):
+    page = (HANDBOOK[0] + "\nThe style parameter of the command defines which one to use. Table 1.4 lists the "
+            "predefined page styles.\nTable 1.4: The Predefined Page Styles of LaTeX.\n"
+            "plain prints the page numbers on the bottom of the page, in the middle of the\n"
+            "footer. This is the default page style.\n"
+            "headings prints the current chapter heading and the page number in the header\n"
+            "on each page, while the footer remains empty.\n"
+            "empty sets both the header and the footer to be empty.\n")
+    doc = add_text_document(store, "Handbook", HANDBOOK[1:6] + [page] + HANDBOOK[6:])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    result = Controller(store, model).ask("Which page styles are predefined?", doc_ids=[doc])
+    assert result.answer.startswith("3 items:"), result.answer
+    assert [line.split()[1] for line in result.answer.splitlines()[1:]] == ["plain", "headings", "empty"]
+    whole = store.document_text(doc)
+    assert all(whole[c.char_start:c.char_end] == c.quote and c.page == 6 for c in result.citations)
+
+
+def test_a_list_keyed_by_a_hyphenated_word_is_read_after_its_lead_in(store):
+    page = (HANDBOOK[0] + "\nThe top-level directories specified by the standard are:\ntex\nfor TeX files.\n"
+            "fonts\nfor font-related files.\nmetafont\nfor Metafont files which are not fonts.\n"
+            "doc\nfor user documentation.\n")
+    doc = add_text_document(store, "Handbook", HANDBOOK[1:4] + [page] + HANDBOOK[4:])
+    assert analyse("Which top-level directories does the standard specify?").exact == ["top-level"]
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    result = Controller(store, model).ask("Which top-level directories does the standard specify?", doc_ids=[doc])
+    assert result.answer.startswith("4 items:"), result.answer
+    assert [line.split()[1] for line in result.answer.splitlines()[1:]] == ["tex", "fonts", "metafont", "doc"]
+    assert all(c.page == 4 for c in result.citations)
+
+
+def test_what_a_question_sets_aside_is_not_asked_for():
+    assert strip_framing("What bootstrap types can it use, besides plain pairs resampling?") == \
+        "What bootstrap types can it use?"
+    assert strip_framing("Which options, other than -q, silence it?") == "Which options silence it?"
+    assert strip_framing("Apart from R, what else is there?") == "What else is there?"
+    # Not set off by a comma: part of what is asked.
+    assert strip_framing("Which packages other than base are loaded?") == "Which packages other than base are loaded?"
+    assert strip_framing("What does except do in Python?") == "What does except do in Python?"
+
+
+def test_a_document_named_as_the_subject_of_what_a_document_does_is_the_source():
+    title = ["The Not So Short Introduction to LATEX2ε"]
+    asked = navigate.without_source("Which document classes does the Not So Short Introduction to LaTeX describe?", title)
+    assert asked == "Which document classes are there?" and analyse(asked).kind == "list"
+    assert navigate.without_source("Which plots does the gnuplot manual describe?", ["gnuplot"]) == \
+        "Which plots are there?"
+    # What the program does, or a phrase that is more than the title, stays.
+    assert navigate.without_source("Which types does Asymptote provide?", ["Asymptote Reference Card"]) == \
+        "Which types does Asymptote provide?"
+    assert navigate.without_source("Which plots does the new gnuplot terminal describe?", ["gnuplot"]) == \
+        "Which plots does the new gnuplot terminal describe?"
+
+
+def test_one_selected_document_named_in_the_question_is_its_source_too(store):
+    page = (HANDBOOK[0] + "\nTo reset the gadget, hold the red button for ten seconds until the lamp blinks.\n")
+    doc = add_text_document(store, "The Gadget Owner's Handbook", HANDBOOK[1:3] + [page] + HANDBOOK[3:])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    result = Controller(store, model).ask("How do I reset the gadget according to the Gadget Owner's Handbook?",
+                                          doc_ids=[doc])
+    named = [n for n in result.nodes if n.kind == "filter" and n.label.startswith("the question names")]
+    assert named and named[0].output == "asks of it: How do I reset the gadget?", [n.label for n in result.nodes]
+    assert "hold the red button" in result.answer and result.citations[0].page == 3
+
+
+def test_a_caption_below_its_table_introduces_nothing_after_it_and_a_heading_is_no_term():
+    text = ("6\nKERN_INFO\ninformational\n7\nKERN_DEBUG\ndebug-level messages\nTable 3.4: List of kernel error levels\n"
+            "3.4\nThe system message\nUnder systemd, both kernel and system messages are logged by the journal.\n")
+    at = text.index("Table 3.4")
+    assert deflist.caption_below_table(text, at)
+    prose = "The style parameter of the command defines which one to use, as the next table shows in full.\n"
+    assert not deflist.caption_below_table(prose + "Table 1.4: Page styles.\n", len(prose))
+    assert not deflist.term_alone("The system message") and not deflist.term_alone("$ journalctl -b")
+    assert deflist.term_alone("metafont") and deflist.term_alone("mft/")
+    after = text.index("3.4\n")
+    assert _items(text[after:]) == []
