@@ -123,6 +123,23 @@ def test_one_selected_document_named_in_the_question_is_its_source_too(store):
     assert "hold the red button" in result.answer and result.citations[0].page == 3
 
 
+def test_a_term_on_a_line_of_its_own_is_answered_by_its_entry_in_the_list_the_question_names(store):
+    page = (HANDBOOK[0] + "\nParcels are sent in one of the ways below. See Table 3.\n"
+            "Table 3: Shipping codes of the depot.\nCode\nMeaning of the code\n"
+            "X\nexpress delivery within one day.\nS\nstandard delivery within five days.\n"
+            "P\npickup at the depot only, never delivered.\n")
+    doc = add_text_document(store, "Handbook", HANDBOOK[1:5] + [page] + HANDBOOK[5:])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    result = Controller(store, model).ask("In the table of shipping codes, what does code P mean?", doc_ids=[doc])
+    assert result.answer == "P: pickup at the depot only, never delivered. [1]", result.answer
+    c = result.citations[0]
+    assert c.page == 5 and store.document_text(doc)[c.char_start:c.char_end] == c.quote
+    assert any(n.label.startswith("a term described in a list") for n in result.nodes)
+    # A code the list does not hold is not read from a neighbour's entry.
+    other = Controller(store, model).ask("In the table of shipping codes, what does code Q mean?", doc_ids=[doc])
+    assert not other.answer.startswith(("X:", "S:", "P:")), other.answer
+
+
 def test_a_caption_below_its_table_introduces_nothing_after_it_and_a_heading_is_no_term():
     text = ("6\nKERN_INFO\ninformational\n7\nKERN_DEBUG\ndebug-level messages\nTable 3.4: List of kernel error levels\n"
             "3.4\nThe system message\nUnder systemd, both kernel and system messages are logged by the journal.\n")

@@ -28,6 +28,7 @@ from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
+from app.rlm.entries import answer_from_entry
 from app.rlm.listing import answer_from_rows, answer_from_table, answer_laid_out, answer_list
 from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, read_many, slice_limit, update_partial
@@ -102,6 +103,10 @@ def run_guided(ctx: RunContext):
         # pen | draw(path,pen,Arrow)").
         howto = qshape.shape_of(strip_framing(ctx.question)).kind == "howto"
         result = yield from answer_from_cells(ctx, filter_node.id, needs_code=howto)
+        if result is None and not howto:
+            # A term set as a line of its own in a list ("p" / "on a special page containing
+            # only floats."): the list's caption holds the question, the entry answers it.
+            result = yield from answer_from_entry(ctx, filter_node.id)
         if result is not None:
             return result
     # Exact keys (a code, "quiet-lobster") are found by regex and read by map calls; a
