@@ -160,3 +160,14 @@ def test_a_question_led_by_its_tool_is_read_past_it_and_a_how_tos_all_asks_no_li
     assert analyse("How do I list all installed packages?").kind == "lookup"
     assert analyse("What are all the options of seq?").kind == "list"  # a question for all of them is one
     assert analyse("Which functions make a pen?").kind == "list"
+
+
+def test_a_lead_in_that_runs_into_its_first_item_without_a_colon_carries_the_items(store):
+    page = (FILLER + "\nDatabase management systems are designed to do all of these things well. Their strengths are\n"
+            "1. To provide fast access to selected parts of large databases.\n"
+            "2. Powerful ways to summarize and cross-tabulate columns in databases.\n"
+            "3. Store data in more organized ways than the rectangular grid model.\n" + FILLER)
+    result = ask(store, HANDBOOK[:4] + [page] + HANDBOOK[4:], "What are database management systems designed to do well?")
+    assert "Powerful ways to summarize" in result.answer and "more organized ways" in result.answer, result.answer
+    c = result.citations[0]
+    assert c.page == 5 and c.quote.rstrip().endswith("rectangular grid model.")

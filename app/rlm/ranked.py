@@ -447,7 +447,8 @@ def _whole(ctx, r, shape):
         subjects = [shape.acronym, shape.subject] if shape.kind == "definition" else []
         longer = sn.continuation(ctx.env, r, subjects)
         if longer is not None:
-            return longer, True
+            # "…designed to do all of these things well. Their strengths are" then the items.
+            return sn.listed(ctx.env, longer) or longer, True
     return r, went_on
 
 

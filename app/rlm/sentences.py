@@ -533,6 +533,12 @@ def antecedent(env, r: Ranked) -> Ranked | None:
 _PROMPT_NEXT = re.compile(r"[ \t]*\n?[ \t]*[>$][ \t]+\S")
 
 
+def _runs_into_items(text: str, end: int) -> bool:
+    """The next line, starting at or after `end`, is a bulleted or numbered item."""
+    m = _ITEM_NEXT.match(text, end)
+    return m is not None and ("\n" in m.group(0) or text[end - 1:end] == "\n")
+
+
 def _prompt_follows(text: str, end: int) -> bool:
     """The next line, starting at or after `end`, is typed at a prompt ("> help(solve)")."""
     m = _PROMPT_NEXT.match(text, end)
@@ -541,6 +547,7 @@ def _prompt_follows(text: str, end: int) -> bool:
 
 LISTED_CHARS = 900  # what a lead-in may carry: a few steps or items, not a chapter
 _MARKER = re.compile(r"[ \t]*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+\S")
+_ITEM_NEXT = re.compile(r"[ \t]*\n?[ \t]*(?:[•◦▪‣∗·*]|\d{1,2}[.)])\s+\S")
 _PROSE_LINE = re.compile(r"[A-Z][a-z]+(?:\s+\S+){5,}")
 
 
@@ -598,7 +605,9 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
     on one page. A sentence followed by lines typed at a prompt ("…the command is" then
     "> help(solve)") introduces them as a colon would. Empty when `r` does neither."""
     text = env.text(r.doc_id)
-    colon = r.text.rstrip().endswith(":")
+    # "Their strengths are" then "• fast access to…": a lead-in that runs into its first
+    # item on the next line introduces the items as a colon would.
+    colon = r.text.rstrip().endswith(":") or r.text[-1:].isalpha() and _runs_into_items(text, r.end)
     caption = deflist.is_caption(r.text)
     if not colon and not caption and not _prompt_follows(text, r.end):
         return []
