@@ -47,8 +47,8 @@ def stem(word: str) -> str:
     w = IRREGULAR.get(w, w)
     if len(w) >= 6:
         w = spelling(w)
-    if w.endswith("ies") and len(w) > 5:
-        return w[:-3] + "y"
+    if w.endswith(("ies", "ied")) and len(w) > 5:
+        return w[:-3] + "y"  # "countries", "specified": "country", "specify"
     if w.endswith("ings") and len(w) >= 8:
         w = w[:-1]  # "meanings" and "meaning" meet
     if w.endswith("ing") and len(w) >= 7:
