@@ -22,6 +22,7 @@ from app.rlm.trace import Citation
 
 CONTEXT_CHARS = 3000  # before the entry, on its page: where the caption or lead-in stands
 CONTEXT_SHARE = 0.6  # of the weight of the question's other words its surroundings must hold
+NEAR_CHARS = 300  # around a term line, where the list's other entries stand
 MAX_ENTRIES = 200  # term lines looked at per question: a word that is a term everywhere names no entry
 _TOKEN = re.compile(r"(?<![\w\\-])[\\-]?[A-Za-z][\w.+-]*(?<![.])")
 
@@ -65,9 +66,6 @@ def _entries(env, term: str):
             else:
                 end = next((b for a, b in spans[here + 1:] if text[a:b].endswith((".", "!", "?", "…"))), spans[here + 1][1])
             yield doc_id, spans[here][0], end
-
-
-NEAR_CHARS = 300  # around a term line, where the list's other entries stand
 
 
 def _lines(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
