@@ -58,3 +58,41 @@ def test_the_reader_highlights_and_finds_a_quote_written_with_letters(ligature_p
         assert render._quote_rects(doc[1], "all random effects set to zero")
         assert not render._quote_rects(doc[0], "all random effects set to zero")
     assert render.find_next_page(str(ligature_pdf), "random effects", 1) == 2
+
+
+def test_a_quote_over_a_tables_columns_is_highlighted_line_by_line(tmp_path):
+    import pymupdf
+
+    from app.ui import render
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((50, 72), "Table 2.4: Float Placing Permissions.", fontsize=10)
+    # The description is written first: the page's text runs it before its term.
+    page.insert_text((120, 100), "on a special page containing only floats.", fontsize=10)
+    page.insert_text((60, 100), "p", fontsize=10)
+    path = tmp_path / "table.pdf"
+    doc.save(path)
+    with pymupdf.open(path) as pdf:
+        rects = render._quote_rects(pdf[0], "p\non a special page containing only floats.")
+        # The whole description is marked, not only a run of its last words.
+        assert rects and all(r[0] >= 115 and 85 <= r[1] <= 102 for r in rects), rects
+        assert any(r[0] < 130 and r[2] > 290 for r in rects), rects
+
+
+def test_a_quote_found_as_one_quad_a_column_is_one_occurrence(tmp_path):
+    import pymupdf
+
+    from app.ui import render
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((60, 100), "p", fontsize=10)
+    page.insert_text((120, 100), "on a special page containing only floats.", fontsize=10)
+    path = tmp_path / "table.pdf"
+    doc.save(path)
+    with pymupdf.open(path) as pdf:
+        assert len(pdf[0].search_for("p on a special page containing only floats.", quads=True)) == 2
+        rects = render._quote_rects(pdf[0], "p\non a special page containing only floats.")
+        # The term and its description, not the term alone.
+        assert len(rects) == 2 and rects[0][0] < 70 and rects[1][0] >= 115, rects

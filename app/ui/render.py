@@ -103,6 +103,9 @@ def _quote_rects(page, quote: str, occurrence: int = 0) -> list:
     quote occurs several times, `occurrence` (0-based, reading order) picks one."""
     import pymupdf
 
+    # A quote over a table's columns ("p" / "on a special page containing only floats.") is
+    # found line by line: MuPDF's search does not run from one column into the next.
+    lines = [" ".join(x.split()) for x in (quote or "").splitlines()]
     quote = " ".join((quote or "").split())
     if not quote:
         return []
@@ -112,11 +115,15 @@ def _quote_rects(page, quote: str, occurrence: int = 0) -> list:
     if not hits:
         words = quote.split()
         # Line breaks and hyphenation differ between the text layer and the quote:
-        # fall back to runs of a few words at the start and end.
-        pieces = [" ".join(words[i:i + 6]) for i in range(0, min(len(words), 60), 6)]
-        for piece in pieces:
-            if len(piece) >= 12:
-                hits += _search(page, piece, quads=True)
+        # fall back to its lines, and to runs of a few words at the start and end.
+        by_line = [x for x in lines[:20] if len(x) >= 12] if len(lines) > 1 else []
+        by_words = [" ".join(words[i:i + 6]) for i in range(0, min(len(words), 60), 6)]
+        for pieces in (by_line, by_words):
+            for piece in pieces:
+                if len(piece) >= 12:
+                    hits += _search(page, piece, quads=True)
+            if hits:
+                break
     rects = []
     for q in hits:
         r = q.rect if isinstance(q, pymupdf.Quad) else pymupdf.Rect(q)
@@ -132,7 +139,10 @@ def _one_occurrence(page, quote: str, hits: list, occurrence: int) -> list:
     groups: list[list] = []
     for h in hits:
         r = h.rect
-        if not groups or any(abs(s.y0 - r.y0) < 2 and abs(s.x0 - r.x0) < 2 for s in starts):
+        # A quad to the right of the last on its line goes on with it (a quote over a table's
+        # columns is one quad a column), though the head's words are found there too.
+        goes_on = bool(groups) and abs(groups[-1][-1].rect.y0 - r.y0) < 2 and r.x0 > groups[-1][-1].rect.x1
+        if not groups or not goes_on and any(abs(s.y0 - r.y0) < 2 and abs(s.x0 - r.x0) < 2 for s in starts):
             groups.append([])
         groups[-1].append(h)
     return groups[max(0, min(int(occurrence or 0), len(groups) - 1))]
