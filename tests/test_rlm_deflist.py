@@ -14,6 +14,14 @@ HANDBOOK = [f"Chapter {i}. The release team reviews the uploads of week {i} and 
             f"Look in the tracker for problems of all kinds before an upload. " * 4 for i in range(12)]
 
 
+def _ask(store, page, at: int, question: str, title: str = "Handbook"):
+    """(document id, result) of `question` over a handbook with `page` as page at+1, read by
+    code alone: the model adds nothing."""
+    doc = add_text_document(store, title, HANDBOOK[1:at] + [page] + HANDBOOK[at:])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    return doc, Controller(store, model).ask(question, doc_ids=[doc])
+
+
 def _lines(text: str) -> list[tuple[int, int]]:
     out, pos = [], 0
     for line in text.split("\n"):
@@ -67,9 +75,7 @@ def test_a_list_named_by_a_table_reference_is_read_from_under_the_tables_caption
             "headings prints the current chapter heading and the page number in the header\n"
             "on each page, while the footer remains empty.\n"
             "empty sets both the header and the footer to be empty.\n")
-    doc = add_text_document(store, "Handbook", HANDBOOK[1:6] + [page] + HANDBOOK[6:])
-    model = FakeModel(responder=oracle_responder(lambda text: None))
-    result = Controller(store, model).ask("Which page styles are predefined?", doc_ids=[doc])
+    doc, result = _ask(store, page, 6, "Which page styles are predefined?")
     assert result.answer.startswith("3 items:"), result.answer
     assert [line.split()[1] for line in result.answer.splitlines()[1:]] == ["plain", "headings", "empty"]
     whole = store.document_text(doc)
@@ -80,10 +86,8 @@ def test_a_list_keyed_by_a_hyphenated_word_is_read_after_its_lead_in(store):
     page = (HANDBOOK[0] + "\nThe top-level directories specified by the standard are:\ntex\nfor TeX files.\n"
             "fonts\nfor font-related files.\nmetafont\nfor Metafont files which are not fonts.\n"
             "doc\nfor user documentation.\n")
-    doc = add_text_document(store, "Handbook", HANDBOOK[1:4] + [page] + HANDBOOK[4:])
     assert analyse("Which top-level directories does the standard specify?").exact == ["top-level"]
-    model = FakeModel(responder=oracle_responder(lambda text: None))
-    result = Controller(store, model).ask("Which top-level directories does the standard specify?", doc_ids=[doc])
+    _, result = _ask(store, page, 4, "Which top-level directories does the standard specify?")
     assert result.answer.startswith("4 items:"), result.answer
     assert [line.split()[1] for line in result.answer.splitlines()[1:]] == ["tex", "fonts", "metafont", "doc"]
     assert all(c.page == 4 for c in result.citations)
@@ -114,10 +118,8 @@ def test_a_document_named_as_the_subject_of_what_a_document_does_is_the_source()
 
 def test_one_selected_document_named_in_the_question_is_its_source_too(store):
     page = (HANDBOOK[0] + "\nTo reset the gadget, hold the red button for ten seconds until the lamp blinks.\n")
-    doc = add_text_document(store, "The Gadget Owner's Handbook", HANDBOOK[1:3] + [page] + HANDBOOK[3:])
-    model = FakeModel(responder=oracle_responder(lambda text: None))
-    result = Controller(store, model).ask("How do I reset the gadget according to the Gadget Owner's Handbook?",
-                                          doc_ids=[doc])
+    _, result = _ask(store, page, 3, "How do I reset the gadget according to the Gadget Owner's Handbook?",
+                     title="The Gadget Owner's Handbook")
     named = [n for n in result.nodes if n.kind == "filter" and n.label.startswith("the question names")]
     assert named and named[0].output == "asks of it: How do I reset the gadget?", [n.label for n in result.nodes]
     assert "hold the red button" in result.answer and result.citations[0].page == 3
@@ -128,14 +130,13 @@ def test_a_term_on_a_line_of_its_own_is_answered_by_its_entry_in_the_list_the_qu
             "Table 3: Shipping codes of the depot.\nCode\nMeaning of the code\n"
             "X\nexpress delivery within one day.\nS\nstandard delivery within five days.\n"
             "P\npickup at the depot only, never delivered.\n")
-    doc = add_text_document(store, "Handbook", HANDBOOK[1:5] + [page] + HANDBOOK[5:])
-    model = FakeModel(responder=oracle_responder(lambda text: None))
-    result = Controller(store, model).ask("In the table of shipping codes, what does code P mean?", doc_ids=[doc])
+    doc, result = _ask(store, page, 5, "In the table of shipping codes, what does code P mean?")
     assert result.answer == "P: pickup at the depot only, never delivered. [1]", result.answer
     c = result.citations[0]
     assert c.page == 5 and store.document_text(doc)[c.char_start:c.char_end] == c.quote
     assert any(n.label.startswith("a term described in a list") for n in result.nodes)
     # A code the list does not hold is not read from a neighbour's entry.
+    model = FakeModel(responder=oracle_responder(lambda text: None))
     other = Controller(store, model).ask("In the table of shipping codes, what does code Q mean?", doc_ids=[doc])
     assert not other.answer.startswith(("X:", "S:", "P:")), other.answer
 

@@ -32,7 +32,8 @@ SHORT_LINE = 0.75  # of the block's longest line: a line this short ends a parag
 ABOVE_LINES = 3  # short lines right above a caption: the table stands above it
 CELL_CHARS = 40
 
-_END = (".", "!", "?", "…", ")", ":")
+SENTENCE_END = (".", "!", "?", "…")
+_ITEM_END = SENTENCE_END + (")",)  # "…(This is the style used in this document)"
 _CAPTION = re.compile(r"(?:Table|Figure|Listing)\s+[\dA-Z]+(?:[.-]\d+)*\s*[:.]")
 _HEADING = re.compile(r"\d+(?:\.\d+)*\s+[A-Z]")
 # A word of code: lower case, or with a backslash, dash, dot or underscore ("article",
@@ -99,14 +100,7 @@ def _alone(text: str, lines) -> list[tuple[int, int]]:
             break  # two short lines in a row: a table's cells, not terms and descriptions
         out[-1][1] = lines[i][1]
         i += 1
-    if len(out) < MIN_ITEMS:
-        return []
-    last = out[-1]
-    for a, b in lines:
-        if last[0] < a <= last[1] and text[a:b].endswith(_END[:4]):
-            last[1] = b
-            break
-    return [(a, b) for a, b in out]
+    return _ended(text, lines, out) if len(out) >= MIN_ITEMS else []
 
 
 def _labelled(text: str, lines) -> list[tuple[int, int]]:
@@ -119,7 +113,7 @@ def _labelled(text: str, lines) -> list[tuple[int, int]]:
         m = _LABEL.match(line)
         if m and m.group(1).split()[0].lower() not in STOPWORDS:
             out.append([a, b])
-        elif out and not text[out[-1][0]:out[-1][1]].endswith(_END[:4]):
+        elif out and not text[out[-1][0]:out[-1][1]].endswith(SENTENCE_END):
             out[-1][1] = b
         else:
             break
@@ -141,7 +135,7 @@ def _inline(text: str, lines) -> list[tuple[int, int]]:
         if _stops(line):
             break
         first = line.split()[0]
-        starts = (not out or prev.endswith(_END) and not prev.endswith(":")
+        starts = (not out or prev.endswith(_ITEM_END)
                   or len(prev) < SHORT_LINE * width and not prev.endswith(("-", ",")))
         if starts and len(line.split()) > 1 and _CODE_TERM.match(first) and first.lower() not in STOPWORDS:
             out.append([a, b])
@@ -152,11 +146,32 @@ def _inline(text: str, lines) -> list[tuple[int, int]]:
         else:
             out[-1][1] = b
         prev = line
-    if len(out) < MIN_INLINE_ITEMS:
-        return []
+    return _ended(text, lines, out) if len(out) >= MIN_INLINE_ITEMS else []
+
+
+def _ended(text: str, lines, out: list[list[int]]) -> list[tuple[int, int]]:
+    """The items, the last one ended at its first line that ends a sentence: what follows
+    the list may be prose, run on as if it went on with the item."""
     last = out[-1]
     for a, b in lines:
-        if last[0] <= a <= last[1] and text[a:b].endswith(_END[:4]):
+        if last[0] <= a <= last[1] and text[a:b].endswith(SENTENCE_END):
             last[1] = b
             break
     return [(a, b) for a, b in out]
+
+
+def line_spans(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The non-empty lines of `text` from `lo` (maybe mid-line) that end by `hi`, stripped,
+    as spans."""
+    out, pos = [], lo
+    while pos < hi:
+        nl = text.find("\n", pos)
+        nl = len(text) if nl < 0 else nl
+        if nl > hi:
+            break
+        line = text[pos:nl]
+        if line.strip():
+            a = pos + len(line) - len(line.lstrip())
+            out.append((a, pos + len(line.rstrip())))
+        pos = nl + 1
+    return out

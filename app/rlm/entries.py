@@ -52,8 +52,10 @@ def _entries(env, term: str):
             found += 1
             if found > MAX_ENTRIES:
                 return
-            before = _lines(text, max(0, m.start() - NEAR_CHARS), m.start())
-            after = _lines(text, m.start(), min(len(text), m.end() + NEAR_CHARS))
+            lo = max(0, m.start() - NEAR_CHARS)
+            lo = lo if lo == 0 or text[lo - 1] == "\n" else text.find("\n", lo) + 1  # whole lines only
+            before = deflist.line_spans(text, lo, m.start())
+            after = deflist.line_spans(text, m.start(), min(len(text), m.end() + NEAR_CHARS))
             shown = [text[a:b] for a, b in before + after]
             here = len(before)
             terms = [i for i in range(len(shown) - 1) if deflist.term_alone(shown[i]) and not deflist.term_alone(shown[i + 1])]
@@ -64,25 +66,8 @@ def _entries(env, term: str):
             if nxt is not None:
                 end = spans[nxt - 1][1]
             else:
-                end = next((b for a, b in spans[here + 1:] if text[a:b].endswith((".", "!", "?", "…"))), spans[here + 1][1])
+                end = next((b for a, b in spans[here + 1:] if text[a:b].endswith(deflist.SENTENCE_END)), spans[here + 1][1])
             yield doc_id, spans[here][0], end
-
-
-def _lines(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    """Spans of the non-empty lines that start in [lo, hi), stripped; a line cut by `lo` is left out."""
-    if lo > 0 and text[lo - 1] != "\n":
-        nl = text.find("\n", lo)
-        lo = len(text) if nl < 0 else nl + 1
-    out, pos = [], lo
-    while pos < hi:
-        nl = text.find("\n", pos)
-        nl = len(text) if nl < 0 else nl
-        line = text[pos:nl]
-        if line.strip():
-            a = pos + len(line) - len(line.lstrip())
-            out.append((a, pos + len(line.rstrip())))
-        pos = nl + 1
-    return out
 
 
 def best_entry(env, question: str):

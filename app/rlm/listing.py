@@ -142,13 +142,7 @@ _ITEM_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[•◦▪‣∗·*])\s+")
 def item_spans(env, r) -> list[tuple[int, int]]:
     """The bulleted or numbered items lead-in `r` introduces (sentences.block), or the terms
     of its definition list (deflist) with their descriptions, in document coordinates."""
-    text = env.text(r.doc_id)
-    spans = sn.block(env, r)
-    marked = [(a, b) for a, b in spans if _ITEM_MARKER.match(text[a:b])]
-    if marked or not spans:
-        return marked
-    terms = deflist.items(text, sn.lines_after(env, r))
-    return spans if spans == terms else []  # not lines of commands
+    return sn.items_after(env, r)
 
 
 def item_text(raw: str) -> str:

@@ -604,19 +604,31 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
     all a table's caption introduces. Ends at the lead-in's page end, so a quote of it is
     on one page. A sentence followed by lines typed at a prompt ("…the command is" then
     "> help(solve)") introduces them as a colon would. Empty when `r` does neither."""
+    return _block(env, r)[0]
+
+
+def items_after(env, r: Ranked) -> list[tuple[int, int]]:
+    """The items lead-in `r` introduces (see `block`): bulleted or numbered ones, or a
+    definition list's terms with their descriptions; never lines of commands."""
+    spans, kind = _block(env, r)
+    return spans if kind in ("items", "terms") else []
+
+
+def _block(env, r: Ranked) -> tuple[list[tuple[int, int]], str]:
+    """(`block`'s spans, what they are: "items", "terms", "commands" or "")."""
     text = env.text(r.doc_id)
     # "Their strengths are" then "• fast access to…": a lead-in that runs into its first
     # item on the next line introduces the items as a colon would.
     colon = r.text.rstrip().endswith(":") or r.text[-1:].isalpha() and _runs_into_items(text, r.end)
     caption = deflist.is_caption(r.text)
     if not colon and not caption and not _prompt_follows(text, r.end):
-        return []
+        return [], ""
     lines = lines_after(env, r)
     out: list[tuple[int, int]] = []
     if caption and not colon:
         if deflist.caption_below_table(text, r.start):
-            return []
-        return deflist.items(text, lines)  # "Table 1.4: The Predefined Page Styles." then its terms
+            return [], ""
+        return deflist.items(text, lines), "terms"  # "Table 1.4: The Predefined Page Styles." then its terms
     if lines and _MARKER.match(text[lines[0][0]:lines[0][1]]):
         for a, b in lines:
             if _MARKER.match(text[a:b]):
@@ -625,21 +637,23 @@ def block(env, r: Ranked) -> list[tuple[int, int]]:
                 break  # the last item ended: this line is the text after the list
             else:
                 out[-1] = (out[-1][0], b)  # a wrapped item
-    else:
-        for a, b in lines[:8]:
-            line = text[a:b]
-            series = bool(out) and text[out[-1][0]:out[-1][1]].endswith(",")
-            if series and len(line) <= 80 and line.endswith("."):
-                out.append((a, b))  # "Thomas Williams,\nColin Kelley.": a series set a line each ends here
-                break
-            if len(line) > 80 or line.endswith(".") or _PROSE_LINE.match(line) or \
-                    not colon and not re.match(r"[>$+][ \t]", line):
-                break  # prose resumes; after a prompt line, so does any line not typed at one
-            out.append((a, b))
-        if len(out) < 2 and colon:
-            # "…specified by the TDS are:" then "tex" / "for TEX files." / "fonts" / …
-            out = deflist.items(text, lines) or out
-    return out
+        return out, "items"
+    for a, b in lines[:8]:
+        line = text[a:b]
+        series = bool(out) and text[out[-1][0]:out[-1][1]].endswith(",")
+        if series and len(line) <= 80 and line.endswith("."):
+            out.append((a, b))  # "Thomas Williams,\nColin Kelley.": a series set a line each ends here
+            break
+        if len(line) > 80 or line.endswith(".") or _PROSE_LINE.match(line) or \
+                not colon and not re.match(r"[>$+][ \t]", line):
+            break  # prose resumes; after a prompt line, so does any line not typed at one
+        out.append((a, b))
+    if len(out) < 2 and colon:
+        # "…specified by the TDS are:" then "tex" / "for TEX files." / "fonts" / …
+        terms = deflist.items(text, lines)
+        if terms:
+            return terms, "terms"
+    return out, "commands" if out else ""
 
 
 def hops(question: str) -> bool:
@@ -679,19 +693,8 @@ def lead_in(env, doc_id: int, start: int, before: int = 200) -> str:
 def lines_after(env, r: Ranked) -> list[tuple[int, int]]:
     """The non-empty lines after `r`, stripped, up to LISTED_CHARS on and never past its
     page."""
-    text = env.text(r.doc_id)
     limit = r.end + LISTED_CHARS
     span = env.page_span(r.doc_id, env.page_at(r.doc_id, r.start))
     if span is not None:
         limit = min(limit, span[1])
-    lines, pos = [], r.end
-    while pos < limit:
-        nl = text.find("\n", pos)
-        nl = len(text) if nl < 0 else nl
-        if nl > limit:
-            break
-        if text[pos:nl].strip():
-            a = pos + len(text[pos:nl]) - len(text[pos:nl].lstrip())
-            lines.append((a, pos + len(text[pos:nl].rstrip())))
-        pos = nl + 1
-    return lines
+    return deflist.line_spans(env.text(r.doc_id), r.end, limit)

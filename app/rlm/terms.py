@@ -53,9 +53,9 @@ _SET_ASIDE = re.compile(r"(?:\s*,|^\W*)\s*\b(?:besides|other\s+than|apart\s+from
 
 def strip_framing(question: str) -> str:
     out = " ".join(_FRAMING.sub(" ", question).split())
-    kept = re.sub(r"\s+(?=[?.!;])", "", " ".join(_SET_ASIDE.sub(" ", out).split()))
-    if kept == out:
+    if not _SET_ASIDE.search(out):
         return out
+    kept = re.sub(r"\s+(?=[?.!;])", "", " ".join(_SET_ASIDE.sub(" ", out).split()))
     return kept[:1].upper() + kept[1:]  # "Apart from R, what else…" asks "What else…"
 
 
