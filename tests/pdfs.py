@@ -426,6 +426,68 @@ def layout_table_pdf(path, rows=HARBOUR_FLEET) -> Path:
     return path
 
 
+# A table whose cells wrap, as LaTeX and DocBook set them (no rules): each row is a key,
+# a short name and a description over several lines. WRAPPED_ROWS are the rows as a reader
+# reads them; the caption is set below the table.
+WRAPPED_HEADER = ["Stage", "", "Tool", "Description"]
+WRAPPED_ROWS = [
+    ["Intake stage", "(Part 2)", "sieve", ["Takes the raw catch from the hold", "and sorts it by size and kind."]],
+    ["Cleaning stage", "(Part 3)", "rinse", ["Washes each sorted batch in cold", "sea water, twice over, then dries",
+                                             "it on open racks."]],
+    ["Packing stage", "(Part 4)", "crate", ["Packs the dried catch in salted", "crates for the market boats."]],
+]
+WRAPPED_CAPTION = "Table 1: The three stages of the harbour cannery."
+# The same kind of table with each key set against the middle of its row (the Debian
+# Reference's layout): its wrapped description starts half a row above the key.
+CENTRED_ROWS = [["quay", "12", ["moorings for the ferry and", "the pilot boats"]],
+                ["slipway", "3", ["hauling out for repairs and", "winter storage"]],
+                ["breakwater", "1", ["no moorings"]]]
+
+
+def wrapped_table_pdf(path) -> Path:
+    """Page 1: a paragraph, then a table with wrapped descriptions and a header that spans
+    its first two columns ("Stage" over the key and a part number), captioned below; then
+    a paragraph. Page 2: a table whose keys stand against the middle of their rows."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    p = doc.new_page()
+    _body(p, 72, "The harbour cannery works in stages, each with its own tool, as the table below sets out. " * 2)
+    pitch, y = 13.5, 140.0
+    xs = [72, 180, 250, 330]
+    for x, head in zip(xs, WRAPPED_HEADER):
+        if head:
+            p.insert_text((x, y), head, fontsize=10, fontname="hebo")
+    y += pitch * 1.3
+    for key, part, tool, desc in WRAPPED_ROWS:
+        p.insert_text((xs[0], y), key, fontsize=10, fontname="helv")
+        p.insert_text((xs[1], y), part, fontsize=10, fontname="helv")
+        p.insert_text((xs[2], y), tool, fontsize=10, fontname="cour")
+        for k, line in enumerate(desc):
+            p.insert_text((xs[3], y + k * pitch), line, fontsize=10, fontname="helv")
+        y += pitch * len(desc)
+    p.insert_text((150, y + 14), WRAPPED_CAPTION, fontsize=10, fontname="helv")
+    _body(p, y + 40, "Each stage is run by its own crew, and the foreman signs the day's tally at dusk. " * 2)
+    p = doc.new_page()
+    _body(p, 72, "The port's areas and the berths each one has are listed below for the harbour master. " * 2)
+    y = 150.0
+    for x, head in zip((72, 180, 250), ("area", "berths", "used for")):
+        p.insert_text((x, y), head, fontsize=10, fontname="hebo")
+    y += pitch
+    for key, n, desc in CENTRED_ROWS:
+        # The key and the count stand half a line below the first line of a two-line cell.
+        mid = y + (len(desc) - 1) * pitch / 2
+        p.insert_text((72, mid), key, fontsize=10, fontname="cour")
+        p.insert_text((180, mid), n, fontsize=10, fontname="helv")
+        for k, line in enumerate(desc):
+            p.insert_text((250, y + k * pitch), line, fontsize=10, fontname="helv")
+        y += pitch * len(desc)
+    p.insert_text((150, y + 20), "Table 2: Areas of the port.", fontsize=10, fontname="helv")
+    doc.save(str(path), garbage=3, deflate=True)
+    doc.close()
+    return path
+
+
 # Page furniture as a texinfo manual prints it: the chapter's head and the printed number
 # at the top of odd pages, the book's name and the number on even ones, and sentences that
 # run over page breaks. FURNITURE_RUN_ON is the sentence that starts on page 3 and ends on 4.

@@ -240,3 +240,18 @@ def test_a_table_set_out_by_position_alone_is_kept_with_its_header(tmp_path):
     assert table.header == pdfs.HARBOUR_FLEET[0] and table.rows == pdfs.HARBOUR_FLEET[1:]
     # Prose is no table, however it is laid out.
     assert not st.looks_tabular("The harbour board keeps a register of the vessels.\n" * 20)
+
+
+def test_a_table_whose_cells_wrap_is_read_row_by_row(tmp_path):
+    pdf = pdfs.wrapped_table_pdf(tmp_path / "cannery.pdf")
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    first, second = store.tables(done.doc_id)
+    # A description's lines make one cell; a header over two columns heads the first.
+    assert first.page_no == 1
+    assert first.header == pdfs.WRAPPED_HEADER
+    assert first.rows == [[key, part, tool, " ".join(desc)] for key, part, tool, desc in pdfs.WRAPPED_ROWS]
+    # Keys set against the middle of their rows take the lines above them as well as below.
+    assert second.page_no == 2 and second.header == ["area", "berths", "used for"]
+    assert second.rows == [[key, n, " ".join(desc)] for key, n, desc in pdfs.CENTRED_ROWS]
+    store.close()

@@ -391,3 +391,19 @@ def test_an_instruction_row_must_say_what_is_asked_itself_not_through_its_captio
     question = "How do I test for missing values that return null?"
     assert cells.best_row(env, question, needs_code=True) is None
     assert cells.best_row(env, question) is not None  # as a figure, the caption may name the table
+
+
+def test_a_table_captioned_below_is_the_list_its_caption_names(tmp_path):
+    pdf = pdfs.wrapped_table_pdf(tmp_path / "cannery.pdf")
+    (done,) = [e for e in import_paths([str(pdf)], workers=0) if e.kind == "file-done"]
+    store = open_store()
+    model = FakeModel(responder=oracle_responder(lambda t: None))
+    from app.rlm import Controller
+
+    # "Stage" heads the column; the caption below the table says whose stages they are.
+    result = Controller(store, model).ask("Which stages does the harbour cannery work in?",
+                                          doc_ids=[done.doc_id])
+    assert [line.split(" [")[0] for line in result.answer.splitlines()[1:]] == \
+        [f"- {row[0]}" for row in pdfs.WRAPPED_ROWS], result.answer
+    assert any(n.label.startswith("a list set as a table: the column “Stage”") for n in result.nodes)
+    store.close()

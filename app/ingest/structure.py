@@ -459,6 +459,8 @@ MAX_LAYOUT_PAGE_CHARS = 40_000  # a page of more is a dump, not a page of a tabl
 LAYOUT_SHORT_CHARS = 30
 LAYOUT_MIN_ROWS = 3
 _DOT_LEADERS = re.compile(r"(?:\.\s?){4,}")  # "Arrays . . . . . 21": a contents line's dots
+# A cell that is a figure ("1,240", "5pt", "8.8e-11", "42%"); "10pt (default)" heads a column.
+_FIGURE = re.compile(r"[-+−]?\d[\d.,]*(?:e[-+]?\d+)?\s?(?:%|[a-zA-Z]{1,3})?")
 
 
 def looks_tabular(text: str) -> bool:
@@ -470,80 +472,212 @@ def looks_tabular(text: str) -> bool:
 
 def layout_tables(page_no: int, tp) -> list[dict]:
     """Tables set out by position alone: runs of at least three rows of two or more lines
-    at one height, each line over the same column as the line above it (columns may be
-    left-aligned, centred or right-aligned, so a cell need only overlap its column), with
-    a column of short cells (a name, a figure), so two columns of prose side by side are
-    no table. The first row is the header when it holds no figure and is set in another
-    type than the rows below it."""
+    at one height, each line over a column of its own (columns may be left-aligned, centred
+    or right-aligned, so a cell need only overlap its column), with a column of short cells
+    (a name, a figure), so two columns of prose side by side are no table.
+
+    A cell may wrap: a line alone at its height, over a column other than the first and
+    close below the line above, goes on the cell of its row. Its row is the one above,
+    unless that row has its own text in that column and the row below has none (a row set
+    against the middle of its wrapped cell: the Debian Reference's tables). A header that
+    spans two columns (lme4's "Module" over a name and a section) is read over the columns
+    of the rows below it. The first row is the header when it holds no figure and is set in
+    another type than the rows below it."""
     from app.store.models import clean_cell
 
     lines = []
     for block in tp.extractDICT().get("blocks", []):
         for line in block.get("lines", []):
-            spans = line.get("spans", [])
-            text = "".join(s.get("text", "") for s in spans).strip()
-            if text:
+            spans = [(s["bbox"][0], s["bbox"][2], s.get("text", ""), s.get("font", ""))
+                     for s in line.get("spans", []) if s.get("text", "")]
+            while spans and not spans[0][2].strip():
+                spans.pop(0)
+            if spans:
                 x0, y0, x1, y1 = line["bbox"]
-                lines.append((x0, y0, x1, y1, text, spans[0].get("font", "") if spans else ""))
+                lines.append((x0, y0, x1, y1, spans))
     lines.sort(key=lambda ln: ((ln[1] + ln[3]) / 2, ln[0]))
-    rows: list[list] = []  # [y centre, height, [(x0, x1, y0, y1, text, font)]]
-    for x0, y0, x1, y1, text, font in lines:
-        yc, h = (y0 + y1) / 2, y1 - y0
-        if rows and abs(rows[-1][0] - yc) <= max(2.0, 0.4 * min(h, rows[-1][1])):
-            rows[-1][2].append((x0, x1, y0, y1, text, font))
+    bands: list[list] = []  # [y centre, height, [line...], y0, y1]
+    for ln in lines:
+        yc, h = (ln[1] + ln[3]) / 2, ln[3] - ln[1]
+        if bands and abs(bands[-1][0] - yc) <= max(2.0, 0.4 * min(h, bands[-1][1])):
+            b = bands[-1]
+            b[2].append(ln)
+            b[3], b[4] = min(b[3], ln[1]), max(b[4], ln[3])
         else:
-            rows.append([yc, h, [(x0, x1, y0, y1, text, font)]])
-    for r in rows:
-        r[2].sort()
+            bands.append([yc, h, [ln], ln[1], ln[3]])
+    for b in bands:
+        b[2].sort()
     tables: list[dict] = []
-    run: list = []
+    run: list[dict] = []  # {"cells": {column: [(x0, x1, text, font)]}, "band": band}
     columns: list[list[float]] = []  # [left, right] of each column so far
 
-    def fits(cells) -> bool:
-        return len(cells) == len(columns) and all(
-            c[0] <= right + 2 and c[1] >= left - 2 for c, (left, right) in zip(cells, columns))
-
-    for r in rows + [[0.0, 0.0, []]]:  # a last empty row closes the last run
-        cells = r[2]
-        if run and len(cells) >= 2 and fits(cells):
-            run.append(r)
-            columns = [[min(left, c[0]), max(right, c[1])] for c, (left, right) in zip(cells, columns)]
-            continue
-        if len(run) >= LAYOUT_MIN_ROWS:
-            rec = _layout_record(page_no, run, clean_cell)
+    for band in bands + [[0.0, 0.0, [], 0.0, 0.0]]:  # a last empty band closes the last run
+        if run:
+            placed = _place(band[2], columns)
+            gap = (band[3] - run[-1]["band"][4]) / max(band[1], 1.0)
+            if placed and (gap <= 1.0 or len(placed) >= 2 and gap <= 1.5):
+                run.append({"cells": placed, "band": band})
+                for col, pieces in placed.items():
+                    # A column grows with its cells, but never over its neighbours' edges.
+                    low = columns[col - 1][1] + 1 if col > 0 else 0.0
+                    high = columns[col + 1][0] - 1 if col + 1 < len(columns) else float("inf")
+                    columns[col] = [max(low, min(columns[col][0], min(p[0] for p in pieces))),
+                                    min(high, max(columns[col][1], max(p[1] for p in pieces)))]
+                continue
+            if len(run) == 1 and len(band[2]) > len(columns):
+                # A header spanning columns: read it over the columns of the band below.
+                wide = [[ln[0], ln[2]] for ln in band[2]]
+                head, below = _place(run[0]["band"][2], wide), _place(band[2], wide)
+                if head and len(head) >= 2 and below and len(below) == len(wide):
+                    run[0]["cells"], columns = head, wide
+                    run.append({"cells": below, "band": band})
+                    continue
+            rec = _layout_record(page_no, run, len(columns), clean_cell) if len(run) >= LAYOUT_MIN_ROWS else None
             if rec:
                 tables.append(rec)
             if len(tables) >= MAX_TABLES_PER_PAGE:
                 break
-        run = [r] if len(cells) >= 2 else []
-        columns = [[c[0], c[1]] for c in cells]
+        run, columns = [], []
+        if len(band[2]) >= 2:
+            columns = [[ln[0], ln[2]] for ln in band[2]]
+            first = _place(band[2], columns)
+            run = [{"cells": first, "band": band}] if first and len(first) >= 2 else []
     return tables
 
 
-def _layout_record(page_no: int, run: list, clean_cell) -> dict | None:
-    grid = [[clean_cell(c[4], MAX_CELL_CHARS) for c in r[2][:MAX_TABLE_COLS]] for r in run[:MAX_TABLE_ROWS + 1]]
+def _place(band_lines: list, columns: list[list[float]]) -> dict[int, list] | None:
+    """{column: [(x0, x1, text, font)]} of a band's lines over the columns, or None when a
+    line lies over no column or over two. A line is first cut where one of its spans starts
+    at another column's left edge ("non-free-firmware" then "31")."""
+    out: dict[int, list] = {}
+
+    def over(x0, x1):
+        # A line may run a little into the next column's margin ("stable-updates(bullseye-
+        # updates)"): a column it barely touches beside one it mostly lies over is not its.
+        # A prose line across the table covers the first column's cells, however short they are.
+        hits = {i: (min(x1, right) - max(x0, left), right - left) for i, (left, right) in enumerate(columns)
+                if x0 <= right + 2 and x1 >= left - 2}
+        most = max((v for v, _ in hits.values()), default=0.0)
+        return [i for i, (v, w) in hits.items() if v > 0.2 * (x1 - x0) or v > 0.5 * w or v == most]
+
+    lefts = [left for left, _ in columns]
+    for _x0, _y0, _x1, _y1, spans in band_lines:
+        pieces, piece = [], []
+        for sp in spans:
+            if piece and any(abs(sp[0] - left) <= 1.5 for left in lefts):
+                pieces.append(piece)
+                piece = []
+            if piece or sp[2].strip():
+                piece.append(sp)
+        pieces.append(piece)
+        for piece in pieces:
+            x0, x1 = piece[0][0], max(sp[1] for sp in piece if sp[2].strip())
+            cols = over(x0, x1)
+            if len(cols) != 1:
+                return None
+            out.setdefault(cols[0], []).append((x0, x1, "".join(sp[2] for sp in piece).strip(), piece[0][3]))
+    return out
+
+
+def _join(parts: list[str]) -> str:
+    """A wrapped cell's lines as one text: "calcu-" and "late" make "calculate" (but a
+    path or address keeps its hyphen: "…/debian-" and "security/")."""
+    text = ""
+    for p in parts:
+        p = p.strip()
+        if re.search(r"[a-z]-$", text) and p[:1].islower():
+            text = (text if re.search(r"[/.]\S*$", text) else text[:-1]) + p
+        else:
+            text = f"{text} {p}" if text else p
+    return text
+
+
+def _rows(run: list) -> list[dict]:
+    """The rows of a run of bands, as {column: [(x0, x1, text, font)]}: a row starts at a
+    band with text in the first column (its key), and the bands without one are its cell's
+    wrapped lines. Where keys are set against the middle of their rows (a key's band lacks a
+    column that the band above it has), a band goes with the nearest key; otherwise with the
+    key above it, unless it fills every column but the key's (a row of a group whose key is
+    given once, when the row above has its columns filled). The first band is a row of its
+    own: the header, or the first row."""
+    def y(i):
+        return run[i]["band"][0]
+
+    starts, wraps = [0], set()
+    for i in range(1, len(run)):
+        if 0 not in run[i]["cells"]:
+            continue
+        above = run[starts[-1]]["cells"].get(0, [])
+        if starts[-1] == i - 1 and i - 1 > 0 and above and above[-1][2].rstrip().endswith("-"):
+            wraps.add(i)  # the key itself wraps ("…/debian-" then "security/")
+            continue
+        starts.append(i)
+    n_cols = max(max(r["cells"]) for r in run) + 1
+    centred = any(k - 1 not in starts and set(run[k - 1]["cells"]) - set(run[k]["cells"]) for k in starts[1:])
+    if centred:
+        rows = [{c: list(ps) for c, ps in run[k]["cells"].items()} for k in starts]
+        owner = 0
+        for i in range(1, len(run)):
+            if owner + 1 < len(starts) and starts[owner + 1] == i:
+                owner += 1
+                continue
+            to = owner
+            if i not in wraps and owner + 1 < len(starts) and \
+                    abs(y(starts[owner + 1]) - y(i)) < abs(y(i) - y(starts[owner])):
+                to = owner + 1
+            for c, ps in run[i]["cells"].items():
+                rows[to].setdefault(c, []).extend(ps)
+        return rows
+    rows = []
+    for i, r in enumerate(run):
+        cells = r["cells"]
+        # A band without a key whose columns the row above has filled already is a row of
+        # its own (a group's next row, its key given once); otherwise it goes on that row.
+        if i in starts or len(cells) >= 2 and all(c in rows[-1] for c in cells):
+            rows.append({c: list(ps) for c, ps in cells.items()})
+        else:
+            for c, ps in cells.items():
+                rows[-1].setdefault(c, []).extend(ps)
+    return rows
+
+
+def _layout_record(page_no: int, run: list, n_cols: int, clean_cell) -> dict | None:
+    rows = _rows(run)
+    while rows and len(rows[-1]) < 2:
+        rows.pop()  # a line below the table that happened to stand over a column
+    if len(rows) < LAYOUT_MIN_ROWS:
+        return None
+    texts = [{c: [p[2] for p in ps] for c, ps in r.items()} for r in rows]
+    fonts = [{c: ps[0][3] for c, ps in r.items()} for r in rows]
+    grid = [[clean_cell(_join(t.get(c, [])), MAX_CELL_CHARS) for c in range(n_cols)][:MAX_TABLE_COLS]
+            for t in texts[:MAX_TABLE_ROWS + 1]]
     n_cols = len(grid[0])
-    if not any(sum(len(row[i].split()) <= 3 for row in grid) * 5 >= len(grid) * 4 for i in range(n_cols)):
+    if not any(sum(len(row[i].split()) <= 3 or len(row[i]) <= LAYOUT_SHORT_CHARS - 6 for row in grid) * 5
+               >= len(grid) * 4 for i in range(n_cols)):
         return None  # no column of names or figures: prose side by side
-    last = [c[-1].strip() for c in grid]
+    last = [next((c for c in reversed(r) if c), "").strip() for r in grid]
     if all(x.isdigit() for x in last) and [int(x) for x in last] == sorted(int(x) for x in last) or \
             sum(bool(_DOT_LEADERS.search(" ".join(r))) for r in grid) * 2 >= len(grid):
         return None  # titles and page numbers: a contents or index page, not a table
-    fonts = [[c[5] for c in r[2]] for r in run[1:]]
+    if any(sum(row[i].startswith(("=", ":=", "<-")) for row in grid) * 5 >= len(grid) * 4 for i in range(n_cols)):
+        return None  # code aligned at its assignments ("organization = {…}"), not a table
     header: list[str] = []
-    if not any(re.search(r"\d", c) for c in grid[0]) and (
-            any(all(f[i] != run[0][2][i][5] for f in fonts) for i in range(n_cols))
-            or sum(sum(bool(re.search(r"\d", r[i])) for r in grid[1:]) * 2 >= len(grid) - 1
-                   for i in range(n_cols)) * 2 >= n_cols):
+    named = not any(re.search(r"\d", c) for c in grid[0]) and (
+        any(c in fonts[0] and any(c in f for f in fonts[1:]) and all(f.get(c) != fonts[0][c] for f in fonts[1:] if c in f)
+            for c in range(n_cols))
+        or sum(sum(bool(re.search(r"\d", r[i])) for r in grid[1:]) * 2 >= len(grid) - 1
+               for i in range(n_cols)) * 2 >= n_cols)
+    # Names over columns of figures may hold figures too: "10pt (default)" heads "5pt", "7pt"….
+    over_figures = not any(_FIGURE.fullmatch(c) for c in grid[0]) and sum(
+        sum(bool(_FIGURE.fullmatch(r[i])) for r in grid[1:]) * 2 >= len(grid) - 1 for i in range(n_cols)) * 2 >= n_cols
+    if named or over_figures:
         # Set in other type than the rows, or names over columns of figures.
         header, grid = grid[0], grid[1:]
     grid = grid[:MAX_TABLE_ROWS]
-    x0 = min(c[0] for r in run for c in r[2])
-    x1 = max(c[1] for r in run for c in r[2])
-    y0 = min(c[2] for c in run[0][2])
-    y1 = max(c[3] for c in run[-1][2])
-    return {"page": page_no, "header": header, "rows": grid, "bbox": [x0, y0, x1, y1],
-            "truncated": len(run) > MAX_TABLE_ROWS + 1}
+    x0 = min(ln[0] for r in run for ln in r["band"][2])
+    x1 = max(ln[2] for r in run for ln in r["band"][2])
+    return {"page": page_no, "header": header, "rows": grid, "bbox": [x0, run[0]["band"][3], x1, run[-1]["band"][4]],
+            "truncated": len(rows) > MAX_TABLE_ROWS + 1}
 
 
 # --- writer side ----------------------------------------------------------------------------

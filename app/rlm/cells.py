@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from app.rlm import answerable, hygiene, qshape
+from app.rlm import answerable, deflist, hygiene, qshape
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
 from app.rlm.terms import strip_framing
@@ -61,7 +61,7 @@ def best_row(env, question: str, needs_code: bool = False):
                 if any((a in in_row | in_head) != (b in in_row | in_head) for a, b in phrases):
                     continue
                 if caption is None:
-                    caption = _caption_words(env, t)
+                    caption = caption_words(env, t)
                 share = sum(idf.get(w, 0.0) for w in in_row | in_head | (wanted & caption) | titled) / total
                 if needs_code and sum(idf.get(w, 0.0) for w in in_row | titled) / total <= ROW_SHARE:
                     continue  # an instruction's row says what is asked itself, not through its caption
@@ -71,9 +71,11 @@ def best_row(env, question: str, needs_code: bool = False):
     return best
 
 
-def _caption_words(env, t) -> set[str]:
-    """Words of the lines just above a table on its page: its caption or heading ("Binary
-    Operators", "Table 1.5: The numeric mode…"), which name the table as a whole."""
+def caption_words(env, t) -> set[str]:
+    """Words that name a table as a whole: the lines just above it on its page (its caption
+    or heading: "Binary Operators", "Table 1.5: The numeric mode…"), and a caption set just
+    below it, as LaTeX and the Debian Reference set theirs ("Table 1: The high-level modular
+    structure of lmer.")."""
     span = env.page_span(t.doc_id, t.page_no)
     if span is None or not t.rows:
         return set()
@@ -83,7 +85,14 @@ def _caption_words(env, t) -> set[str]:
     if at is None:
         return set()
     above = CAPTION_CHARS + sum(len(h) + 1 for h in t.header or [])
-    return sn.content_words(text[max(0, at[0] - above):at[0]])
+    words = sn.content_words(text[max(0, at[0] - above):at[0]])
+    # The first caption line after the table's own text (its cells, give or take a hyphen).
+    reach = at[0] + sum(len(c) + 1 for row in t.rows for c in row) * 11 // 10 + CAPTION_CHARS
+    for line in text[at[0]:reach].split("\n"):
+        if deflist.is_caption(line):
+            words |= sn.content_words(line)
+            break
+    return words
 
 
 def answer_from_cells(ctx, parent: str, needs_code: bool = False):

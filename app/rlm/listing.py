@@ -16,7 +16,7 @@ import re
 
 from app.rlm import answerable, deflist, hygiene, navigate, prompts, xref
 from app.rlm import sentences as sn
-from app.rlm.cells import row_span
+from app.rlm.cells import caption_words, row_span
 from app.rlm.checks import locate, parse_json, sentences
 from app.rlm.events import AnswerDelta
 from app.rlm.terms import norm, strip_framing
@@ -294,12 +294,19 @@ def answer_from_table(ctx, parent: str):
         for t in ctx.env.tables(doc_id):
             if len(t.rows) < 2:
                 continue
-            for col, head in enumerate(t.header):
-                # "error level name" is headed by "name", which is a stop word in questions
-                # only because "What is the name of…" frames them.
-                words = sn.content_words(head or "") | sn.soft_words(head or "")
+            # "error level name" is headed by "name", which is a stop word in questions
+            # only because "What is the name of…" frames them.
+            heads = [sn.content_words(head or "") | sn.soft_words(head or "") for head in t.header]
+            named = None
+            for col, words in enumerate(heads):
                 held = {w for w in wanted if sn.holds(words, w)}
-                score = sum(idf.get(w, 0.0) for w in held)
+                if not held:
+                    continue
+                if named is None:
+                    # The caption names what the whole table is of ("…structure of lmer"),
+                    # beyond the header words it may take in.
+                    named = (wanted & caption_words(ctx.env, t)) - set().union(*heads)
+                score = sum(idf.get(w, 0.0) for w in held | named)
                 if score > best_score and _on_page(ctx.env, t, rarest):
                     # (the arguments of seq() are not in a table of distributions' arguments)
                     best, best_score = (t, col), score
