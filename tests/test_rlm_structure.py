@@ -407,3 +407,18 @@ def test_a_table_captioned_below_is_the_list_its_caption_names(tmp_path):
         [f"- {row[0]}" for row in pdfs.WRAPPED_ROWS], result.answer
     assert any(n.label.startswith("a list set as a table: the column “Stage”") for n in result.nodes)
     store.close()
+
+
+def test_a_verb_of_the_question_is_no_half_of_a_phrase_a_row_must_hold(tmp_path):
+    # "which tool gives…": "gives" asks, as "give" does; read as a word of the question, it
+    # made "tool gives" a phrase that no row holds whole, and no row answered.
+    pdf = pdfs.wrapped_table_pdf(tmp_path / "cannery.pdf")
+    (done,) = [e for e in import_paths([str(pdf)], workers=0) if e.kind == "file-done"]
+    store = open_store()
+    from app.rlm import cells
+
+    found = cells.best_row(Environment(store), "Which tool gives each sorted batch a wash in cold sea water?")
+    assert found is not None
+    table, row, col, _, _ = found
+    assert table.rows[row][2] == "rinse" and table.header[col] == "Tool"
+    store.close()

@@ -17,8 +17,8 @@ STOPWORDS = set(
     being do does did doing have has had having what which who whom whose when where why how this that
     these those it its it's there their they them he she his her him we our you your i me my can could
     should would will shall may might must not no yes than then so such any each some many much more most
-    very just also only own same other another both either neither one ones all every give tell say said
-    says find show list name named please according
+    very just also only own same other another both either neither one ones all every give gives tell tells
+    say said says find show shows list name named please according
     again instead still even really actually anymore already somehow properly correctly exactly simply
     easily ever else anyway basically
     i'm i've i'd i'll we're we've we'd you're you've let's don't doesn't didn't can't won't isn't aren't
