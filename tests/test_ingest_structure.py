@@ -255,3 +255,26 @@ def test_a_table_whose_cells_wrap_is_read_row_by_row(tmp_path):
     assert second.page_no == 2 and second.header == ["area", "berths", "used for"]
     assert second.rows == [[key, n, " ".join(desc)] for key, n, desc in pdfs.CENTRED_ROWS]
     store.close()
+
+
+def test_a_first_row_is_no_header_for_differing_from_a_column_of_mixed_type(tmp_path):
+    # A reference card's rows: the third column mixes section titles (bold) and code; a
+    # first row whose cell there is neither is still a row, not the table's header.
+    rows = [("terminate execution", "exit();", "cour"), ("if statement", "Flow constructions", "hebo"),
+            ("loop while true", "while(expr)", "helv"), ("skip an iteration", "String functions", "hebo"),
+            ("leave a loop", "break;", "helv")]
+    path = tmp_path / "card.pdf"
+    doc = pymupdf.open()
+    p = doc.new_page()
+    for r, (what, code, font) in enumerate(rows):
+        p.insert_text((72, 100 + r * 14), what, fontsize=9, fontname="helv")
+        p.insert_text((260, 100 + r * 14), code, fontsize=9, fontname=font)
+    for r in range(12):  # the rest of the card: short lines, so the page is read for tables
+        p.insert_text((72, 300 + r * 14), f"entry {r}", fontsize=9, fontname="helv")
+    doc.save(str(path))
+    doc.close()
+    (done,) = _import([path], workers=0)
+    store = open_store()
+    (table,) = [t for t in store.tables(done.doc_id) if t.page_no == 1 and len(t.rows[0]) == 2]
+    assert table.header == [] and table.rows[0] == ["terminate execution", "exit();"], (table.header, table.rows)
+    store.close()

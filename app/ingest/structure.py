@@ -471,18 +471,15 @@ def looks_tabular(text: str) -> bool:
 
 
 def layout_tables(page_no: int, tp) -> list[dict]:
-    """Tables set out by position alone: runs of at least three rows of two or more lines
-    at one height, each line over a column of its own (columns may be left-aligned, centred
-    or right-aligned, so a cell need only overlap its column), with a column of short cells
-    (a name, a figure), so two columns of prose side by side are no table.
+    """Tables set out by position alone: runs of lines side by side at one height, each over
+    a column of its own (columns may be left-aligned, centred or right-aligned, so a cell
+    need only overlap its column), at least three rows, with a column of short cells (a
+    name, a figure), so two columns of prose side by side are no table.
 
-    A cell may wrap: a line alone at its height, over a column other than the first and
-    close below the line above, goes on the cell of its row. Its row is the one above,
-    unless that row has its own text in that column and the row below has none (a row set
-    against the middle of its wrapped cell: the Debian Reference's tables). A header that
-    spans two columns (lme4's "Module" over a name and a section) is read over the columns
-    of the rows below it. The first row is the header when it holds no figure and is set in
-    another type than the rows below it."""
+    A band of lines may also hold a single line, close below the band above: a cell that
+    wraps. _rows() says which row each band belongs to. A header that spans two columns
+    (lme4's "Module" over a name and a section) is read over the columns of the band below
+    it; _layout_record() says whether the first row is a header."""
     from app.store.models import clean_cell
 
     lines = []
@@ -641,6 +638,13 @@ def _rows(run: list) -> list[dict]:
     return rows
 
 
+def _one_type(fonts: list[str]) -> str | None:
+    """The font nearly all of a column's cells are set in (a header is set apart from its
+    rows, not from a column that mixes code and prose), or None."""
+    top = Counter(fonts).most_common(1)
+    return top[0][0] if top and top[0][1] * 5 >= len(fonts) * 4 else None
+
+
 def _layout_record(page_no: int, run: list, n_cols: int, clean_cell) -> dict | None:
     rows = _rows(run)
     while rows and len(rows[-1]) < 2:
@@ -663,14 +667,16 @@ def _layout_record(page_no: int, run: list, n_cols: int, clean_cell) -> dict | N
         return None  # code aligned at its assignments ("organization = {…}"), not a table
     header: list[str] = []
     named = not any(re.search(r"\d", c) for c in grid[0]) and (
-        any(c in fonts[0] and any(c in f for f in fonts[1:]) and all(f.get(c) != fonts[0][c] for f in fonts[1:] if c in f)
+        any(c in fonts[0] and _one_type([f[c] for f in fonts[1:] if c in f]) not in (None, fonts[0][c])
             for c in range(n_cols))
         or sum(sum(bool(re.search(r"\d", r[i])) for r in grid[1:]) * 2 >= len(grid) - 1
                for i in range(n_cols)) * 2 >= n_cols)
     # Names over columns of figures may hold figures too: "10pt (default)" heads "5pt", "7pt"….
     over_figures = not any(_FIGURE.fullmatch(c) for c in grid[0]) and sum(
         sum(bool(_FIGURE.fullmatch(r[i])) for r in grid[1:]) * 2 >= len(grid) - 1 for i in range(n_cols)) * 2 >= n_cols
-    if named or over_figures:
+    # A header names (nearly) every column but the corner; a bold title over a card's
+    # section names one.
+    if (named or over_figures) and sum(bool(c) for c in grid[0]) * 4 >= (n_cols - (not grid[0][0])) * 3:
         # Set in other type than the rows, or names over columns of figures.
         header, grid = grid[0], grid[1:]
     grid = grid[:MAX_TABLE_ROWS]
