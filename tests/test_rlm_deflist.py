@@ -152,3 +152,28 @@ def test_a_caption_below_its_table_introduces_nothing_after_it_and_a_heading_is_
     assert deflist.term_alone("metafont") and deflist.term_alone("mft/")
     after = text.index("3.4\n")
     assert _items(text[after:]) == []
+
+
+def test_a_name_defined_in_a_block_of_code_is_answered_by_its_line(store):
+    page = (HANDBOOK[0] + "\nEach signal lamp flashes in a rhythm of on and off beats, measured in seconds. "
+            "The harbour's predefined lamp rhythms are:\n"
+            "rhythm steady=flash(new real[] {1,0});\n"
+            "rhythm quick=flash(new real[] {1,1});\n"
+            "rhythm slowblink=flash(new real[] {6,2});\n"
+            "The default rhythm is steady.\n")
+    doc, result = _ask(store, page, 5, "Which on and off beats make the predefined slowblink lamp rhythm?")
+    assert result.answer == "slowblink: rhythm slowblink=flash(new real[] {6,2}); [1]", result.answer
+    c = result.citations[0]
+    assert c.page == 5 and store.document_text(doc)[c.char_start:c.char_end] == c.quote
+    # One assignment alone is a line of an example, not a block of definitions to look a name up in.
+    page = (HANDBOOK[0] + "\nEach signal lamp flashes in a rhythm of on and off beats, measured in seconds. "
+            "A predefined lamp rhythm is set like this:\nrhythm slowblink=flash(new real[] {6,2});\n"
+            "and it is kept until the keeper changes it.\n")
+    _, alone = _ask(store, page, 5, "Which on and off beats make the predefined slowblink lamp rhythm?", title="Log")
+    assert not alone.answer.startswith("slowblink:"), alone.answer
+    # Arguments of a call that runs over several lines define nothing.
+    page = (HANDBOOK[0] + "\nEach signal lamp flashes in a rhythm of on and off beats, measured in seconds. "
+            "The predefined lamp rhythm is set by a call like:\nlamp(harbour,\nslowblink = TRUE,\n"
+            "beats = c(6, 2))\nand it is kept until the keeper changes it.\n")
+    _, call = _ask(store, page, 5, "Which on and off beats make the predefined slowblink lamp rhythm?", title="Call")
+    assert not call.answer.startswith(("slowblink:", "beats:")), call.answer

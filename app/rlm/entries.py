@@ -2,7 +2,10 @@
 does the p specifier permit?", "In the skeleton of a TDS texmf tree, what is the mft
 directory for?"): the entry whose term, alone on its line, is a word of the question, and
 whose surroundings (the table's caption, the list's lead-in, its page) hold the rest of
-the question. The answer is the entry, term and description, cited where it stands.
+the question. The answer is the entry, term and description, cited where it stands. A
+block of code definitions is such a list too ("Which dash pattern defines the predefined
+longdashed line type?" over "pen longdashed=linetype(new real[] {24,8});"): each line is
+the entry for the name it defines.
 
 Ranked as sentences, such an entry is a fragment ("on a special page containing only
 floats.") that holds none of the question's words: the words are in the caption, the term
@@ -70,6 +73,44 @@ def _entries(env, term: str):
             yield doc_id, spans[here][0], end
 
 
+# A line of code that defines a name: "pen longdashed=linetype(new real[] {24,8});",
+# "#define EXIT_FAILURE 1", "export EDITOR=vi", "tol <- 1e-8". Its type and keywords go first.
+_DEFINES = (r"(?m)^[ \t]*(?:#[ \t]*define[ \t]+{name}[ \t]|(?:[A-Za-z_][\w<>\[\]*]*[ \t]+){{0,2}}{name}[ \t]*"
+            r"(?:=|<-|:=)(?!=))[^\n]*$")
+_ANY_DEFINITION = re.compile(_DEFINES.format(name=r"[A-Za-z_][\w.]*"))
+
+
+def _whole(line: str) -> bool:
+    """A statement complete on its line: its brackets close where they open."""
+    depth = 0
+    for ch in line:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _definitions(env, term: str):
+    """(doc_id, start, end) of each line of code that defines `term` ("pen longdashed=
+    linetype(new real[] {24,8});") among other such lines: a block of definitions, each
+    read as the entry for the name it defines."""
+    rx = re.compile(_DEFINES.format(name=re.escape(term)))
+    found = 0
+    for doc_id in env.doc_ids:
+        text = env.text(doc_id)
+        for m in rx.finditer(text):
+            found += 1
+            if found > MAX_ENTRIES:
+                return
+            if not _whole(m.group(0)):
+                continue  # "data = biochem)": an argument of a call that began lines above
+            lo, hi = max(0, m.start() - NEAR_CHARS), min(len(text), m.end() + NEAR_CHARS)
+            if any(d.start() != m.start() and _whole(d.group(0)) for d in _ANY_DEFINITION.finditer(text, lo, hi)):
+                line = m.group(0)
+                yield doc_id, m.start() + len(line) - len(line.lstrip()), m.end()
+
+
 def best_entry(env, question: str):
     """(doc_id, start, end, term, share) of the entry that answers best, or None: its term is
     a word of the question, and the text before it on its page holds at least CONTEXT_SHARE
@@ -82,7 +123,7 @@ def best_entry(env, question: str):
             continue
         idf = sn.weights(env, rest)
         total = sum(idf.values()) or 1.0
-        for doc_id, a, b in _entries(env, term):
+        for doc_id, a, b in [*_entries(env, term), *_definitions(env, term)]:
             page = env.page_span(doc_id, env.page_at(doc_id, a))
             lo = max(a - CONTEXT_CHARS, page[0] if page else 0)
             around = sn.content_words(env.text(doc_id)[lo:b]) | sn.content_words(env.docs[doc_id].title or "")
@@ -101,7 +142,9 @@ def answer_from_entry(ctx, parent: str):
     doc_id, a, b, term, share = found
     text = ctx.env.text(doc_id)
     quote = text[a:b]
-    description = " ".join(sn.unhyphenated(quote).split()[1:])
+    # A list's entry says its term on a line of its own; a definition is all one line of code.
+    alone = quote.split("\n", 1)[0].strip().rstrip("/") == term
+    description = " ".join(sn.unhyphenated(quote).split()[1 if alone else 0:])
     page = ctx.env.page_at(doc_id, a)
     node = yield from ctx.step(
         "filter", f"a term described in a list: “{hygiene.quoted(term)}” on page {page}", " ".join(quote.split()),
