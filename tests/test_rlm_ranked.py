@@ -241,3 +241,19 @@ def test_a_sentence_naming_the_function_the_question_names_wins_over_one_sharing
     model = FakeModel(responder=lambda req: "no" if req.choices else {"kind": "lookup", "terms": []})
     result = Controller(store, model).ask("Why is read.table() slow on large data sets?", doc_ids=[doc])
     assert "read.table() reads everything as character data" in result.answer, result.answer
+
+
+def test_a_who_question_prefers_the_sentence_that_names_someone(store):
+    filler = "The harbour guide lists the berths, the tides and the lamps of the port. " * 6
+    pages = [filler + "An illustrated guide to the lighthouse, written for visitors, is lent by the harbour office. " + filler,
+             filler + "For a fuller history, read the illustrated guide to the lighthouse written by Martha Quayle. "
+             + filler]
+    doc = add_text_document(store, "Harbour guide", pages)
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    result = run(store, model, "Who wrote the illustrated guide to the lighthouse?", [doc])
+    assert "Martha Quayle" in result.answer, result.answer
+    assert result.citations[0].page == 2
+    # A name the question gives is no answer to it; nor is a thing after "the".
+    from app.rlm import qshape
+    assert not qshape.names_person("Then Martha Quayle read it.", sn.content_words("Who taught Martha Quayle?"))
+    assert not qshape.names_person("It came from the Harbour Office.", set())

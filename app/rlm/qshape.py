@@ -90,6 +90,28 @@ def shape_of(question: str) -> Shape:
     return shape
 
 
+_ASKS_PERSON = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:who|whom|by\s+whom)\b", re.I)
+# A person's name inside a sentence: two or three capitalised words, a middle initial allowed
+# ("Charles Staats", "Ian A. Murdock"); not the sentence's first word, which is capitalised anyway.
+_PERSON = re.compile(r"(?<=[a-z,;:(]\s)(?-i:[A-Z][a-z]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z]+){1,2})\b")
+
+
+def asks_person(question: str) -> bool:
+    """"Who wrote…?", "By whom was…?": the answer is someone's name."""
+    return bool(_ASKS_PERSON.match(asking(question)))
+
+
+_DETERMINER = re.compile(r"\b(?:the|a|an|this|that|these|those|its|our|their|his|her|your|my|each|every)\s+$", re.I)
+
+
+def names_person(sentence: str, question_words: set[str]) -> bool:
+    """The sentence names someone, by a name none of whose words the question uses ("the
+    Debian Project" is a thing: a determiner goes before things, not people)."""
+    flat = " ".join(sentence.split())
+    return any(not sn.content_words(m.group(0)) & question_words and not _DETERMINER.search(flat[max(0, m.start() - 8):m.start()])
+               for m in _PERSON.finditer(flat))
+
+
 _ASKS_EMAIL = re.compile(r"\be-?mail\s+(?:address|alias)|\bmail\s+alias", re.I)
 _ASKS_URL = re.compile(r"\b(?:url|web\s*site|web\s+(?:address|page)|home\s*page)\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -56,7 +56,8 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     acronyms = qshape.spelled_acronyms(strip_framing(ctx.question))
     ranked = sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
                      also_holds=lambda sw: qshape.alias_hits(sw, shape) | qshape.acronym_hits(sw, acronyms),
-                     bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))))
+                     bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question)),
+                                  strip_framing(ctx.question)))
     if subject:
         boosted = {w: v * (sn.NAME_BOOST if w in names else 1.0) for w, v in idf.items()}
         ranked = sn.carry_subject(ctx.env, ranked, subject, boosted, sn.total_weight(wanted, idf, names))
@@ -141,11 +142,18 @@ OPENING_BONUS = 0.15  # ...within that section's opening
 CODE_BONUS = 0.15  # a how-to's sentence names a command or function, or instructs in the imperative
 NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table()"), not only its words
 SCENE_WEIGHT = 0.5  # a word only the scene says ("I use R a lot. Why is R named R?") sets context
+PERSON_BONUS = 0.1  # a "who" question's sentence names a person the question does not
 
 
-def _bonus(env, shape, sections, code=()):
+def _bonus(env, shape, sections, code=(), asked: str = ""):
+    """asked: the question, when it asks who: a sentence naming someone it does not name
+    ("…the excellent Asymptote tutorial written by Charles Staats") answers it."""
+    own = sn.content_words(asked) if qshape.asks_person(asked) else None
+
     def score(doc_id: int, start: int, text: str, total: float, raw: str = "") -> float:
         add = NAMED_CODE_BONUS if any(qshape.mentions(text, c) for c in code) else 0.0
+        if own is not None and qshape.names_person(text, own):
+            add += PERSON_BONUS
         if shape.kind == "definition":
             add += DEFINES_BONUS * max(qshape.defines(text, shape),
                                        1.0 if qshape.entry_for(raw, shape.subject_words) else 0.0)
