@@ -97,6 +97,8 @@ class WordsEmbedder(FakeModel):
 FILLER = "The Quill project keeps its sources in one tree and its manuals in another. " * 3
 SAYS_IT = "The Quill language was initially written by Ada Brand and Tom Reyes."
 SHARES = "The Quill manual was originally typeset by the documentation group."
+# Not "Who…?": a "who" question prefers a sentence naming people by its words alone
+# (ranked._bonus), and these tests are about ranking by meaning.
 
 
 def _ask(store, embedder, question, doc):
@@ -107,7 +109,7 @@ def _ask(store, embedder, question, doc):
 
 def test_the_sentence_that_means_the_question_wins_over_one_that_shares_its_words(store):
     doc = add_text_document(store, "Quill", [FILLER + SHARES + " " + FILLER, FILLER + SAYS_IT + " " + FILLER])
-    q = "Who originally wrote Quill?"
+    q = "Which people originally wrote Quill?"
     words_only = _ask(store, None, q, doc)
     with_meaning = _ask(store, WordsEmbedder(), q, doc)
     assert SHARES in words_only.citations[0].quote  # "originally" is a rare shared word
@@ -118,7 +120,7 @@ def test_the_sentence_that_means_the_question_wins_over_one_that_shares_its_word
 
 def test_an_embedder_that_fails_leaves_ranking_by_words_and_says_so(store):
     doc = add_text_document(store, "Quill", [FILLER + SHARES + " " + FILLER, FILLER + SAYS_IT + " " + FILLER])
-    result = _ask(store, WordsEmbedder(fail=True), "Who originally wrote Quill?", doc)
+    result = _ask(store, WordsEmbedder(fail=True), "Which people originally wrote Quill?", doc)
     assert result.status == "done" and SHARES in result.citations[0].quote
     assert "ranked by their words only" in result.note and "SIGSEGV" in result.note
 
@@ -129,7 +131,7 @@ def test_with_the_real_models_a_paraphrased_answer_is_found_and_cited(store, def
 
     doc = add_text_document(store, "Quill", [FILLER + SHARES + " " + FILLER, FILLER + SAYS_IT + " " + FILLER])
     model = load_model(None, n_threads=1)
-    q = "Who originally wrote Quill?"
+    q = "Which people originally wrote Quill?"
     result = Controller(store, model, embedder=embedder).ask(q, doc_ids=[doc])
     assert result.status == "done" and result.citations
     assert SAYS_IT in result.citations[0].quote and result.citations[0].page == 2
