@@ -22,6 +22,11 @@ def _ask(store, page, at: int, question: str, title: str = "Handbook"):
     return doc, Controller(store, model).ask(question, doc_ids=[doc])
 
 
+def _cited_where_it_stands(store, doc, result, page: int) -> None:
+    c = result.citations[0]
+    assert c.page == page and store.document_text(doc)[c.char_start:c.char_end] == c.quote
+
+
 def _lines(text: str) -> list[tuple[int, int]]:
     out, pos = [], 0
     for line in text.split("\n"):
@@ -132,8 +137,7 @@ def test_a_term_on_a_line_of_its_own_is_answered_by_its_entry_in_the_list_the_qu
             "P\npickup at the depot only, never delivered.\n")
     doc, result = _ask(store, page, 5, "In the table of shipping codes, what does code P mean?")
     assert result.answer == "P: pickup at the depot only, never delivered. [1]", result.answer
-    c = result.citations[0]
-    assert c.page == 5 and store.document_text(doc)[c.char_start:c.char_end] == c.quote
+    _cited_where_it_stands(store, doc, result, 5)
     assert any(n.label.startswith("a term described in a list") for n in result.nodes)
     # A code the list does not hold is not read from a neighbour's entry.
     model = FakeModel(responder=oracle_responder(lambda text: None))
@@ -163,8 +167,7 @@ def test_a_name_defined_in_a_block_of_code_is_answered_by_its_line(store):
             "The default rhythm is steady.\n")
     doc, result = _ask(store, page, 5, "Which on and off beats make the predefined slowblink lamp rhythm?")
     assert result.answer == "slowblink: rhythm slowblink=flash(new real[] {6,2}); [1]", result.answer
-    c = result.citations[0]
-    assert c.page == 5 and store.document_text(doc)[c.char_start:c.char_end] == c.quote
+    _cited_where_it_stands(store, doc, result, 5)
     # One assignment alone is a line of an example, not a block of definitions to look a name up in.
     page = (HANDBOOK[0] + "\nEach signal lamp flashes in a rhythm of on and off beats, measured in seconds. "
             "A predefined lamp rhythm is set like this:\nrhythm slowblink=flash(new real[] {6,2});\n"

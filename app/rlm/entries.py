@@ -42,12 +42,8 @@ def _terms(question: str) -> list[str]:
     return out
 
 
-def _entries(env, term: str):
-    """(doc_id, start, end) of each entry of a definition list whose term, alone on its line
-    (a directory may end in "/"), is `term`: a description follows it, and another term
-    with its description stands within a few lines. The entry runs to the next term, or to
-    the end of its first sentence when none follows."""
-    rx = re.compile(r"(?m)^[ \t]*" + re.escape(term) + r"/?[ \t]*$")
+def _lines(env, rx):
+    """(doc_id, text, match) of the lines `rx` finds in the selection, at most MAX_ENTRIES."""
     found = 0
     for doc_id in env.doc_ids:
         text = env.text(doc_id)
@@ -55,22 +51,31 @@ def _entries(env, term: str):
             found += 1
             if found > MAX_ENTRIES:
                 return
-            lo = max(0, m.start() - NEAR_CHARS)
-            lo = lo if lo == 0 or text[lo - 1] == "\n" else text.find("\n", lo) + 1  # whole lines only
-            before = deflist.line_spans(text, lo, m.start())
-            after = deflist.line_spans(text, m.start(), min(len(text), m.end() + NEAR_CHARS))
-            shown = [text[a:b] for a, b in before + after]
-            here = len(before)
-            terms = [i for i in range(len(shown) - 1) if deflist.term_alone(shown[i]) and not deflist.term_alone(shown[i + 1])]
-            if here not in terms or len(terms) < 2:
-                continue
-            spans = before + after
-            nxt = next((i for i in terms if i > here), None)
-            if nxt is not None:
-                end = spans[nxt - 1][1]
-            else:
-                end = next((b for a, b in spans[here + 1:] if text[a:b].endswith(deflist.SENTENCE_END)), spans[here + 1][1])
-            yield doc_id, spans[here][0], end
+            yield doc_id, text, m
+
+
+def _entries(env, term: str):
+    """(doc_id, start, end) of each entry of a definition list whose term, alone on its line
+    (a directory may end in "/"), is `term`: a description follows it, and another term
+    with its description stands within a few lines. The entry runs to the next term, or to
+    the end of its first sentence when none follows."""
+    for doc_id, text, m in _lines(env, re.compile(r"(?m)^[ \t]*" + re.escape(term) + r"/?[ \t]*$")):
+        lo = max(0, m.start() - NEAR_CHARS)
+        lo = lo if lo == 0 or text[lo - 1] == "\n" else text.find("\n", lo) + 1  # whole lines only
+        before = deflist.line_spans(text, lo, m.start())
+        after = deflist.line_spans(text, m.start(), min(len(text), m.end() + NEAR_CHARS))
+        shown = [text[a:b] for a, b in before + after]
+        here = len(before)
+        terms = [i for i in range(len(shown) - 1) if deflist.term_alone(shown[i]) and not deflist.term_alone(shown[i + 1])]
+        if here not in terms or len(terms) < 2:
+            continue
+        spans = before + after
+        nxt = next((i for i in terms if i > here), None)
+        if nxt is not None:
+            end = spans[nxt - 1][1]
+        else:
+            end = next((b for a, b in spans[here + 1:] if text[a:b].endswith(deflist.SENTENCE_END)), spans[here + 1][1])
+        yield doc_id, spans[here][0], end
 
 
 # A line of code that defines a name: "pen longdashed=linetype(new real[] {24,8});",
@@ -95,20 +100,13 @@ def _definitions(env, term: str):
     """(doc_id, start, end) of each line of code that defines `term` ("pen longdashed=
     linetype(new real[] {24,8});") among other such lines: a block of definitions, each
     read as the entry for the name it defines."""
-    rx = re.compile(_DEFINES.format(name=re.escape(term)))
-    found = 0
-    for doc_id in env.doc_ids:
-        text = env.text(doc_id)
-        for m in rx.finditer(text):
-            found += 1
-            if found > MAX_ENTRIES:
-                return
-            if not _whole(m.group(0)):
-                continue  # "data = biochem)": an argument of a call that began lines above
-            lo, hi = max(0, m.start() - NEAR_CHARS), min(len(text), m.end() + NEAR_CHARS)
-            if any(d.start() != m.start() and _whole(d.group(0)) for d in _ANY_DEFINITION.finditer(text, lo, hi)):
-                line = m.group(0)
-                yield doc_id, m.start() + len(line) - len(line.lstrip()), m.end()
+    for doc_id, text, m in _lines(env, re.compile(_DEFINES.format(name=re.escape(term)))):
+        if not _whole(m.group(0)):
+            continue  # "data = biochem)": an argument of a call that began lines above
+        lo, hi = max(0, m.start() - NEAR_CHARS), min(len(text), m.end() + NEAR_CHARS)
+        if any(d.start() != m.start() and _whole(d.group(0)) for d in _ANY_DEFINITION.finditer(text, lo, hi)):
+            line = m.group(0)
+            yield doc_id, m.start() + len(line) - len(line.lstrip()), m.end()
 
 
 def best_entry(env, question: str):
