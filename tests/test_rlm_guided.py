@@ -11,7 +11,7 @@ from app.cancel import CancelToken
 from app.llm.base import ContextOverflow, ModelLoadError
 from app.llm.fake import FakeModel
 from app.rlm import NOT_FOUND, AnswerDelta, Budget, Controller, NodeAdded, NodeUpdated, RunFinished, RunStarted
-from app.rlm.testing import add_text_document, kind_of, oracle_responder, slice_of
+from app.rlm.testing import add_text_document, kind_of, oracle_responder, slice_of, unhelpful_model
 
 FILLER = ("The committee reviewed the quarterly figures and noted that revenue remained stable "
           "while operating costs rose modestly. ") * 8
@@ -465,3 +465,19 @@ def test_a_model_answer_cut_inside_a_word_is_shown_as_its_quote():
     assert " ".join(_shown(finding, SimpleNamespace(kind="list")).split()) == " ".join(quote.split())
     finding.answer = "64-bit CPU"
     assert _shown(finding, SimpleNamespace(kind="list")) == "64-bit CPU"
+
+
+def test_a_name_common_in_its_manual_is_searched_for_with_the_question_words(store):
+    # "written" is all over another guide, and "Q" on every page of its manual: a search for
+    # any of the words ranks the other guide first, so passages naming Q are searched too.
+    other = ["Every tool here was written and rewritten; we wrote it, you write it, they have written more of it. " * 3
+             + f"Page {i} of the other guide." for i in range(30)]
+    add_text_document(store, "Other guide", other)
+    pages = [f"Q manual page {i}. Q runs commands and Q prints results in the console. " * 4 for i in range(30)]
+    pages[17] = "Q manual page 17. Q was first written by Alice Smith and Bob Jones at the harbour college. " + pages[17]
+    add_text_document(store, "Q manual", pages)
+
+    result = Controller(store, unhelpful_model()).ask("Who originally wrote Q?")
+    assert result.answer.startswith("Q was first written by Alice Smith and Bob Jones"), result.answer
+    (search,) = [n for n in result.nodes if n.label.startswith("search:")]
+    assert '"Q"' in search.label

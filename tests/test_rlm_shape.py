@@ -598,6 +598,18 @@ def test_search_terms_hold_every_form_of_an_irregular_verb_and_survive_question_
     assert analyse("What is it?").terms == []
 
 
+def test_a_short_name_and_a_word_with_a_figure_are_search_terms():
+    from app.rlm.terms import analyse
+
+    # "R" is on every page of an R manual, yet it is what the question is about: it is
+    # searched for, and passages naming it are searched for on their own (guided.filter_slices).
+    who = analyse("Who originally wrote R?")
+    assert "R" in who.terms and who.names == ["R"]
+    assert "3D" in analyse("Which 3D data types does Asymptote provide?").terms
+    # "I" and a question's first word name nothing.
+    assert analyse("Can I write C code?").names == ["C"]
+
+
 def test_an_answer_goes_on_into_a_next_sentence_that_speaks_through_it(store):
     text = ("Filler on other matters here. " * 20 + "\n\nThe next two arguments to seq() may be named by=value and "
             "length=value, which specify a step size and a length for the sequence. If neither of these is given, "

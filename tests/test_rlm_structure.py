@@ -351,6 +351,25 @@ def test_a_list_set_as_rows_is_the_cells_beside_the_rows_that_hold_the_question(
     assert any(n.label.startswith("a list set as rows") for n in result.nodes)
 
 
+def test_a_list_set_as_the_rows_under_a_title_row_is_that_group_only(store):
+    from app.rlm import Controller
+
+    rows = [["Pier structures", ""], ["wooden pier", "jetty"], ["stone pier", "mole"],
+            ["Harbour craft types (by hull)", ""], ["flat-bottomed boat", "punt"], ["small sailing boat", "dinghy"],
+            ["towing vessel", "tug"], ["Lights", ""], ["red lamp", "port"], ["green lamp", "starboard"]]
+    text = "Harbour card\n" + "\n".join(f"{a}\n{b}" if b else a for a, b in rows) + "\n"
+    add_text_document(store, "Harbour card", [text + "Filler about the card and its printing. " * 20],
+                      tables=[(1, [], rows)])
+
+    result = Controller(store, FakeModel(responder=_list_planner)).ask("Which harbour craft types are there?")
+    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    # The one-word names of the group's rows, not its descriptions, nor the rows of the next group.
+    assert items == ["- punt", "- dinghy", "- tug"], result.answer
+    whole = store.document_text(result.citations[0].doc_id)
+    assert [whole[c.char_start:c.char_end] for c in result.citations] == ["punt", "dinghy", "tug"]
+    assert any(n.label.startswith("a list set as the rows under “Harbour craft types") for n in result.nodes)
+
+
 def test_a_row_holding_the_head_of_the_asked_phrase_without_its_modifier_is_about_something_else(fleet):
     store, _ = fleet
     from app.rlm import cells

@@ -29,7 +29,7 @@ from app.rlm.compare import answer_comparison, sides
 from app.rlm.context import RunContext
 from app.rlm.evidence import Finding
 from app.rlm.entries import answer_from_entry
-from app.rlm.listing import answer_from_rows, answer_from_table, answer_laid_out, answer_list
+from app.rlm.listing import answer_from_group, answer_from_rows, answer_from_table, answer_laid_out, answer_list
 from app.rlm.ranked import answer_by_sentences
 from app.rlm.reading import answer_from_findings, read, read_many, slice_limit, update_partial
 from app.rlm.scan import scan
@@ -121,6 +121,9 @@ def run_guided(ctx: RunContext):
         result = yield from answer_from_table(ctx, filter_node.id)
         if result is None:
             result = yield from answer_from_rows(ctx, filter_node.id)
+        if result is None:
+            # …or as the rows under a title row ("3D data types" over "3D path | path3").
+            result = yield from answer_from_group(ctx, filter_node.id)
         if result is not None:
             return result
     if plan.kind == "list" and not plan.exact and candidates:
@@ -175,7 +178,7 @@ def _scan_affordable(ctx: RunContext, candidates, opt: GuidedOptions) -> bool:
 
 # --- understand ------------------------------------------------------------------------------
 def understand(ctx: RunContext, opt: GuidedOptions):
-    plan = analyse(ctx.question)
+    plan = _unkeyed(ctx, analyse(ctx.question))
     if not opt.plan_call:
         yield from ctx.step("plan", "terms read from the question (no model call)", plan.to_dict())
         return plan
@@ -212,6 +215,22 @@ def understand(ctx: RunContext, opt: GuidedOptions):
     overruled = f" (the model said “{data.get('kind')}”)" if data and data.get("kind") not in (None, plan.kind) else ""
     yield from ctx.set_fate(node, "merged" if data else "discarded",
                             (used + overruled) if data else "unparseable plan: " + used)
+    return plan
+
+
+_HYPHENATED_WORD = re.compile(r"[a-z]+(?:-[a-z]+)+")
+
+
+def _unkeyed(ctx: RunContext, plan: QuestionTerms) -> QuestionTerms:
+    """A hyphenated English word ("a well-made book") looks like a key ("non-free-firmware",
+    "add-on"). One the selection never says is the question's wording, not a key an answer
+    must stand beside: its words are searched for instead."""
+    absent = {k for k in plan.exact if _HYPHENATED_WORD.fullmatch(k)
+              and not ctx.env.regex_hits(key_pattern(k), limit=1)}
+    if absent:
+        plan.exact = [k for k in plan.exact if k not in absent]
+        plan.keys = [k for k in plan.keys if k not in absent]
+        plan.terms = [t for t in plan.terms if t not in absent]
     return plan
 
 
@@ -256,6 +275,17 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
             hits = ctx.store.search(query, doc_ids=env.doc_ids, limit=20)
         except ValueError:
             hits = []  # a query that FTS cannot parse: regex and scan still work
+    # BM25 weighs a name the question is about by its rarity, and "R" is on every page of an R
+    # manual: passages that name it and share the question's other words are searched for too.
+    others = [t for t in plan.terms if t.lower() not in {n.lower() for n in plan.names}]
+    if query and plan.names and others:
+        named = " AND ".join(fts_query([n]) for n in plan.names) + " AND (" + fts_query(others) + ")"
+        try:
+            seen = {h.chunk_id for h in hits}
+            named_hits = [h for h in ctx.store.search(named, doc_ids=env.doc_ids, limit=20) if h.chunk_id not in seen]
+        except ValueError:
+            named_hits = []
+        hits = [h for pair in zip_longest(hits, named_hits) for h in pair if h is not None]
     top = max((h.rank for h in hits), default=1.0) or 1.0
     bm25_order = []
     for h in hits:

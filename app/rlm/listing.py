@@ -267,6 +267,71 @@ def answer_from_rows(ctx, parent: str):
     return (yield from _answer(ctx, items, node))
 
 
+GROUP_SHARE = 0.5  # of the question's idf weight (its words not in the title) a group's title must hold
+
+
+def answer_from_group(ctx, parent: str):
+    """A list a reference sets as a group of a table's rows under a title row: "Which 3D
+    data types does Asymptote provide?" over a card's "3D data types (import three;)" and
+    the rows after it ("ordered triple | triple", "3D path | path3") up to the next title.
+    A title row holds text in one column and nothing in the next, where the rows after it
+    fill both. The items are the group's names: of its two columns, the one whose cells
+    are single words (a card's "triple"), else the first. None unless a title holds
+    GROUP_SHARE of the question and two words of it, and two rows follow."""
+    wanted = sn.content_words(strip_framing(ctx.question))
+    idf = sn.weights(ctx.env, wanted)
+    best, best_share = None, GROUP_SHARE
+    for doc_id in ctx.env.doc_ids:
+        asked = wanted - sn.content_words(ctx.env.docs[doc_id].title or "")
+        total = sum(idf.get(w, 0.0) for w in asked) or 1.0
+        for t in ctx.env.tables(doc_id):
+            rows = [[" ".join((c or "").split()) for c in r] for r in t.rows]
+            for i, row in enumerate(rows):
+                for c in range(len(row) - 1):
+                    if not row[c] or row[c + 1]:
+                        continue
+                    held = asked & sn.content_words(row[c])
+                    share = sum(idf.get(w, 0.0) for w in held) / total
+                    if len(held) < 2 or share <= best_share:
+                        continue
+                    group = []
+                    for r in rows[i + 1:]:
+                        if len(r) <= c + 1 or not (r[c] and r[c + 1]):
+                            break
+                        group.append((r[c], r[c + 1]))
+                    if len(group) >= 2:
+                        best, best_share = (t, row[c], group), share
+    if best is None:
+        return None
+    t, title, group = best
+    span = ctx.env.page_span(t.doc_id, t.page_no)
+    if span is None:
+        return None
+    col = 1 if sum(len(b.split()) == 1 for _, b in group) > sum(len(a.split()) == 1 for a, _ in group) else 0
+    page = ctx.env.slice(t.doc_id, *span)
+    text = ctx.env.slice_text(page)
+    node = yield from ctx.step("filter", f"a list set as the rows under “{title}” in the table on {page.describe()}",
+                               "\n".join(f"{a} | {b}" for a, b in group[:MAX_ITEMS]), parent=parent, slice=page,
+                               data={"table_id": t.id, "title": title, "rows": len(group)})
+    items, at = [], text.find(title)
+    at = max(at, 0)
+    for pair in group:
+        found = row_span(list(pair), text[at:])
+        if found is None:
+            continue
+        a, b, _ = found
+        item = pair[col]
+        i = text.find(item, at + a, at + b) if col == 0 else text.rfind(item, at + a, at + b)
+        if i >= 0:
+            items.append((item, page.char_start + i, page.char_start + i + len(item), node))
+            at += a
+    items = _dedupe(items)[:MAX_ITEMS]
+    if len(items) < 2:
+        yield from ctx.set_fate(node, "discarded", "its cells are not together in the page's text")
+        return None
+    return (yield from _answer(ctx, items, node))
+
+
 def _on_page(env, t, word: str) -> bool:
     """Does the table's page use the word? Asked only of a column that would win."""
     span = env.page_span(t.doc_id, t.page_no)

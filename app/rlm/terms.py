@@ -152,10 +152,11 @@ class QuestionTerms:
     exact: list[str] = field(default_factory=list)  # quoted or key-like: an answer must sit next to one
     kind: str = "lookup"  # lookup | list | aggregate
     expects_number: bool = False
+    names: list[str] = field(default_factory=list)  # capitalised words past the first: what it is about
 
     def to_dict(self) -> dict:
         return {"terms": self.terms, "keys": self.keys, "numbers": self.numbers, "exact": self.exact, "kind": self.kind,
-                "expects_number": self.expects_number}
+                "expects_number": self.expects_number, "names": self.names}
 
 
 def _dedupe(items) -> list[str]:
@@ -176,8 +177,15 @@ def analyse(question: str) -> QuestionTerms:
     # Capitalised words not at the start of the question: likely names.
     words = _WORD.findall(q)
     names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS]
-    content = [w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or w.isdigit())]
-    if not content:
+    # A one- or two-letter name in capitals ("Who originally wrote R?") is what the question
+    # is about, however common: search for it too, so that bm25 prefers passages naming it.
+    short_names = [m.group() for m in re.finditer(r"\b[A-Z][A-Z0-9]?\b", q)
+                   if m.start() > 0 and m.group() not in ("I", "A", "O")]
+    # "3D" and "2D" say which kind as much as a longer word would.
+    content = [w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w))]
+    if content:
+        content += short_names
+    else:
         # Nothing but question words ("Why is R named R?"): the softer of them and short
         # names in capitals are what it is about, rather than no search at all.
         content = [w for w in words if w.lower() in SOFT_STOPWORDS] + \
@@ -203,7 +211,8 @@ def analyse(question: str) -> QuestionTerms:
     # A key in the phrase saying where to read ("the table of asy command-line options") says
     # where, not what: the answer need not sit next to it.
     exact = _dedupe(quoted + [k for k in keylike if k.lower() not in where_said(q).lower()])
-    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q)))
+    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q)),
+                         _dedupe(names + short_names)[:4])
 
 
 def fts_query(terms: list[str]) -> str:
