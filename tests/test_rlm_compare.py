@@ -46,3 +46,24 @@ def test_without_a_comparing_sentence_each_side_is_looked_up(store):
     assert not any(n.data.get("direct") for n in result.nodes)
     assert "Quill is a tool" in result.answer or "quill package provides" in result.answer, result.answer
     assert "Plume is a package" in result.answer, result.answer
+
+
+def test_commands_compared_are_each_read_where_spelled_and_read_whole(store):
+    # The trailing "when splitting…" sets the scene for both sides; a command is named by its
+    # backslash form only ("Inputs … included" names neither), and each side's statement is
+    # read whole: the case before "In this case, use…", "It…" and "Note that…" after.
+    pages = ["Inputs for extensions are included under one tree, instead of in their own directories. " * 2,
+             "When working on big documents, you might want to split the input file into several parts. "
+             "\\include{filename} Use this command in the document body to insert the contents of another file "
+             "named filename.tex. Note that the typesetter will start a new page before processing the material.\n\n"
+             "Sometimes this might not be desirable. In this case, use the \\input{filename} command. "
+             "It simply includes the file specified.\n\n"] + PAPER[2:]
+    doc = add_text_document(store, "Guide", pages)
+    result = Controller(store, FakeModel(responder=oracle_responder(lambda text: None))).ask(
+        "What is the difference between \\include and \\input when splitting a big document into files?", doc_ids=[doc])
+    node = next(n for n in result.nodes if n.data.get("sides"))
+    assert node.data["sides"] == ["\\include", "\\input"] and not node.data.get("direct")
+    lines = result.answer.splitlines()
+    assert lines[0].startswith("\\include: \\include{filename} Use this command") and "new page" in lines[0], result.answer
+    assert lines[1].startswith("\\input: Sometimes this might not be desirable. In this case, use the \\input{filename}")
+    assert lines[1].endswith("It simply includes the file specified. [2]")

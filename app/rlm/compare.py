@@ -24,7 +24,9 @@ from app.rlm.trace import Citation
 
 _ART = r"(?:the\s+|a\s+|an\s+)?"
 _FORMS = [
-    re.compile(r"\bdifferences?\s+between\s+" + _ART + r"(?P<x>.+?)\s+and\s+" + _ART + r"(?P<y>.+?)(?:\s+in\s+[\w .-]+)?\s*\??\s*$", re.I),
+    # A trailing "in R" or "when splitting a document" sets the scene for both sides.
+    re.compile(r"\b(?:differences?|trade-?offs?|distinctions?)\s+between\s+" + _ART + r"(?P<x>.+?)\s+and\s+" + _ART + r"(?P<y>.+?)"
+               r"(?:\s+in\s+[\w .-]+|\s+(?:when|while|if|whenever)\s+[^?]+)?\s*\??\s*$", re.I),
     re.compile(r"\bhow\s+(?:does|do|is|are)\s+" + _ART + r"(?P<x>.+?)\s+differ(?:ent)?\s+from\s+" + _ART + r"(?P<y>.+?)\s*\??\s*$", re.I),
     # "How did the number of binary packages in Debian 3.0 compare with Debian 2.2?", "How
     # does lme4 compare with the nlme package: what does each do better?"
@@ -39,7 +41,12 @@ def sides(question: str) -> tuple[str, str] | None:
     for rx in _FORMS:
         m = rx.search(q)
         if m and m.group("x").strip() and m.group("y").strip():
-            return m.group("x").strip(), m.group("y").strip()
+            x, y = m.group("x").strip(), m.group("y").strip()
+            # "a 32-bit and a 64-bit build of R": the first side is a modifier whose head the
+            # second side gives for both.
+            if len(x.split()) == 1 and len(y.split()) >= 2 and re.search(r"[\d-]", x) and re.search(r"[\d-]", y.split()[0]):
+                x = " ".join([x] + y.split()[1:])
+            return x, y
     return None
 
 
@@ -93,14 +100,17 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         pattern = qshape.definition_pattern(shape)
         if pattern:
             extra += [ctx.env.window(d, a, b, opt.window_chars // 2) for d, a, b in ctx.env.regex_hits(pattern, limit=4)]
+        if side.startswith("\\"):  # a command is found where it is spelled, not by its word
+            extra += [ctx.env.window(d, a, b, opt.window_chars // 2)
+                      for d, a, b in ctx.env.regex_hits(re.escape(side) + r"(?![A-Za-z])", limit=6, flags=0)]
         slices = extra + list(candidates[:opt.sentence_slices])
         total = sum(idf.get(w, 0.0) for w in words) or 1.0
 
         def bonus(doc_id, start, text, _total, raw, shape=shape, total=total, words=words):
             return 0.6 * total * max(qshape.defines(text, shape), 1.0 if qshape.entry_for(raw, words) else 0.0)
 
-        covering = sorted((r for r in sn.rank(ctx.env, slices, words, idf, bonus=bonus) if r.coverage >= 0.99),
-                          key=lambda r: -r.score)
+        covering = sorted((r for r in sn.rank(ctx.env, slices, words, idf, bonus=bonus)
+                           if r.coverage >= 0.99 and _spelled(side, r.text)), key=lambda r: -r.score)
         ranked = [r for r in covering if not any(r.start == c.start and r.doc_id == c.doc_id for c in chosen)]
         if not ranked and chosen and covering and _same(covering[0], chosen[0]):
             # The only sentence about this side is the first side's own: one sentence states
@@ -108,8 +118,12 @@ def answer_comparison(ctx, candidates, opt, parent: str):
             ranked = covering[:1]
         if not ranked:
             return None
-        chosen.append(ranked[0])
-        rows.append(f"{side}: {ranked[0].score:5.2f}  {ranked[0].text[:110]}")
+        # A side's statement read whole: "In this case, use the \\input{filename} command." with
+        # the case before it and "It simply includes the file specified." after it.
+        best = sn.antecedent(ctx.env, ranked[0]) or ranked[0]
+        best = sn.continuation(ctx.env, best, [side]) or best
+        chosen.append(best)
+        rows.append(f"{side}: {best.score:5.2f}  {best.text[:110]}")
     node = yield from ctx.step("filter", f"a comparison: look up “{pair[0]}” and “{pair[1]}” each on its own",
                                "\n".join(rows), parent=parent, data={"sides": list(pair)})
     if _same(*chosen):
@@ -174,7 +188,8 @@ def _direct(ctx, pair, candidates, opt, wanted, idf) -> list:
     for r in sn.rank(ctx.env, slices, wanted, idf, longest=DIRECT_CHARS):
         sw = sn.content_words(r.text)
         # A question the document asks itself (a FAQ's heading) states no difference.
-        if all(sn.holds(sw, k) for k in keys) and _CUE.search(r.text) and not r.text.rstrip().endswith("?"):
+        if all(sn.holds(sw, k) for k in keys) and all(_spelled(side, r.text) for side in pair) \
+                and _CUE.search(r.text) and not r.text.rstrip().endswith("?"):
             found.append(r)
     if not found:
         return []
@@ -182,6 +197,12 @@ def _direct(ctx, pair, candidates, opt, wanted, idf) -> list:
     near = [r for r in found[1:] if r.doc_id == best.doc_id
             and 0 <= max(r.start - best.end, best.start - r.end) <= DIRECT_GAP]
     return sorted([best] + near[:1], key=lambda r: r.start)
+
+
+def _spelled(side: str, text: str) -> bool:
+    """A side that is a command ("\\include") is only named by that command, not by the
+    word ("Inputs … included under tex")."""
+    return not side.startswith("\\") or re.search(re.escape(side) + r"(?![A-Za-z])", text) is not None
 
 
 def _answer_direct(ctx, pair, chosen, parent: str):

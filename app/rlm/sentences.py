@@ -322,9 +322,11 @@ def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
 
 
 # A sentence that only says something together with the one before it: "If neither of
-# these is given, the default by=1 is assumed." after the sentence naming by= and length=.
+# these is given, the default by=1 is assumed." after the sentence naming by= and length=;
+# "Note that LaTeX will start a new page…" after the command it adds to.
 _ANAPHORA = re.compile(r"(?:(?:If|When|Unless)\s+(?:neither|either|none|both|one|any|each)\s+of\s+(?:these|them|those|the\s+two)"
                        r"|(?:If|When)\s+(?:this|these|that|it|they)\b|(?:Otherwise|In\s+that\s+case|In\s+this\s+case)\b"
+                       r"|(?:Note|Notice)\s+that\b"
                        r"|(?:This|These|Those|Such|It|They|Its|Their)\s+(?!is\s+(?:a|an|the)\s+(?:section|chapter|table|figure))\w)")
 CONTINUATION_CHARS = 300  # a longer next sentence starts a topic of its own
 
