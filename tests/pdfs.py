@@ -521,3 +521,40 @@ def furniture_pdf(path, pages: int = 8) -> Path:
     doc.save(str(path))
     doc.close()
     return path
+
+
+# Output an R session prints in a fixed-pitch font: columns one space apart where figures
+# are wide, a label printed once for a group of rows, code and a bare matrix around them.
+PRINTED_ANOVA = ["> anova(m0, fm1, fm2)",
+                 "     npar    AIC    BIC  logLik deviance  Chisq Df Pr(>Chisq)",
+                 "m0      3 1910.2 1919.8 -952.10   1904.2",
+                 "fm1     4 1802.5 1814.9 -897.24   1794.5 109.69  1  1.124e-25",
+                 "fm2     6 1763.9 1783.1 -875.97   1751.9 42.554  2  5.725e-10"]
+PRINTED_FTABLE = ["> ftable(catch)",
+                  "             Gear   A   B   C",
+                  "Catch  Boat",
+                  "Landed Heron       51  35  12",
+                  "       Gull         8   1  20",
+                  "Lost   Heron       31  20   5",
+                  "       Gull         2   0  39"]
+PRINTED_CODE = ["> x <- c(1, 2, 3)", "> y <- 2 * x", "  1 2 3", "  4 5 6", "  7 8 9"]
+
+
+def printed_output_pdf(path) -> Path:
+    """One page: prose in a proportional font, then an anova() table, an ftable() and code
+    with a bare matrix, each printed in Courier."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    p = doc.new_page()
+    _body(p, 72, "The three harbour models are compared by their fit, and the catch is tabulated by gear. " * 2)
+    y = 150.0
+    for block in (PRINTED_ANOVA, PRINTED_FTABLE, PRINTED_CODE):
+        for line in block:
+            p.insert_text((72, y), line, fontsize=9, fontname="cour")
+            y += 11
+        y += 22
+    _body(p, y, "The second model fits best, and most of the catch is landed by the herons. " * 2)
+    doc.save(str(path), garbage=3, deflate=True)
+    doc.close()
+    return path

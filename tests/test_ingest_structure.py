@@ -278,3 +278,21 @@ def test_a_first_row_is_no_header_for_differing_from_a_column_of_mixed_type(tmp_
     (table,) = [t for t in store.tables(done.doc_id) if t.page_no == 1 and len(t.rows[0]) == 2]
     assert table.header == [] and table.rows[0] == ["terminate execution", "exit();"], (table.header, table.rows)
     store.close()
+
+
+def test_output_printed_in_a_fixed_pitch_is_read_as_tables_by_where_its_figures_end(tmp_path):
+    pdf = pdfs.printed_output_pdf(tmp_path / "session.pdf")
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    anova, ftable = store.tables(done.doc_id)  # the code and the bare matrix make none
+    # Columns one space apart ("1802.5 1814.9") are told apart by where their figures end;
+    # a header of two words ("Pr(>Chisq)" alone, "Sum Sq" would be one) names the column it ends over.
+    assert anova.header == ["", "npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"]
+    assert anova.rows == [["m0", "3", "1910.2", "1919.8", "-952.10", "1904.2", "", "", ""],
+                          ["fm1", "4", "1802.5", "1814.9", "-897.24", "1794.5", "109.69", "1", "1.124e-25"],
+                          ["fm2", "6", "1763.9", "1783.1", "-875.97", "1751.9", "42.554", "2", "5.725e-10"]]
+    # A group's label printed once is carried down to its rows; the corner's words head the labels.
+    assert ftable.header == ["Gear Catch Boat", "A", "B", "C"]
+    assert ftable.rows == [["Landed Heron", "51", "35", "12"], ["Landed Gull", "8", "1", "20"],
+                           ["Lost Heron", "31", "20", "5"], ["Lost Gull", "2", "0", "39"]]
+    store.close()

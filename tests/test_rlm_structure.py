@@ -441,3 +441,27 @@ def test_a_verb_of_the_question_is_no_half_of_a_phrase_a_row_must_hold(tmp_path)
     table, row, col, _, _ = found
     assert table.rows[row][2] == "rinse" and table.header[col] == "Tool"
     store.close()
+
+
+def test_a_figure_is_read_from_output_printed_in_a_fixed_pitch_by_its_row_label(tmp_path):
+    from app.rlm import Controller
+
+    pdf = pdfs.printed_output_pdf(tmp_path / "session.pdf")
+    (done,) = [e for e in import_paths([str(pdf)], workers=0) if e.kind == "file-done"]
+    store = open_store()
+    # A row label with a figure is an exact key ("fm1"), or a word ("m0"): either way the row
+    # it labels is read under the column the question names, and cited where it stands.
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("What AIC does fm1 have?")
+    assert result.answer.startswith("1802.5 (AIC): fm1; npar: 4; AIC: 1802.5; BIC: 1814.9"), result.answer
+    (c,) = result.citations
+    assert store.document_text(done.doc_id)[c.char_start:c.char_end] == c.quote
+    assert c.quote.startswith("fm1") and "1802.5" in c.quote
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("What is the BIC of m0?")
+    assert result.answer.startswith("1919.8 (BIC): m0;"), result.answer
+    # A label printed once for its group ("Lost" over "Heron" and "Gull") is the group's rows'.
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("How many were lost by the gulls at C?")
+    assert result.answer.startswith("39 (C): Gear Catch Boat: Lost Gull; A: 2; B: 0; C: 39 [1]"), result.answer
+    assert result.citations[0].quote.startswith("Gull")  # where the row stands on the page
+    result = Controller(store, FakeModel(responder=_lookup_planner)).ask("How many were lost by the terns at C?")
+    assert not any(n.label.startswith("a figure from a table") for n in result.nodes), result.answer
+    store.close()

@@ -29,6 +29,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from app.ingest import printed
+
 # Caps: a real 2,415-page manual has 1,426 outline entries; 5,000 leaves room, and stops a
 # PDF with a million bookmarks from filling the library.
 MAX_OUTLINE = 5000
@@ -295,6 +297,11 @@ class PageReader:
                     t0 = time.process_time()
                     self.out.tables.extend(layout_tables(number + 1, tp)[:MAX_TABLES - found])
                     self._table_seconds += time.process_time() - t0
+                if len(text) <= MAX_LAYOUT_PAGE_CHARS and self._table_seconds <= TABLE_TIME_BUDGET_S \
+                        and printed.worth_reading(text):
+                    t0 = time.process_time()
+                    self._add_printed(printed.printed_tables(number + 1, tp), found)
+                    self._table_seconds += time.process_time() - t0
         except Exception:
             pass
         return text
@@ -344,6 +351,15 @@ class PageReader:
                                       and title[-1] not in ".,;:"):
             self.out.title, self.out.title_source = title, "heading"
 
+    def _add_printed(self, found: list[dict], first: int) -> None:
+        """Tables printed in a fixed pitch replace what layout_tables() read of the same
+        place (it runs "4 1802 1815" together as one cell)."""
+        if not found:
+            return
+        kept = [t for t in self.out.tables[first:] if not any(_overlaps(t["bbox"], p["bbox"]) for p in found)]
+        del self.out.tables[first:]
+        self.out.tables.extend((kept + found[:MAX_TABLES_PER_PAGE])[:MAX_TABLES - first])
+
     def _find_tables(self, page) -> None:
         out = self.out
         if len(out.tables) >= MAX_TABLES or self._table_seconds > TABLE_TIME_BUDGET_S:
@@ -378,6 +394,10 @@ class PageReader:
             if self._table_seconds > TABLE_TIME_BUDGET_S:
                 out.notes.append(f"Finding tables took over {TABLE_TIME_BUDGET_S:.0f} s; pages after "
                                  f"{page.number + 1} were not searched for tables.")
+
+
+def _overlaps(a: list, b: list) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _forms_size(page) -> int:

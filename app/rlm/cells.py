@@ -15,7 +15,7 @@ import re
 from app.rlm import answerable, deflist, hygiene, qshape
 from app.rlm import sentences as sn
 from app.rlm.events import AnswerDelta
-from app.rlm.terms import strip_framing
+from app.rlm.terms import analyse, strip_framing
 from app.rlm.trace import Citation
 
 ROW_SHARE = 0.75  # of the question's idf weight that the row and its header must hold
@@ -23,17 +23,20 @@ ROW_CHARS = 400  # a row's cells stand within this many characters of the page's
 CAPTION_CHARS = 160  # text above a table that names it
 
 
-def best_row(env, question: str, needs_code: bool = False):
+def best_row(env, question: str, needs_code: bool = False, keys=()):
     """(table, row index, column or None, share, the rarest words it holds) of the row that
     answers best, or None.
-    The row must hold the question's rarest word itself, whole: a header alone names a
-    column, not a row. The column is the one whose header holds a question word the row lacks
-    ("size" of the gimp row)."""
+    The row must hold the question's rarest word itself, whole, of those its table's header
+    does not hold: a header names a column, not a row. The column is the one whose header
+    holds a question word the row lacks ("size" of the gimp row). keys: the question's exact
+    keys ("fm3"); then only a row one labels (its first cell) is read, under a header that
+    names the column asked for."""
     wanted = sn.content_words(strip_framing(question))
     if len(wanted) < 2:
         return None  # one word picks rows by accident, not a row and a column
     idf = sn.weights(env, wanted)
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
+    numeric = analyse(question).expects_number
     # "line width", "North Wind": a row that holds one word of a phrase the question makes
     # of two, and not the other ("Default page width", "Grey Heron"), is about something else.
     stems = [sn.stem(w) for w in re.findall(r"[A-Za-z][\w'-]*", strip_framing(question))]
@@ -45,15 +48,22 @@ def best_row(env, question: str, needs_code: bool = False):
         titled = wanted & sn.content_words(env.docs[doc_id].title or "")
         if not wanted - titled:
             continue
-        top = max(idf.get(w, 0.0) for w in wanted - titled)
-        rarest = {w for w in wanted - titled if idf.get(w, 0.0) >= 0.95 * top}  # ties: any of them
         for t in env.tables(doc_id):
             heads = [sn.content_words(h or "") | sn.soft_words(h or "") for h in t.header]
+            # A word the header holds names a column ("What AIC does fm3 have?"): the rarest
+            # of the others must pick the row.
+            pool = wanted - titled - set().union(*heads) if heads else wanted - titled
+            if not pool:
+                continue
+            top = max(idf.get(w, 0.0) for w in pool)
+            rarest = {w for w in pool if idf.get(w, 0.0) >= 0.95 * top}  # ties: any of them
             caption = None
             for i, row in enumerate(t.rows):
                 # Whole words: a cell is looked up by what it says ("frame" is not "framework").
                 words = sn.content_words(" ".join(row))
                 if not rarest & words or needs_code and not any(qshape.cell_names_code(c) for c in row):
+                    continue
+                if keys and not (row and " ".join(row[0].split()).lower() in {k.lower() for k in keys}):
                     continue
                 in_row = wanted & words
                 by_col = [(wanted - in_row) & h for h in heads]
@@ -66,7 +76,12 @@ def best_row(env, question: str, needs_code: bool = False):
                 if needs_code and sum(idf.get(w, 0.0) for w in in_row | titled) / total <= ROW_SHARE:
                     continue  # an instruction's row says what is asked itself, not through its caption
                 if share > best_share and len(row) - sum(1 for c in row if not c.strip()) >= 2:
-                    col = max(range(len(by_col)), key=lambda c: len(by_col[c])) if in_head else None
+                    # Of headers holding as many of its words, a question asking how many
+                    # wants the one over a figure (not the corner over the row labels).
+                    col = max(range(len(by_col)), key=lambda c: (
+                        len(by_col[c]), numeric and c < len(row) and bool(re.search(r"\d", row[c])))) if in_head else None
+                    if keys and col is None:
+                        continue
                     best, best_share = (t, i, col, share, rarest & words), share
     return best
 
@@ -95,11 +110,11 @@ def caption_words(env, t) -> set[str]:
     return words
 
 
-def answer_from_cells(ctx, parent: str, needs_code: bool = False):
+def answer_from_cells(ctx, parent: str, needs_code: bool = False, keys=()):
     """A cited answer from a table's row, or None when no row holds enough of the question
     or its cells cannot be found on their page. needs_code: only a row with a cell that
-    names a command or call (an instruction's answer)."""
-    found = best_row(ctx.env, ctx.question, needs_code)
+    names a command or call (an instruction's answer); keys: only a row they label."""
+    found = best_row(ctx.env, ctx.question, needs_code, keys)
     if found is None:
         return None
     t, i, col, share, rarest = found
@@ -110,6 +125,10 @@ def answer_from_cells(ctx, parent: str, needs_code: bool = False):
     page = ctx.env.slice(t.doc_id, *span)
     text = ctx.env.slice_text(page)
     cells = row_span(row, text)
+    if cells is None and len(row[0].split()) > 1:
+        # A label printed once for a group of rows (ftable's "Lost" over "Heron" and "Gull")
+        # was carried down to the row: on the page the row starts at its own last word.
+        cells = row_span([row[0].split()[-1]] + row[1:], text)
     labels = [" ".join(h.split()) for h in t.header] if t.header else []
     node = yield from ctx.step(
         "filter", f"a figure from a table: the row {_show(row)} of the table on {page.describe()}",
