@@ -67,3 +67,32 @@ def test_commands_compared_are_each_read_where_spelled_and_read_whole(store):
     assert lines[0].startswith("\\include: \\include{filename} Use this command") and "new page" in lines[0], result.answer
     assert lines[1].startswith("\\input: Sometimes this might not be desirable. In this case, use the \\input{filename}")
     assert lines[1].endswith("It simply includes the file specified. [2]")
+
+
+def test_the_first_side_stops_short_of_the_statement_quoted_for_the_second(store):
+    # "…data frame. hbSendQuery sends…" is one sentence to the splitter (a name in lower case
+    # starts the next): the first side does not read on into it, so no text is quoted twice.
+    pages = ["Harbour queries can be sent by either hbSendQuery or hbGetQuery. hbGetquery sends the query and "
+             "retrieves the results as a data frame. hbSendQuery sends the query and returns a handle of class "
+             "\"HBResult\" to fetch the results from.\n\n"] + PAPER[2:]
+    doc = add_text_document(store, "Guide", pages)
+    result = Controller(store, FakeModel(responder=oracle_responder(lambda text: None))).ask(
+        "What is the difference between hbGetQuery and hbSendQuery?", doc_ids=[doc])
+    first, second = result.citations
+    assert first.char_end <= second.char_start or second.char_end <= first.char_start, result.answer
+    assert "HBResult" in second.quote
+
+
+def test_a_note_after_a_statement_goes_on_saying_it_but_needs_nothing_before_it(store):
+    from app.rlm import sentences as sn
+    from app.rlm.environment import Environment
+
+    text = ("We have often looked at such files with a hex editor to work out what they hold. Note that utf8 is "
+            "no valid encoding name, and macintosh is the name for the Mac Roman encoding.\n\n")
+    doc = add_text_document(store, "Guide", [text])
+    env = Environment(store, [doc])
+    note = text.index("Note that")
+    r = sn.Ranked(1.0, 1.0, doc, note, text.index("\n\n"), text[note:text.index("\n\n")], frozenset())
+    assert sn.antecedent(env, r) is None
+    before = sn.Ranked(1.0, 1.0, doc, 0, note - 1, text[:note - 1], frozenset())
+    assert sn.continuation(env, before).end == r.end

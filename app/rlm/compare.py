@@ -90,7 +90,7 @@ def answer_comparison(ctx, candidates, opt, parent: str):
     # Where the question's sections start is the same for both sides.
     openings = [navigate.opening(ctx.env, m, opt.window_chars)
                 for m in navigate.matching_sections(ctx.env, wanted_all, idf)]
-    chosen, rows = [], []
+    chosen, found, rows = [], [], []
     for side in pair:
         shape = qshape.shape_of(f"What is {side}?")
         words = sn.content_words(side)
@@ -122,7 +122,11 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         # the case before it and "It simply includes the file specified." after it.
         best = sn.antecedent(ctx.env, ranked[0]) or ranked[0]
         best = sn.continuation(ctx.env, best, [side]) or best
+        found.append(ranked[0])
         chosen.append(best)
+    if len(chosen) == 2 and _overlap(*chosen) and not _overlap(found[0], chosen[1]):
+        chosen[0] = found[0]  # the first side read on into the second's statement: it stops short
+    for side, best in zip(pair, chosen):
         rows.append(f"{side}: {best.score:5.2f}  {best.text[:110]}")
     node = yield from ctx.step("filter", f"a comparison: look up “{pair[0]}” and “{pair[1]}” each on its own",
                                "\n".join(rows), parent=parent, data={"sides": list(pair)})
@@ -134,6 +138,10 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         lines = [f"{side}: {hygiene.quoted(r.text)} [{n}]" for n, (side, r) in enumerate(zip(pair, chosen), 1)]
     return (yield from _finish(ctx, node, cites, lines, "each side's best sentence is quoted",
                                "a comparison from one lookup per side"))
+
+
+def _overlap(a, b) -> bool:
+    return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
 
 
 def _cite(ctx, n: int, node, r) -> Citation:

@@ -323,13 +323,14 @@ def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
 
 
 # A sentence that only says something together with the one before it: "If neither of
-# these is given, the default by=1 is assumed." after the sentence naming by= and length=;
-# "Note that LaTeX will start a new page…" after the command it adds to.
+# these is given, the default by=1 is assumed." after the sentence naming by= and length=.
 _ANAPHORA = re.compile(r"(?:(?:If|When|Unless)\s+(?:neither|either|none|both|one|any|each)\s+of\s+(?:these|them|those|the\s+two)"
                        r"|(?:If|When)\s+(?:this|these|that|it|they)\b|(?:Otherwise|In\s+that\s+case|In\s+this\s+case)\b"
-                       r"|(?:Note|Notice)\s+that\b"
                        r"|(?:This|These|Those|Such|It|They|Its|Their)\s+(?!is\s+(?:a|an|the)\s+(?:section|chapter|table|figure))\w)")
 CONTINUATION_CHARS = 300  # a longer next sentence starts a topic of its own
+# A next sentence that adds to the one before ("Note that LaTeX will start a new page…" after
+# the command it describes) goes on saying it, though it stands alone as a sentence.
+_ADDS = re.compile(r"(?:Note|Notice)\s+that\b")
 
 
 def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
@@ -341,7 +342,7 @@ def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
     if nxt is None:
         return None
     same_subject = any(re.match(r"(?:(?:a|an|the)\s+)?" + re.escape(x) + r"\b", nxt.text, re.I) for x in subjects if x)
-    if not (_ANAPHORA.match(nxt.text) or same_subject):
+    if not (_ANAPHORA.match(nxt.text) or _ADDS.match(nxt.text) or same_subject):
         return None
     return _through(env, r, nxt.end)
 
