@@ -558,3 +558,26 @@ def printed_output_pdf(path) -> Path:
     doc.save(str(path), garbage=3, deflate=True)
     doc.close()
     return path
+
+
+def overrun_table_pdf(path) -> Path:
+    """A ruled table whose first cell runs past its column's rule ("inner-harbourmaster"),
+    so find_tables cuts the word and gives its last letters to the next cell."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    p = doc.new_page()
+    rows = [["area", "berths", "used for"], ["inner-harbourmaster", "31", "pilot boats and tugs"],
+            ["outer", "12", "fishing fleet"], ["quay", "7", "ferries"]]
+    xs, y0, h = [72, 150, 240, 420], 100, 20
+    for r in range(len(rows) + 1):
+        p.draw_line((xs[0], y0 + r * h), (xs[-1], y0 + r * h))
+    for x in xs:
+        p.draw_line((x, y0), (x, y0 + len(rows) * h))
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            # The count stands right in its column, clear of the name running into it.
+            p.insert_text((xs[c] + (60 if c == 1 else 3), y0 + r * h + 14), cell, fontsize=10, fontname="helv")
+    doc.save(str(path))
+    doc.close()
+    return path

@@ -296,3 +296,14 @@ def test_output_printed_in_a_fixed_pitch_is_read_as_tables_by_where_its_figures_
     assert ftable.rows == [["Landed Heron", "51", "35", "12"], ["Landed Gull", "8", "1", "20"],
                            ["Lost Heron", "31", "20", "5"], ["Lost Gull", "2", "0", "39"]]
     store.close()
+
+
+def test_a_word_a_ruled_table_cuts_at_its_rule_is_mended_from_the_page_text(tmp_path):
+    pdf = pdfs.overrun_table_pdf(tmp_path / "berths.pdf")
+    (done,) = _import([pdf], workers=0)
+    store = open_store()
+    (table,) = store.tables(done.doc_id)
+    # find_tables gives "inner-harbourma" | "ster 31"; the page's text has the whole word.
+    assert table.rows[0] == ["inner-harbourmaster", "31", "pilot boats and tugs"], table.rows
+    assert table.rows[1:] == [["outer", "12", "fishing fleet"], ["quay", "7", "ferries"]]
+    store.close()

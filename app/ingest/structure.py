@@ -290,7 +290,7 @@ class PageReader:
         try:
             if self._tables:
                 found = len(self.out.tables)
-                self._find_tables(page)
+                self._find_tables(page, text)
                 # A page with a ruled table has had its tables found; the others may set one out by position.
                 if len(self.out.tables) == found < MAX_TABLES and len(text) <= MAX_LAYOUT_PAGE_CHARS \
                         and self._table_seconds <= TABLE_TIME_BUDGET_S and looks_tabular(text):
@@ -360,7 +360,7 @@ class PageReader:
         del self.out.tables[first:]
         self.out.tables.extend((kept + found[:MAX_TABLES_PER_PAGE])[:MAX_TABLES - first])
 
-    def _find_tables(self, page) -> None:
+    def _find_tables(self, page, text: str = "") -> None:
         out = self.out
         if len(out.tables) >= MAX_TABLES or self._table_seconds > TABLE_TIME_BUDGET_S:
             return
@@ -383,7 +383,7 @@ class PageReader:
         try:
             found = page.find_tables().tables[:MAX_TABLES_PER_PAGE]
             for t in found:
-                rec = _table_record(page.number + 1, t)
+                rec = _table_record(page.number + 1, t, text)
                 if rec:
                     out.tables.append(rec)
         finally:
@@ -442,12 +442,37 @@ def _has_grid(drawings) -> bool:
     return False
 
 
-def _table_record(page_no: int, t) -> dict | None:
+_END_PIECE = re.compile(r"[\w-]+$")
+_START_PIECE = re.compile(r"^[\w-]+")
+
+
+def _rejoin(grid: list[list[str]], text: str) -> None:
+    """Mend words find_tables cut where text overruns a rule ("non-free-firmwar" | "e 31"):
+    the piece that starts a cell goes back on the word ending the cell before it, where the
+    page's text has the joined word and not the cut one."""
+    words = None
+    for row in grid:
+        for j in range(len(row) - 1):
+            a, b = row[j], row[j + 1]
+            if not (a and b and a[-1].isalpha() and b[0].isalpha()):
+                continue
+            head, tail = _END_PIECE.search(a), _START_PIECE.match(b)
+            if head is None or tail is None:
+                continue
+            if words is None:
+                words = set(re.findall(r"[\w-]+", text))
+            if head.group() + tail.group() in words and head.group() not in words:
+                row[j], row[j + 1] = a + tail.group(), b[tail.end():].lstrip()
+
+
+def _table_record(page_no: int, t, text: str = "") -> dict | None:
     from app.store.models import clean_cell
 
     truncated = t.row_count > MAX_TABLE_ROWS or t.col_count > MAX_TABLE_COLS
     rows = t.extract()[:MAX_TABLE_ROWS + 1]
     cells = [[clean_cell(c, MAX_CELL_CHARS) for c in (row or [])[:MAX_TABLE_COLS]] for row in rows]
+    if text:
+        _rejoin(cells, text)
     try:
         header = t.header
         names = [clean_cell(c, MAX_CELL_CHARS) for c in (header.names or [])[:MAX_TABLE_COLS]]
