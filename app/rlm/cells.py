@@ -82,6 +82,8 @@ def best_row(env, question: str, needs_code: bool = False, keys=()):
                         len(by_col[c]), numeric and c < len(row) and bool(re.search(r"\d", row[c])))) if in_head else None
                     if keys and col is None:
                         continue
+                    if keys and col == 0:
+                        col = None  # the key labels the row: the question asks for the row, not its label
                     best, best_share = (t, i, col, share, rarest & words), share
     return best
 

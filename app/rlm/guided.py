@@ -109,7 +109,7 @@ def run_guided(ctx: RunContext):
             result = yield from answer_from_entry(ctx, filter_node.id)
         if result is not None:
             return result
-    elif plan.kind == "lookup" and qshape.shape_of(strip_framing(ctx.question)).kind == "fact":
+    elif plan.kind == "lookup" and qshape.shape_of(strip_framing(ctx.question)).kind != "howto":
         # An exact key that labels a table's row, under a header the question names ("What
         # AIC does fm3 have?"), is that row's cell; any other key is read from the text below.
         result = yield from answer_from_cells(ctx, filter_node.id, keys=plan.exact)
