@@ -37,6 +37,7 @@ def best_row(env, question: str, needs_code: bool = False, keys=()):
     idf = sn.weights(env, wanted)
     total = sum(idf.get(w, 0.0) for w in wanted) or 1.0
     numeric = analyse(question).expects_number
+    labels = {k.lower() for k in keys}
     # "line width", "North Wind": a row that holds one word of a phrase the question makes
     # of two, and not the other ("Default page width", "Grey Heron"), is about something else.
     stems = [sn.stem(w) for w in re.findall(r"[A-Za-z][\w'-]*", strip_framing(question))]
@@ -59,11 +60,11 @@ def best_row(env, question: str, needs_code: bool = False, keys=()):
             rarest = {w for w in pool if idf.get(w, 0.0) >= 0.95 * top}  # ties: any of them
             caption = None
             for i, row in enumerate(t.rows):
+                if labels and not (row and " ".join(row[0].split()).lower() in labels):
+                    continue
                 # Whole words: a cell is looked up by what it says ("frame" is not "framework").
                 words = sn.content_words(" ".join(row))
                 if not rarest & words or needs_code and not any(qshape.cell_names_code(c) for c in row):
-                    continue
-                if keys and not (row and " ".join(row[0].split()).lower() in {k.lower() for k in keys}):
                     continue
                 in_row = wanted & words
                 by_col = [(wanted - in_row) & h for h in heads]
