@@ -307,3 +307,15 @@ def test_a_word_a_ruled_table_cuts_at_its_rule_is_mended_from_the_page_text(tmp_
     assert table.rows[0] == ["inner-harbourmaster", "31", "pilot boats and tugs"], table.rows
     assert table.rows[1:] == [["outer", "12", "fishing fleet"], ["quay", "7", "ferries"]]
     store.close()
+
+
+def test_only_lines_as_short_as_printed_rows_make_a_page_worth_reading_for_printed_output():
+    from app.ingest import printed
+
+    # The check goes word by word over lines no longer than a printed row (a regex over the
+    # page backtracked for half a minute on one hostile 40,000-digit line): lines of
+    # hundreds of figures are a dump, not rows.
+    assert not printed.worth_reading(("1 " * 200 + "\n") * 3)
+    assert not printed.worth_reading("9" * 39_999 + " ")
+    assert printed.worth_reading("fm3     4 1802 1815\nfm2     5 1762 1778\n")
+    assert not printed.worth_reading("The harbour has 4 berths.\nIt was built in 1802.\n")

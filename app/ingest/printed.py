@@ -24,8 +24,9 @@ MONO_FONT = re.compile(r"mono|courier|cmtt|typewriter|consol|menlo|inconsolata|s
 NUMBER = re.compile(r"[<>]?[-+−]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?%?", re.I)
 # A line of code or a comment over figures is no header: "# The data", "cat (2, A, B)".
 _CODE_LINE = re.compile(r"^\s*(?:#|//|%|>|\+)|=|;|<-|\([^)]*,")
-# Lines worth reading for one: two or more figures apart on a line (cheap, on the page text).
-_FIGURE_LINE = re.compile(r"^[^\n]*?[-+−]?\d[\d.,]*(?:e[-+]?\d+)?[ \t]+[-+−]?\d[\d.,]*(?:e[-+]?\d+)?[ \t]*$", re.M | re.I)
+LINE_CHARS = 300  # a longer line of text is no printed row
+_FIGURE = re.compile(r"[-+−]?\d[\d.,]*(?:e[-+]?\d+)?", re.I)  # what a page's row of figures ends in
+_ENDS_IN_FIGURE = re.compile(r"[-+−]?\d[\d.,]*(?:e[-+]?\d+)?$", re.I)
 MIN_ROWS = 2
 MIN_COLS = 2
 MAX_ROWS = 500
@@ -34,8 +35,19 @@ HEADER_UP = 2  # rows above the figures looked at for the header (ftable's "Dept
 
 
 def worth_reading(text: str) -> bool:
-    """Does the page's text have two lines of figures set apart? Only such pages are read."""
-    return len(_FIGURE_LINE.findall(text)) >= MIN_ROWS
+    """Does the page's text have two lines ending in two figures set apart? Only such pages
+    are read. Word by word, not one regex over the page: a hostile page of one 40,000-digit
+    line must cost no more than a page of prose."""
+    found = 0
+    for line in text.splitlines():
+        if len(line) > LINE_CHARS:
+            continue
+        words = line.split()
+        if len(words) >= 2 and _FIGURE.fullmatch(words[-1]) and _ENDS_IN_FIGURE.search(words[-2]):
+            found += 1
+            if found >= MIN_ROWS:
+                return True
+    return False
 
 
 def printed_tables(page_no: int, tp) -> list[dict]:
@@ -203,7 +215,7 @@ def _record(page_no: int, block: list, i: int, j: int) -> dict | None:
         if parts:
             levels = parts
         rows.append([" ".join(p[1] for p in parts)] + cells)
-    if sum(bool(_CODE_LINE.search(r[0])) for r in rows) * 2 >= len(rows):
+    if sum(bool(_CODE_LINE.search(r[0][:LINE_CHARS])) for r in rows) * 2 >= len(rows):
         return None  # values assigned in code ("x = [1 2 3"), not a table printed
     header, top = _header(block, i, cols, left, width)
     if not any(r[0] and not _is_number(r[0]) for r in rows) and not header:
@@ -222,7 +234,7 @@ def _header(block: list, i: int, cols: list[float], left: float, width: float) -
     corner: list[str] = []
     for k in range(i - 1, max(-1, i - 1 - HEADER_UP), -1):
         row = block[k]
-        if any(_is_number(w[2]) for w in row["words"]) or _CODE_LINE.search(" ".join(w[2] for w in row["words"])):
+        if any(_is_number(w[2]) for w in row["words"]) or _CODE_LINE.search(" ".join(w[2] for w in row["words"])[:LINE_CHARS]):
             return [], i
         names = [""] * len(cols)
         here = []
