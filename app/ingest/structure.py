@@ -456,7 +456,9 @@ def _rejoin(grid: list[list[str]], text: str) -> None:
             a, b = row[j], row[j + 1]
             if not (a and b and a[-1].isalpha() and b[0].isalpha()):
                 continue
-            head, tail = _END_PIECE.search(a), _START_PIECE.match(b)
+            # (the last 60 characters: no word is longer, and a search from every start of
+            # a long cell would cost its length squared)
+            head, tail = _END_PIECE.search(a[-60:]), _START_PIECE.match(b)
             if head is None or tail is None:
                 continue
             if words is None:
