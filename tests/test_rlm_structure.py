@@ -260,6 +260,17 @@ def _planner(kind):
 _lookup_planner, _list_planner = _planner("lookup"), _planner("list")
 
 
+def _card_list(store, text: str, tables, question: str, title: str = "Reference card"):
+    """A reference card of `text` and its `tables` (lists of rows on page 1), asked a list
+    question by a model that extracts nothing: (the answer's items, the result)."""
+    from app.rlm import Controller
+
+    add_text_document(store, title, [text + "Filler about the card and its printing. " * 20],
+                      tables=[(1, [], rows) for rows in tables])
+    result = Controller(store, FakeModel(responder=_list_planner)).ask(question)
+    return [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")], result
+
+
 def test_a_figure_is_read_from_its_table_row_with_the_column_label_and_cited_on_its_page(fleet):
     store, doc_id = fleet
     from app.rlm import Controller
@@ -333,17 +344,11 @@ def test_an_instruction_is_read_from_a_reference_card_row_only_when_the_row_name
 
 
 def test_a_list_set_as_rows_is_the_cells_beside_the_rows_that_hold_the_question(store):
-    from app.rlm import Controller
-
     rows = [["grayscale pen from value", "gray(g)"], ["RGB pen from values", "rgb(r,g,b)"],
             ["CMYK pen from values", "cmyk(c,m,y,k)"], ["invisible pen", "invisible"],
             ["fill path with pen", "fill(path,pen)"]]
     text = "Pens\n" + "\n".join(f"{a}\n{b}" for a, b in rows) + "\n"
-    add_text_document(store, "Reference card", [text + "Filler about the card and its printing. " * 20],
-                      tables=[(1, [], rows)])
-
-    result = Controller(store, FakeModel(responder=_list_planner)).ask("Which calls make a pen from values?")
-    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    items, result = _card_list(store, text, [rows], "Which calls make a pen from values?")
     assert items == ["- gray(g)", "- rgb(r,g,b)", "- cmyk(c,m,y,k)"], result.answer
     whole = store.document_text(result.citations[0].doc_id)
     for c in result.citations:
@@ -352,17 +357,11 @@ def test_a_list_set_as_rows_is_the_cells_beside_the_rows_that_hold_the_question(
 
 
 def test_a_list_set_as_the_rows_under_a_title_row_is_that_group_only(store):
-    from app.rlm import Controller
-
     rows = [["Pier structures", ""], ["wooden pier", "jetty"], ["stone pier", "mole"],
             ["Harbour craft types (by hull)", ""], ["flat-bottomed boat", "punt"], ["small sailing boat", "dinghy"],
             ["towing vessel", "tug"], ["Lights", ""], ["red lamp", "port"], ["green lamp", "starboard"]]
     text = "Harbour card\n" + "\n".join(f"{a}\n{b}" if b else a for a, b in rows) + "\n"
-    add_text_document(store, "Harbour card", [text + "Filler about the card and its printing. " * 20],
-                      tables=[(1, [], rows)])
-
-    result = Controller(store, FakeModel(responder=_list_planner)).ask("Which harbour craft types are there?")
-    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    items, result = _card_list(store, text, [rows], "Which harbour craft types are there?", title="Harbour card")
     # The one-word names of the group's rows, not its descriptions, nor the rows of the next group.
     assert items == ["- punt", "- dinghy", "- tug"], result.answer
     whole = store.document_text(result.citations[0].doc_id)
@@ -382,17 +381,11 @@ def test_a_row_holding_the_head_of_the_asked_phrase_without_its_modifier_is_abou
 
 
 def test_of_two_tables_listing_rows_the_one_with_more_rows_is_read(store):
-    from app.rlm import Controller
-
     small = [["blue pen from values", "blue(v)"], ["green pen from values", "green(v)"]]
     large = [["grayscale pen from value", "gray(g)"], ["RGB pen from values", "rgb(r,g,b)"],
              ["CMYK pen from values", "cmyk(c,m,y,k)"]]
     text = "\n".join(f"{a}\n{b}" for a, b in small) + "\nmore pens\n" + "\n".join(f"{a}\n{b}" for a, b in large) + "\n"
-    add_text_document(store, "Reference card", [text + "Filler about the card and its printing. " * 20],
-                      tables=[(1, [], small), (1, [], large)])
-
-    result = Controller(store, FakeModel(responder=_list_planner)).ask("Which calls make a pen from values?")
-    items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
+    items, result = _card_list(store, text, [small, large], "Which calls make a pen from values?")
     assert items == ["- gray(g)", "- rgb(r,g,b)", "- cmyk(c,m,y,k)"], result.answer
 
 
