@@ -481,3 +481,18 @@ def test_a_name_common_in_its_manual_is_searched_for_with_the_question_words(sto
     assert result.answer.startswith("Q was first written by Alice Smith and Bob Jones"), result.answer
     (search,) = [n for n in result.nodes if n.label.startswith("search:")]
     assert '"Q"' in search.label
+
+
+def test_a_slice_is_read_around_the_rare_words_that_found_its_passage():
+    # A chunk holds the question's common words ("two", "lines", "number") together at its
+    # start and its rare one ("phone") at its end: a slice around the most words would
+    # leave out the passage the search found the chunk for.
+    from app.rlm.guided import _densest
+
+    chunk = ("Two lines of a paragraph can be stretched, and a number of lines can be set apart. "
+             + "Plain paragraphs follow here, with ordinary text that says little about the matter. " * 8
+             + "Several words are kept together with keep{text}: write a phone number as keep{0116 291}.")
+    terms = ["phone", "number", "two", "lines"]
+    assert _densest(chunk, terms, 300) < 100  # by count: the three common words
+    rarity = {"phone": 4.0, "number": 0.9, "two": 0.5, "lines": 0.7}
+    assert _densest(chunk, terms, 300, rarity) == chunk.index("phone")

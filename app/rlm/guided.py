@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 
 from app.rlm import answerable, ladder, navigate, prompts, qshape
+from app.rlm import sentences as sn
 from app.rlm.cells import answer_from_cells
 from app.rlm.checks import parse_json, salvage_fields
 from app.rlm.compare import answer_comparison, sides
@@ -294,9 +295,10 @@ def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
         hits = [h for pair in zip_longest(hits, named_hits) for h in pair if h is not None]
     top = max((h.rank for h in hits), default=1.0) or 1.0
     bm25_order = []
+    rarity = _term_weights(env, plan.terms) if hits else {}
     for h in hits:
         chunk = env.text(h.doc_id)[h.char_start:h.char_end]
-        anchor = _densest(chunk, plan.terms, 300)
+        anchor = _densest(chunk, plan.terms, 300, rarity)
         key = consider(h.doc_id, h.char_start + anchor, h.char_start + anchor + 1, max(0.0, h.rank / top), "fts")
         if key not in bm25_order:
             bm25_order.append(key)
@@ -332,13 +334,23 @@ def _cluster(text: str, terms: list[str], size: int) -> int:
     return max((len({t for p, t in hits if 0 <= p - h[0] <= size}) for h in hits), default=0)
 
 
-def _densest(text: str, terms: list[str], size: int) -> int:
-    """Offset in text of the term occurrence with the most distinct terms within size/2."""
+def _term_weights(env, terms: list[str]) -> dict[str, float]:
+    """Each search term's rarity in the selection (the idf of its rarest word)."""
+    stems = {t.lower(): sn.content_words(t) for t in terms}
+    idf = sn.weights(env, set().union(*stems.values())) if stems else {}
+    return {t: max((idf.get(w, 0.0) for w in ws), default=0.0) for t, ws in stems.items()}
+
+
+def _densest(text: str, terms: list[str], size: int, rarity: dict[str, float] | None = None) -> int:
+    """Offset in text of the term occurrence with the most distinct terms within size/2,
+    each weighed by its rarity: BM25 chose the chunk for its rare words ("phone" in a LaTeX
+    manual), and a window around its common ones ("two lines") may leave them out."""
     hits = []
     for t in terms:
         for m in re.finditer(key_pattern(t), text, re.I):
             hits.append((m.start(), t.lower()))
     if not hits:
         return 0
-    best = max(hits, key=lambda h: len({t for p, t in hits if abs(p - h[0]) <= size // 2}))
+    weight = (lambda t: rarity.get(t, 0.0) or 0.1) if rarity else (lambda t: 1.0)
+    best = max(hits, key=lambda h: sum(weight(t) for t in {t for p, t in hits if abs(p - h[0]) <= size // 2}))
     return best[0]
