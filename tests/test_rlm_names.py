@@ -74,3 +74,15 @@ def test_a_bare_true_from_the_model_answers_no_what_question(store):
     result = ask(store, "What are panel-corrected standard errors robust against?", pages=pages, responder=respond)
     assert not result.answer.lower().startswith("true"), result.answer
     assert "contemporaneous correlation" in result.answer
+
+
+def test_a_two_word_name_may_be_written_as_one_word(store):
+    assert qshape.joined_names("What command makes Widget Live see it?") == [("WidgetLive", {"widget", "live"})]
+    assert qshape.joined_names("What does the Bank of England do?") == []  # joined by "of": no one word
+    pages = FILLER[:6] + [
+        "Refreshing. After a new layout file is copied into the tree, refresh the file-name database. The command "
+        "depends on the distribution you use: WidgetLive – widgethash; AmiWidget – rehash --all."] + FILLER[6:]
+    result = ask(store, "I copied a new layout file into the tree. What command do I run so that Widget Live notices it?",
+                 pages=pages)
+    assert not result.answer.startswith(NOT_FOUND), result.answer
+    assert result.citations and "refresh the file-name database" in result.citations[0].quote + result.answer

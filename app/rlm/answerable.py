@@ -118,9 +118,14 @@ def absent_names(env, question: str) -> list[str]:
     # either apostrophe ("R’s"), or not at all.
     names = [re.sub(r"['’]s$", "", t) for t in names]
     out = [n for n in _NUMBERED.findall(q) if not _states_numbered(env, n, q)]
+    # A name's word the documents write only inside its acronym ("TDS") or joined to the
+    # word beside it ("TeX Live" as "TEXlive") is in them all the same.
+    spelled = {w: short for short, words in qshape.spelled_acronyms(q) + qshape.joined_names(q) for w in words}
     for name in dict.fromkeys(names):
         stem = sn.stem(name)
         pattern = r"\b" + (sn.prefix_pattern(stem) if len(stem) >= 4 else re.escape(name))
+        if stem in spelled:
+            pattern = f"(?:{pattern}|\\b{re.escape(spelled[stem])}\\b)"
         if not any(re.search(pattern, env.text(d), re.I) for d in env.doc_ids):
             # A PDF line break may split the name ("Labora-\ntories"): look again without them.
             if not any(re.search(pattern, _unbroken(env.text(d)), re.I) for d in env.doc_ids):
@@ -180,7 +185,10 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     idf = {w: math.log((n_blocks - df[w] + 0.5) / (df[w] + 0.5) + 1) for w in present}
     held: set[str] = set()
     heard: list[set[str]] = []  # each cited passage's words, with its context and headings
-    acronyms = qshape.spelled_acronyms(strip_framing(question))
+    # A passage that names the thing by its acronym or as one word holds the name. Sentence
+    # ranking counts acronyms only: on the tuning splits, joined names there put Excel's
+    # "macroman" ahead of R's name for the Mac Roman encoding.
+    acronyms = qshape.spelled_acronyms(strip_framing(question)) + qshape.joined_names(strip_framing(question))
     for doc_id, a, b in evidence:
         text = env.text(doc_id)
         # What the passage is under counts as said by it: a sentence in the section "Save" of

@@ -357,6 +357,20 @@ def spelled_acronyms(question: str) -> list[tuple[str, set[str]]]:
     return out
 
 
+def joined_names(question: str) -> list[tuple[str, set[str]]]:
+    """(the name written as one word, its words) for each name of two adjacent capitalised
+    words the question spells out: "TeX Live" is also written "TEXlive", "Post Script"
+    "PostScript"."""
+    out = []
+    for m in _CAPS_RUN.finditer(question):
+        words = m.group(0).split()
+        if m.start() == 0 and words and words[0].lower() in STOPWORDS:
+            words = words[1:]  # the question's own first word is no part of a name
+        if len(words) == 2 and not any(w.lower() in _JOINERS for w in words):
+            out.append(("".join(words), sn.content_words(" ".join(words))))
+    return out
+
+
 def acronym_hits(sentence_words: set[str], acronyms) -> set[str]:
     """Question words a sentence holds through the acronym of a name the question spells
     out: "Version 1.0 of the TDS was released…" holds "TeX Directory Structure"."""
