@@ -208,6 +208,20 @@ def test_the_phrase_naming_the_source_is_not_asked_of_it():
         "Which types does Asymptote provide?"
 
 
+def test_a_title_with_its_version_run_on_is_named_without_it(store):
+    # "LATEX2ε" on the title page; readers say "the LaTeX introduction".
+    fill = "Plain text about other things. " * 30
+    lshort = add_text_document(store, "The Not So Short Introduction to LATEX2ε", [fill + "Lines hold 66 characters. " + fill])
+    add_text_document(store, "A Directory Structure for TEX Files", [fill + "Lines of files are short. " + fill])
+    env = Environment(store)
+    question = "How many characters does a line hold, according to the LaTeX introduction?"
+    assert navigate.named_documents(env, question) == [lshort]
+    assert navigate.without_source(question, ["The Not So Short Introduction to LATEX2ε"]) == \
+        "How many characters does a line hold?"
+    # A name that merely ends in figures names nothing more: "x86" is no versioned "x".
+    assert "x" not in navigate._name_words("Notes for x86")
+
+
 def test_a_list_set_as_a_table_is_read_from_its_column(manual):
     store, doc_id = manual
     model = FakeModel(responder=oracle_responder(lambda t: None))

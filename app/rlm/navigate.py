@@ -105,6 +105,8 @@ _GENERIC_TITLE_WORDS = {"documentation", "manual", "guide", "introduction", "han
 _TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#-]*")
 
 
+# A name with its version run on ("LATEX2ε", "HTML5", "Fortran90"): the question names it without.
+_VERSIONED = re.compile(r"([A-Za-z]{2,})\d+[a-zε]?$")
 MAX_TITLE_WORDS = 16  # a title is document text: a long one names nothing more
 
 
@@ -116,6 +118,9 @@ def _name_words(title: str) -> dict[str, str]:
         if low in _GENERIC_TITLE_WORDS or low in STOPWORDS or (len(w) < 3 and not w.isupper()):
             continue
         out[sn.stem(low)] = w
+        bare = _VERSIONED.match(w)
+        if bare:
+            out.setdefault(sn.stem(bare.group(1).lower()), bare.group(1))  # "LATEX2ε" is named "LaTeX"
     return out
 
 
@@ -204,6 +209,7 @@ def without_source(question: str, titles: list[str]) -> str:
     the R FAQ?" asks "Why is R named R?" of the R FAQ): once the run reads only that
     document, the phrase is no longer something the evidence must say."""
     words = {w.lower() for t in titles for w in _TITLE_WORD.findall(t)[:MAX_TITLE_WORDS] if w.lower() not in STOPWORDS}
+    words |= {m.group(1) for w in words for m in [_VERSIONED.match(w)] if m}
     if not words:
         return question
     # A title's own words, joined as titles join them ("Introduction to R"); never a bare
