@@ -171,3 +171,27 @@ def test_a_lead_in_that_runs_into_its_first_item_without_a_colon_carries_the_ite
     assert "Powerful ways to summarize" in result.answer and "more organized ways" in result.answer, result.answer
     c = result.citations[0]
     assert c.page == 5 and c.quote.rstrip().endswith("rectangular grid model.")
+
+
+def test_a_sentence_speaking_through_the_one_before_holds_its_subject(store):
+    # "They are robust against…" says it of the errors the sentence before names; another
+    # sentence with "robust" and "errors" of something else must not win over it.
+    pages = HANDBOOK[:5] + [
+        "Tracker-corrected standard errors were proposed by the release team. They are intended for uploads "
+        "with many architectures. They are robust against stale mirrors and broken clocks, with the assumption "
+        "that mirrors are synced daily."] + HANDBOOK[5:8] + [
+        "Robust standard errors of the build times are reported in the tracker for each week."] + HANDBOOK[8:]
+    result = ask(store, pages, "What are tracker-corrected standard errors designed to be robust against?")
+    assert "stale mirrors and broken clocks" in result.answer, result.answer
+
+
+def test_a_how_to_is_answered_by_the_instruction_after_the_situation_it_names(store):
+    # The sentence with the question's words states the situation; the next one says what
+    # to do about it, and that is what a "how do I" asks for.
+    pages = HANDBOOK[:6] + [
+        "Unfilled lines. It is quite common for an export from a ledger to have all trailing empty cells "
+        "omitted. To read such exports set pad = TRUE. Blank lines are skipped by default."] + HANDBOOK[6:]
+    result = ask(store, pages, "My ledger export drops the trailing empty cells. How do I still read it?")
+    assert "pad = TRUE" in result.answer, result.answer
+    assert result.answer.startswith("pad = TRUE: It is quite common"), result.answer
+

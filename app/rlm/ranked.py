@@ -159,13 +159,26 @@ def _bonus(env, shape, sections, code=(), asked: str = ""):
                                        1.0 if qshape.entry_for(raw, shape.subject_words) else 0.0)
             if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
                 add += EXPANDS_BONUS
-        elif shape.kind == "howto" and (qshape.names_code(text, raw) or qshape.instructs(text)):
+        elif shape.kind == "howto" and (qshape.names_code(text, raw) or qshape.instructs(text) or
+                                        _remedy(env, sn.Ranked(0.0, 0.0, doc_id, start, start + len(raw), text, frozenset()))):
             add += CODE_BONUS
         in_section, at_opening = navigate.section_bonus(env, sections, doc_id, start)
         if in_section:
             add += SECTION_BONUS * in_section + OPENING_BONUS * at_opening
         return add * total
     return score
+
+
+def _remedy(env, r):
+    """The next sentence, where `r` states a situation without saying what to do and that
+    sentence says it: "It is quite common for a file exported from a spreadsheet to have all
+    trailing empty fields omitted." then "To read such files set fill = TRUE."; else None."""
+    if qshape.names_code(r.text) or qshape.instructs(r.text):
+        return None
+    nxt = sn.next_sentence(env, r)
+    if nxt is None or not (qshape.names_code(nxt.text) or qshape.instructs(nxt.text)):
+        return None
+    return nxt
 
 
 def _merge_slices(first, rest):
@@ -441,6 +454,9 @@ def _whole(ctx, r, shape):
         example = sn.with_example(ctx.env, r)
         if example is not None:
             return example, True
+        remedy = _remedy(ctx.env, r)
+        if remedy is not None:
+            return sn.through(ctx.env, r, remedy.end), True
     if shape.kind == "fact":
         # The value asked for (a number, an e-mail address) may come a sentence or two
         # later than the words that match the question: the answer quotes up to it.

@@ -29,6 +29,10 @@ from app.rlm.wordforms import IRREGULAR, spelling
 BLOCK = 1200  # characters per "document" when counting document frequency, like a chunk
 NAME_BOOST = 1.5
 LONGEST = 300  # characters: a "sentence" longer than this is cut at its semicolons
+# A sentence that speaks through the one before ("They are robust against…" after the
+# sentence naming panel-corrected standard errors) says what it says of that one's subject:
+# it holds that sentence's question words at this share of their weight.
+REFERRED_SHARE = 0.5
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]*|\d+(?:\.\d+)*[A-Za-z]*")  # "IPv6", "path3", "3D" are one word, and so is a version ("3.0", "2.2")
 # A relative clause or an "X of Y" opening: the question names its answer through another
 # entity ("the woman who portrayed...", "The director of the film ... is based where?").
@@ -206,6 +210,7 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
         text = env.slice_text(s)
         spans = clauses(text, longest)
         heads = _headings_in(env, s)
+        before: tuple[int, frozenset[str]] = (-1, frozenset())  # (end, question words) of the last sentence read
         for i, span in enumerate(spans):
             a, b = trim_start(text, span)
             if i and a < b and (text[a].islower() or text[a] in ";,)") and text[spans[i - 1][1] - 1:spans[i - 1][1]] != ";":
@@ -229,6 +234,12 @@ def rank(env, slices, wanted: set[str], idf: dict[str, float], *, expects_number
             extra = also_holds(sw) if also_holds else set()
             matched = frozenset(w for w in wanted if holds(sw, w) or w in extra)
             score = sum(idf.get(w, 0.0) for w in matched)
+            referred = frozenset()
+            if _ANAPHORA.match(key) and before[0] >= 0 and "\n\n" not in text[before[0]:a] \
+                    and not any(before[0] <= off <= a for off, _ in heads):
+                referred = before[1] - matched
+                score += REFERRED_SHARE * sum(idf.get(w, 0.0) for w in referred)
+            before = (b, matched | referred)
             if expects_number and states_number(sent):
                 score += 1.0
             coverage = score / total
@@ -344,10 +355,10 @@ def continuation(env, r: Ranked, subjects=()) -> Ranked | None:
     same_subject = any(re.match(r"(?:(?:a|an|the)\s+)?" + re.escape(x) + r"\b", nxt.text, re.I) for x in subjects if x)
     if not (_ANAPHORA.match(nxt.text) or _ADDS.match(nxt.text) or same_subject):
         return None
-    return _through(env, r, nxt.end)
+    return through(env, r, nxt.end)
 
 
-def _through(env, r: Ranked, end: int) -> Ranked:
+def through(env, r: Ranked, end: int) -> Ranked:
     """`r` read on to `end` (document coordinates), one statement."""
     text = env.text(r.doc_id)
     return Ranked(r.score, r.coverage, r.doc_id, r.start, end, " ".join(_HYPHENATED.sub("", text[r.start:end]).split()),
@@ -411,7 +422,7 @@ def value_sentence(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) 
 def read_on(env, r: Ranked, holds_value, wanted: set[str] = frozenset()) -> Ranked | None:
     """`r` read on to its value_sentence(): the answer quotes both and what lies between."""
     best = value_sentence(env, r, holds_value, wanted)
-    return None if best is None else _through(env, r, best.end)
+    return None if best is None else through(env, r, best.end)
 
 
 SUBJECT_BACK = 4  # sentences walked back for the subject a statement speaks of without naming it
@@ -446,7 +457,7 @@ def subject_before(env, r: Ranked, subject: str, rival: str = "", back: int = SU
         if all(holds(sw, w) for w in words):
             while a < b and before[a].isspace():
                 a += 1
-            return _through(env, Ranked(r.score, r.coverage, r.doc_id, lo + a, r.end, "", r.matched), r.end)
+            return through(env, Ranked(r.score, r.coverage, r.doc_id, lo + a, r.end, "", r.matched), r.end)
         if (kin and kin.search(sentence)) or (rivals and all(holds(sw, w) for w in rivals)):
             return None
     return None
