@@ -4,6 +4,8 @@ sentence that introduces a list; and the question's own wording read for what it
 
 from __future__ import annotations
 
+import re
+
 from app.llm.fake import FakeModel
 from app.rlm import Controller
 from app.rlm.checks import sentences
@@ -194,4 +196,29 @@ def test_a_how_to_is_answered_by_the_instruction_after_the_situation_it_names(st
     result = ask(store, pages, "My ledger export drops the trailing empty cells. How do I still read it?")
     assert "pad = TRUE" in result.answer, result.answer
     assert result.answer.startswith("pad = TRUE: It is quite common"), result.answer
+
+
+def test_a_version_in_the_question_is_one_exact_key_found_with_its_dots(store):
+    from app.rlm.evidence import Finding
+    from app.rlm.reading import _shown
+    from app.rlm.terms import key_pattern
+
+    question = "A non-native package is currently at version 1.5-2. What version number should my non-maintainer upload get?"
+    plan = analyse(question)
+    # The version is the key ("5-2" was cut from it); beside it, hyphenated words are words.
+    assert plan.exact == ["1.5-2"], plan.exact
+    rx = re.compile(key_pattern("1.5-2"))
+    assert rx.search("if the current version is\n1.5-2, then") and not rx.search("version 1.5-2.1 or 11.5-2")
+    # A small model's "2.1" is a piece of the number the quote gives: the answer leads with it whole.
+    quote = "For example, if the current version is 1.5-2, then an NMU would get version 1.5-2.1."
+    shown = _shown(Finding(None, None, "2.1", quote, (0, len(quote)), 1, {"answer_repaired": {}}), plan)
+    assert shown.startswith("1.5-2.1: For example"), shown
+    # And the sentence naming the version is read, where another one says more of the words.
+    pages = HANDBOOK[:6] + [
+        "The way to version uploads differs for native and non-native packages. If the package is a native "
+        "package, the version number must be the version of the last maintainer upload plus +nmuX. If the "
+        "package is not a native package, add a minor number to the revision. For example, if the current "
+        "version is 1.5-2, then an upload would get version 1.5-2.1."] + HANDBOOK[6:]
+    result = ask(store, pages, question)
+    assert "1.5-2.1" in result.answer, result.answer
 

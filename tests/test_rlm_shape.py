@@ -118,6 +118,9 @@ def test_a_command_displayed_on_its_own_line_is_code():
     assert not qshape.displayed("draw a path\nwith a pen\nand fill it\nwith colour")
     assert qshape.lead_code("Use read.table() to read a data frame.") == "read.table()"
     assert qshape.lead_code("Syntax: set terminal png {{no}enhanced} {rgb_color}") == "set terminal png"
+    # A file the command reads is no command to lead with, quoted or not.
+    for s in ("You can use an explicit command plot ’file.png’ binary filetype=png", "Then open out.png in a viewer."):
+        assert qshape.lead_code(s, "How do I make gnuplot write a PNG image?") == "", s
 
 
 def test_stems_meet_across_plural_forms():

@@ -314,7 +314,7 @@ def lead_code(sentence: str, question: str = "", raw: str = "") -> str:
     of the sentence before."""
     if question:
         asked = sn.content_words(question)
-        found = [m.group(0) for rx in (_CALL, _DOTTED) for m in rx.finditer(sentence)]
+        found = [m.group(0) for rx in (_CALL, _DOTTED) for m in rx.finditer(sentence) if not _FILE_NAME.search(m.group(0))]
         shared = {c: len(sn.content_words(re.sub(r"[._()]+", " ", c)) & asked) for c in found}
         if shared and max(shared.values()):
             return max(found, key=lambda c: shared[c])  # the first of the best
@@ -322,10 +322,10 @@ def lead_code(sentence: str, question: str = "", raw: str = "") -> str:
     if syntax:
         return syntax.group(1)  # a manual's syntax line: the command words before its options
     for q in _QUOTED.finditer(sentence):
-        if _CODE.search(q.group(1)):
+        if _CODE.search(q.group(1)) and not _FILE_NAME.search(q.group(1).strip()):
             return " ".join(q.group(1).split())
     for rx in (_CALL, _DOTTED, _SETTING):
-        m = rx.search(sentence)
+        m = next((m for m in rx.finditer(sentence) if not _FILE_NAME.search(m.group(0))), None)
         if m:
             return " ".join(m.group(0).split()).rstrip(".")
     shown = displayed(raw) if raw else ""

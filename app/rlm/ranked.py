@@ -56,7 +56,10 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     acronyms = qshape.spelled_acronyms(strip_framing(ctx.question))
     ranked = sn.rank(ctx.env, slices, wanted, idf, expects_number=plan.expects_number, names=names,
                      also_holds=lambda sw: qshape.alias_hits(sw, shape) | qshape.acronym_hits(sw, acronyms),
-                     bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question)),
+                     bonus=_bonus(ctx.env, shape, sections, qshape.code_names(strip_framing(ctx.question))
+                                  # a version or code with figures the question names ("1.5-2"):
+                                  # the sentence naming it is about the case asked
+                                  + [k for k in plan.exact if re.search(r"\d", k)],
                                   strip_framing(ctx.question)))
     if subject:
         boosted = {w: v * (sn.NAME_BOOST if w in names else 1.0) for w, v in idf.items()}

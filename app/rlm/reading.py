@@ -122,7 +122,19 @@ def _shown(f: Finding, plan: QuestionTerms) -> str:
         return hygiene.quoted(f.quote)
     if norm(f.answer) in norm(f.quote) and len(f.answer.split()) > 8:
         return hygiene.quoted(f.answer)  # already a clause
-    return f"{hygiene.quoted(f.answer)}: {hygiene.quoted(f.quote)}"
+    return f"{hygiene.quoted(_whole_number(f.answer, f.quote))}: {hygiene.quoted(f.quote)}"
+
+
+def _whole_number(answer: str, quote: str) -> str:
+    """The number of the quote that the answer is only a piece of ("2.1" of "…would get
+    version 1.5-2.1."), else the answer: a small model copies the digits after a hyphen."""
+    a = answer.strip()
+    if not re.fullmatch(r"\d+(?:[.,]\d+)*", a):
+        return answer
+    found = [m.group(0).rstrip(".,") for m in re.finditer(r"(?<![\w.+~-])[\w.+~-]*?" + re.escape(a) + r"[\w.+~-]*", quote)]
+    if not found or a in found or len(set(found)) > 1 or not re.fullmatch(r"\d[\d.+~-]*\d(?:\w*\d)?", found[0]):
+        return answer
+    return found[0]
 
 
 def _only_as_non_value(answer: str, quote: str) -> bool:

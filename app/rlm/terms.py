@@ -139,7 +139,8 @@ NUMBER_WORDS = set("""zero one two three four five six seven eight nine ten elev
 
 _QUOTED = re.compile(r"[\"“”']([^\"“”']{2,80})[\"“”']")
 _NUMBER = re.compile(r"\b\d[\d,.:/-]*\d\b|\b\d\b")
-_KEYLIKE = re.compile(r"\b[\w]+(?:[-_][\w]+)+\b|\b(?=\w*\d)(?=\w*[a-zA-Z])\w{3,}\b")
+# A key-like token is whole with its dots: "1.5-2" (a version) is one key, not "5-2".
+_KEYLIKE = re.compile(r"(?<![\w.])\w+(?:[-_.]\w+)*[-_]\w+(?:[-_.]\w+)*\b|\b(?=\w*\d)(?=\w*[a-zA-Z])\w{3,}\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’]+|\d+(?:\.\d+)*[A-Za-z]*")  # "IPv6", "path3", "3D" are one word, and so is a version ("3.0", "2.2")
 
 
@@ -211,6 +212,11 @@ def analyse(question: str) -> QuestionTerms:
     # A key in the phrase saying where to read ("the table of asy command-line options") says
     # where, not what: the answer need not sit next to it.
     exact = _dedupe(quoted + [k for k in keylike if k.lower() not in where_said(q).lower()])
+    if any(re.search(r"\d", k) for k in exact):
+        # Beside a key with figures ("version 1.5-2"), a hyphenated word ("non-native",
+        # "non-maintainer") is English more likely than a key: slices holding it are not
+        # the only ones that can answer.
+        exact = [k for k in exact if k in quoted or re.search(r"\d", k)]
     return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q)),
                          _dedupe(names + short_names)[:4])
 
@@ -227,9 +233,25 @@ def fts_query(terms: list[str]) -> str:
 
 
 def key_pattern(key: str) -> str:
-    """A regex for an exact key that tolerates line breaks and hyphenation in the PDF text."""
-    toks = re.findall(r"\w+", key)
-    return r"\b" + r"[\s\-_]*".join(re.escape(t) for t in toks) + r"\b" if toks else re.escape(key)
+    """A regex for an exact key that tolerates line breaks and hyphenation in the PDF text.
+    Other punctuation stays ("1.5-2" is not "15-2"), and a key with figures at an end is
+    no piece of a longer number ("5-2" of "1.5-2", "1.5-2" of "1.5-2.1")."""
+    parts = re.split(r"(\W+)", key.strip())
+    if not any(parts[::2]):
+        return re.escape(key)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(re.escape(part))
+        elif not part.strip(" \t\n-_"):
+            out.append(r"[\s\-_]*")  # "quiet lobster", "quiet-lobster", "quiet-\nlobster"
+        else:
+            core = re.escape(part.strip())
+            out.append((r"\s*" if part[:1].isspace() else "") + core + (r"\s*" if part[-1:].isspace() else ""))
+    body = "".join(out).removeprefix(r"[\s\-_]*").removesuffix(r"[\s\-_]*")
+    head = r"(?<![\w.])" if key.strip()[:1].isdigit() else r"(?<!\w)"
+    tail = r"(?![\w]|\.\d)" if key.strip()[-1:].isdigit() else r"(?!\w)"
+    return head + body + tail
 
 
 # --- normalisation for checks in code -------------------------------------------------------
