@@ -222,3 +222,15 @@ def test_a_version_in_the_question_is_one_exact_key_found_with_its_dots(store):
     result = ask(store, pages, question)
     assert "1.5-2.1" in result.answer, result.answer
 
+
+def test_a_value_stated_after_the_commands_a_lead_in_introduces_is_read_on_to(store):
+    # The figures inside the commands are code; the value asked for is in the sentence after.
+    pages = HANDBOOK[:6] + [
+        "For example, checking the release fit by its posterior predictive value, choosing the interquartile range "
+        "of the upload delays as the summary statistic:\n"
+        "> spread <- sapply(simulate(fit, 1000), IQR)\n"
+        "> p <- mean(observed >= c(observed, spread))\n"
+        "A result of 0.78 indicates that it is adequate."] + HANDBOOK[6:]
+    result = ask(store, pages, "What posterior predictive p value did the release fit get when the interquartile "
+                               "range was used as the check statistic?")
+    assert "0.78" in result.answer, result.answer

@@ -452,6 +452,17 @@ def _whole(ctx, r, shape):
     listed = sn.listed(ctx.env, r)
     if listed is not None:
         # "…execute the commands:" says nothing without the commands: the answer carries them.
+        if shape.kind == "fact" and not sn.items_after(ctx.env, r):
+            # "…choosing the interquartile range … as the summary statistic:", the commands,
+            # then "The … p value of 0.78 indicates…": the value asked for is past the
+            # commands (whose own figures are code, not values).
+            holds = qshape.value_form(strip_framing(ctx.question), analyse(ctx.question).expects_number)
+            if holds is not None and not holds(r.text):
+                past = sn.Ranked(listed.score, listed.coverage, listed.doc_id, listed.start, listed.end, r.text,
+                                 listed.matched)  # the lead-in's words, read on from the commands' end
+                longer = sn.read_on(ctx.env, past, holds, sn.content_words(strip_framing(ctx.question)))
+                if longer is not None:
+                    return longer, True
         return listed, True
     if shape.kind == "howto":
         example = sn.with_example(ctx.env, r)
