@@ -105,8 +105,8 @@ _GENERIC_TITLE_WORDS = {"documentation", "manual", "guide", "introduction", "han
 _TITLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#-]*")
 
 
-# A name with its version run on ("LATEX2ε", "HTML5", "Fortran90"): the question names it without.
-_VERSIONED = re.compile(r"([A-Za-z]{2,})\d+[a-zε]?$")
+# A name with its version run on ("LATEX2" of "LATEX2ε", "LaTeX2e", "HTML5"): the question names it without.
+_VERSIONED = re.compile(r"([A-Za-z]{2,})\d+[a-z]?$")
 MAX_TITLE_WORDS = 16  # a title is document text: a long one names nothing more
 
 
