@@ -344,14 +344,22 @@ _JOINERS = ("of", "and", "for", "the", "on", "in", "to")
 _CAPS_RUN = re.compile(r"\b[A-Z][\w-]*(?:\s+(?:(?:of|and|for|the|on|in|to)\s+)?[A-Z][\w-]*){1,5}\b")
 
 
+def _name_runs(question: str):
+    """The words of each run of capitalised words in the question (joining words kept),
+    without the question's own first word."""
+    for m in _CAPS_RUN.finditer(question):
+        words = m.group(0).split()
+        if m.start() == 0 and words and words[0].lower() in STOPWORDS:
+            words = words[1:]  # the question's own first word is no part of a name
+        yield words
+
+
 def spelled_acronyms(question: str) -> list[tuple[str, set[str]]]:
     """(acronym, the name's words) for each name the question spells out in capitalised words
     ("TeX Directory Structure" -> "TDS"), whether or not any document uses the acronym."""
     out = []
-    for m in _CAPS_RUN.finditer(question):
-        words = [w for w in m.group(0).split() if w.lower() not in _JOINERS]
-        if m.start() == 0 and words and words[0].lower() in STOPWORDS:
-            words = words[1:]  # the question's own first word is no part of a name
+    for run in _name_runs(question):
+        words = [w for w in run if w.lower() not in _JOINERS]
         if 3 <= len(words) <= 6:
             out.append(("".join(w[0].upper() for w in words), sn.content_words(" ".join(words))))
     return out
@@ -361,14 +369,8 @@ def joined_names(question: str) -> list[tuple[str, set[str]]]:
     """(the name written as one word, its words) for each name of two adjacent capitalised
     words the question spells out: "TeX Live" is also written "TEXlive", "Post Script"
     "PostScript"."""
-    out = []
-    for m in _CAPS_RUN.finditer(question):
-        words = m.group(0).split()
-        if m.start() == 0 and words and words[0].lower() in STOPWORDS:
-            words = words[1:]  # the question's own first word is no part of a name
-        if len(words) == 2 and not any(w.lower() in _JOINERS for w in words):
-            out.append(("".join(words), sn.content_words(" ".join(words))))
-    return out
+    return [("".join(run), sn.content_words(" ".join(run))) for run in _name_runs(question)
+            if len(run) == 2 and not any(w.lower() in _JOINERS for w in run)]
 
 
 def acronym_hits(sentence_words: set[str], acronyms) -> set[str]:

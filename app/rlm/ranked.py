@@ -162,8 +162,8 @@ def _bonus(env, shape, sections, code=(), asked: str = ""):
                                        1.0 if qshape.entry_for(raw, shape.subject_words) else 0.0)
             if not shape.aliases and qshape.expands(text, shape.acronym):  # the question spelled it out itself
                 add += EXPANDS_BONUS
-        elif shape.kind == "howto" and (qshape.names_code(text, raw) or qshape.instructs(text) or
-                                        _remedy(env, sn.Ranked(0.0, 0.0, doc_id, start, start + len(raw), text, frozenset()))):
+        elif shape.kind == "howto" and (qshape.names_code(text, raw) or qshape.instructs(text) or _instruction_after(
+                env, sn.Ranked(0.0, 0.0, doc_id, start, start + len(raw), text, frozenset()))):
             add += CODE_BONUS
         in_section, at_opening = navigate.section_bonus(env, sections, doc_id, start)
         if in_section:
@@ -178,10 +178,13 @@ def _remedy(env, r):
     trailing empty fields omitted." then "To read such files set fill = TRUE."; else None."""
     if qshape.names_code(r.text) or qshape.instructs(r.text):
         return None
+    return _instruction_after(env, r)
+
+
+def _instruction_after(env, r):
+    """The sentence after `r` in its paragraph when it instructs or names a setting, else None."""
     nxt = sn.next_sentence(env, r)
-    if nxt is None or not (qshape.names_code(nxt.text) or qshape.instructs(nxt.text)):
-        return None
-    return nxt
+    return nxt if nxt is not None and (qshape.names_code(nxt.text) or qshape.instructs(nxt.text)) else None
 
 
 def _merge_slices(first, rest):
