@@ -189,6 +189,27 @@ def test_call_budget_returns_partial_answer_with_note(store):
     assert store.get_run(result.run_id)["status"] == "budget"
 
 
+def test_a_partial_answer_that_does_not_answer_is_not_shown(store):
+    # A budget stops a list half read; what was read names wardens and keys but says
+    # nothing of the lighthouse keepers asked about, so the partial list is no answer.
+    pages = [FILLER + f"The warden of gate {n} keeps the brass key in the tower. " + FILLER for n in (1, 2, 3)]
+    pages.append(FILLER + "The lighthouse is closed in winter. " + FILLER + "Keepers of the coast walk daily. "
+             + FILLER + "Northern winds are strong. " + FILLER)
+    doc = add_text_document(store, "Wardens", pages)
+
+    def find(text):
+        m = re.search(r"The warden of gate \d keeps the brass key in the tower\.", text)
+        return ("brass key", m.group(0)) if m else None
+
+    model = FakeModel(responder=oracle_responder(find, plan={"kind": "list", "terms": ["keepers"]}))
+    question = "List the lighthouse keepers of the northern coast who receive a brass key from a warden."
+    _, result = run(reading(store, model), question, doc_ids=[doc], budget=Budget(max_calls=3))
+    assert result.status == "budget"
+    assert result.answer.startswith(NOT_FOUND) and not result.citations
+    assert "does not answer the question" in result.note
+    # (test_call_budget_returns_partial_answer_with_note: a partial answer that answers stands.)
+
+
 def test_token_and_time_budgets_stop_cleanly(store, doc):
     model = FakeModel(responder=oracle_responder(lambda t: None))
     _, result = run(Controller(store, model), "Summarize the document", doc_ids=[doc], budget=Budget(max_tokens=50))
@@ -496,3 +517,29 @@ def test_a_slice_is_read_around_the_rare_words_that_found_its_passage():
     assert _densest(chunk, terms, 300) < 100  # by count: the three common words
     rarity = {"phone": 4.0, "number": 0.9, "two": 0.5, "lines": 0.7}
     assert _densest(chunk, terms, 300, rarity) == chunk.index("phone")
+
+
+def test_a_keyed_quote_may_stand_under_a_heading_that_names_the_key(store):
+    # The key is in the section's title and its first sentence, the answer two sentences on:
+    # more than a sentence's reach from the key, yet about it. The model's echo of the
+    # question ("are designed to be robust against") is no answer, so the quote stands.
+    body = ("Beck and Katz proposed another form of covariance, typically referred to as "
+            "panel-corrected standard errors in the literature of political science. They are intended "
+            "for panel data with moderate dimensions of time and cross-section (Millo 2017). "
+            "They are robust against panel heteroscedasticity and contemporaneous correlation.")
+    doc = add_text_document(store, "Variances", [FILLER, body, FILLER], outline=[
+        (2, "3.3. Clustered covariances", 1), (2, "3.4. Panel-corrected standard errors", 2), (2, "3.5. Other", 3)])
+
+    def responder(req):
+        text = req.messages[-1]["content"]
+        if "robust against panel" in text and "Reply yes or no" not in text:
+            return '{"relevant": true, "quote": "They are robust against panel heteroscedasticity and contemporaneous ' \
+                   'correlation.", "answer": "are designed to be robust against"}'
+        return "yes" if "yes or no" in text.lower() else '{"relevant": false, "quote": "", "answer": ""}'
+
+    _, result = run(reading(store, FakeModel(responder=responder)),
+                    "What are panel-corrected standard errors designed to be robust against?", doc_ids=[doc])
+    assert result.status == "done"
+    assert "heteroscedasticity" in result.answer and "designed" not in result.answer
+    cited = [n for n in result.nodes if n.fate == "cited"][0]
+    assert cited.data["checks"]["echo_as_answer"] == "are designed to be robust against"

@@ -54,6 +54,9 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         # "what" question: the quote stands alone.
         checks["verdict_as_answer"] = answer
         answer = ""
+    elif answer and _echoes(answer, plan):
+        checks["echo_as_answer"] = answer
+        answer = ""
     relevant = data.get("relevant") in (True, "true", "yes")
     # A reply cut off before its "relevant" field says nothing either way.
     said_irrelevant = "relevant" in data and not relevant
@@ -67,7 +70,8 @@ def check(ctx: RunContext, node: TraceNode, s: SliceRef, text: str, output: str,
         # The quote was invented but the answer is really there: cite its sentence instead.
         span = best_sentence(text, plan.terms + [answer], must=answer)
         checks["quote_from_answer"] = span is not None
-    if span is not None and plan.exact and not aggregate and not _near_key(text, span, plan):
+    if span is not None and plan.exact and not aggregate and not _near_key(text, span, plan) \
+            and not _under_key(ctx.env, s.doc_id, s.char_start + span[0], plan):
         checks["quote_not_about_key"] = True  # e.g. a neighbouring needle: look at the key's own sentence
         span = None
     from_key = False
@@ -219,16 +223,35 @@ def number_phrase(sentence: str, plan: QuestionTerms) -> str:
 
 
 def _substantial(quote: str, plan: QuestionTerms) -> bool:
-    """A quote worth citing: a real sentence (4+ words) that shares a word with the question;
-    a small model likes to quote a heading such as "Section 7"."""
+    """A quote worth citing: a real sentence (4+ words) that shares a word with the question
+    and says something besides it; a small model likes to quote a heading such as "Section
+    7", and a heading that repeats the question ("Panel-corrected standard errors")."""
     qw = set(words(quote))
     want = set(words(" ".join(plan.terms)))
-    return len(words(quote)) >= 4 and bool(qw & want)
+    return len(words(quote)) >= 4 and bool(qw & want) and bool(content_words(quote) - _asked_words(plan))
+
+
+def _asked_words(plan: QuestionTerms) -> set[str]:
+    return content_words(" ".join(plan.terms))
+
+
+def _echoes(answer: str, plan: QuestionTerms) -> bool:
+    """An answer made only of the question's own words ("are designed to be robust
+    against") answers nothing: the model copied the question."""
+    said = content_words(answer)
+    return bool(said) and not numbers(answer) and said <= _asked_words(plan)
 
 
 def _near_key(text: str, span: tuple[int, int], plan: QuestionTerms) -> bool:
     around = text[max(0, span[0] - 150):span[1] + 150]
     return any(re.search(key_pattern(k), around, re.I) for k in plan.exact)
+
+
+def _under_key(env, doc_id: int, offset: int, plan: QuestionTerms) -> bool:
+    """The quote stands in a section whose title names the key: "They are robust against…"
+    two sentences into "3.4. Panel-corrected standard errors" is about them."""
+    section = env.section_at(doc_id, offset)
+    return section is not None and any(re.search(key_pattern(k), section.title, re.I) for k in plan.exact)
 
 
 def _key_sentence(text: str, key: str, plan: QuestionTerms) -> tuple[int, int] | None:

@@ -15,19 +15,24 @@ from app.rlm import prompts
 
 
 def add_text_document(store, title: str, pages: list[str], *, chunk_chars: int = 1000, path: str | None = None,
-                      labels: list[str] | None = None, tables=()) -> int:
+                      labels: list[str] | None = None, tables=(), outline=()) -> int:
     """Write a ready document straight into the store (no PDF), chunked like the importer.
     labels: printed page labels, one per page (as a PDF's "xii", "990"); tables: (page,
-    header, rows) as the importer keeps them."""
+    header, rows) as the importer keeps them; outline: (level, title, page) entries, each
+    starting at its page's first character."""
     path = path or f"/virtual/{title}.txt"
     w = store.begin_document(path=path, size=sum(map(len, pages)), mtime=0.0, sha256=None, title=title, format="txt")
+    starts = {}
     for no, text in enumerate(pages, 1):
         a, b = w.add_page(text, labels[no - 1] if labels else "")
+        starts[no] = a
         for s in range(a, b, chunk_chars):
             e = min(b, s + chunk_chars)
             w.add_chunk(no, no, s, e, text[s - a:e - a])
     for page_no, header, rows in tables:
         w.add_table(page_no, header, rows)
+    for level, title_, page_no in outline:
+        w.add_outline_entry(level, title_, page_no, starts[page_no])
     return w.commit()
 
 
