@@ -86,3 +86,25 @@ def test_a_two_word_name_may_be_written_as_one_word(store):
                  pages=pages)
     assert not result.answer.startswith(NOT_FOUND), result.answer
     assert result.citations and "refresh the file-name database" in result.citations[0].quote + result.answer
+
+
+def test_a_term_the_question_spells_out_in_lower_case_is_held_by_its_acronym(store):
+    from app.rlm import answerable
+    from app.rlm.environment import Environment
+
+    assert ("BOM", {"byte", "order", "mark"}) in qshape.phrase_acronyms("How do I read a file with a byte order mark?")
+    assert not [a for a, _ in qshape.phrase_acronyms("How do I read a UTF-8 text file?") if a.startswith("U")]
+    page = ("Encodings. A file which the file command reports as UTF-8 Unicode (with BOM) text can be read "
+            "by giving the widget reader the encoding UTF-8-BOM." + " " * 400 + "A bom is also a kind of bell in the tower.")
+    clerk = "The clerk files each byte count, order form and mark sheet that starts a week."
+    doc = add_text_document(store, "Widget Encodings", FILLER + [clerk] + FILLER + [page])
+    env = Environment(store, [doc])
+    text = env.text(doc)
+    at = text.index("A file which")
+    verdict = answerable.judge(env, "How do I make the widget reader take a file that starts with a byte order mark?",
+                               [(doc, at, at + 110)])
+    assert verdict.ok and "mark" in verdict.held, verdict.why
+    # only the acronym written in capitals counts: "bom" as a word says nothing of the term
+    late = text.index("A bom is")
+    far = answerable.judge(env, "Which byte order mark rings in the tower?", [(doc, late, late + 40)])
+    assert "mark" not in far.held

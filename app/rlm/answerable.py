@@ -189,6 +189,7 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     # ranking counts acronyms only: on the tuning splits, joined names there put Excel's
     # "macroman" ahead of R's name for the Mac Roman encoding.
     acronyms = qshape.spelled_acronyms(strip_framing(question)) + qshape.joined_names(strip_framing(question))
+    phrases = qshape.phrase_acronyms(strip_framing(question))
     for doc_id, a, b in evidence:
         text = env.text(doc_id)
         # What the passage is under counts as said by it: a sentence in the section "Save" of
@@ -196,6 +197,10 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
         headings = " ".join([getattr(env.docs.get(doc_id), "title", "") or ""] + heading_path(env, doc_id, a))
         around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS] + " " + headings)
         around |= qshape.acronym_hits(around, acronyms)  # "the TDS" says "TeX Directory Structure"
+        raw = text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS]
+        for acronym, words in phrases:  # "(with BOM)" says "byte order mark"
+            if re.search(rf"\b{acronym}\b", raw):
+                around |= words
         heard.append(around)
         held |= {w for w in present if sn.holds(around, w)}
     total = sum(idf.values()) or 1.0

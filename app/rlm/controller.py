@@ -21,6 +21,7 @@ from app.rlm.budget import Budget, BudgetExceeded
 from app.rlm.context import RunContext
 from app.rlm.environment import Environment
 from app.rlm.events import AnswerDelta, RunFinished, RunResult, RunStarted
+from app.rlm.terms import analyse
 from app.rlm.trace import derive_fates
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,22 @@ def _settle_fates(ctx: RunContext, citations, answer: str):
         if (node.fate, node.fate_reason) != (fate, reason):
             node.fate, node.fate_reason = fate, reason
             yield from ctx.update(node)
+
+
+def _partial(ctx: RunContext, mode: str) -> tuple[str, list]:
+    """The best partial answer of a run that stopped early, held to the gate a finished
+    guided answer passes: a list whose items a budget cut off before the gate ran
+    ("95% Wald confidence intervals" for a probit model the paper never fits) is not
+    shown as an answer."""
+    answer = hygiene.strip_protocol(ctx.partial.answer)
+    citations = list(ctx.partial.citations) if answer else []
+    if answer and citations and mode == "guided" and ctx.options.get("answer_gate", True) \
+            and analyse(ctx.question).kind != "aggregate":  # a summary's evidence is the selection
+        verdict = answerable.judge(ctx.env, ctx.question, [(c.doc_id, c.char_start, c.char_end) for c in citations])
+        if not verdict.ok:
+            ctx.notes.append(f"What was read before the stop does not answer the question: {verdict.why}.")
+            return answerable.not_found_text(ctx, verdict), []
+    return answer, citations
 
 
 class Controller:
@@ -138,8 +155,8 @@ class Controller:
         else:
             answer = cleaned
         if status != "done" and not answer:
-            answer = hygiene.strip_protocol(ctx.partial.answer) or (NOT_FOUND if status != "failed" else "")
-            citations = ctx.partial.citations if ctx.partial.answer else []
+            answer, citations = _partial(ctx, mode)
+            answer = answer or (NOT_FOUND if status != "failed" else "")
             if answer and status in ("budget", "cancelled", "failed"):
                 yield AnswerDelta(answer)
         try:

@@ -365,6 +365,28 @@ def spelled_acronyms(question: str) -> list[tuple[str, set[str]]]:
     return out
 
 
+# Three to five plain words in a row, none a small word: "byte order mark".
+_TERM_RUN = re.compile(r"(?<![\w-])[A-Za-z]+(?:\s+[A-Za-z]+){2,4}(?![\w-])")
+
+
+def phrase_acronyms(question: str) -> list[tuple[str, set[str]]]:
+    """(acronym, the phrase's words) for each run of three to five words the question
+    spells out in any case ("byte order mark" -> "BOM"), as spelled_acronyms does for
+    capitalised names; every such run inside a longer one too ("user private group" of
+    "user private group umask"). A word with figures or a hyphen ("UTF-8 text file") makes
+    none. Many runs are no term ("standard errors designed" -> "SED"): a passage counts only
+    where it writes the acronym in capitals (answerable.judge)."""
+    out = []
+    for chunk in re.split(r"\b(?:" + "|".join(sorted(STOPWORDS, key=len, reverse=True)) + r")\b", question, flags=re.I):
+        for m in _TERM_RUN.finditer(chunk):
+            words = m.group(0).split()
+            for n in range(3, len(words) + 1):
+                for i in range(len(words) - n + 1):
+                    run = words[i:i + n]
+                    out.append(("".join(w[0].upper() for w in run), sn.content_words(" ".join(run))))
+    return out
+
+
 def joined_names(question: str) -> list[tuple[str, set[str]]]:
     """(the name written as one word, its words) for each name of two adjacent capitalised
     words the question spells out: "TeX Live" is also written "TEXlive", "Post Script"
