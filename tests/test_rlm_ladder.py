@@ -228,3 +228,44 @@ def test_prose_that_is_a_fragment_leaves_the_quoted_answer(store):
     assert r.answer == EAST + " [1]"
     node = next(n for n in r.nodes if n.kind == "compose")
     assert node.fate == "discarded" and "fragment" in node.fate_reason
+
+
+def test_prose_that_only_restates_the_question_is_dropped():
+    # "Yes, there is a way… [1]" cites a quote but says nothing the question did not: the
+    # package that answers it is in the quote, not in the prose.
+    question = "Is there a way to have LaTeX just check my document for errors quickly?"
+    quotes = {1: "To make LaTeX quickly check your document use the syntonly package."}
+    kept, dropped = check_sentences("Yes, there is a way to have LaTeX just check your document for errors quickly [1]. "
+                                    "Use the syntonly package [1].", quotes, question)
+    assert kept == ["Use the syntonly package [1]."]
+    assert [w for _, w in dropped] == ["only restates the question"]
+
+
+def test_on_the_compose_rung_prose_may_leave_out_a_best_ranked_passage_the_model_doubted(store):
+    # The code ranks the ledger sentence first; judged alone the model leans "no" on it (not
+    # a veto), and its prose answers from the eastern gate: two of its judgements agree
+    # against the ranking, so the prose stands, cited to the passage it used.
+    near = "The harbour master of Veldt keeps the gate ledger and the gate keys of the harbour of Veldt."
+    doc = add_text_document(store, "Veldt", [COMMON + near + " " + COMMON + EAST + " " + COMMON])
+    seen = {}
+
+    def prose(quotes):
+        seen["quotes"] = quotes
+        east = [line[1] for line in quotes.splitlines() if line.startswith("[") and "eastern gate" in line]
+        return f"The harbour master keeps the eastern gate [{east[0]}]." if east else "Not found."
+
+    r = Controller(store, FakeModel(responder=_voter(0.5, 0.5, compose=prose)), options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert seen["quotes"].startswith("[1] ") and "ledger" in seen["quotes"].splitlines()[0]
+    assert "eastern" not in r.answer, "a model that did not doubt the ledger cannot overrule the ranking"
+    doubting = _voter(0.5, 0.5, compose=prose)
+
+    def respond(request):
+        if kind_of(request) == "sentence" and "ledger" in slice_of(request):
+            return Completion(text="no", choice_logprobs={"yes": math.log(0.45), "no": math.log(0.55)})
+        return doubting(request)
+
+    r = Controller(store, FakeModel(responder=respond), options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert r.answer == "The harbour master keeps the eastern gate [1]."
+    assert [c.quote for c in r.citations] == [EAST]
+    node = next(n for n in r.nodes if n.kind == "compose")
+    assert node.fate == "cited" and "said the best-ranked one does not answer" in node.fate_reason

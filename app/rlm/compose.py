@@ -83,6 +83,11 @@ def check_sentences(reply: str, quotes: dict[int, str], question: str = "") -> t
         if bad:
             dropped.append((s, f"cites [{bad[0]}], which is not one of the quotes"))
             continue
+        if question and sn.content_words(re.sub(r"\[\d+\]", "", s)) <= sn.content_words(question):
+            # "Yes, there is a way to have LaTeX check your document… [1]" for "Is there a
+            # way to have LaTeX check my document…?": the question said back, citation and all.
+            dropped.append((s, "only restates the question"))
+            continue
         said = _numbers(re.sub(r"\[\d+\]", "", s))
         backed = set().union(*(_numbers(quotes[n]) for n in refs))
         if said - backed:
@@ -106,7 +111,8 @@ def check_sentences(reply: str, quotes: dict[int, str], question: str = "") -> t
 def passage_text(ctx, doc_id: int, start: int, text: str, before: int = 240) -> str:
     # Each quote is given with the text just before it: a clause such as "neither shall any
     # Person be eligible to that Office..." names its subject ("President") only there.
-    return (sn.lead_in(ctx.env, doc_id, start, before) + " " + " ".join(text.split())).strip()
+    # Words broken at a line end are given whole, or the model copies "contem- poraneous".
+    return " ".join(sn.unhyphenated(sn.lead_in(ctx.env, doc_id, start, before) + " " + text).split())
 
 
 def _ask(ctx, label: str, quotes: dict[int, str], parent: str | None):
@@ -149,7 +155,8 @@ def compose(ctx, cites, extractive: str, parent: str | None = None):
         yield from ctx.set_fate(node, "discarded", "the model could not phrase an answer from the quotes: the quoted answer stands")
         return extractive
     if not kept:
-        yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
+        yield from ctx.set_fate(node, "discarded", "no sentence survived the checks: the quoted answer stands"
+                                + _dropped_reason(dropped))
         return extractive
     if _fragment(kept):
         yield from ctx.set_fate(node, "discarded", f"the prose is a fragment (“{' '.join(kept)}”): the quoted answer stands")
@@ -196,10 +203,11 @@ def _renumber(sentences: list[str]) -> tuple[list[str], list[int]]:
     return [re.sub(r"\[(\d+)\]", lambda m: f"[{new[int(m.group(1))]}]", s) for s in sentences], order
 
 
-def compose_passages(ctx, passages, make_cite, parent: str | None = None):
+def compose_passages(ctx, passages, make_cite, parent: str | None = None, doubted: bool = False):
     """The model answers from the numbered passages, citing them; code keeps only the
     sentences whose citations check out, and only prose that rests on the best-ranked
-    passage (it may add from the others). Returns (answer, citations), or None when the
+    passage (it may add from the others), unless the model already said that passage does
+    not answer (`doubted`): then two of its judgements agree against the code's. Returns (answer, citations), or None when the
     model says none answers or nothing checkable came back (a decline does not overrule
     the code's checked answer: on the dev split a 1.5B coder declined passages that held
     the answer about as often as others; honest "not found" stays with the gate).
@@ -211,13 +219,14 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None):
                                                    "the best-ranked sentence stands")
         return None
     if not kept:
-        yield from ctx.set_fate(node, "discarded", "no sentence carried a checkable citation: the quoted answer stands")
+        yield from ctx.set_fate(node, "discarded", "no sentence survived the checks: the quoted answer stands"
+                                + _dropped_reason(dropped))
         return None
     if _fragment(kept):
         yield from ctx.set_fate(node, "discarded", f"the prose is a fragment (“{' '.join(kept)}”): the quoted answer stands")
         return None
     kept, order = _renumber(kept)
-    if 1 not in order:
+    if 1 not in order and not doubted:
         # Prose that leaves out the passage code and the model's own vote ranked first is
         # the model overruling both; on the dev split a 1.5B coder did so to wrong passages
         # more often than to right ones ("What is a UPG?" answered from a sentence on umask).
@@ -226,6 +235,7 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None):
         return None
     cites = [make_cite(new, passages[old - 1], node) for new, old in enumerate(order, 1)]
     yield from ctx.set_fate(node, "cited", f"composed from passage(s) {', '.join(map(str, order))} of {len(passages)}"
+                            + ("; the model had said the best-ranked one does not answer" if 1 not in order else "")
                             + _dropped_reason(dropped))
     return " ".join(kept), cites
 

@@ -201,6 +201,9 @@ def _merge_slices(first, rest):
 
 
 VETO_BELOW = 0.2  # on the veto rung, a sentence the model gives less P(yes) than this is dropped
+# On the compose rung, prose may leave out the code's choice when the model leaned "no" on it
+# when judging it alone: two of the model's judgements then agree against the code's ranking.
+DOUBT_BELOW = 0.5
 
 
 def _table(ranked) -> str:
@@ -420,8 +423,10 @@ def _composed(ctx, best, ranked, checks, parent_node):
         return node is not None and node.data.get("p_yes", 1.0) < VETO_BELOW
 
     passages = compose.pick_passages(best, ranked, vetoed)
+    judged = checks.get(id(best))
     result = yield from compose.compose_passages(
-        ctx, passages, lambda n, r, node: _cite(ctx, n, r, checks.get(id(r)) or node), parent=parent_node.id)
+        ctx, passages, lambda n, r, node: _cite(ctx, n, r, checks.get(id(r)) or node), parent=parent_node.id,
+        doubted=judged is not None and judged.data.get("p_yes", 1.0) < DOUBT_BELOW)
     if result is None:
         return None
     answer, cites = result

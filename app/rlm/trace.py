@@ -260,6 +260,10 @@ def derive_fates(nodes, citations=(), answer: str = "") -> list[dict]:
         if c.get("node_id") is not None:
             cites.setdefault(str(c["node_id"]), []).append(int(c.get("n") or 0))
     cited_ids = set()
+    # Prose the model composed may quote a sentence it judged "no" alone (read beside its
+    # rivals, it answers): then the composing step chose it, not the ranking in code.
+    composed = any(n.get("kind") == "compose" and n.get("fate") == "cited" for n in out)
+    chooser = "by the answer the model composed" if composed else "by the ranking in code"
     for nid, ns in cites.items():
         n = by_id.get(nid)
         if n is None:
@@ -267,7 +271,7 @@ def derive_fates(nodes, citations=(), answer: str = "") -> list[dict]:
         marks = ", ".join(f"[{k}]" for k in sorted(ns))
         if _said_no(n):
             n["fate"], n["fate_reason"] = "merged", (
-                f"its text is quoted as {marks}, chosen by the ranking in code; the model's answer here (no) was not used")
+                f"its text is quoted as {marks}, chosen {chooser}; the model's answer here (no) was not used")
             parent = by_id.get(str(n.get("parent"))) if n.get("parent") is not None else None
             if parent is not None and not _said_no(parent):
                 parent["fate"], parent["fate_reason"] = "cited", f"chose the passage quoted as {marks}"
