@@ -207,10 +207,11 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None, doubte
     """The model answers from the numbered passages, citing them; code keeps only the
     sentences whose citations check out, and only prose that rests on the best-ranked
     passage (it may add from the others), unless the model already said that passage does
-    not answer (`doubted`): then two of its judgements agree against the code's. Returns (answer, citations), or None when the
-    model says none answers or nothing checkable came back (a decline does not overrule
-    the code's checked answer: on the dev split a 1.5B coder declined passages that held
-    the answer about as often as others; honest "not found" stays with the gate).
+    not answer (`doubted`): then two of its judgements agree against the code's. Returns
+    (answer, citations), or None when the model says none answers or nothing checkable
+    came back (a decline does not overrule the code's checked answer: on the dev split a
+    1.5B coder declined passages that held the answer about as often as others; honest
+    "not found" stays with the gate).
     make_cite(n, passage, node) -> Citation."""
     quotes = {i: passage_text(ctx, r.doc_id, r.start, r.text) for i, r in enumerate(passages, 1)}
     node, kept, dropped = yield from _ask(ctx, f"write the answer from the {len(passages)} best passages", quotes, parent)

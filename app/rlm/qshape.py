@@ -367,6 +367,7 @@ def spelled_acronyms(question: str) -> list[tuple[str, set[str]]]:
 
 # Three to five plain words in a row, none a small word: "byte order mark".
 _TERM_RUN = re.compile(r"(?<![\w-])[A-Za-z]+(?:\s+[A-Za-z]+){2,4}(?![\w-])")
+_SMALL_WORD = re.compile(r"\b(?:" + "|".join(sorted(STOPWORDS, key=len, reverse=True)) + r")\b", re.I)
 
 
 def phrase_acronyms(question: str) -> list[tuple[str, set[str]]]:
@@ -377,7 +378,7 @@ def phrase_acronyms(question: str) -> list[tuple[str, set[str]]]:
     none. Many runs are no term ("standard errors designed" -> "SED"): a passage counts only
     where it writes the acronym in capitals (answerable.judge)."""
     out = []
-    for chunk in re.split(r"\b(?:" + "|".join(sorted(STOPWORDS, key=len, reverse=True)) + r")\b", question, flags=re.I):
+    for chunk in _SMALL_WORD.split(question):
         for m in _TERM_RUN.finditer(chunk):
             words = m.group(0).split()
             for n in range(3, len(words) + 1):
