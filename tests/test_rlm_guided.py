@@ -543,3 +543,14 @@ def test_a_keyed_quote_may_stand_under_a_heading_that_names_the_key(store):
     assert "heteroscedasticity" in result.answer and "designed" not in result.answer
     cited = [n for n in result.nodes if n.fate == "cited"][0]
     assert cited.data["checks"]["echo_as_answer"] == "are designed to be robust against"
+
+
+def test_a_word_broken_at_a_line_end_is_shown_whole(store):
+    fact = "The vault code for project heron is 4417, set by the contem-\nporaneous committee."
+    doc = add_text_document(store, "Heron Report", [FILLER, FILLER + fact + " " + FILLER, FILLER])
+    model = FakeModel(responder=oracle_responder(
+        lambda t: ("4417", "The vault code for project heron is 4417, set by the contem-\nporaneous committee.")
+        if "heron is 4417" in t else None))
+    _, result = run(reading(store, model), "What is the vault code for project heron?", doc_ids=[doc])
+    assert "contemporaneous committee" in result.answer and "contem-" not in result.answer
+    assert "contem-\nporaneous" in result.citations[0].quote  # the page's own text

@@ -8,6 +8,7 @@ import math
 import re
 
 from app.rlm import answerable, hygiene, prompts
+from app.rlm import sentences as sn
 from app.rlm.compose import maybe_compose
 from app.rlm.context import RunContext
 from app.rlm.events import AnswerDelta
@@ -113,16 +114,19 @@ def _shown(f: Finding, plan: QuestionTerms) -> str:
     not what its quote states ("755" for a sentence about octal digits, confirmed by a
     small model's yes), the quote alone, so nothing shown goes beyond the document; so too
     where the answer is a piece of the quote cut inside a word ("The 64-")."""
-    if cuts_word(f.answer, f.quote) or _only_as_non_value(f.answer, f.quote):
-        return hygiene.quoted(f.quote)
-    if plan.kind != "lookup" or norm(f.answer) == norm(f.quote):
-        return hygiene.quoted(f.answer)
+    # Shown with words broken at a line end made whole ("contem-\nporaneous"), as ranked
+    # sentences are; the citation keeps the page's own text.
+    answer, quote = sn.unhyphenated(f.answer), sn.unhyphenated(f.quote)
+    if cuts_word(answer, quote) or _only_as_non_value(answer, quote):
+        return hygiene.quoted(quote)
+    if plan.kind != "lookup" or norm(answer) == norm(quote):
+        return hygiene.quoted(answer)
     code_read = {"answer_repaired", "answer_from_key_sentence"} & set(f.checks)
-    if not code_read and not stated_by(f.answer, f.quote):
-        return hygiene.quoted(f.quote)
-    if norm(f.answer) in norm(f.quote) and len(f.answer.split()) > 8:
-        return hygiene.quoted(f.answer)  # already a clause
-    return f"{hygiene.quoted(_whole_number(f.answer, f.quote))}: {hygiene.quoted(f.quote)}"
+    if not code_read and not stated_by(answer, quote):
+        return hygiene.quoted(quote)
+    if norm(answer) in norm(quote) and len(answer.split()) > 8:
+        return hygiene.quoted(answer)  # already a clause
+    return f"{hygiene.quoted(_whole_number(answer, quote))}: {hygiene.quoted(quote)}"
 
 
 def _whole_number(answer: str, quote: str) -> str:
