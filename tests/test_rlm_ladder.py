@@ -269,3 +269,13 @@ def test_on_the_compose_rung_prose_may_leave_out_a_best_ranked_passage_the_model
     assert [c.quote for c in r.citations] == [EAST]
     node = next(n for n in r.nodes if n.kind == "compose")
     assert node.fate == "cited" and "said the best-ranked one does not answer" in node.fate_reason
+    # A model that says "no" to every sentence doubts none in particular: the ranking stands.
+    def all_no(request):
+        if kind_of(request) == "sentence":
+            return Completion(text="no", choice_logprobs={"yes": math.log(0.3), "no": math.log(0.7)})
+        return doubting(request)
+
+    r = Controller(store, FakeModel(responder=all_no), options={"ladder": "compose"}).ask(Q, doc_ids=[doc])
+    assert "eastern" not in r.answer and "ledger" in r.answer
+    node = next(n for n in r.nodes if n.kind == "compose")
+    assert node.fate == "discarded" and "not from the best-ranked one" in node.fate_reason

@@ -202,7 +202,8 @@ def _merge_slices(first, rest):
 
 VETO_BELOW = 0.2  # on the veto rung, a sentence the model gives less P(yes) than this is dropped
 # On the compose rung, prose may leave out the code's choice when the model leaned "no" on it
-# when judging it alone: two of the model's judgements then agree against the code's ranking.
+# when judging it alone, and "yes" on another (_doubted): two of the model's judgements then
+# agree against the code's ranking.
 DOUBT_BELOW = 0.5
 
 
@@ -414,6 +415,16 @@ def _disagreement(ctx, best, best_node, rival, parent_node):
     return answer, cites
 
 
+def _doubted(checks, best) -> bool:
+    """The model, judging sentences one by one, leaned "no" on the code's choice and "yes"
+    on another: a model that says "no" to every sentence (as a 1.5B coder does to "A UPG
+    is created whenever…" and each of its neighbours) tells nothing about this one."""
+    p = {key: node.data.get("p_yes") for key, node in checks.items() if node is not None}
+    mine = p.get(id(best))
+    return mine is not None and mine < DOUBT_BELOW and any(
+        v is not None and v >= DOUBT_BELOW for key, v in p.items() if key != id(best))
+
+
 def _composed(ctx, best, ranked, checks, parent_node):
     """The compose rung: the model reads the best few passages, not only the code's choice,
     and answers from those it cites. None (nothing checkable, or the model says none
@@ -423,10 +434,9 @@ def _composed(ctx, best, ranked, checks, parent_node):
         return node is not None and node.data.get("p_yes", 1.0) < VETO_BELOW
 
     passages = compose.pick_passages(best, ranked, vetoed)
-    judged = checks.get(id(best))
     result = yield from compose.compose_passages(
         ctx, passages, lambda n, r, node: _cite(ctx, n, r, checks.get(id(r)) or node), parent=parent_node.id,
-        doubted=judged is not None and judged.data.get("p_yes", 1.0) < DOUBT_BELOW)
+        doubted=_doubted(checks, best))
     if result is None:
         return None
     answer, cites = result
