@@ -136,3 +136,24 @@ def test_the_scene_a_user_sets_is_context_the_answer_need_not_repeat(store):
     assert verdict.ok, verdict.why
     # The same words in the sentence that asks are what the answer must say.
     assert not answerable.judge(env, "Why does Quill use a lot of memory?", [(doc, a, b)]).ok
+
+
+def test_rare_words_found_nowhere_that_carry_most_of_the_question_are_not_found(store):
+    # Four of ten words are nowhere in the selection, fewer than half; but they are what
+    # the question is about, and by rarity they weigh most of it.
+    page = ("Clustered standard errors are reported for the linear model of firm investment. "
+            "The paper reports the model with clustered errors by firm and by year. ") * 12
+    # About fifty pages: rarity is weighed only over enough text (a short memo's words are in
+    # every block of it).
+    other = [f"Section {i}. The survey team visited each site in week {i} and filed notes on the harbour. " * 30
+             for i in range(50)]
+    doc = add_text_document(store, "Clustered Errors", other[:20] + [page] * 10 + other[20:])
+    env = Environment(store, [doc])
+    q = "What clustered standard errors does the paper report for a probit model of women's labour participation?"
+    verdict = answerable.precheck(env, q)
+    assert verdict is not None and not verdict.ok and "probit" in verdict.why
+    # one word found nowhere ("altogether") among many is a paraphrase, not a missing subject
+    assert answerable.precheck(env, "Which clustered standard errors does the paper report altogether for the firm model?") is None
+    # the same question over a short memo is not weighed: every block holds its words
+    memo = add_text_document(store, "Memo", [page])
+    assert answerable.precheck(Environment(store, [memo]), q.replace("women's labour ", "")) is None

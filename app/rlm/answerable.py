@@ -6,7 +6,8 @@ Sharing words is not answering. The gate runs once, after a strategy chose its a
 
 - a name the question asks about (a capitalised word after the first: "France",
   "Octave") that the selected documents never contain means they cannot answer;
-- so does a question most of whose words the selection never uses;
+- so does a question most of whose words, or most of whose weight by rarity, the
+  selection never uses;
 - otherwise the cited passages, read with a little context on each side, must hold
   ANSWER_COVERAGE of the question's words that the selection does use, each weighted
   by its rarity there (a word used nowhere cannot tell passages apart: a paraphrase),
@@ -147,17 +148,40 @@ def precheck(env, question: str) -> Verdict | None:
     if not wanted:
         return None
     head = asked_head(question)
-    df, _ = sn.block_freq(env, wanted | ({head} if head else set()))
+    df, n_blocks = sn.block_freq(env, wanted | ({head} if head else set()))
     absent = {w for w in wanted if df[w] == 0}
     if head and df[head] == 0:
         return Verdict(False, 0.0, [], [], [head], f"the selected documents never use “{head}”, what the question asks for")
-    if len(absent) * 2 > len(wanted):
-        # Most of what the question is about appears nowhere in the selection. Not half:
-        # "In what country is Normandy located?" is answered by "…Normandy, a region in
-        # France", which never says "located".
+    core = question_words(_COMPARING.sub(" ", question)) & wanted
+    if len(absent) * 2 > len(wanted) or _absent_weight(df, n_blocks, core, absent & core) >= ABSENT_WEIGHT:
+        # Most of what the question is about appears nowhere in the selection. Not half of
+        # its words: "In what country is Normandy located?" is answered by "…Normandy, a
+        # region in France", which never says "located". Counted by rarity, the words found
+        # nowhere weigh most ("probit", "women", "labour" beside "clustered standard errors").
         return Verdict(False, 0.0, [], [], sorted(absent),
                        "the selected documents never use " + ", ".join(f"“{w}”" for w in sorted(absent)))
     return None
+
+
+# Share of the question's idf weight that words found nowhere in the selection may carry
+# (each weighs what a word in no block would: the most any word can). Calibrated on the four
+# tuning splits: unanswerable questions reach 0.5-1.0, answerable ones at most 0.43 (one
+# paraphrase, "altogether", in six words); 0.6 leaves room for a second paraphrase.
+ABSENT_WEIGHT = 0.6
+# Rarity means something only over enough text: in a short memo the question's words are in
+# every block, weigh nothing, and one paraphrased word would carry the whole question.
+WEIGHED_FROM_BLOCKS = 100  # blocks of sentences.BLOCK characters: about 40 pages
+# The words that make a question a comparison ("What is the difference between quill and
+# plume?") say what kind of answer is wanted, not what it is about: not weighed.
+_COMPARING = re.compile(r"\b(?:compar\w*|contrast\w*|differ\w*|between|versus|vs)\b", re.I)
+
+
+def _absent_weight(df: dict[str, int], n_blocks: int, wanted: set[str], absent: set[str]) -> float:
+    if n_blocks < WEIGHED_FROM_BLOCKS:
+        return 0.0
+    idf = {w: math.log((n_blocks - df[w] + 0.5) / (df[w] + 0.5) + 1) for w in wanted}
+    total = sum(idf.values())
+    return sum(idf[w] for w in absent) / total if total else 0.0
 
 
 def heading_path(env, doc_id: int, offset: int) -> list[str]:
