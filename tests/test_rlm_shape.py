@@ -747,3 +747,21 @@ def test_a_definition_list_entry_defines_its_term(store):
         "How does the Harbour-news list differ from the Harbour-boats list?", doc_ids=[doc], budget=None)
     assert "announcements about the harbour works" in result.answer and "boats for sale" in result.answer, \
         result.answer
+
+
+def test_the_place_a_definition_is_asked_in_is_context(store):
+    # "in the harbour registry" names where the term lives; the defining sentence need not
+    # repeat it, and a sentence that says "registry" beside the term's words without
+    # defining it is not the answer.
+    question = "What is a ship pool in the harbour registry?"
+    shape = qshape.shape_of(question)
+    assert shape.subject == "ship pool" and shape.context == "the harbour registry"
+    pages = [f"Chapter {i}. Ships call at the harbour and each ship is moored by its master on day {i}. " * 4
+             for i in range(10)]
+    pages.append("Each ship is actually entered in the pool directory at the top of the harbour registry itself. "
+                 "Ships leave after three days.")
+    pages.append("A ship pool is just a collection of ships of a given size, from which several quays can draw "
+                 "when a cargo arrives.")
+    doc = add_text_document(store, "Harbour Rules", pages)
+    result = Controller(store, unhelpful_model()).ask(question, doc_ids=[doc])
+    assert result.answer.startswith("A ship pool is just a collection"), result.answer

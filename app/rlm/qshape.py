@@ -51,9 +51,10 @@ class Shape:
     subject_words: set[str] = field(default_factory=set)  # its stems
     aliases: list[set[str]] = field(default_factory=list)  # word sets naming the same thing (name, acronym)
     acronym: str = ""
+    context: str = ""  # the place a definition question names after its subject ("the Debian archive")
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "subject": self.subject, "acronym": self.acronym,
+        return {"kind": self.kind, "subject": self.subject, "acronym": self.acronym, "context": self.context,
                 "aliases": [sorted(a) for a in self.aliases]}
 
 
@@ -69,7 +70,9 @@ def shape_of(question: str) -> Shape:
             x = _LEADING.sub("", m.group("x").strip())
             # "a factor in R", "a pen in Asymptote": the place named after the subject is
             # context, not part of the term being defined.
-            x = re.sub(r"^(.+?)\s+(?:in|within|under|inside)\s+[\w .()+#-]+$", r"\1", x)
+            placed = re.match(r"^(.+?)\s+(?:in|within|under|inside)\s+([\w .()+#-]+)$", x)
+            if placed:
+                x, shape.context = placed.group(1), placed.group(2)
             shape.kind, shape.subject = "definition", x
             shape.subject_words = sn.content_words(x) or {w.lower() for w in re.findall(r"\w+", x)}
             break

@@ -36,9 +36,12 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     if not wanted:
         return None
     names = sn.names_in(strip_framing(ctx.question))
-    scene = sn.scene_words(strip_framing(ctx.question))
-    idf = {w: v * (SCENE_WEIGHT if w in scene else 1.0) for w, v in sn.weights(ctx.env, wanted).items()}
     shape = qshape.shape_of(strip_framing(ctx.question))
+    # The place a definition is asked in ("What is a package pool in the Debian archive?") is
+    # context too: the sentence that defines the term need not repeat it. Names stay whole:
+    # "in Asymptote" says which manual.
+    scene = sn.scene_words(strip_framing(ctx.question)) | (sn.content_words(shape.context) - names - shape.subject_words)
+    idf = {w: v * (SCENE_WEIGHT if w in scene else 1.0) for w, v in sn.weights(ctx.env, wanted).items()}
     sections = navigate.matching_sections(ctx.env, wanted, idf, question=strip_framing(ctx.question))
     # A section titled like the question is read first, from its heading: manuals define
     # and instruct in a section's opening sentences.
