@@ -166,7 +166,7 @@ def precheck(env, question: str) -> Verdict | None:
 # Share of the question's idf weight that words found nowhere in the selection may carry
 # (each weighs what a word in no block would: the most any word can). Calibrated on the four
 # tuning splits: unanswerable questions reach 0.5-1.0, answerable ones at most 0.43 (one
-# paraphrase, "altogether", in six words); 0.6 leaves room for a second paraphrase.
+# paraphrase, "altogether", in six words); 0.6 keeps a margin above them.
 ABSENT_WEIGHT = 0.6
 # Rarity means something only over enough text: in a short memo the question's words are in
 # every block, weigh nothing, and one paraphrased word would carry the whole question.
