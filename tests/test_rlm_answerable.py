@@ -47,6 +47,10 @@ def test_most_words_unused_by_the_selection_is_not_found(store):
     doc = add_text_document(store, "Law", [FILL + LAW + FILL])
     result = Controller(store, _yes_man()).ask("What is the boiling point of mercury?", doc_ids=[doc])
     assert result.answer.startswith(NOT_FOUND) and "never use" in result.answer
+    # the words are named as the user wrote them, not as stems ("boiling", not "boil")
+    assert "“boiling”" in result.answer and "“boil”" not in result.answer, result.answer
+    assert answerable.as_written("Which lighthouse keepers kept women's records?", ["lighthous", "keeper", "women"]) == [
+        "lighthouse", "keepers", "women"]
 
 
 def test_an_answerable_question_still_gets_its_answer(store):

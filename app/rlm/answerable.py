@@ -85,6 +85,24 @@ def question_words(question: str) -> set[str]:
     return sn.content_words(_ANSWER_KIND.sub(" ", strip_framing(question)))
 
 
+_WRITTEN = re.compile(r"[A-Za-z][A-Za-z'’+#-]*|\d+")
+
+
+def as_written(question: str, stems) -> list[str]:
+    """The question's own words for these stems, as the user wrote them ("labour", not the
+    stem "labor"; "lighthouse", not "lighthous"); a stem the question does not spell stays."""
+    spelled: dict[str, str] = {}
+    for w in _WRITTEN.findall(question):
+        w = re.sub(r"['’]s$", "", w)  # "women's" is said of women
+        for st in sn.content_words(w) or {sn.stem(w)}:
+            spelled.setdefault(st, w)
+    return [spelled.get(st, st) for st in stems]
+
+
+def _quoted_words(question: str, stems) -> str:
+    return ", ".join(f"“{w}”" for w in as_written(question, stems))
+
+
 # "…with winget", "…using Excel", "…via rsync": the tool the question says to use. Documents
 # that never name it cannot say how to use it, whatever else they share with the question.
 _INSTRUMENT = re.compile(r"\b(?:with|using|via)\s+(?:an?\s+|the\s+)?([A-Za-z][\w.+#-]*[\w+#])", re.I)
@@ -151,7 +169,8 @@ def precheck(env, question: str) -> Verdict | None:
     df, n_blocks = sn.block_freq(env, wanted | ({head} if head else set()))
     absent = {w for w in wanted if df[w] == 0}
     if head and df[head] == 0:
-        return Verdict(False, 0.0, [], [], [head], f"the selected documents never use “{head}”, what the question asks for")
+        return Verdict(False, 0.0, [], [], [head],
+                       f"the selected documents never use {_quoted_words(question, [head])}, what the question asks for")
     core = question_words(_COMPARING.sub(" ", question)) & wanted
     if len(absent) * 2 > len(wanted) or _absent_weight(df, n_blocks, core, absent & core) >= ABSENT_WEIGHT:
         # Most of what the question is about appears nowhere in the selection. Not half of
@@ -159,7 +178,7 @@ def precheck(env, question: str) -> Verdict | None:
         # region in France", which never says "located". Counted by rarity, the words found
         # nowhere weigh most ("probit", "women", "labour" beside "clustered standard errors").
         return Verdict(False, 0.0, [], [], sorted(absent),
-                       "the selected documents never use " + ", ".join(f"“{w}”" for w in sorted(absent)))
+                       "the selected documents never use " + _quoted_words(question, sorted(absent)))
     return None
 
 
@@ -235,12 +254,12 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     # chamber's records" is not answered by "a capital crime"): both must be mostly there.
     ok = coverage >= ANSWER_COVERAGE and share >= WORD_SHARE
     why = (f"the cited text holds {len(held)} of the question's {len(present)} words ({coverage:.0%} by weight)" +
-           ("" if ok else f"; it lacks {', '.join(lacking[:4])}"))
+           ("" if ok else f"; it lacks {', '.join(as_written(question, lacking[:4]))}"))
     head = asked_head(question)
     if ok and head and not any(sn.holds(words, head) for words in heard):
         ok = False
         lacking = [head] + [w for w in lacking if w != head]
-        why += f"; it never names “{head}”, what the question asks for"
+        why += f"; it never names {_quoted_words(question, [head])}, what the question asks for"
     # A name the question is about ("France", "Octave") that the cited passages, their
     # headings and their document's title never mention: the passages are about something else.
     unnamed = sorted((sn.names_in(strip_framing(question)) & present) - held)
@@ -252,14 +271,14 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
     if ok and unnamed:
         ok = False
         lacking = unnamed + [w for w in lacking if w not in unnamed]
-        why += f"; it never mentions {', '.join(unnamed)}, which the question is about"
+        why += f"; it never mentions {', '.join(as_written(question, unnamed))}, which the question is about"
     return Verdict(ok, coverage, [], sorted(held), lacking, why)
 
 
 def not_found_text(ctx, verdict: Verdict | None = None) -> str:
     """"Not found", with what was searched, so an analyst can judge the miss."""
     stems = question_words(ctx.question)
-    words = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z'’+#-]*|\d+", _ANSWER_KIND.sub(" ", strip_framing(ctx.question))))
+    words = [w for w in dict.fromkeys(_WRITTEN.findall(_ANSWER_KIND.sub(" ", strip_framing(ctx.question))))
              if sn.stem(w) in stems]
     n = len(ctx.env.doc_ids)
     text = f"{NOT_FOUND} Searched {n} document{'s' if n != 1 else ''} for: {', '.join(words) or ctx.question}."
@@ -268,7 +287,7 @@ def not_found_text(ctx, verdict: Verdict | None = None) -> str:
     elif verdict is not None and verdict.why.startswith("the selected documents never"):
         text += " " + verdict.why[0].upper() + verdict.why[1:] + "."
     elif verdict is not None and verdict.lacking:
-        text += f" The closest passages do not mention {', '.join(verdict.lacking[:3])}."
+        text += f" The closest passages do not mention {', '.join(as_written(ctx.question, verdict.lacking[:3]))}."
     return text
 
 
