@@ -238,9 +238,9 @@ def judge(env, question: str, evidence: list[tuple[int, int, int]]) -> Verdict:
         # What the passage is under counts as said by it: a sentence in the section "Save" of
         # a document titled "Asymptote Reference Card" is about saving, in Asymptote.
         headings = " ".join([getattr(env.docs.get(doc_id), "title", "") or ""] + heading_path(env, doc_id, a))
-        around = sn.content_words(text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS] + " " + headings)
-        around |= qshape.acronym_hits(around, acronyms)  # "the TDS" says "TeX Directory Structure"
         raw = text[max(0, a - CONTEXT_CHARS):b + CONTEXT_CHARS]
+        around = sn.content_words(raw + " " + headings)
+        around |= qshape.acronym_hits(around, acronyms)  # "the TDS" says "TeX Directory Structure"
         for acronym, words in phrases:  # "(with BOM)" says "byte order mark"
             if re.search(rf"\b{acronym}\b", raw):
                 around |= words
