@@ -231,6 +231,27 @@ def test_a_section_starts_at_its_numbered_heading_not_at_an_earlier_mention(tmp_
     store.close()
 
 
+def test_a_section_starts_at_its_heading_not_at_a_later_line_that_begins_with_its_title(tmp_path):
+    """R-admin's "6.3.5 Byte-compilation" is followed by a line opening "Byte-compilation can
+    be controlled…": the section, and the sentence under it, start at the heading."""
+    path = tmp_path / "manual.pdf"
+    doc = pymupdf.open()
+    page = doc.new_page()
+    pdfs._lines(page, [("a source tarball.", 10, "helv"),
+                       ("6.3.5 Byte-compilation", 14, "hebo"),
+                       ("As from R 3.6.0, all packages are by default byte-compiled.", 10, "helv"),
+                       ("Byte-compilation can be controlled on a per-package basis.", 10, "helv")])
+    doc.set_toc([[1, "Byte-compilation", 1]])
+    doc.save(str(path))
+    doc.close()
+    (done,) = [e for e in import_paths([str(path)], workers=0) if e.kind == "file-done"]
+    store = open_store()
+    text = store.document_text(done.doc_id)
+    (section,) = store.sections(done.doc_id)
+    assert text[section.char_start:].startswith("6.3.5 Byte-compilation\nAs from"), text[section.char_start:][:60]
+    store.close()
+
+
 def test_a_table_set_out_by_position_alone_is_kept_with_its_header(tmp_path):
     pdf = pdfs.layout_table_pdf(tmp_path / "fleet.pdf")
     (done,) = _import([pdf], workers=0)

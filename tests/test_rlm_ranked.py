@@ -61,6 +61,8 @@ def test_a_question_that_hops_through_a_name_follows_it_and_cites_both_sentences
     model = FakeModel(responder=oracle_responder(lambda text: None))
     q = "What government post was held by the actress who starred in Quiet Harbour?"
     assert sn.hops(q) and not sn.hops("Who starred in Quiet Harbour?")
+    # An interrogative "which" opening the question follows no noun: no second hop.
+    assert not sn.hops("Since which R release are packages byte-compiled by default?")
     result = run(store, model, q, [doc])
     assert result.status == "done" and "Minister of Culture" in result.answer
     assert [c.page for c in result.citations] == [1, 3]

@@ -234,3 +234,16 @@ def test_a_value_stated_after_the_commands_a_lead_in_introduces_is_read_on_to(st
     result = ask(store, pages, "What posterior predictive p value did the release fit get when the interquartile "
                                "range was used as the check statistic?")
     assert "0.78" in result.answer, result.answer
+
+
+def test_a_question_asking_which_release_is_answered_by_the_release_number(store):
+    """"Since which release…" asks for a number: the sentence naming the release answers, not
+    the next one that shares more of the question's other words."""
+    assert analyse("Since which R release are packages byte-compiled by default?").expects_number
+    assert analyse("What version of the tracker is needed?").expects_number
+    assert not analyse("What is a release?").expects_number
+    page = (FILLER + "Byte-compilation. As from release 3.6.0, all packages are by default byte-compiled. "
+            "Byte-compilation of packages can be controlled by default on a per-package basis by a field. " + FILLER)
+    result = ask(store, HANDBOOK + [page], "Since which release are packages byte-compiled by default?")
+    assert result.answer.startswith("3.6.0"), result.answer
+    assert result.citations and "3.6.0" in result.citations[0].quote

@@ -746,6 +746,10 @@ def _title_pattern(title: str, line_start: bool):
     return re.compile(lead + r"\W*".join(re.escape(w) for w in words), re.I)
 
 
+def _alone_pattern(title: str):
+    return re.compile(r"(?m)^[^\w\n]{0,4}(?:(?:\d{1,3}(?:\.\d{1,3})*|[A-Z])\.?[ \t]+)?" + re.escape(title) + r"[ \t]*$")
+
+
 _NUMBER_PREFIX = re.compile(r"^\s*(\d+(\.\d+)*\.?|[IVXLC]+\.|[A-Z]\.|Chapter\s+\S+|Appendix\s+\S+)\s+", re.I)
 
 
@@ -834,6 +838,13 @@ class Assembler:
         pos = 0
         for e in self._by_page.get(index + 1, ()):
             at = None
+            # A line that is the title alone, perhaps after its number ("6.3.5 Byte-compilation"),
+            # before a line that only begins with it ("Byte-compilation can be controlled…").
+            alone = _alone_pattern(e[1]).search(text, pos)
+            if alone:
+                e[4] = char_start + alone.start()
+                pos = alone.start()
+                continue
             # Most titles stand verbatim at the start of a line: found without a regex.
             i = text.find(e[1], pos)
             while i > 0 and text[i - 1] != "\n":

@@ -673,9 +673,11 @@ def _block(env, r: Ranked) -> tuple[list[tuple[int, int]], str]:
 
 def hops(question: str) -> bool:
     """A relative clause after a noun ("the woman who…", "the arena where…"; not "From
-    which countries…") or an "X of Y" opening ("The director of…")."""
+    which countries…" or "Since which release…": a question's first word is no noun a
+    clause could follow) or an "X of Y" opening ("The director of…")."""
     q = question.strip()
-    return bool(_OF_OPENING.search(q)) or any(m.group(1).lower() not in STOPWORDS for m in _RELATIVE.finditer(q))
+    return bool(_OF_OPENING.search(q)) or any(m.start() > 0 and m.group(1).lower() not in STOPWORDS
+                                              for m in _RELATIVE.finditer(q))
 
 
 def bridges(sentence: str, question: str, limit: int = 2) -> list[str]:

@@ -121,6 +121,10 @@ _PLURAL_DOES = re.compile(r"^\W*(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
                           r"[\w-]*[^\W\d_su]s\s+(?!(?:of|is|was|has|does|do|did|are|were|the|a|an|this|these|that|"
                           r"those|its|their|in|on|to|for|from|with|by|at|into|as)\b)(?-i:[a-z]+)\b", re.I)
 _NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
+# "Since which R release…", "What version of gnuplot…": a release is named by its number
+# ("As from R 3.6.0…"); "What is a release?" asks for no number.
+_WHICH_VERSION = re.compile(r"\b(?:which|what)\s+(?:(?!(?:is|are|was|were|does|do|did)\b)[\w-]+\s+){0,2}?"
+                            r"(?:version|release)s?\b", re.I)
 
 # What a question word asks for, as words a document would use: a small model cannot
 # make this leap, a table can ("How old..." is answered by "...the Age of thirty five Years").
@@ -217,7 +221,7 @@ def analyse(question: str) -> QuestionTerms:
         # "non-maintainer") is English more likely than a key: slices holding it are not
         # the only ones that can answer.
         exact = [k for k in exact if k in quoted or re.search(r"\d", k)]
-    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q)),
+    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q) or _WHICH_VERSION.search(q)),
                          _dedupe(names + short_names)[:4])
 
 
