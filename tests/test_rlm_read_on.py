@@ -247,3 +247,22 @@ def test_a_question_asking_which_release_is_answered_by_the_release_number(store
     result = ask(store, HANDBOOK + [page], "Since which release are packages byte-compiled by default?")
     assert result.answer.startswith("3.6.0"), result.answer
     assert result.citations and "3.6.0" in result.citations[0].quote
+
+
+def test_a_question_about_what_holds_when_nothing_is_given_is_answered_by_the_stated_default(store):
+    """"If I don't pass any … option" is answered where the document says what is assumed
+    when no option is specified, though that sentence holds few of the question's words."""
+    from app.rlm import qshape
+
+    assert qshape.asks_default("If I don't pass any margin option, what margin is used?")
+    assert qshape.asks_default("What does the ties argument default to?")
+    assert not qshape.asks_default("How do I pass a margin option to the report style?")
+    assert qshape.states_default("If no option is specified, 2cm is assumed.")
+    assert not qshape.states_default("Pass the option to the report style.")
+    page = (FILLER + "The actual width of each margin is a design issue and depends on the report style and its "
+            "options. " + FILLER + "\n\n2cm, 3cm, 4cm\nSets the width of the margins of the report. "
+            "If no option is specified, 2cm is assumed. " + FILLER)
+    result = ask(store, HANDBOOK + [page],
+                 "If I don't pass any margin width option to the report style, what margin width will it use?")
+    assert "2cm is assumed" in result.answer, result.answer
+    assert result.citations and "2cm" in result.citations[-1].quote

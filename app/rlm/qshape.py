@@ -265,6 +265,25 @@ def displayed(raw: str) -> str:
 
 # An instruction in the imperative, at a sentence's start or after its lead-in ("In LaTeX,
 # use two ` (grave accent)…", "To keep words together, put them in an \\mbox.", "Run texhash."):
+# What happens when nothing is said: "What is the default…?", "If I don't pass any font size
+# option…?", "…without specifying a type?". A manual states it as "If no option is specified,
+# 10pt is assumed.", "…defaults to TRUE", "By default…", whose words other than the setting's
+# are none of the question's.
+_ASKS_DEFAULT = re.compile(r"\bdefaults?\b|\bif\s+(?:i|you|we|one)\s+(?:don[’']?t|do\s+not|didn[’']?t|never|omit|leave\s+out)\b"
+                           r"|\bwithout\s+(?:specifying|giving|passing|setting|naming|choosing|selecting|any)\b", re.I)
+_STATES_DEFAULT = re.compile(r"\bdefaults?\b|\bif\s+(?:no|none)\b[^.;]{0,60}?\b(?:is|are|was|were)\s+(?:given|specified|supplied|set|"
+                             r"chosen|passed|selected|named)\b|\bis\s+assumed\b|\bunless\s+(?:otherwise\s+)?(?:specified|stated|given)\b"
+                             r"|\bif\s+(?:it\s+is\s+)?omitted\b", re.I)
+
+
+def asks_default(question: str) -> bool:
+    return bool(_ASKS_DEFAULT.search(question))
+
+
+def states_default(sentence: str) -> bool:
+    return bool(_STATES_DEFAULT.search(sentence))
+
+
 # how a manual answers "How do I…?" when the answer is no command name.
 _IMPERATIVE = re.compile(r"(?:^|[,:;]\s+|\bthen\s+)(?:simply\s+|just\s+|first\s+|always\s+)?"
                          r"(?:use|type|write|enter|put|add|run|call|set|load|specify|press|select|choose|click|"

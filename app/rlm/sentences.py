@@ -334,9 +334,13 @@ def clauses(text: str, longest: int = LONGEST) -> list[tuple[int, int]]:
 
 
 # A sentence that only says something together with the one before it: "If neither of
-# these is given, the default by=1 is assumed." after the sentence naming by= and length=.
+# these is given, the default by=1 is assumed." after the sentence naming by= and length=;
+# a default stated of the setting the sentence before describes.
 _ANAPHORA = re.compile(r"(?:(?:If|When|Unless)\s+(?:neither|either|none|both|one|any|each)\s+of\s+(?:these|them|those|the\s+two)"
                        r"|(?:If|When)\s+(?:this|these|that|it|they)\b|(?:Otherwise|In\s+that\s+case|In\s+this\s+case)\b"
+                       # "Sets the size of the main font." then "If no option is specified, 10pt is assumed."
+                       r"|(?:If|When)\s+(?:no|none)\b[^.;]{0,60}?\b(?:is|are)\s+(?:given|specified|supplied|set|chosen|passed|selected)\b"
+                       r"|If\s+omitted\b"
                        r"|(?:This|These|Those|Such|It|They|Its|Their)\s+(?!is\s+(?:a|an|the)\s+(?:section|chapter|table|figure))\w)")
 CONTINUATION_CHARS = 300  # a longer next sentence starts a topic of its own
 # A next sentence that adds to the one before ("Note that LaTeX will start a new page…" after
