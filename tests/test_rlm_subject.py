@@ -92,3 +92,18 @@ def test_a_lookup_reads_a_value_from_the_sentence_naming_its_subject(store):
     quote = result.citations[0].quote
     assert quote.startswith("Release 2.2 Tuber") and "more than 3900 binary packages" in quote
     assert "8,500" not in result.answer and "15,400" not in result.answer
+
+
+def test_a_quality_the_document_names_otherwise_is_compared_by_what_it_says_of_each_side(store):
+    """"that of CTAN" stands for "the purpose of CTAN"; the document speaks of roles, not
+    purposes, so each side is looked up on its own rather than read as one lookup."""
+    assert attribute(sides("How does the purpose of the TDS differ from that of CTAN?")) == ("purpose", ("the TDS", "CTAN"))
+    page = ("The role of the Ledger is to keep every payment made by the society in one place. "
+            "The role of the Almanac is to announce the dates of the meetings to members. ")
+    doc = add_text_document(store, "History", FILLER[:5] + [page] + FILLER[5:])
+    model = FakeModel(responder=oracle_responder(lambda text: None))
+    result = Controller(store, model).ask("How does the purpose of the Ledger differ from that of the Almanac?",
+                                          doc_ids=[doc])
+    assert any(n.label.startswith("a comparison") for n in result.nodes), result.answer
+    assert "keep every payment" in result.answer and "announce the dates" in result.answer, result.answer
+    assert len(result.citations) == 2

@@ -42,6 +42,9 @@ def sides(question: str) -> tuple[str, str] | None:
         m = rx.search(q)
         if m and m.group("x").strip() and m.group("y").strip():
             x, y = m.group("x").strip(), m.group("y").strip()
+            # "the purpose of the TDS … from that of CTAN": "that of" stands for the first
+            # side's attribute, which attribute() reads from the first side.
+            y = re.sub(r"^(?:that|those|the\s+ones?)\s+(?:of|in|for)\s+" + _ART, "", y, flags=re.I) or y
             # "a 32-bit and a 64-bit build of R": the first side is a modifier whose head the
             # second side gives for both.
             if len(x.split()) == 1 and len(y.split()) >= 2 and re.search(r"[\d-]", x) and re.search(r"[\d-]", y.split()[0]):
@@ -81,7 +84,13 @@ def answer_comparison(ctx, candidates, opt, parent: str):
         return None
     shared = attribute(pair)
     if shared is not None:
-        return (yield from _compare_attribute(ctx, candidates, opt, parent, *shared))
+        done = yield from _compare_attribute(ctx, candidates, opt, parent, *shared)
+        attr, bare = shared
+        if done is not None or _COUNT.match(attr) or analyse(f"What is the {attr} in {bare[0]}?").expects_number:
+            return done
+        # The document may name a quality otherwise ("The role of the TDS is…" for its
+        # purpose): what it says of each side, as any comparison.
+        pair = bare
     wanted_all = sn.content_words(strip_framing(ctx.question))
     idf = sn.weights(ctx.env, wanted_all | sn.content_words(" ".join(pair)))
     direct = _direct(ctx, pair, candidates, opt, wanted_all, idf)

@@ -122,8 +122,10 @@ _PLURAL_DOES = re.compile(r"^\W*(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
                           r"those|its|their|in|on|to|for|from|with|by|at|into|as)\b)(?-i:[a-z]+)\b", re.I)
 _NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|when|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
 # "Since which R release…", "What version of gnuplot…": a release is named by its number
-# ("As from R 3.6.0…"); "What is a release?" asks for no number.
-_WHICH_VERSION = re.compile(r"\b(?:which|what)\s+(?:(?!(?:is|are|was|were|does|do|did)\b)[\w-]+\s+){0,2}?"
+# ("As from R 3.6.0…"); "What is a release?" asks for no number. Asked by the question
+# itself, not inside what a how-to is about ("How do I see which version of a package APT
+# will pick?" asks for a command).
+_WHICH_VERSION = re.compile(r"^\W*(?:(?:since|in|from|until|after|before|as\s+of|with|for|by)\s+)?(?:which|what)\s+(?:(?!(?:is|are|was|were|does|do|did)\b)[\w-]+\s+){0,2}?"
                             r"(?:version|release)s?\b", re.I)
 
 # What a question word asks for, as words a document would use: a small model cannot
