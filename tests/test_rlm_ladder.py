@@ -279,3 +279,19 @@ def test_on_the_compose_rung_prose_may_leave_out_a_best_ranked_passage_the_model
     assert "eastern" not in r.answer and "ledger" in r.answer
     node = next(n for n in r.nodes if n.kind == "compose")
     assert node.fate == "discarded" and "not from the best-ranked one" in node.fate_reason
+
+
+def test_how_to_prose_that_leaves_out_the_command_the_passage_gives_is_not_used(store):
+    howto = "To open the eastern gate of Veldt, run the command ”gate-ctl open east” at the harbour office."
+    doc = add_text_document(store, "Veldt", [COMMON + howto + " " + COMMON])
+    q = "How do I open the eastern gate of Veldt?"
+    vague = lambda quotes: "To open the eastern gate of Veldt, you run the command at the harbour office [1]."
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=vague)), options={"ladder": "compose"}).ask(q, doc_ids=[doc])
+    node = next(n for n in r.nodes if n.kind == "compose")
+    assert node.fate == "discarded" and "gate-ctl open east" in node.fate_reason, node.fate_reason
+    assert "gate-ctl open east" in r.answer and r.citations[0].quote == howto
+    # Prose that gives the command is the answer.
+    named = lambda quotes: "Run “gate-ctl open east” at the harbour office of Veldt to open the eastern gate [1]."
+    r = Controller(store, FakeModel(responder=_voter(0.9, 0.9, compose=named)), options={"ladder": "compose"}).ask(q, doc_ids=[doc])
+    assert next(n for n in r.nodes if n.kind == "compose").fate == "cited"
+    assert r.answer.startswith("Run “gate-ctl open east”"), r.answer

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from app.rlm import hygiene, prompts
+from app.rlm import hygiene, prompts, qshape
 from app.rlm import sentences as sn
 from app.rlm.checks import locate
-from app.rlm.terms import NUMBER_WORDS, words
+from app.rlm.terms import NUMBER_WORDS, strip_framing, words
 
 COMPOSE_TOKENS = 160
 # A sentence ends at . ! ? before a space or the end ("data.frame" and "sources.list" do
@@ -140,6 +140,17 @@ def _fragment(kept: list[str]) -> bool:
     return len(re.findall(r"[\w'’.-]+", re.sub(r"\[\d+\]", "", " ".join(kept)))) < FRAGMENT_WORDS
 
 
+def _drops_command(question: str, kept: list[str], quote: str, raw: str = "") -> str:
+    """The command a how-to's best passage gives ("apt-cache policy", a command displayed on
+    its own line) when the prose leaves it out, else "": prose that says "the command is
+    [1]" without it no longer answers how."""
+    if qshape.shape_of(strip_framing(question)).kind != "howto":
+        return ""
+    code = qshape.lead_code(quote, strip_framing(question), raw or quote)
+    flat = " ".join(" ".join(kept).split()).replace("”", "\"").replace("“", "\"")
+    return code if code and " ".join(code.split()) not in flat else ""
+
+
 def _dropped_reason(dropped) -> str:
     return f"; dropped {len(dropped)} sentence(s): " + "; ".join(w for _, w in dropped) if dropped else ""
 
@@ -160,6 +171,11 @@ def compose(ctx, cites, extractive: str, parent: str | None = None):
         return extractive
     if _fragment(kept):
         yield from ctx.set_fate(node, "discarded", f"the prose is a fragment (“{' '.join(kept)}”): the quoted answer stands")
+        return extractive
+    first = min(cites, key=lambda c: c.n)
+    missing = _drops_command(ctx.question, kept, first.quote, ctx.env.text(first.doc_id)[first.char_start:first.char_end])
+    if missing:
+        yield from ctx.set_fate(node, "discarded", f"the prose leaves out the command “{missing}”: the quoted answer stands")
         return extractive
     unused = [n for n in quotes if not any(f"[{n}]" in s for s in kept)]
     if unused:
@@ -233,6 +249,12 @@ def compose_passages(ctx, passages, make_cite, parent: str | None = None, doubte
         # more often than to right ones ("What is a UPG?" answered from a sentence on umask).
         yield from ctx.set_fate(node, "discarded", f"it answers from passage(s) {', '.join(map(str, order))} "
                                                    "but not from the best-ranked one: the best-ranked sentence stands")
+        return None
+    best = passages[0]
+    missing = _drops_command(ctx.question, kept, best.text, ctx.env.text(best.doc_id)[best.start:best.end]) if 1 in order else ""
+    if missing:
+        yield from ctx.set_fate(node, "discarded", f"the prose leaves out the command “{missing}” the best-ranked passage "
+                                                   "gives: the best-ranked sentence stands")
         return None
     cites = [make_cite(new, passages[old - 1], node) for new, old in enumerate(order, 1)]
     yield from ctx.set_fate(node, "cited", f"composed from passage(s) {', '.join(map(str, order))} of {len(passages)}"
