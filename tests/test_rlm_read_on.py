@@ -43,6 +43,9 @@ def test_a_sections_number_is_no_value_to_lead_an_answer_with():
     assert number_phrase("5.11 Non-Maintainer Uploads (NMUs) Every package has maintainers, see version 2.", plan) == "2"
     assert number_phrase("For example, an NMU of 1.5-2 would get version 1.5-2.1.", plan) in ("1.5-2.1", "1.5-2")
     assert states_number("3.5 million people use it")  # a value at a sentence's start is one
+    # "of" after a version is no unit
+    assert number_phrase("The functions were added in version 2.4-0 of the package.",
+                         analyse("From which version of the package on are the functions available?")) == "2.4-0"
 
 
 def test_et_al_ends_no_sentence():

@@ -200,8 +200,10 @@ def _code_sentence(text: str, plan: QuestionTerms) -> tuple[int, int] | None:
     return trim_start(text, best) if best else None
 
 
+# A number and its unit ("thirty five Years", "2048 bits"); a word such as "of" or "the" after
+# it is no unit ("version 2.4-0 of the package").
 _NUM_RUN = re.compile(r"(?:\b(?:\d[\d,.]*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) +
-                      r")\b[\s-]*)+(?:\w+)?", re.I)
+                      r")\b[\s-]*)+(?:(?!(?:of|the|a|an|and|or|in|on|at|to|for|from|by|with|is|are|was|were|as|than)\b)\w+)?", re.I)
 
 
 def number_phrase(sentence: str, plan: QuestionTerms) -> str:
