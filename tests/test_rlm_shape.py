@@ -384,6 +384,12 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     assert listing.layout_items(arrows) == ["None", "Blank", "BeginArrow", "MidArrow", "EndArrow", "Arrows"]
     asked = sn.content_words("Which predefined arrowhead styles can I choose?")
     assert listing.layout_items(arrows, asked) == ["DefaultHead", "SimpleHead", "HookHead", "TeXHead"]
+    # strings a program prints in quotes, without their quotes; a call's quoted argument is none
+    printed = ('The library is LIB_HOME/library, or set LIB_PATHS or LIB_EXTRA_PATHS. The set of pens loaded on '
+               'startup is by default\n> getOption("defaultPens")\n[1] "red" "green"\n"blue" "black"\n(plus, of course, ink)')
+    assert listing.layout_items(printed, set(), printed.index("The set")) == ["red", "green", "blue", "black"]
+    # of two families of names, the one after the sentence introducing the list, not one before it
+    assert listing.layout_items(printed) == ["LIB_HOME", "LIB_PATHS", "LIB_EXTRA_PATHS"]
     # numbers cut out of a call are no list
     assert listing.layout_items("This generates the vector c(-5.0, -4.8, -4.6, 4.6, 4.8, 5.0) in s3.") == []
     # pieces of two sentences, or long clauses, are no list

@@ -50,7 +50,7 @@ def answer_list(ctx, candidates, opt, parent: str):
     laid_out = yield from _laid_out(ctx, _lead_ins(ranked), wanted, parent)
     if laid_out is not None:
         return laid_out
-    passages = []
+    passages, lead_at = [], []  # and where each one's introducing sentence starts
     for r in ranked:
         if len(passages) == PASSAGES:
             break
@@ -58,6 +58,7 @@ def answer_list(ctx, candidates, opt, parent: str):
             continue
         # The list usually follows the sentence that introduces it.
         passages.append(ctx.env.window(r.doc_id, r.start, r.start + PASSAGE_CHARS // 2, PASSAGE_CHARS))
+        lead_at.append(r.start)
     node = yield from ctx.step("filter", f"a list: read the {len(passages)} passages that introduce it",
                                "\n".join(p.describe() for p in passages) or "(no passage holds enough of the question)",
                                parent=parent, data={"passages": [p.to_dict() for p in passages]})
@@ -65,7 +66,7 @@ def answer_list(ctx, candidates, opt, parent: str):
         yield from ctx.set_fate(node, "discarded", "no passage holds enough of the question: reading slices instead")
         return None
     items: list[tuple[str, int, int, object]] = []  # (item, doc start, doc end, node)
-    for p in passages:
+    for p, at in zip(passages, lead_at):
         ctx.checkpoint()
         text = ctx.env.slice_text(p)
         named = _answers(_verbatim(led_series(text, wanted), text), wanted)
@@ -84,7 +85,7 @@ def answer_list(ctx, candidates, opt, parent: str):
         found = _answers(_verbatim(got, text), wanted)
         source = "the model"
         if len(found) < 2:
-            found, source = _answers(_verbatim(layout_items(text, wanted), text), wanted), "the passage's layout"
+            found, source = _answers(_verbatim(layout_items(text, wanted, at - p.char_start), text), wanted), "the passage's layout"
         call.data = {"model_items": got[:MAX_ITEMS], "kept": [f[0] for f in found], "source": source}
         for item, a, b in found:
             items.append((item, p.char_start + a, p.char_start + b, call))
@@ -406,9 +407,10 @@ def answer_from_table(ctx, parent: str):
 
 
 # Families of code-shaped names a reference lists: named arguments (from=value), constants
-# (KERN_EMERG), calls (rgb(r,g,b)).
+# (KERN_EMERG), calls (rgb(r,g,b)), and strings a program prints in quotes
+# ('[1] "datasets" "utils" "grDevices"'), read without their quotes.
 _FAMILIES = [re.compile(r"\b[a-z][\w.]*=[\w.]+"), re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"),
-             re.compile(r"\b[a-z][\w.]*\([^()]{0,30}\)")]
+             re.compile(r"\b[a-z][\w.]*\([^()]{0,30}\)"), re.compile(r'(?<![\w"(=])"([\w.-]{2,30})"(?=[\s,;)\]]|$)')]
 
 
 _BRACKETED = re.compile(r"(?<![\w.])\(([^()]{6,300})\)")  # not a call's arguments: "image(x, y, f)"
@@ -416,24 +418,32 @@ LEAD_CHARS = 60  # the words that name a series stand just before it ("…arrowh
 LEAD_WORDS = 2  # a series led by this many of them is the list asked for, before any other layout
 
 
-def layout_items(text: str, wanted: set[str] = frozenset()) -> list[str]:
+def layout_items(text: str, wanted: set[str] = frozenset(), after: int = 0) -> list[str]:
     """Items a passage lays out as a list: bulleted or numbered lines; else three or more
     distinct names of one code shape (from=value, KERN_EMERG, rgb(r,g,b)); else a series of
     short items within one sentence ("red, green, blue and black"): each at most four words,
     with a letter and balanced brackets, at least three of them. Of several series, the one
     led by more of the question's words (`wanted`), then the longest: a passage that lists
     arrow kinds and fill types answers "which arrowhead styles…" with the series after
-    "the predefined arrowhead styles"."""
+    "the predefined arrowhead styles". after: where the sentence introducing the list starts;
+    of several families of names, the one that starts first from there is the list it
+    introduces (the settings named above it are not)."""
     series, led = _series(text, wanted)
     if wanted and led >= min(LEAD_WORDS, len(wanted)):
         return series  # named by the question's words: "The predefined arrowhead styles are …"
     bullets = [m.group(1) for m in _BULLET.finditer(text)]
     if len(bullets) >= 2:
         return bullets
-    for family in _FAMILIES:
-        names = list(dict.fromkeys(m.group(0) for m in family.finditer(text)))
+    families = []
+    for rank, family in enumerate(_FAMILIES):
+        found = [m for m in family.finditer(text)]
+        names = list(dict.fromkeys(m.group(m.lastindex or 0) for m in found))
         if len(names) >= 3:
-            return names
+            later = [m for m in found if m.start() >= after]
+            listed = len({m.group(m.lastindex or 0) for m in later}) >= 3
+            families.append((not listed, later[0].start() if listed else rank, names))
+    if families:
+        return min(families, key=lambda f: f[:2])[2]
     return series
 
 
