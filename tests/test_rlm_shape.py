@@ -304,6 +304,24 @@ def test_a_summary_reads_passages_that_hold_more_of_the_topic_than_a_title_shari
     assert len(semaphore) == 3 and all("emaphore" in c.quote for c in semaphore), result.answer
 
 
+def test_a_section_whose_title_holds_most_of_the_topic_is_its_place_though_a_passage_holds_more_words(store):
+    # "Give an overview of the ways lme4 offers to compute confidence intervals": a passage
+    # elsewhere holds every word, the rarest ("offers") included; the section "Computing
+    # confidence intervals" holds the ones that weigh most together.
+    filler = [f"Page {i}. The toolkit has ways to compute many things for the harbour, in its own way. " * 4
+              for i in range(40)]
+    stray = "The toolkit offers ways to compute many things, among them tide tables, in one place. " + filler[0]
+    section = ("Computing tide tables\nThe toolkit computes tide tables from harbour gauges by harmonic analysis. "
+               "Tide tables can also be computed from a previously stored almanac of tidal constants. "
+               "In the running example, the two methods give tide tables that agree to within a minute. ")
+    pages = filler[:5] + [stray] + filler[5:] + [section]
+    doc = add_text_document(store, "Toolkit", pages, outline=[(1, "Computing tide tables", len(pages))])
+    result = Controller(store, unhelpful_model("aggregate")).ask(
+        "Give an overview of the ways the toolkit offers to compute tide tables.", doc_ids=[doc], budget=None)
+    assert result.citations and all(c.page == len(pages) for c in result.citations), result.answer
+    assert "harmonic analysis" in result.answer
+
+
 def test_a_section_titled_by_the_topics_rarest_word_is_its_place_though_others_repeat_its_words(manual):
     store, doc_id = manual
     # Another document repeats the question's commoner words on every page; the manual's

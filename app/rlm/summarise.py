@@ -94,6 +94,14 @@ def _titled_by_rarest(section, topic: set[str], idf: dict[str, float]) -> bool:
     return sn.holds(sn.content_words(section.title or ""), rarest)
 
 
+TITLE_SHARE = 0.5  # of the topic's idf weight a section's title holds to be its place, whatever passages elsewhere hold
+
+
+def _title_share(section, topic: set[str], idf: dict[str, float]) -> float:
+    title = sn.content_words(section.title or "")
+    return sum(idf.get(w, 0.0) for w in topic if sn.holds(title, w)) / (sum(idf.get(w, 0.0) for w in topic) or 1.0)
+
+
 def summarise_topic(ctx, candidates, parent: str):
     """The topic's main points as cited sentences; None when the question names no topic
     (a summary of the whole selection: the caller scans)."""
@@ -106,9 +114,12 @@ def summarise_topic(ctx, candidates, parent: str):
     if subject is not None:
         sections = [navigate.SectionMatch(subject, 1.0)]
     elif sections and candidates and not _titled_by_rarest(sections[0].section, topic, idf) and \
+            _title_share(sections[0].section, topic, idf) < TITLE_SHARE and \
             _held(ctx.env, candidates[:3], topic, idf) > _held(ctx.env, [_region(ctx.env, sections[0].section)], topic, idf):
         # A title that shares one common word ("Help" for "the R-help mailing list") names
         # another topic: passages that hold more of the question's words are read instead.
+        # One that holds most of the topic's weight ("Computing confidence intervals" for "the
+        # ways lme4 offers to compute confidence intervals") is the topic's place.
         sections = []
     if sections:
         s = sections[0].section
