@@ -789,3 +789,17 @@ def test_the_place_a_definition_is_asked_in_is_context(store):
     doc = add_text_document(store, "Harbour Rules", pages)
     result = Controller(store, unhelpful_model()).ask(question, doc_ids=[doc])
     assert result.answer.startswith("A ship pool is just a collection"), result.answer
+
+
+def test_the_search_also_finds_other_forms_of_an_inflected_word(store):
+    from app.rlm.guided import _with_word_forms
+
+    assert _with_word_forms('"double" OR "spaced"', ["double", "spaced"]) == '"double" OR "spaced" OR spac*'
+    assert _with_word_forms('"lines"', ["lines"]) == '"lines"'  # no ending worth taking off
+    # Forty pages say the question's other words; one says "spacing" where it asks "spaced".
+    pages = [f"Page {i}. Make the whole report double-sided with the twoside option, so the whole report "
+             f"is made double and printed on both sides of each sheet. " * 3 for i in range(40)]
+    pages[23] += "Use the linespread factor 1.6 for double line spacing in a report. "
+    doc = add_text_document(store, "Typesetting", pages)
+    result = Controller(store, unhelpful_model("lookup")).ask("How can I make my whole report double spaced?", doc_ids=[doc])
+    assert "1.6" in result.answer, result.answer

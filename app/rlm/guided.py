@@ -253,10 +253,27 @@ def _echoes_instructions(term: str, question: str) -> bool:
 
 
 # --- filter ----------------------------------------------------------------------------------
+def _with_word_forms(query: str, terms: list[str]) -> str:
+    """The query, also matching the other forms of an inflected word ("double spaced" finds
+    "double line spacing", "installing" finds "installation"): FTS matches whole tokens, and
+    a manual rarely uses the question's own form. Only a word an ending was taken off
+    ("spaced", not "double"), by a prefix of four letters or more (a shorter one matches too
+    much)."""
+    forms = []
+    for t in terms:
+        if not re.fullmatch(r"[A-Za-z]+", t):
+            continue
+        prefix = sn.search_prefix(sn.stem(t))
+        if len(prefix) >= 4 and len(t) - len(prefix) >= 2:
+            forms.append(prefix + "*")
+    forms = [f for f in dict.fromkeys(forms)]
+    return " OR ".join([query] + forms) if query and forms else query
+
+
 def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
     env = ctx.env
     scored: dict[tuple[int, int], tuple[float, SliceRef, str]] = {}
-    query = fts_query(plan.terms)
+    query = _with_word_forms(fts_query(plan.terms), plan.terms)
     sources = {"regex": 0, "fts": 0}
 
     def consider(doc_id: int, a: int, b: int, bonus: float, source: str):
