@@ -51,6 +51,8 @@ def test_most_words_unused_by_the_selection_is_not_found(store):
     assert "“boiling”" in result.answer and "“boil”" not in result.answer, result.answer
     assert answerable.as_written("Which lighthouse keepers kept women's records?", ["lighthous", "keeper", "women"]) == [
         "lighthouse", "keepers", "women"]
+    # one written word that two stems come from is named once
+    assert answerable.as_written("Does a well-made lamp last?", ["make", "well", "lamp"]) == ["well-made", "lamp"]
 
 
 def test_an_answerable_question_still_gets_its_answer(store):

@@ -96,7 +96,8 @@ def as_written(question: str, stems) -> list[str]:
         w = re.sub(r"['’]s$", "", w)  # "women's" is said of women
         for st in sn.content_words(w) or {sn.stem(w)}:
             spelled.setdefault(st, w)
-    return [spelled.get(st, st) for st in stems]
+    # Two stems may come from one written word ("well-made" says "made" and "make"): named once.
+    return list(dict.fromkeys(spelled.get(st, st) for st in stems))
 
 
 def _quoted_words(question: str, stems) -> str:
