@@ -803,3 +803,25 @@ def test_the_search_also_finds_other_forms_of_an_inflected_word(store):
     doc = add_text_document(store, "Typesetting", pages)
     result = Controller(store, unhelpful_model("lookup")).ask("How can I make my whole report double spaced?", doc_ids=[doc])
     assert "1.6" in result.answer, result.answer
+
+
+def test_bare_figures_a_model_reads_off_an_example_are_no_items_of_a_list_of_names(store):
+    text = ("Filler about the lighthouse and its history. " * 30 +
+            "The lamp() function takes the named arguments wick=value, oil=value and flame=value in any "
+            "order. For example lamp(wick=1, oil=2) burns for 5 hours, and lamp(oil=4) for 4 hours. "
+            + "More filler about the coast. " * 30)
+    doc = add_text_document(store, "Keeper", [text])
+
+    def respond(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "list", "terms": []}
+        if body.startswith("List the items"):
+            return {"items": ["1", "2", "5", "4"]}
+        return "no" if req.choices else {"relevant": False}
+
+    result = Controller(store, FakeModel(responder=respond)).ask(
+        "Which named arguments can be given to lamp()?", doc_ids=[doc])
+    items = [line.split(" [")[0][2:] for line in result.answer.splitlines() if line.startswith("- ")]
+    assert items[:3] == ["wick=value", "oil=value", "flame=value"], result.answer
+    assert not any(i.isdigit() for i in items), result.answer

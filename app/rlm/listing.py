@@ -19,7 +19,7 @@ from app.rlm import sentences as sn
 from app.rlm.cells import caption_words, row_span
 from app.rlm.checks import locate, parse_json, sentences
 from app.rlm.events import AnswerDelta
-from app.rlm.terms import norm, strip_framing
+from app.rlm.terms import analyse, norm, strip_framing
 from app.rlm.trace import Citation
 
 MAX_ITEMS = 20
@@ -83,6 +83,10 @@ def answer_list(ctx, candidates, opt, parent: str):
                                    template=LIST_TEMPLATE, max_tokens=opt.map_tokens * 2, json_schema=LIST_SCHEMA)
         got = [i for i in (parse_json(comp.text) or {}).get("items", []) if isinstance(i, str)]
         found = _answers(_verbatim(got, text), wanted)
+        if not analyse(ctx.question).expects_number:
+            # A bare figure is no name of a thing: a model's items "1", "2", "5" for "Which
+            # named arguments can be given to seq()?" are read off an example's output.
+            found = [f for f in found if re.search(r"[^\W\d_]", f[0])]
         source = "the model"
         if len(found) < 2:
             found, source = _answers(_verbatim(layout_items(text, wanted, at - p.char_start), text), wanted), "the passage's layout"
@@ -425,9 +429,9 @@ def layout_items(text: str, wanted: set[str] = frozenset(), after: int = 0) -> l
     with a letter and balanced brackets, at least three of them. Of several series, the one
     led by more of the question's words (`wanted`), then the longest: a passage that lists
     arrow kinds and fill types answers "which arrowhead styles…" with the series after
-    "the predefined arrowhead styles". after: where the sentence introducing the list starts;
-    of several families of names, the one that starts first from there is the list it
-    introduces (the settings named above it are not)."""
+    "the predefined arrowhead styles". after: where the sentence introducing the list
+    starts; of several families of names, the one that names three things first from there
+    is the list it introduces (the settings named above it are not)."""
     series, led = _series(text, wanted)
     if wanted and led >= min(LEAD_WORDS, len(wanted)):
         return series  # named by the question's words: "The predefined arrowhead styles are …"
@@ -439,9 +443,16 @@ def layout_items(text: str, wanted: set[str] = frozenset(), after: int = 0) -> l
         found = [m for m in family.finditer(text)]
         names = list(dict.fromkeys(m.group(m.lastindex or 0) for m in found))
         if len(names) >= 3:
-            later = [m for m in found if m.start() >= after]
-            listed = len({m.group(m.lastindex or 0) for m in later}) >= 3
-            families.append((not listed, later[0].start() if listed else rank, names))
+            # Where the family has named three things from the lead-in on: a list, not a call
+            # or two in the sentence that introduces it ("The lamp() function takes…").
+            seen, third = set(), None
+            for m in found:
+                if m.start() >= after:
+                    seen.add(m.group(m.lastindex or 0))
+                    if len(seen) == 3:
+                        third = m.start()
+                        break
+            families.append((third is None, rank if third is None else third, names))
     if families:
         return min(families, key=lambda f: f[:2])[2]
     return series
