@@ -266,7 +266,7 @@ def _with_word_forms(query: str, terms: list[str]) -> str:
         prefix = sn.search_prefix(sn.stem(t))
         if len(prefix) >= 4 and len(t) - len(prefix) >= 2:
             forms.append(prefix + "*")
-    forms = [f for f in dict.fromkeys(forms)]
+    forms = list(dict.fromkeys(forms))
     return " OR ".join([query] + forms) if query and forms else query
 
 

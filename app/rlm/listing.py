@@ -66,6 +66,7 @@ def answer_list(ctx, candidates, opt, parent: str):
         yield from ctx.set_fate(node, "discarded", "no passage holds enough of the question: reading slices instead")
         return None
     items: list[tuple[str, int, int, object]] = []  # (item, doc start, doc end, node)
+    numeric = analyse(ctx.question).expects_number
     for p, at in zip(passages, lead_at):
         ctx.checkpoint()
         text = ctx.env.slice_text(p)
@@ -83,7 +84,7 @@ def answer_list(ctx, candidates, opt, parent: str):
                                    template=LIST_TEMPLATE, max_tokens=opt.map_tokens * 2, json_schema=LIST_SCHEMA)
         got = [i for i in (parse_json(comp.text) or {}).get("items", []) if isinstance(i, str)]
         found = _answers(_verbatim(got, text), wanted)
-        if not analyse(ctx.question).expects_number:
+        if not numeric:
             # A bare figure is no name of a thing: a model's items "1", "2", "5" for "Which
             # named arguments can be given to seq()?" are read off an example's output.
             found = [f for f in found if re.search(r"[^\W\d_]", f[0])]
