@@ -63,6 +63,7 @@ def test_a_question_that_hops_through_a_name_follows_it_and_cites_both_sentences
     assert sn.hops(q) and not sn.hops("Who starred in Quiet Harbour?")
     # An interrogative "which" opening the question follows no noun: no second hop.
     assert not sn.hops("Since which R release are packages byte-compiled by default?")
+    assert not sn.hops("How do I see which version of a package the tracker will pick?")
     result = run(store, model, q, [doc])
     assert result.status == "done" and "Minister of Culture" in result.answer
     assert [c.page for c in result.citations] == [1, 3]

@@ -45,3 +45,19 @@ def test_a_reference_into_the_passage_itself_or_nowhere_is_not_followed(store):
     assert "Section 9.9" in result.answer
     env = Environment(store)
     assert xref.resolve(env, doc, xref.Reference("see Lamp care", title="Lamp care"), 0) is None
+
+
+def test_a_bare_reference_whose_target_holds_less_than_the_next_sentence_gives_way_to_it(store):
+    # "See … in Section 2.7.13." ranks first on the question's words; the section it names
+    # holds less of the question than the sentence that answers, which then answers.
+    doc = add_text_document(store, "Keeper's Handbook", [
+        FILLER + "See the lamp wick trimming log kept in Section 3.2. " + FILLER,
+        FILLER + "A lamp wick is trimmed with the brass scissors each night. " + FILLER,
+        "3.1\nLamp oil\nOil is poured through a funnel. " + FILLER + "\n3.2\nLogs\n"
+        "The log of the lamp lists the nights on duty. " + FILLER,
+    ])
+    result = Controller(store, unhelpful_model()).ask("How is a lamp wick trimmed with the log?", doc_ids=[doc],
+                                                       budget=None)
+    assert "brass scissors" in result.answer and "See the lamp" not in result.answer, result.answer
+    follow = [n for n in result.nodes if n.label.startswith("follow the reference")]
+    assert follow and follow[0].fate == "discarded"

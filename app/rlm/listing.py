@@ -431,31 +431,36 @@ def layout_items(text: str, wanted: set[str] = frozenset(), after: int = 0) -> l
     led by more of the question's words (`wanted`), then the longest: a passage that lists
     arrow kinds and fill types answers "which arrowhead styles…" with the series after
     "the predefined arrowhead styles". after: where the sentence introducing the list
-    starts; of several families of names, the one that names three things first from there
-    is the list it introduces (the settings named above it are not)."""
+    starts: a family of names listed from there is the list it introduces (the settings
+    named above it are not)."""
     series, led = _series(text, wanted)
     if wanted and led >= min(LEAD_WORDS, len(wanted)):
         return series  # named by the question's words: "The predefined arrowhead styles are …"
     bullets = [m.group(1) for m in _BULLET.finditer(text)]
     if len(bullets) >= 2:
         return bullets
-    families = []
-    for rank, family in enumerate(_FAMILIES):
-        found = [m for m in family.finditer(text)]
+    listed, whole = None, None  # (where it starts from the lead-in on, names); the first family of three
+    for family in _FAMILIES:
+        found = list(family.finditer(text))
         names = list(dict.fromkeys(m.group(m.lastindex or 0) for m in found))
-        if len(names) >= 3:
-            # Where the family has named three things from the lead-in on: a list, not a call
-            # or two in the sentence that introduces it ("The lamp() function takes…").
-            seen, third = set(), None
-            for m in found:
-                if m.start() >= after:
-                    seen.add(m.group(m.lastindex or 0))
-                    if len(seen) == 3:
-                        third = m.start()
-                        break
-            families.append((third is None, rank if third is None else third, names))
-    if families:
-        return min(families, key=lambda f: f[:2])[2]
+        if len(names) < 3:
+            continue
+        whole = whole or names
+        later = [m for m in found if m.start() >= after]
+        seen, third = [], None
+        for m in later:
+            if m.group(m.lastindex or 0) not in seen:
+                seen.append(m.group(m.lastindex or 0))
+                if len(seen) == 3:
+                    third = m.start()
+                    break
+        # A family of a surer shape is the list unless another has named three things before
+        # it names one: "[1] "datasets" "utils" "grDevices"" after the lead-in, the settings
+        # R_DEFAULT_PACKAGES and R_SCRIPT_DEFAULT_PACKAGES only in the paragraph after it.
+        if third is not None and (listed is None or third < listed[0]):
+            listed = (later[0].start(), names)
+    if listed or whole:
+        return listed[1] if listed else whole
     return series
 
 

@@ -94,6 +94,16 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     if ctx.options.get("answer_gate", True) and not sn.hops(ctx.question):
         best = yield from _answerable_first(ctx, best, ranked, checks, node)
     followed = yield from _follow(ctx, best, wanted, idf, shape, opt, node.id)
+    # What a reference leads to answers only if it holds as much of the question as the next
+    # sentence checked here; a sentence that only refers ("See … in Section 2.7.13.") is
+    # where to read, never the answer itself.
+    runner = next((r for r in ranked if r is not best and id(r) in checks and not _refers_only(r)), None)
+    if followed is not None and runner is not None and followed[0].coverage < runner.coverage:
+        yield from ctx.set_fate(followed[1], "discarded", "it holds less of the question than the next sentence checked")
+        followed = None
+    if followed is None and _refers_only(best) and runner is not None:
+        yield from ctx.set_fate(checks[id(best)], "discarded", "it only refers elsewhere: the next sentence answers")
+        best = runner
     if followed is not None:
         yield from ctx.set_fate(checks[id(best)], "merged", "it refers to another part of the document, which was read")
         best, read_there = followed
@@ -111,6 +121,13 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
         if second is not None:
             chain.append(second)
     return (yield from _answer(ctx, chain, plan))
+
+
+_SEE = re.compile(r"^\W*see\b", re.I)
+
+
+def _refers_only(r) -> bool:
+    return bool(_SEE.match(r.text)) and bool(xref.references(r.text))
 
 
 def _follow(ctx, best, wanted, idf, shape, opt, parent: str):

@@ -678,10 +678,16 @@ def _block(env, r: Ranked) -> tuple[list[tuple[int, int]], str]:
 def hops(question: str) -> bool:
     """A relative clause after a noun ("the woman who…", "the arena where…"; not "From
     which countries…" or "Since which release…": a question's first word is no noun a
-    clause could follow) or an "X of Y" opening ("The director of…")."""
+    clause could follow; nor "see which…") or an "X of Y" opening ("The director of…")."""
     q = question.strip()
     return bool(_OF_OPENING.search(q)) or any(m.start() > 0 and m.group(1).lower() not in STOPWORDS
-                                              for m in _RELATIVE.finditer(q))
+                                              and m.group(1).lower() not in _ASKS_WHICH for m in _RELATIVE.finditer(q))
+
+
+# Verbs a "which" or "where" clause follows as a question, not as a relative clause: "How do
+# I see which version APT will pick?" asks no second hop through a version.
+_ASKS_WHICH = {"see", "know", "tell", "find", "decide", "choose", "determine", "check", "show", "learn",
+               "understand", "ask", "wonder", "specify", "control", "select", "say", "out"}
 
 
 def bridges(sentence: str, question: str, limit: int = 2) -> list[str]:
