@@ -794,8 +794,11 @@ def test_the_place_a_definition_is_asked_in_is_context(store):
 def test_the_search_also_finds_other_forms_of_an_inflected_word(store):
     from app.rlm.guided import _with_word_forms
 
-    assert _with_word_forms('"double" OR "spaced"', ["double", "spaced"]) == '"double" OR "spaced" OR spac*'
-    assert _with_word_forms('"lines"', ["lines"]) == '"lines"'  # no ending worth taking off
+    q = "Is the report double spaced on both lines?"
+    assert _with_word_forms('"double" OR "spaced"', ["double", "spaced"], q) == '"double" OR "spaced" OR spac*'
+    assert _with_word_forms('"lines"', ["lines"], q) == '"lines"'  # no ending worth taking off
+    # a form the terms add ("written" for "wrote") is no word of the question
+    assert _with_word_forms('"wrote" OR "written"', ["wrote", "written"], "Who wrote it?") == '"wrote" OR "written"'
     # Forty pages say the question's other words; one says "spacing" where it asks "spaced".
     pages = [f"Page {i}. Make the whole report double-sided with the twoside option, so the whole report "
              f"is made double and printed on both sides of each sheet. " * 3 for i in range(40)]

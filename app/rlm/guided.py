@@ -253,15 +253,17 @@ def _echoes_instructions(term: str, question: str) -> bool:
 
 
 # --- filter ----------------------------------------------------------------------------------
-def _with_word_forms(query: str, terms: list[str]) -> str:
+def _with_word_forms(query: str, terms: list[str], question: str) -> str:
     """The query, also matching the other forms of an inflected word ("double spaced" finds
     "double line spacing", "installing" finds "installation"): FTS matches whole tokens, and
     a manual rarely uses the question's own form. Only a word an ending was taken off
     ("spaced", not "double"), by a prefix of four letters or more (a shorter one matches too
-    much)."""
+    much); and only the question's own words, not the forms the terms already add ("written"
+    for "wrote")."""
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", question)}
     forms = []
     for t in terms:
-        if not re.fullmatch(r"[A-Za-z]+", t):
+        if not re.fullmatch(r"[A-Za-z]+", t) or t.lower() not in asked:
             continue
         prefix = sn.search_prefix(sn.stem(t))
         if len(prefix) >= 4 and len(t) - len(prefix) >= 2:
@@ -273,7 +275,7 @@ def _with_word_forms(query: str, terms: list[str]) -> str:
 def filter_slices(ctx: RunContext, plan: QuestionTerms, opt: GuidedOptions):
     env = ctx.env
     scored: dict[tuple[int, int], tuple[float, SliceRef, str]] = {}
-    query = _with_word_forms(fts_query(plan.terms), plan.terms)
+    query = _with_word_forms(fts_query(plan.terms), plan.terms, plan.question)
     sources = {"regex": 0, "fts": 0}
 
     def consider(doc_id: int, a: int, b: int, bonus: float, source: str):
