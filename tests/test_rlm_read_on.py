@@ -245,6 +245,10 @@ def test_a_question_asking_which_release_is_answered_by_the_release_number(store
     assert analyse("Since which R release are packages byte-compiled by default?").expects_number
     assert analyse("What version of the tracker is needed?").expects_number
     assert not analyse("What is a release?").expects_number
+    # "when" asks for a time only as the question's own word
+    assert analyse("I use the tracker. When did release 2.2 come out?").expects_number
+    assert not analyse("Who took over as leader when the first leader's term ended?").expects_number
+    assert not analyse("What happens when a package is orphaned?").expects_number
     assert not analyse("How do I see which version of a package the tracker will pick?").expects_number
     page = (FILLER + "Byte-compilation. As from release 3.6.0, all packages are by default byte-compiled. "
             "Byte-compilation of packages can be controlled by default on a per-package basis by a field. " + FILLER)
