@@ -97,7 +97,7 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     # What a reference leads to answers only if it holds as much of the question as the next
     # sentence checked here; a sentence that only refers ("See … in Section 2.7.13.") is
     # where to read, never the answer itself.
-    runner = next((r for r in ranked if r is not best and id(r) in checks and checks[id(r)].fate != "discarded"
+    runner = next((r for r in ranked if r is not best and id(r) in checks and not checks[id(r)].fate_reason.startswith("vetoed")
                    and not _refers_only(r)), None)  # a vetoed sentence answers nothing
     if followed is not None and runner is not None and followed[0].coverage < runner.coverage:
         yield from ctx.set_fate(followed[1], "discarded", "it holds less of the question than the next sentence checked")
