@@ -249,6 +249,8 @@ def test_a_question_asking_which_release_is_answered_by_the_release_number(store
     assert analyse("I use the tracker. When did release 2.2 come out?").expects_number
     assert not analyse("Who took over as leader when the first leader's term ended?").expects_number
     assert not analyse("What happens when a package is orphaned?").expects_number
+    assert analyse("What p value did the release fit get?").expects_number
+    assert not analyse("The tracker shows no p values. Where does it point me to for them?").expects_number
     assert not analyse("How do I see which version of a package the tracker will pick?").expects_number
     page = (FILLER + "Byte-compilation. As from release 3.6.0, all packages are by default byte-compiled. "
             "Byte-compilation of packages can be controlled by default on a per-package basis by a field. " + FILLER)

@@ -120,10 +120,12 @@ _PLURAL_DOES = re.compile(r"^\W*(?:which|what)\s+(?:[\w-]+\s+){0,2}?"
                           r"(?!(?:does|do|did|is|are|was|were|has|have|its|this|that|goes|gives|uses|means)\b)"
                           r"[\w-]*[^\W\d_su]s\s+(?!(?:of|is|was|has|does|do|did|are|were|the|a|an|this|these|that|"
                           r"those|its|their|in|on|to|for|from|with|by|at|into|as)\b)(?-i:[a-z]+)\b", re.I)
-# "When" asks for a time only as the question's own word: "Who took over … when Wichert
-# Akkerman's term ended?" asks for a name.
-_NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip|p[- ]?values?)\b", re.I)
-_WHEN = re.compile(r"(?:^\W*|,\s*)(?:and\s+|so\s+|since\s+|until\s+)?when\b", re.I)
+_NUMERIC = re.compile(r"\b(number|numbers|how (many|much|old|long|far|tall)|year|date|age|percent|percentage|amount|price|cost|figure|code|id|phone|zip)\b", re.I)
+# "When" asks for a time only as the question's own word ("Who took over … when Wichert
+# Akkerman's term ended?" asks for a name), and a p value is a figure asked for only in the
+# sentence that asks ("lmer does not show p values. Where does lme4 point me to…?" asks
+# for a place).
+_ASKS_NUMBER = re.compile(r"(?:^\W*|,\s*)(?:and\s+|so\s+|since\s+|until\s+)?when\b|\bp[- ]?values?\b", re.I)
 # "Since which R release…", "What version of gnuplot…": a release is named by its number
 # ("As from R 3.6.0…"); "What is a release?" asks for no number. Asked by the question
 # itself, not inside what a how-to is about ("How do I see which version of a package APT
@@ -226,7 +228,7 @@ def analyse(question: str) -> QuestionTerms:
         # "non-maintainer") is English more likely than a key: slices holding it are not
         # the only ones that can answer.
         exact = [k for k in exact if k in quoted or re.search(r"\d", k)]
-    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q) or _WHEN.search(asking(q)) or _WHICH_VERSION.search(q)),
+    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q) or _ASKS_NUMBER.search(asking(q)) or _WHICH_VERSION.search(q)),
                          _dedupe(names + short_names)[:4])
 
 
