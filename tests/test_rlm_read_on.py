@@ -244,6 +244,7 @@ def test_a_question_asking_which_release_is_answered_by_the_release_number(store
     the next one that shares more of the question's other words."""
     assert analyse("Since which R release are packages byte-compiled by default?").expects_number
     assert analyse("What version of the tracker is needed?").expects_number
+    assert analyse("I use the tracker a lot. Since which release is it installed by default?").expects_number
     assert not analyse("What is a release?").expects_number
     # "when" asks for a time only as the question's own word
     assert analyse("I use the tracker. When did release 2.2 come out?").expects_number

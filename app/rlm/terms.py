@@ -228,7 +228,8 @@ def analyse(question: str) -> QuestionTerms:
         # "non-maintainer") is English more likely than a key: slices holding it are not
         # the only ones that can answer.
         exact = [k for k in exact if k in quoted or re.search(r"\d", k)]
-    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, bool(_NUMERIC.search(q) or _ASKS_NUMBER.search(asking(q)) or _WHICH_VERSION.search(q)),
+    numeric = bool(_NUMERIC.search(q) or _ASKS_NUMBER.search(asking(q)) or _WHICH_VERSION.search(asking(q)))
+    return QuestionTerms(q, terms[:12], keys[:8], numbers, exact[:4], kind, numeric,
                          _dedupe(names + short_names)[:4])
 
 
