@@ -210,46 +210,47 @@ def test_label_rules_no_reader_could_print_give_no_labels():
     assert [asm.label(i) for i in range(3)] == ["", "", ""]
 
 
-def test_a_section_starts_at_its_numbered_heading_not_at_an_earlier_mention(tmp_path):
-    """The outline says "The read.table() function"; the page says "7.1 The read.table()
-    function" on its own line, after a paragraph that mentions "the read.table() function"."""
+def _from_section(tmp_path, lines, title: str) -> str:
+    """The document text from its one section's start, for a page of `lines` whose outline
+    has one entry, `title`, pointing at it."""
     path = tmp_path / "manual.pdf"
     doc = pymupdf.open()
-    page = doc.new_page()
-    pdfs._lines(page, [("An entire data frame can be read directly with the read.table() function.", 10, "helv"),
-                       ("There is also a more primitive input function.", 10, "helv"),
-                       ("7.1 The read.table() function", 14, "hebo"),
-                       ("To read an entire data frame directly, the file needs a special form.", 10, "helv")])
-    doc.set_toc([[1, "The read.table() function", 1]])
+    pdfs._lines(doc.new_page(), lines)
+    doc.set_toc([[1, title, 1]])
     doc.save(str(path))
     doc.close()
     (done,) = [e for e in import_paths([str(path)], workers=0) if e.kind == "file-done"]
     store = open_store()
-    text = store.document_text(done.doc_id)
-    (section,) = store.sections(done.doc_id)
-    assert text[section.char_start:].startswith("7.1 The read.table() function"), text[section.char_start:][:60]
-    store.close()
+    try:
+        text = store.document_text(done.doc_id)
+        (section,) = store.sections(done.doc_id)
+        return text[section.char_start:]
+    finally:
+        store.close()
+
+
+def test_a_section_starts_at_its_numbered_heading_not_at_an_earlier_mention(tmp_path):
+    """The outline says "The read.table() function"; the page says "7.1 The read.table()
+    function" on its own line, after a paragraph that mentions "the read.table() function"."""
+    rest = _from_section(tmp_path, [
+        ("An entire data frame can be read directly with the read.table() function.", 10, "helv"),
+        ("There is also a more primitive input function.", 10, "helv"),
+        ("7.1 The read.table() function", 14, "hebo"),
+        ("To read an entire data frame directly, the file needs a special form.", 10, "helv")],
+        "The read.table() function")
+    assert rest.startswith("7.1 The read.table() function"), rest[:60]
 
 
 def test_a_section_starts_at_its_heading_not_at_a_later_line_that_begins_with_its_title(tmp_path):
     """R-admin's "6.3.5 Byte-compilation" is followed by a line opening "Byte-compilation can
     be controlled…": the section, and the sentence under it, start at the heading."""
-    path = tmp_path / "manual.pdf"
-    doc = pymupdf.open()
-    page = doc.new_page()
-    pdfs._lines(page, [("a source tarball.", 10, "helv"),
-                       ("6.3.5 Byte-compilation", 14, "hebo"),
-                       ("As from R 3.6.0, all packages are by default byte-compiled.", 10, "helv"),
-                       ("Byte-compilation can be controlled on a per-package basis.", 10, "helv")])
-    doc.set_toc([[1, "Byte-compilation", 1]])
-    doc.save(str(path))
-    doc.close()
-    (done,) = [e for e in import_paths([str(path)], workers=0) if e.kind == "file-done"]
-    store = open_store()
-    text = store.document_text(done.doc_id)
-    (section,) = store.sections(done.doc_id)
-    assert text[section.char_start:].startswith("6.3.5 Byte-compilation\nAs from"), text[section.char_start:][:60]
-    store.close()
+    rest = _from_section(tmp_path, [
+        ("a source tarball.", 10, "helv"),
+        ("6.3.5 Byte-compilation", 14, "hebo"),
+        ("As from R 3.6.0, all packages are by default byte-compiled.", 10, "helv"),
+        ("Byte-compilation can be controlled on a per-package basis.", 10, "helv")],
+        "Byte-compilation")
+    assert rest.startswith("6.3.5 Byte-compilation\nAs from"), rest[:60]
 
 
 def test_a_table_set_out_by_position_alone_is_kept_with_its_header(tmp_path):

@@ -418,6 +418,18 @@ def test_a_list_is_extracted_from_its_passage_verbatim_deduplicated_and_cited(st
     assert [f[0] for f in listing._answers(found, set())] == ["[intmax]", "[flintmax]", "[realmax]"]
 
 
+def _list_reader(items):
+    """A model that plans a list, extracts `items` from any passage and says no to the rest."""
+    def respond(req):
+        body = req.messages[-1]["content"]
+        if "Plan how to search" in body:
+            return {"kind": "list", "terms": []}
+        if body.startswith("List the items"):
+            return {"items": list(items)}
+        return "no" if req.choices else {"relevant": False}
+    return respond
+
+
 def test_a_list_laid_out_after_its_lead_in_is_read_item_by_item_with_wrapped_items_whole(store):
     text = ("Filler about the lighthouse and its history. " * 30 +
             "2.5 Search paths\nWhen looking for charts, the keeper searches these cabinets, in the order listed:\n"
@@ -425,15 +437,7 @@ def test_a_list_laid_out_after_its_lead_in_is_read_item_by_item_with_wrapped_ite
             "rated by commas);\n3. The chart room;\n4. The tower's top floor.\n2.6 Lamps\nThe lamp burns oil. "
             + "More filler about the coast. " * 30)
     doc = add_text_document(store, "Keeper", [text])
-
-    def respond(req):
-        body = req.messages[-1]["content"]
-        if "Plan how to search" in body:
-            return {"kind": "list", "terms": []}
-        if body.startswith("List the items"):
-            return {"items": ["The chart room"]}  # a model reading one item: the layout has four
-        return "no" if req.choices else {"relevant": False}
-
+    respond = _list_reader(["The chart room"])  # a model reading one item: the layout has four
     result = Controller(store, FakeModel(responder=respond)).ask(
         "Which cabinets does the keeper search for charts?", doc_ids=[doc])
     items = [line.split(" [")[0] for line in result.answer.splitlines() if line.startswith("- ")]
@@ -814,16 +818,7 @@ def test_bare_figures_a_model_reads_off_an_example_are_no_items_of_a_list_of_nam
             "order. For example lamp(wick=1, oil=2) burns for 5 hours, and lamp(oil=4) for 4 hours. "
             + "More filler about the coast. " * 30)
     doc = add_text_document(store, "Keeper", [text])
-
-    def respond(req):
-        body = req.messages[-1]["content"]
-        if "Plan how to search" in body:
-            return {"kind": "list", "terms": []}
-        if body.startswith("List the items"):
-            return {"items": ["1", "2", "5", "4"]}
-        return "no" if req.choices else {"relevant": False}
-
-    result = Controller(store, FakeModel(responder=respond)).ask(
+    result = Controller(store, FakeModel(responder=_list_reader(["1", "2", "5", "4"]))).ask(
         "Which named arguments can be given to lamp()?", doc_ids=[doc])
     items = [line.split(" [")[0][2:] for line in result.answer.splitlines() if line.startswith("- ")]
     assert items[:3] == ["wick=value", "oil=value", "flame=value"], result.answer
