@@ -20,6 +20,8 @@ def test_references_as_manuals_write_them():
         "(see Section 3.2 [Lamp care], page 12)")] == [("Lamp care", "3.2", "12")]
     assert [r.number for r in xref.references("Build flags are listed in Appendix B.")] == ["B"]
     assert xref.references("The lamp burns for six hours in section A of the tower.") == []
+    assert xref.only_refers("See the lamp log kept in Section 3.2.")
+    assert not xref.only_refers("The rules for trimming a lamp wick are covered in Section 3.2.")
 
 
 def test_a_pointer_is_followed_to_the_section_it_names_and_the_answer_cites_it(store):

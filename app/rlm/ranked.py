@@ -98,11 +98,11 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
     # sentence checked here; a sentence that only refers ("See … in Section 2.7.13.") is
     # where to read, never the answer itself.
     runner = next((r for r in ranked if r is not best and id(r) in checks and not checks[id(r)].fate_reason.startswith("vetoed")
-                   and not _refers_only(r)), None)  # a vetoed sentence answers nothing
+                   and not xref.only_refers(r.text)), None)  # a vetoed sentence answers nothing
     if followed is not None and runner is not None and followed[0].coverage < runner.coverage:
         yield from ctx.set_fate(followed[1], "discarded", "it holds less of the question than the next sentence checked")
         followed = None
-    if followed is None and _refers_only(best) and runner is not None:
+    if followed is None and xref.only_refers(best.text) and runner is not None:
         yield from ctx.set_fate(checks[id(best)], "discarded", "it only refers elsewhere: the next sentence answers")
         best = runner
     if followed is not None:
@@ -122,13 +122,6 @@ def answer_by_sentences(ctx, plan, candidates, opt, parent: str):
         if second is not None:
             chain.append(second)
     return (yield from _answer(ctx, chain, plan))
-
-
-_SEE = re.compile(r"^\W*see\b", re.I)
-
-
-def _refers_only(r) -> bool:
-    return bool(_SEE.match(r.text)) and bool(xref.references(r.text))
 
 
 def _follow(ctx, best, wanted, idf, shape, opt, parent: str):

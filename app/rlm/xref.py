@@ -38,6 +38,15 @@ class Reference:
     page: str = ""
 
 
+_SEE = re.compile(r"^\W*see\b", re.I)
+
+
+def only_refers(sentence: str) -> bool:
+    """The sentence does nothing but send the reader elsewhere ("See (re)packaging procedure
+    using apt-get source in Section 2.7.13."): where to read, never an answer itself."""
+    return bool(_SEE.match(sentence)) and bool(references(sentence))
+
+
 def references(sentence: str) -> list[Reference]:
     """The cross-references a sentence makes, in the order written."""
     flat = " ".join(sentence.split())
