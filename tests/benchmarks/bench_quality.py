@@ -29,6 +29,9 @@ paper on linear mixed models). Run once, to report.
 `--split holdout4 --final` does the same for the fourth held-out split, holdout4.json, over
 fetch.HOLDOUT4 only (The Not So Short Introduction to LaTeX2e, the TeX Directory Structure
 standard, the sandwich package's paper on clustered covariances). Run once, to report.
+`--split holdout5 --final` does the same for the fifth held-out split, holdout5.json, over
+fetch.HOLDOUT5 only (the Auto Multiple Choice user manual, the GNU MathProg language reference,
+the pscl package's paper on regression models for count data). Run once, to report.
 
 Scoring (tests/benchmarks/quality/scoring.py has the details):
 - an answerable question is right when the answer is not "Not found in the selected
@@ -70,7 +73,8 @@ for p in (str(QUALITY), str(ROOT)):
 
 import fetch  # noqa: E402
 from scoring import TYPES, citation_ok, is_not_found, score_answer  # noqa: E402
-from verify import load_holdout, load_holdout2, load_holdout3, load_holdout4, load_questions  # noqa: E402
+from verify import (load_holdout, load_holdout2, load_holdout3, load_holdout4, load_holdout5,  # noqa: E402
+                    load_questions)
 
 DATA_DIR = HERE / "data"
 DEFAULT_MODES = "guided,rag"
@@ -255,9 +259,11 @@ def report(records: list[dict], models: dict[str, dict]) -> str:
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--modes", default=DEFAULT_MODES, help=f"comma-separated from guided,repl,rag,direct (default {DEFAULT_MODES})")
-    ap.add_argument("--split", choices=("dev", "test", "all", "holdout", "holdout2", "holdout3", "holdout4"), default="dev",
-                    help="holdout, holdout2, holdout3, holdout4: holdout.json ... holdout4.json over their own documents only")
-    ap.add_argument("--final", action="store_true", help="required for --split test/all/holdout/holdout2/holdout3/holdout4: the one reporting run")
+    ap.add_argument("--split", choices=("dev", "test", "all", "holdout", "holdout2", "holdout3", "holdout4", "holdout5"),
+                    default="dev",
+                    help="holdout, holdout2, ..., holdout5: holdout.json ... holdout5.json over their own documents only")
+    ap.add_argument("--final", action="store_true",
+                    help="required for --split test/all/holdout/holdout2/holdout3/holdout4/holdout5: the one reporting run")
     ap.add_argument("--model", action="append", type=Path, default=None, metavar="GGUF",
                     help="a GGUF for root and sub-model; repeat to compare models (default: the embedded SmolLM2-135M)")
     ap.add_argument("--limit", type=int, default=None, help="at most N questions, spread over the types")
@@ -314,7 +320,8 @@ def main(argv=None) -> int:
     from app.store import open_store
 
     held = {"holdout": (load_holdout, fetch.HOLDOUT), "holdout2": (load_holdout2, fetch.HOLDOUT2),
-            "holdout3": (load_holdout3, fetch.HOLDOUT3), "holdout4": (load_holdout4, fetch.HOLDOUT4)}.get(args.split)
+            "holdout3": (load_holdout3, fetch.HOLDOUT3), "holdout4": (load_holdout4, fetch.HOLDOUT4),
+            "holdout5": (load_holdout5, fetch.HOLDOUT5)}.get(args.split)
     questions = select(held[0]() if held else load_questions(), args)
     state = code_state()
     print(state, flush=True)

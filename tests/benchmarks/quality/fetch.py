@@ -6,6 +6,7 @@
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout2  # the second held-out split's documents
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout3  # the third held-out split's documents
     .venv/bin/python tests/benchmarks/quality/fetch.py --holdout4  # the fourth held-out split's documents
+    .venv/bin/python tests/benchmarks/quality/fetch.py --holdout5  # the fifth held-out split's documents
 
 Each document is pinned by its Debian package version and by the SHA-256 of the PDF inside
 it. Packages are fetched with `apt-get download <pkg>=<version>` (the ordinary client, no
@@ -126,7 +127,24 @@ HOLDOUT4 = [
         "econometrics paper with result tables and a simulation study (Various Versatile Variances: "
         "clustered covariances in R, Zeileis, Koll and Graham)"),
 ]
-BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2 + HOLDOUT3 + HOLDOUT4}
+# The fifth held-out split's documents (holdout5.json), likewise never in the dev/test library;
+# `bench_quality.py --split holdout5 --final` imports only these. Three genres: a software user
+# manual, a language specification, and a statistics paper with result tables. The GLPK and AMC
+# documents ship uncompressed; r-cran-pscl is an amd64 package: its vignette PDF is the one built
+# upstream (CRAN), pinned here from the amd64 .deb.
+HOLDOUT5 = [
+    Doc("amc", "auto-multiple-choice-doc-pdf", "1.6.0-1",
+        "usr/share/doc/auto-multiple-choice/auto-multiple-choice.en.pdf",
+        "dc69b1bcd7b2b601ae05d84cd52f155d12eb8d340407c7e2eb469ce4647ef0f8", 101,
+        "software user manual (Auto Multiple Choice 1.6.0: design of MCQ tests with automated correction and grading)"),
+    Doc("gmpl", "glpk-doc", "5.0-1", "usr/share/doc/glpk-doc/gmpl.pdf",
+        "df54ba811d1fe3c041447b575997298d63b0a6366e39454ef2efc382f08203c2", 74,
+        "language specification (Modeling Language GNU MathProg: Language Reference, GLPK 5.0)"),
+    Doc("countreg", "r-cran-pscl", "1.5.5-1+b1", "usr/lib/R/site-library/pscl/doc/countreg.pdf",
+        "8ff9cb8331837ff2d21c4a840efbe4e5bdc10a1008edc0c39b8ba47d145cea04", 25,
+        "statistics paper with result tables (Regression Models for Count Data in R, Zeileis, Kleiber and Jackman)"),
+]
+BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2 + HOLDOUT3 + HOLDOUT4 + HOLDOUT5}
 
 
 class FetchError(RuntimeError):
@@ -198,8 +216,9 @@ def main(argv=None) -> int:
     ap.add_argument("--holdout2", action="store_true", help="the second held-out split's documents instead")
     ap.add_argument("--holdout3", action="store_true", help="the third held-out split's documents instead")
     ap.add_argument("--holdout4", action="store_true", help="the fourth held-out split's documents instead")
+    ap.add_argument("--holdout5", action="store_true", help="the fifth held-out split's documents instead")
     args = ap.parse_args(argv)
-    chosen = HOLDOUT4 if args.holdout4 else HOLDOUT3 if args.holdout3 else HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
+    chosen = HOLDOUT5 if args.holdout5 else HOLDOUT4 if args.holdout4 else HOLDOUT3 if args.holdout3 else HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
     if args.list:
         for d in chosen:
             print(f"{d.key:17s} {d.package} {d.version}  {d.pages:4d} pages  {d.kind}\n{'':17s} {d.member}  {d.sha256}")

@@ -5,6 +5,7 @@
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout2  # holdout2.json over its own documents
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout3  # holdout3.json over its own documents
     .venv/bin/python tests/benchmarks/quality/verify.py --holdout4  # holdout4.json over its own documents
+    .venv/bin/python tests/benchmarks/quality/verify.py --holdout5  # holdout5.json over its own documents
 
 For an answerable question, the checker spec must be satisfied by the text of its
 verified pages taken together (every accepted string of an `accept` list need not be on
@@ -31,6 +32,7 @@ HOLDOUT = HERE / "holdout.json"  # the held-out split, over fetch.HOLDOUT only
 HOLDOUT2 = HERE / "holdout2.json"  # the second held-out split, over fetch.HOLDOUT2 only
 HOLDOUT3 = HERE / "holdout3.json"  # the third held-out split, over fetch.HOLDOUT3 only
 HOLDOUT4 = HERE / "holdout4.json"  # the fourth held-out split, over fetch.HOLDOUT4 only
+HOLDOUT5 = HERE / "holdout5.json"  # the fifth held-out split, over fetch.HOLDOUT5 only
 
 
 def load_questions(path: Path = QUESTIONS) -> list[dict]:
@@ -66,6 +68,13 @@ def load_holdout4(path: Path = HOLDOUT4) -> list[dict]:
     qs = json.loads(path.read_text())["questions"]
     for q in qs:
         q["split"] = "holdout4"
+    return qs
+
+
+def load_holdout5(path: Path = HOLDOUT5) -> list[dict]:
+    qs = json.loads(path.read_text())["questions"]
+    for q in qs:
+        q["split"] = "holdout5"
     return qs
 
 
@@ -109,7 +118,8 @@ def main(argv=None) -> int:
     held = {"--holdout": ("holdout", load_holdout, fetch.HOLDOUT),
             "--holdout2": ("holdout2", load_holdout2, fetch.HOLDOUT2),
             "--holdout3": ("holdout3", load_holdout3, fetch.HOLDOUT3),
-            "--holdout4": ("holdout4", load_holdout4, fetch.HOLDOUT4)}
+            "--holdout4": ("holdout4", load_holdout4, fetch.HOLDOUT4),
+            "--holdout5": ("holdout5", load_holdout5, fetch.HOLDOUT5)}
     chosen = [held[a] for a in args if a in held]
     if chosen:
         # Counts and failures (by id) only: the questions are not for the developer's eyes.
