@@ -73,8 +73,7 @@ for p in (str(QUALITY), str(ROOT)):
 
 import fetch  # noqa: E402
 from scoring import TYPES, citation_ok, is_not_found, score_answer  # noqa: E402
-from verify import (load_holdout, load_holdout2, load_holdout3, load_holdout4, load_holdout5,  # noqa: E402
-                    load_questions)
+from verify import load_held_out, load_questions  # noqa: E402
 
 DATA_DIR = HERE / "data"
 DEFAULT_MODES = "guided,rag"
@@ -259,8 +258,7 @@ def report(records: list[dict], models: dict[str, dict]) -> str:
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--modes", default=DEFAULT_MODES, help=f"comma-separated from guided,repl,rag,direct (default {DEFAULT_MODES})")
-    ap.add_argument("--split", choices=("dev", "test", "all", "holdout", "holdout2", "holdout3", "holdout4", "holdout5"),
-                    default="dev",
+    ap.add_argument("--split", choices=("dev", "test", "all", *fetch.HELD_OUT), default="dev",
                     help="holdout, holdout2, ..., holdout5: holdout.json ... holdout5.json over their own documents only")
     ap.add_argument("--final", action="store_true",
                     help="required for --split test/all/holdout/holdout2/holdout3/holdout4/holdout5: the one reporting run")
@@ -319,15 +317,13 @@ def main(argv=None) -> int:
     from app.rlm import Budget, Controller
     from app.store import open_store
 
-    held = {"holdout": (load_holdout, fetch.HOLDOUT), "holdout2": (load_holdout2, fetch.HOLDOUT2),
-            "holdout3": (load_holdout3, fetch.HOLDOUT3), "holdout4": (load_holdout4, fetch.HOLDOUT4),
-            "holdout5": (load_holdout5, fetch.HOLDOUT5)}.get(args.split)
-    questions = select(held[0]() if held else load_questions(), args)
+    held = fetch.HELD_OUT.get(args.split)
+    questions = select(load_held_out(args.split) if held else load_questions(), args)
     state = code_state()
     print(state, flush=True)
     store_path = home / "library.sqlite3"
     t0 = time.perf_counter()
-    key_of = import_library(store_path, held[1] if held else None)
+    key_of = import_library(store_path, held)
     doc_of = {k: i for i, k in key_of.items()}
     print(f"{len(key_of)} documents imported in {time.perf_counter() - t0:.1f} s; {len(questions)} {args.split} "
           f"questions; modes {', '.join(args.modes)}; LECTERN_HOME={home}", flush=True)

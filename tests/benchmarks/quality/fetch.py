@@ -144,7 +144,9 @@ HOLDOUT5 = [
         "8ff9cb8331837ff2d21c4a840efbe4e5bdc10a1008edc0c39b8ba47d145cea04", 25,
         "statistics paper with result tables (Regression Models for Count Data in R, Zeileis, Kleiber and Jackman)"),
 ]
-BY_KEY = {d.key: d for d in DOCS + HOLDOUT + HOLDOUT2 + HOLDOUT3 + HOLDOUT4 + HOLDOUT5}
+# Each held-out split by name (its questions are quality/<name>.json).
+HELD_OUT = {"holdout": HOLDOUT, "holdout2": HOLDOUT2, "holdout3": HOLDOUT3, "holdout4": HOLDOUT4, "holdout5": HOLDOUT5}
+BY_KEY = {d.key: d for d in DOCS + [d for docs in HELD_OUT.values() for d in docs]}
 
 
 class FetchError(RuntimeError):
@@ -212,13 +214,10 @@ def ensure(keys=None) -> list[Doc]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--list", action="store_true", help="print the pinned documents and exit")
-    ap.add_argument("--holdout", action="store_true", help="the held-out split's documents instead")
-    ap.add_argument("--holdout2", action="store_true", help="the second held-out split's documents instead")
-    ap.add_argument("--holdout3", action="store_true", help="the third held-out split's documents instead")
-    ap.add_argument("--holdout4", action="store_true", help="the fourth held-out split's documents instead")
-    ap.add_argument("--holdout5", action="store_true", help="the fifth held-out split's documents instead")
+    for name in HELD_OUT:
+        ap.add_argument(f"--{name}", action="store_true", help=f"the documents of the held-out split {name} instead")
     args = ap.parse_args(argv)
-    chosen = HOLDOUT5 if args.holdout5 else HOLDOUT4 if args.holdout4 else HOLDOUT3 if args.holdout3 else HOLDOUT2 if args.holdout2 else HOLDOUT if args.holdout else DOCS
+    chosen = next((HELD_OUT[n] for n in reversed(list(HELD_OUT)) if getattr(args, n)), DOCS)
     if args.list:
         for d in chosen:
             print(f"{d.key:17s} {d.package} {d.version}  {d.pages:4d} pages  {d.kind}\n{'':17s} {d.member}  {d.sha256}")

@@ -28,11 +28,6 @@ import fetch  # noqa: E402
 from scoring import TYPES, assign_splits, check, contains  # noqa: E402
 
 QUESTIONS = HERE / "questions.json"
-HOLDOUT = HERE / "holdout.json"  # the held-out split, over fetch.HOLDOUT only
-HOLDOUT2 = HERE / "holdout2.json"  # the second held-out split, over fetch.HOLDOUT2 only
-HOLDOUT3 = HERE / "holdout3.json"  # the third held-out split, over fetch.HOLDOUT3 only
-HOLDOUT4 = HERE / "holdout4.json"  # the fourth held-out split, over fetch.HOLDOUT4 only
-HOLDOUT5 = HERE / "holdout5.json"  # the fifth held-out split, over fetch.HOLDOUT5 only
 
 
 def load_questions(path: Path = QUESTIONS) -> list[dict]:
@@ -43,38 +38,11 @@ def load_questions(path: Path = QUESTIONS) -> list[dict]:
     return qs
 
 
-def load_holdout(path: Path = HOLDOUT) -> list[dict]:
-    qs = json.loads(path.read_text())["questions"]
+def load_held_out(split: str) -> list[dict]:
+    """A held-out split's questions (holdout.json … holdout5.json, over fetch.HELD_OUT[split] only)."""
+    qs = json.loads((HERE / f"{split}.json").read_text())["questions"]
     for q in qs:
-        q["split"] = "holdout"
-    return qs
-
-
-def load_holdout2(path: Path = HOLDOUT2) -> list[dict]:
-    qs = json.loads(path.read_text())["questions"]
-    for q in qs:
-        q["split"] = "holdout2"
-    return qs
-
-
-def load_holdout3(path: Path = HOLDOUT3) -> list[dict]:
-    qs = json.loads(path.read_text())["questions"]
-    for q in qs:
-        q["split"] = "holdout3"
-    return qs
-
-
-def load_holdout4(path: Path = HOLDOUT4) -> list[dict]:
-    qs = json.loads(path.read_text())["questions"]
-    for q in qs:
-        q["split"] = "holdout4"
-    return qs
-
-
-def load_holdout5(path: Path = HOLDOUT5) -> list[dict]:
-    qs = json.loads(path.read_text())["questions"]
-    for q in qs:
-        q["split"] = "holdout5"
+        q["split"] = split
     return qs
 
 
@@ -115,16 +83,12 @@ def verify(qs: list[dict], texts: dict[str, list[str]]) -> list[str]:
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    held = {"--holdout": ("holdout", load_holdout, fetch.HOLDOUT),
-            "--holdout2": ("holdout2", load_holdout2, fetch.HOLDOUT2),
-            "--holdout3": ("holdout3", load_holdout3, fetch.HOLDOUT3),
-            "--holdout4": ("holdout4", load_holdout4, fetch.HOLDOUT4),
-            "--holdout5": ("holdout5", load_holdout5, fetch.HOLDOUT5)}
-    chosen = [held[a] for a in args if a in held]
+    chosen = [a[2:] for a in args if a[2:] in fetch.HELD_OUT]
     if chosen:
         # Counts and failures (by id) only: the questions are not for the developer's eyes.
-        name, load, docs = chosen[-1]
-        qs = load()
+        name = chosen[-1]
+        qs = load_held_out(name)
+        docs = fetch.HELD_OUT[name]
         problems = verify(qs, page_texts(docs))
         for p in problems:
             print("FAIL", p)
