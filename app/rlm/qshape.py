@@ -263,8 +263,6 @@ def displayed(raw: str) -> str:
                  and not all(w.lower() in STOPWORDS for w in line.split())), "")
 
 
-# An instruction in the imperative, at a sentence's start or after its lead-in ("In LaTeX,
-# use two ` (grave accent)…", "To keep words together, put them in an \\mbox.", "Run texhash."):
 # What happens when nothing is said: "What is the default…?", "If I don't pass any font size
 # option…?", "…without specifying a type?". A manual states it as "If no option is specified,
 # 10pt is assumed.", "…defaults to TRUE", "By default…", whose words other than the setting's
@@ -284,6 +282,8 @@ def states_default(sentence: str) -> bool:
     return bool(_STATES_DEFAULT.search(sentence))
 
 
+# An instruction in the imperative, at a sentence's start or after its lead-in ("In LaTeX,
+# use two ` (grave accent)…", "To keep words together, put them in an \\mbox.", "Run texhash."):
 # how a manual answers "How do I…?" when the answer is no command name.
 _IMPERATIVE = re.compile(r"(?:^|[,:;]\s+|\bthen\s+)(?:simply\s+|just\s+|first\s+|always\s+)?"
                          r"(?:use|type|write|enter|put|add|run|call|set|load|specify|press|select|choose|click|"
