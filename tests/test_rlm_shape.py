@@ -823,3 +823,17 @@ def test_bare_figures_a_model_reads_off_an_example_are_no_items_of_a_list_of_nam
     items = [line.split(" [")[0][2:] for line in result.answer.splitlines() if line.startswith("- ")]
     assert items[:3] == ["wick=value", "oil=value", "flame=value"], result.answer
     assert not any(i.isdigit() for i in items), result.answer
+
+
+def test_apostrophes_are_words_own_not_quotes_or_search_terms():
+    from app.rlm.terms import analyse
+
+    # Two possessives are not a quoted key: "s scan compare with Asymptote" must not be required.
+    plan = analyse("How does R's scan compare with Asymptote's reader?")
+    assert plan.exact == [] and "Asymptote" in plan.keys and "R" in plan.terms
+    # "What's" is a question word, not a term to search for; "AMC's" names AMC.
+    plan = analyse("What's the most answer options a single question can have in AMC's format?")
+    assert not any(t.lower().startswith("what") for t in plan.terms) and "AMC" in plan.keys
+    assert "what" not in sn.content_words("What's the most answer options?")
+    # A quotation in single quotes is still one.
+    assert analyse("What does 'set key' do?").exact == ["set key"]

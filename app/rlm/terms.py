@@ -22,7 +22,9 @@ STOPWORDS = set(
     again instead still even really actually anymore already somehow properly correctly exactly simply
     easily ever else anyway basically
     i'm i've i'd i'll we're we've we'd you're you've let's don't doesn't didn't can't won't isn't aren't
-    """.split()  # the last three lines: how a user talks ("…uninstall it again?", "I'm going away"), never what about
+    what's where's who's how's when's why's that's there's here's they're they've he's she's
+    wasn't weren't hasn't haven't hadn't couldn't shouldn't wouldn't mustn't needn't
+    """.split()  # the last five lines: how a user talks ("…uninstall it again?", "I'm going away", "What's…?"), never what about
 )
 STOPWORDS |= {w.replace("'", "’") for w in STOPWORDS if "'" in w}  # typed with a typographic apostrophe
 
@@ -148,7 +150,10 @@ NUMBER_WORDS = set("""zero one two three four five six seven eight nine ten elev
     fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
     thousand million billion half quarter first second third fourth fifth dozen""".split())
 
-_QUOTED = re.compile(r"[\"“”']([^\"“”']{2,80})[\"“”']")
+# Quoted text in a question. A single quote counts only outside a word: the apostrophes of
+# "How does R's scan compare with Asymptote's reader?" quote nothing.
+_QUOTED = re.compile(r"[\"“”]([^\"“”]{2,80})[\"“”]|(?<!\w)'([^\"“”']{2,80})'(?!\w)")
+_POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’]s\b")
 _NUMBER = re.compile(r"\b\d[\d,.:/-]*\d\b|\b\d\b")
 # A key-like token is whole with its dots: "1.5-2" (a version) is one key, not "5-2".
 _KEYLIKE = re.compile(r"(?<![\w.])\w+(?:[-_.]\w+)*[-_]\w+(?:[-_.]\w+)*\b|\b(?=\w*\d)(?=\w*[a-zA-Z])\w{3,}\b")
@@ -183,11 +188,12 @@ def _dedupe(items) -> list[str]:
 
 def analyse(question: str) -> QuestionTerms:
     q = strip_framing(question.strip()) or question.strip()
-    quoted = [m.group(1) for m in _QUOTED.finditer(q)]
+    quoted = [m.group(1) or m.group(2) for m in _QUOTED.finditer(q)]
+    q = _POSSESSIVE.sub("", q)  # "AMC's plain-text format" names AMC; "What's" is "What"
     numbers = _NUMBER.findall(q)
     keylike = [k for k in _KEYLIKE.findall(q) if not k.isdigit()]
     # Capitalised words not at the start of the question: likely names.
-    words = _WORD.findall(q)
+    words = [w.strip("'’") for w in _WORD.findall(q)]
     names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS]
     # A one- or two-letter name in capitals ("Who originally wrote R?") is what the question
     # is about, however common: search for it too, so that bm25 prefers passages naming it.
