@@ -277,3 +277,20 @@ def test_a_question_about_what_holds_when_nothing_is_given_is_answered_by_the_st
                  "If I don't pass any margin width option to the report style, what margin width will it use?")
     assert "2cm is assumed" in result.answer, result.answer
     assert result.citations and "2cm" in result.citations[-1].quote
+
+
+def test_a_question_asking_for_a_limit_is_answered_by_the_sentence_that_states_one(store):
+    """"What is the largest batch…?" is answered where the document states the bound ("may
+    hold at most 40 packages"), not by the sentence that repeats more of its words."""
+    from app.rlm import qshape
+
+    assert qshape.asks_bound("Is there an upper limit on how many packages one batch can hold?")
+    assert qshape.asks_bound("What's the most packages a single batch can hold?")
+    assert not qshape.asks_bound("What is the most common upload problem?")
+    assert qshape.states_bound("n should be an unsigned integer from 1 to 20.")
+    assert qshape.states_bound("The maximum number of students per test is limited to 4,095.")
+    assert not qshape.states_bound("The maximum is reached quickly.")  # no figure: not a stated bound
+    page = (FILLER + "Each upload batch allowed into the archive is reviewed by the team. "
+            + FILLER + "\n\nBatch limits. An upload batch is allowed to hold at most 40 packages. " + FILLER)
+    result = ask(store, HANDBOOK + [page], "What is the biggest upload batch allowed?")
+    assert "at most 40" in result.answer, result.answer

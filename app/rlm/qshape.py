@@ -274,6 +274,30 @@ _STATES_DEFAULT = re.compile(r"\bdefaults?\b|\bif\s+(?:no|none)\b[^.;]{0,60}?\b(
                              r"|\bif\s+(?:it\s+is\s+)?omitted\b", re.I)
 
 
+# A bound asked for: "Is there an upper limit on how many students…?", "What's the most
+# answer options a question can have?", "the highest tuple dimension I am allowed…". A
+# manual states one as "The maximum number of … is limited to 4,095", "n should be … from
+# 1 to 20", "up to 12 independent variables", whose words need not be the question's ("max"
+# alone is more often an option's name, "--notemax max", than a stated bound).
+_ASKS_BOUND = re.compile(r"\b(?:maximum|minimum|max|min|upper\s+limit|lower\s+limit|limit(?:s|ed)?\s+(?:on|to|of|for)"
+                         r"|highest|lowest|largest|smallest|biggest|at\s+most|at\s+least)\b", re.I)
+_MODAL = re.compile(r"\b(?:can|could|may|allowed|possible|permitted)\b", re.I)
+_STATES_BOUND = re.compile(r"\b(?:maximum|minimum|at\s+most|at\s+least|up\s+to|limited\s+to|no\s+(?:more|fewer|less)\s+than"
+                           r"|not\s+(?:more|fewer|less)\s+than|(?:can\s*not|must\s+not|may\s+not)\s+exceed|exceeds?"
+                           r"|upper\s+limit|lower\s+limit|(?:from|between)\s+\d[\d,.]*\s+(?:to|and)\s+\d+)\b", re.I)
+
+
+def asks_bound(question: str) -> bool:
+    """The question asks for a limit: a maximum, a minimum, the most or least allowed."""
+    return bool(_ASKS_BOUND.search(question) or (re.search(r"\b(?:most|fewest|least)\b", question, re.I)
+                                                and _MODAL.search(question)))
+
+
+def states_bound(sentence: str) -> bool:
+    """The sentence states a limit, with a figure."""
+    return bool(re.search(r"\d", sentence) and _STATES_BOUND.search(sentence))
+
+
 def asks_default(question: str) -> bool:
     return bool(_ASKS_DEFAULT.search(question))
 

@@ -160,6 +160,7 @@ CODE_BONUS = 0.15  # a how-to's sentence names a command or function, or instruc
 NAMED_CODE_BONUS = 0.3  # it names the function the question names ("read.table()"), not only its words
 SCENE_WEIGHT = 0.5  # a word only the scene says ("I use R a lot. Why is R named R?") sets context
 DEFAULT_BONUS = 0.4  # a question about what holds when nothing is said: the sentence states a default
+BOUND_BONUS = 0.4  # a question asking for a limit: the sentence states one, with its figure
 PERSON_BONUS = 0.1  # a "who" question's sentence names a person the question does not
 
 
@@ -168,6 +169,7 @@ def _bonus(env, shape, sections, code=(), asked: str = ""):
     ("…the excellent Asymptote tutorial written by Charles Staats") answers it."""
     own = sn.content_words(asked) if qshape.asks_person(asked) else None
     default = qshape.asks_default(asked)
+    bound = qshape.asks_bound(asked)
 
     def score(doc_id: int, start: int, text: str, total: float, raw: str = "") -> float:
         add = NAMED_CODE_BONUS if any(qshape.mentions(text, c) for c in code) else 0.0
@@ -175,6 +177,8 @@ def _bonus(env, shape, sections, code=(), asked: str = ""):
             add += PERSON_BONUS
         if default and qshape.states_default(text):
             add += DEFAULT_BONUS
+        if bound and qshape.states_bound(text):
+            add += BOUND_BONUS
         if shape.kind == "definition":
             add += DEFINES_BONUS * max(qshape.defines(text, shape),
                                        1.0 if qshape.entry_for(raw, shape.subject_words) else 0.0)
