@@ -837,3 +837,9 @@ def test_apostrophes_are_words_own_not_quotes_or_search_terms():
     assert "what" not in sn.content_words("What's the most answer options?")
     # A quotation in single quotes is still one.
     assert analyse("What does 'set key' do?").exact == ["set key"]
+
+
+def test_apostrophes_in_a_sentence_quote_no_command():
+    # Between "R’s" and "table’s" lies prose: the answer is led by the call, not by "s scan() and the table".
+    assert qshape.lead_code("With R’s scan() and the table’s x-axis set, plots differ.", "How do I plot?") == "scan()"
+    assert qshape.lead_code("Type ‘apt-get update’ first.", "How do I refresh?") == "apt-get update"

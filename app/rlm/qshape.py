@@ -219,7 +219,10 @@ def entry_for(raw: str, words) -> bool:
     return all(sn.holds(held, w) for w in words)
 
 
-_QUOTED = re.compile(r"[\"“”'‘’`]([^\"“”'‘’`\n]{2,60})[\"“”'‘’`]")
+# Quoted text in a sentence. A straight or right single quote inside a word is an
+# apostrophe ("AMC’s", "Don’t … LibreOffice’s"), not a quote mark: between two of them
+# lies prose, not a quoted command.
+_QUOTED = re.compile(r"(?:[\"“”‘`]|(?<!\w)['’])([^\"“”'‘’`\n]{2,60})(?:[\"“”`]|['’](?!\w))")
 
 
 _CALL = re.compile(r"\b[A-Za-z_][\w.]*\([^()]{0,40}\)")
