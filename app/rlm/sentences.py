@@ -80,7 +80,7 @@ def content_words(text: str) -> set[str]:
     """Stems of the words that say what a text is about: not stop words, and longer than two
     letters unless a number, a one- or two-letter name in capitals ("R", "C", "UK") or a
     letter with a figure ("m1", "x2"): "Who originally wrote R?" is about R."""
-    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and _POSSESSIVE.sub("", w).lower() not in STOPWORDS and
+    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and
             (len(w) > 2 or w.isdigit() or (w.isupper() and w not in _NOT_NAMES)
              or len(w) == 2 and w[0].isalpha() and w[1].isdigit())}
 
@@ -92,7 +92,6 @@ def soft_words(text: str) -> set[str]:
 
 
 _NOT_NAMES = {"I", "A", "O"}
-_POSSESSIVE = re.compile(r"['’]s$")  # "What's" is "what", a stop word
 _HYPHENATED = re.compile(r"(?<=[a-z])-\n\s*(?=[a-z])")
 
 

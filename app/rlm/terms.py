@@ -189,15 +189,15 @@ def _dedupe(items) -> list[str]:
 def analyse(question: str) -> QuestionTerms:
     q = strip_framing(question.strip()) or question.strip()
     quoted = [m.group(1) or m.group(2) for m in _QUOTED.finditer(q)]
-    q = _POSSESSIVE.sub("", q)  # "AMC's plain-text format" names AMC; "What's" is "What"
-    numbers = _NUMBER.findall(q)
-    keylike = [k for k in _KEYLIKE.findall(q) if not k.isdigit()]
+    bare = _POSSESSIVE.sub("", q)  # words are read without it: "AMC's plain-text format" names AMC
+    numbers = _NUMBER.findall(bare)
+    keylike = [k for k in _KEYLIKE.findall(bare) if not k.isdigit()]
     # Capitalised words not at the start of the question: likely names.
-    words = [w.strip("'’") for w in _WORD.findall(q)]
+    words = [w.strip("'’") for w in _WORD.findall(bare)]
     names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS]
     # A one- or two-letter name in capitals ("Who originally wrote R?") is what the question
     # is about, however common: search for it too, so that bm25 prefers passages naming it.
-    short_names = [m.group() for m in re.finditer(r"\b[A-Z][A-Z0-9]?\b", q)
+    short_names = [m.group() for m in re.finditer(r"\b[A-Z][A-Z0-9]?\b", bare)
                    if m.start() > 0 and m.group() not in ("I", "A", "O")]
     # "3D" and "2D" say which kind as much as a longer word would.
     content = [w for w in words if w.lower() not in STOPWORDS and (len(w) > 2 or any(ch.isdigit() for ch in w))]
@@ -207,7 +207,7 @@ def analyse(question: str) -> QuestionTerms:
         # Nothing but question words ("Why is R named R?"): the softer of them and short
         # names in capitals are what it is about, rather than no search at all.
         content = [w for w in words if w.lower() in SOFT_STOPWORDS] + \
-            [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", q)) if w not in ("I", "A")]
+            [w for w in dict.fromkeys(re.findall(r"\b[A-Z][A-Z0-9]?\b", bare)) if w not in ("I", "A")]
     asked = without_where(q)  # "In the list of common SQL data types, what is a smallint?" asks one thing
     kind = "aggregate" if _AGGREGATE.search(asked) else \
         "list" if ((_LIST.search(asked) and not _HOW_DO_I.match(past_tool(asking(asked)))) or _PLURAL_ASK.search(asking(asked))
