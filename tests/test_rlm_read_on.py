@@ -280,8 +280,9 @@ def test_a_question_about_what_holds_when_nothing_is_given_is_answered_by_the_st
 
 
 def test_a_question_asking_for_a_limit_is_answered_by_the_sentence_that_states_one(store):
-    """"What is the largest batch…?" is answered where the document states the bound ("may
-    hold at most 40 packages"), not by the sentence that repeats more of its words."""
+    """"What is the biggest upload batch allowed?" is answered where the document states the
+    bound ("…allowed to hold at most 40 packages"), not by a sentence holding as many of its
+    words that states none."""
     from app.rlm import qshape
 
     assert qshape.asks_bound("Is there an upper limit on how many packages one batch can hold?")
